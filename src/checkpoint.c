@@ -1,0 +1,565 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Checkpoints. Layout (all integers and floats little-endian, floats IEEE
+ * binary32 "f32" or binary64 "f64"):
+ *     "CHARNNCK"  u32 version  u32 byte-order mark 0x01020304  u64 file size
+ *     model:      u32 cell, vocab V, hidden H, layers L
+ *     config:     u32 batch, seq_length, optimizer; f64 lr, momentum, beta1,
+ *                 beta2, eps, decay_rate, clip_value, clip_norm, dropout,
+ *                 val_frac; u64 seed, max_iters
+ *     progress:   u64 iteration, epoch, chunk, corpus_bytes; u32 corpus_crc;
+ *                 f64 smooth_loss, last_loss, val_loss, best_val_loss,
+ *                 train_seconds; u64 rng[4], optim_t
+ *     arrays:     u32 vocab[V]; u64 n + f32 params[n]; u64 n + f32
+ *                 optimizer state[n]; u64 n + f32 carried state[n]
+ *     u32 CRC-32 (IEEE 802.3) of every byte before it
+ * A save writes PATH.tmp, flushes and fsyncs it, renames it over PATH and
+ * fsyncs the directory: PATH is always either the old or the new file.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "internal.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char magic[8] = {'C', 'H', 'A', 'R', 'N', 'N', 'C', 'K'};
+enum { HEADER_BYTES = 24, BOM = 0x01020304 };
+
+uint32_t cn_crc32(uint32_t crc, const void *data, size_t n)
+{
+    static uint32_t table[256];
+    if (!table[1]) { /* benign race: every thread writes the same values */
+        for (uint32_t i = 0; i < 256; i++) {
+            uint32_t c = i;
+            for (int k = 0; k < 8; k++)
+                c = c & 1 ? 0xedb88320u ^ (c >> 1) : c >> 1;
+            table[i] = c;
+        }
+    }
+    const unsigned char *p = data;
+    crc = ~crc;
+    for (size_t i = 0; i < n; i++)
+        crc = table[(crc ^ p[i]) & 0xff] ^ (crc >> 8);
+    return ~crc;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Writing: little-endian encoders into a buffered sink that keeps the CRC. */
+
+typedef struct {
+    FILE *file;          /* sink, or NULL to fill mem */
+    unsigned char *mem;  /* (cap) */
+    size_t len, cap;
+    uint32_t crc;
+    int failed;          /* errno of the first failed write, or 0 */
+} Writer;
+
+static void put(Writer *w, const void *data, size_t n)
+{
+    if (w->failed)
+        return;
+    w->crc = cn_crc32(w->crc, data, n);
+    if (w->file) {
+        if (fwrite(data, 1, n, w->file) != n)
+            w->failed = errno ? errno : EIO;
+    } else {
+        memcpy(w->mem + w->len, data, n);
+    }
+    w->len += n;
+}
+
+static void put_u32(Writer *w, uint32_t v)
+{
+    unsigned char b[4];
+    for (int i = 0; i < 4; i++)
+        b[i] = (unsigned char)(v >> (8 * i));
+    put(w, b, 4);
+}
+
+static void put_u64(Writer *w, uint64_t v)
+{
+    unsigned char b[8];
+    for (int i = 0; i < 8; i++)
+        b[i] = (unsigned char)(v >> (8 * i));
+    put(w, b, 8);
+}
+
+static void put_f64(Writer *w, double x)
+{
+    uint64_t v;
+    memcpy(&v, &x, 8);
+    put_u64(w, v);
+}
+
+/* u64 count, then the values as f32, converted in blocks. */
+static void put_reals(Writer *w, const CnReal *x, size_t n)
+{
+    put_u64(w, n);
+    unsigned char buf[4096];
+    for (size_t i = 0; i < n;) {
+        size_t m = 0;
+        for (; m + 4 <= sizeof buf && i < n; m += 4, i++) {
+            float f = (float)x[i];
+            uint32_t v;
+            memcpy(&v, &f, 4);
+            for (int k = 0; k < 4; k++)
+                buf[m + k] = (unsigned char)(v >> (8 * k));
+        }
+        put(w, buf, m);
+    }
+}
+
+/* The whole encoding; the caller's state may be NULL (a model alone). */
+static void encode(Writer *w, const CnModel *m, const CnTrainState *st, uint64_t total)
+{
+    CnTrainState none;
+    if (!st) {
+        memset(&none, 0, sizeof none);
+        none.val_loss = none.best_val_loss = NAN;
+        st = &none;
+    }
+    const CnTrainConfig *c = &st->cfg;
+    put(w, magic, 8);
+    put_u32(w, CN_CHECKPOINT_VERSION);
+    put_u32(w, BOM);
+    put_u64(w, total);
+    put_u32(w, (uint32_t)m->shape.cell);
+    put_u32(w, (uint32_t)m->shape.vocab);
+    put_u32(w, (uint32_t)m->shape.hidden);
+    put_u32(w, (uint32_t)m->shape.layers);
+    put_u32(w, (uint32_t)c->batch);
+    put_u32(w, (uint32_t)c->seq_length);
+    put_u32(w, (uint32_t)c->optim.kind);
+    const double conf[] = {c->optim.lr,   c->optim.momentum, c->optim.beta1, c->optim.beta2,
+                           c->optim.eps,  c->optim.decay_rate, c->clip_value, c->clip_norm,
+                           c->dropout,    c->val_frac};
+    for (size_t i = 0; i < sizeof conf / sizeof conf[0]; i++)
+        put_f64(w, conf[i]);
+    put_u64(w, c->seed);
+    put_u64(w, c->max_iters);
+    put_u64(w, st->iteration);
+    put_u64(w, st->epoch);
+    put_u64(w, st->chunk);
+    put_u64(w, st->corpus_bytes);
+    put_u32(w, st->corpus_crc);
+    const double prog[] = {st->smooth_loss, st->last_loss, st->val_loss, st->best_val_loss,
+                           st->train_seconds};
+    for (size_t i = 0; i < sizeof prog / sizeof prog[0]; i++)
+        put_f64(w, prog[i]);
+    for (int i = 0; i < 4; i++)
+        put_u64(w, st->rng.s[i]);
+    put_u64(w, st->optim_t);
+    for (int k = 0; k < m->vocab.size; k++)
+        put_u32(w, m->vocab.chars[k]);
+    put_reals(w, m->params, m->nparams);
+    put_reals(w, st->optim_state, st->optim_len);
+    put_reals(w, st->state, st->state_len);
+    put_u32(w, w->crc);
+}
+
+static uint64_t encoded_size(const CnModel *m, const CnTrainState *st)
+{
+    size_t arrays = m->nparams + (st ? st->optim_len + st->state_len : 0);
+    return HEADER_BYTES + 4 * 4 + 3 * 4 + 10 * 8 + 2 * 8 + 4 * 8 + 4 + 5 * 8 + 4 * 8 + 8 +
+           4 * (uint64_t)m->vocab.size + 3 * 8 + 4 * (uint64_t)arrays + 4;
+}
+
+int cn_checkpoint_encode(const CnModel *m, const CnTrainState *st, unsigned char **out,
+                         size_t *n, CnError *err)
+{
+    uint64_t total = encoded_size(m, st);
+    Writer w = {.cap = (size_t)total};
+    w.mem = malloc(w.cap);
+    if (!w.mem) {
+        cn_errorf(err, "out of memory encoding a checkpoint");
+        return -1;
+    }
+    encode(&w, m, st, total);
+    *out = w.mem;
+    *n = w.len;
+    return 0;
+}
+
+/* Directory part of path, for the fsync that makes the rename durable. */
+static void sync_parent_dir(const char *path)
+{
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    if (!slash) {
+        strcpy(dir, ".");
+    } else {
+        size_t len = slash == path ? 1 : (size_t)(slash - path);
+        if (len >= sizeof dir)
+            return;
+        memcpy(dir, path, len);
+        dir[len] = '\0';
+    }
+    int fd = open(dir, O_RDONLY);
+    if (fd >= 0) {
+        fsync(fd); /* best effort: some file systems refuse it on directories */
+        close(fd);
+    }
+}
+
+int cn_checkpoint_save(const char *path, const CnModel *m, const CnTrainState *st, CnError *err)
+{
+    char tmp[4096];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) {
+        cn_errorf(err, "checkpoint path is too long");
+        return -1;
+    }
+    const char *step = "create";
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
+    if (!f) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        errno = e;
+        goto fail;
+    }
+    Writer w = {.file = f};
+    encode(&w, m, st, encoded_size(m, st));
+    step = "write";
+    if (w.failed) {
+        errno = w.failed;
+        goto fail_close;
+    }
+    if (fflush(f) != 0)
+        goto fail_close;
+    step = "sync";
+    if (fsync(fd) != 0)
+        goto fail_close;
+    step = "close";
+    if (fclose(f) != 0) {
+        f = NULL;
+        goto fail_unlink;
+    }
+    step = "rename";
+    if (rename(tmp, path) != 0)
+        goto fail_unlink;
+    sync_parent_dir(path);
+    return 0;
+fail_close:
+    {
+        int e = errno;
+        fclose(f);
+        errno = e;
+    }
+fail_unlink:
+    {
+        int e = errno;
+        unlink(tmp);
+        errno = e;
+    }
+fail:
+    cn_errorf(err, "cannot %s %s: %s; the previous checkpoint, if any, is untouched", step, tmp,
+              strerror(errno));
+    return -1;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Reading: every field bounds-checked, every value range-checked. */
+
+typedef struct {
+    const unsigned char *p;
+    size_t len, at;
+    const char *name;
+    CnError *err;
+    int failed;
+} Reader;
+
+static const unsigned char *take(Reader *r, size_t n)
+{
+    if (r->failed || n > r->len - r->at) {
+        if (!r->failed)
+            cn_errorf(r->err, "%s: checkpoint is truncated", r->name);
+        r->failed = 1;
+        return NULL;
+    }
+    const unsigned char *p = r->p + r->at;
+    r->at += n;
+    return p;
+}
+
+static uint32_t get_u32(Reader *r)
+{
+    const unsigned char *b = take(r, 4);
+    uint32_t v = 0;
+    for (int i = 0; b && i < 4; i++)
+        v |= (uint32_t)b[i] << (8 * i);
+    return v;
+}
+
+static uint64_t get_u64(Reader *r)
+{
+    const unsigned char *b = take(r, 8);
+    uint64_t v = 0;
+    for (int i = 0; b && i < 8; i++)
+        v |= (uint64_t)b[i] << (8 * i);
+    return v;
+}
+
+static double get_f64(Reader *r)
+{
+    uint64_t v = get_u64(r);
+    double x;
+    memcpy(&x, &v, 8);
+    return x;
+}
+
+/* Fails the read with "NAME: checkpoint <what>", keeping the first failure. */
+static int bad(Reader *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int bad(Reader *r, const char *fmt, ...)
+{
+    if (!r->failed) {
+        char what[CN_ERRLEN];
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(what, sizeof what, fmt, ap);
+        va_end(ap);
+        cn_errorf(r->err, "%s: checkpoint %s", r->name, what);
+    }
+    r->failed = 1;
+    return -1;
+}
+
+/* u64 count, which must be one of the two expected values (a model saved
+ * without training progress has no optimizer or carried state). */
+static size_t get_count(Reader *r, size_t expect, size_t alt, const char *what)
+{
+    uint64_t n = get_u64(r);
+    if (!r->failed && n != expect && n != alt)
+        bad(r, "has %llu %s values where its header implies %zu", (unsigned long long)n, what,
+            expect);
+    return r->failed ? 0 : (size_t)n;
+}
+
+/* n f32 values, all finite, into a malloc'd array (NULL on failure). */
+static CnReal *get_reals(Reader *r, size_t n, const char *what)
+{
+    if (r->failed)
+        return NULL;
+    if (n > (r->len - r->at) / 4) {
+        bad(r, "is truncated");
+        return NULL;
+    }
+    CnReal *x = malloc((n ? n : 1) * sizeof *x);
+    if (!x) {
+        bad(r, "is too large for this machine's memory");
+        return NULL;
+    }
+    const unsigned char *b = take(r, 4 * n);
+    for (size_t i = 0; i < n; i++, b += 4) {
+        uint32_t v = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
+                     (uint32_t)b[3] << 24;
+        float f;
+        memcpy(&f, &v, 4);
+        if (!isfinite(f)) {
+            free(x);
+            bad(r, "has a non-finite %s value (entry %zu)", what, i);
+            return NULL;
+        }
+        x[i] = f;
+    }
+    return x;
+}
+
+static int check_header(Reader *r)
+{
+    if (r->len < 8 || memcmp(r->p, magic, 8) != 0) {
+        cn_errorf(r->err, "%s is not a charnn checkpoint (bad magic number)", r->name);
+        r->failed = 1;
+        return -1;
+    }
+    r->at = 8;
+    uint32_t version = get_u32(r), bom = get_u32(r);
+    uint64_t total = get_u64(r);
+    if (bom == 0x04030201u)
+        return bad(r, "was written with big-endian byte order; charnn checkpoints are "
+                      "little-endian, so convert it or re-save it with charnn");
+    if (bom != BOM)
+        return bad(r, "has a corrupted byte-order mark");
+    if (version == 0 || version > CN_CHECKPOINT_VERSION)
+        return bad(r, "is format version %u, but this charnn reads version %d; use a newer charnn",
+                   version, CN_CHECKPOINT_VERSION);
+    if (total != r->len)
+        return bad(r, "is %zu bytes but should be %llu: %s", r->len, (unsigned long long)total,
+                   total > r->len ? "truncated (an interrupted copy?)" : "it has trailing bytes");
+    uint32_t stored = (uint32_t)r->p[r->len - 4] | (uint32_t)r->p[r->len - 3] << 8 |
+                      (uint32_t)r->p[r->len - 2] << 16 | (uint32_t)r->p[r->len - 1] << 24;
+    if (cn_crc32(0, r->p, r->len - 4) != stored)
+        return bad(r, "fails its CRC-32 check: the file is corrupted");
+    return 0;
+}
+
+static int finite_nonneg(double x)
+{
+    return isfinite(x) && x >= 0;
+}
+
+static int check_config(Reader *r, const CnTrainConfig *c)
+{
+    if (c->batch < 0 || c->seq_length < 0 || (unsigned)c->optim.kind > CN_ADAM)
+        return bad(r, "has an invalid training configuration");
+    double conf[] = {c->optim.lr,  c->optim.momentum, c->optim.beta1,
+                     c->optim.beta2, c->optim.eps, c->optim.decay_rate,
+                     c->clip_value, c->clip_norm, c->dropout, c->val_frac};
+    for (size_t i = 0; i < sizeof conf / sizeof conf[0]; i++)
+        if (!finite_nonneg(conf[i]))
+            return bad(r, "has an invalid training configuration");
+    if (c->dropout >= 1 || c->val_frac >= 1)
+        return bad(r, "has an invalid training configuration");
+    return 0;
+}
+
+int cn_checkpoint_parse(const void *data, size_t n, const char *name, CnModel *m,
+                        CnTrainState *st, CnError *err)
+{
+    Reader r = {.p = data, .len = n, .name = name, .err = err};
+    memset(m, 0, sizeof *m);
+    CnTrainState s;
+    memset(&s, 0, sizeof s);
+    if (check_header(&r) != 0)
+        return -1;
+    CnShape shape;
+    uint32_t cell = get_u32(&r), V = get_u32(&r), H = get_u32(&r), L = get_u32(&r);
+    if (cell > CN_GRU)
+        return bad(&r, "has an unknown model kind");
+    shape = (CnShape){(CnCell)cell, (int)(V > 0x110000 ? 0 : V), (int)(H > (1u << 24) ? 0 : H),
+                      (int)(L > CN_MAX_LAYERS ? 0 : L)};
+    if (cn_shape_check(&shape, err) != 0) {
+        cn_errorf(err, "%s: checkpoint has an invalid shape: %s", name, err->msg);
+        return -1;
+    }
+    CnTrainConfig *c = &s.cfg;
+    uint32_t batch = get_u32(&r), seq = get_u32(&r), optim = get_u32(&r);
+    c->batch = batch > (1u << 30) ? -1 : (int)batch;
+    c->seq_length = seq > (1u << 30) ? -1 : (int)seq;
+    c->optim.kind = optim > CN_ADAM ? (CnOptimKind)-1 : (CnOptimKind)optim;
+    c->optim.lr = get_f64(&r);
+    c->optim.momentum = get_f64(&r);
+    c->optim.beta1 = get_f64(&r);
+    c->optim.beta2 = get_f64(&r);
+    c->optim.eps = get_f64(&r);
+    c->optim.decay_rate = get_f64(&r);
+    c->clip_value = get_f64(&r);
+    c->clip_norm = get_f64(&r);
+    c->dropout = get_f64(&r);
+    c->val_frac = get_f64(&r);
+    c->seed = get_u64(&r);
+    c->max_iters = get_u64(&r);
+    if (check_config(&r, c) != 0)
+        return -1;
+    s.iteration = get_u64(&r);
+    s.epoch = get_u64(&r);
+    s.chunk = get_u64(&r);
+    s.corpus_bytes = get_u64(&r);
+    s.corpus_crc = get_u32(&r);
+    s.smooth_loss = get_f64(&r);
+    s.last_loss = get_f64(&r);
+    s.val_loss = get_f64(&r);
+    s.best_val_loss = get_f64(&r);
+    s.train_seconds = get_f64(&r);
+    for (int i = 0; i < 4; i++)
+        s.rng.s[i] = get_u64(&r);
+    s.optim_t = get_u64(&r);
+    if (r.failed)
+        return -1;
+    if (!finite_nonneg(s.train_seconds) || isinf(s.smooth_loss) || isinf(s.last_loss) ||
+        s.chunk > s.iteration || s.optim_t > s.iteration || s.epoch > s.iteration)
+        return bad(&r, "has invalid progress counters");
+    if ((size_t)V > (r.len - r.at) / 4)
+        return bad(&r, "is truncated");
+    uint32_t *chars = malloc((size_t)V * sizeof *chars);
+    if (!chars)
+        return bad(&r, "is too large for this machine's memory");
+    for (uint32_t k = 0; k < V; k++)
+        chars[k] = get_u32(&r);
+    CnVocab vocab;
+    if (cn_vocab_from_chars(&vocab, chars, (int)V, err) != 0) {
+        cn_errorf(err, "%s: checkpoint has an invalid vocabulary: %s", name, err->msg);
+        return -1;
+    }
+    m->shape = shape;
+    m->vocab = vocab;
+    m->nparams = cn_shape_nparams(&shape);
+    if (m->nparams == 0) {
+        bad(&r, "has a shape too large for this machine");
+        goto fail;
+    }
+    m->params = get_reals(&r, get_count(&r, m->nparams, m->nparams, "parameter"), "parameter");
+    if (!m->params)
+        goto fail;
+    cn_view_init(&m->w, &shape, m->params);
+    size_t optim_len = m->nparams * (size_t)cn_optim_slots(c->optim.kind);
+    s.optim_len = get_count(&r, optim_len, 0, "optimizer state");
+    s.optim_state = get_reals(&r, s.optim_len, "optimizer state");
+    size_t state_len = (size_t)L * (size_t)(c->batch > 0 ? c->batch : 0) * H *
+                       (shape.cell == CN_LSTM || shape.cell == CN_PEEPHOLE ? 2 : 1);
+    s.state_len = get_count(&r, state_len, 0, "carried state");
+    s.state = get_reals(&r, s.state_len, "carried state");
+    take(&r, 4); /* CRC, checked above */
+    if (!r.failed && r.at != r.len)
+        bad(&r, "has unexpected bytes before its checksum");
+    if (r.failed)
+        goto fail;
+    if (st)
+        *st = s;
+    else
+        cn_train_state_free(&s);
+    return 0;
+fail:
+    cn_train_state_free(&s);
+    cn_model_free(m);
+    return -1;
+}
+
+int cn_checkpoint_load(const char *path, CnModel *m, CnTrainState *st, CnError *err)
+{
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) {
+        cn_errorf(err, "cannot open checkpoint %s: %s", path,
+                 strerror(errno));
+        return -1;
+    }
+    struct stat sb;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        cn_errorf(err, "%s is not a regular file; give a checkpoint file",
+                 path);
+        close(fd);
+        return -1;
+    }
+    size_t n = (size_t)sb.st_size, got = 0;
+    unsigned char *buf = malloc(n ? n : 1);
+    if (!buf) {
+        cn_errorf(err, "out of memory reading %s", path);
+        close(fd);
+        return -1;
+    }
+    while (got < n) {
+        ssize_t k = read(fd, buf + got, n - got);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            break;
+        got += (size_t)k;
+    }
+    close(fd);
+    int rc = cn_checkpoint_parse(buf, got, path, m, st, err);
+    free(buf);
+    return rc;
+}
+
+void cn_train_state_free(CnTrainState *st)
+{
+    free(st->optim_state);
+    free(st->state);
+    st->optim_state = st->state = NULL;
+    st->optim_len = st->state_len = 0;
+}

@@ -1,0 +1,160 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Gradient clipping and optimizers, each one loop over the flat parameter,
+ * gradient and state arrays (w parameters, g gradient, a learning rate,
+ * t = 1, 2, ... the update count):
+ *     sgd:      w -= a g
+ *     momentum: v = mu v - a g;  w += v
+ *     nesterov: v_prev = v;  v = mu v - a g;  w += -mu v_prev + (1 + mu) v
+ *     adagrad:  m += g^2;  w -= a g / sqrt(m + eps)
+ *     rmsprop:  r = rho r + (1 - rho) g^2;  w -= a g / sqrt(r + eps)
+ *     adam:     m = b1 m + (1 - b1) g;  s = b2 s + (1 - b2) g^2
+ *               w -= a (m / (1 - b1^t)) / (sqrt(s / (1 - b2^t)) + eps)
+ */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+void cn_clip_value(CnReal *g, size_t n, double v)
+{
+    CnReal hi = (CnReal)v, lo = -hi;
+    for (size_t i = 0; i < n; i++)
+        g[i] = g[i] > hi ? hi : g[i] < lo ? lo : g[i];
+}
+
+double cn_grad_norm(const CnReal *g, size_t n)
+{
+    double sum = 0;
+    for (size_t i = 0; i < n; i++)
+        sum += (double)g[i] * g[i];
+    return sqrt(sum);
+}
+
+void cn_clip_norm(CnReal *g, size_t n, double norm, double max_norm)
+{
+    if (!(norm > max_norm))
+        return;
+    CnReal scale = (CnReal)(max_norm / norm);
+    for (size_t i = 0; i < n; i++)
+        g[i] *= scale;
+}
+
+static const char *const optim_names[] = {"sgd",     "momentum", "nesterov",
+                                          "adagrad", "rmsprop",  "adam"};
+
+const char *cn_optim_name(CnOptimKind kind)
+{
+    return (unsigned)kind <= CN_ADAM ? optim_names[kind] : "?";
+}
+
+int cn_optim_parse(const char *name, CnOptimKind *kind)
+{
+    for (int k = 0; k <= CN_ADAM; k++) {
+        if (strcmp(name, optim_names[k]) == 0) {
+            *kind = (CnOptimKind)k;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+int cn_optim_slots(CnOptimKind kind)
+{
+    return kind == CN_SGD ? 0 : kind == CN_ADAM ? 2 : 1;
+}
+
+static int in_unit(double x) /* 0 <= x < 1 */
+{
+    return x >= 0 && x < 1;
+}
+
+int cn_optim_init(CnOptim *opt, const CnOptimConfig *cfg, size_t n, CnError *err)
+{
+    memset(opt, 0, sizeof *opt);
+    const char *bad = (unsigned)cfg->kind > CN_ADAM               ? "optimizer kind"
+                      : !(cfg->lr > 0 && isfinite(cfg->lr))        ? "learning rate"
+                      : !in_unit(cfg->momentum)                    ? "momentum"
+                      : !in_unit(cfg->beta1)                       ? "beta1"
+                      : !in_unit(cfg->beta2)                       ? "beta2"
+                      : !(cfg->eps > 0 && isfinite(cfg->eps))      ? "eps"
+                      : !in_unit(cfg->decay_rate)                  ? "decay rate"
+                                                                   : NULL;
+    if (bad) {
+        cn_errorf(err, "optimizer %s is out of range", bad);
+        return -1;
+    }
+    opt->cfg = *cfg;
+    opt->n = n;
+    size_t slots = (size_t)cn_optim_slots(cfg->kind);
+    if (slots) {
+        opt->state = calloc(slots * n, sizeof *opt->state);
+        if (!opt->state) {
+            cn_errorf(err, "out of memory for the optimizer state");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+void cn_optim_free(CnOptim *opt)
+{
+    free(opt->state);
+    memset(opt, 0, sizeof *opt);
+}
+
+void cn_optim_step(CnOptim *opt, CnReal *w, const CnReal *g)
+{
+    const CnOptimConfig *c = &opt->cfg;
+    size_t n = opt->n;
+    CnReal lr = (CnReal)c->lr, mu = (CnReal)c->momentum, eps = (CnReal)c->eps;
+    CnReal *v = opt->state;
+    opt->t++;
+    switch (c->kind) {
+    case CN_SGD:
+        for (size_t i = 0; i < n; i++)
+            w[i] -= lr * g[i];
+        break;
+    case CN_MOMENTUM:
+        for (size_t i = 0; i < n; i++) {
+            v[i] = mu * v[i] - lr * g[i];
+            w[i] += v[i];
+        }
+        break;
+    case CN_NESTEROV:
+        for (size_t i = 0; i < n; i++) {
+            CnReal v_prev = v[i];
+            v[i] = mu * v[i] - lr * g[i];
+            w[i] += -mu * v_prev + (1 + mu) * v[i];
+        }
+        break;
+    case CN_ADAGRAD:
+        for (size_t i = 0; i < n; i++) {
+            v[i] += g[i] * g[i];
+            w[i] -= lr * g[i] / CN_SQRT(v[i] + eps);
+        }
+        break;
+    case CN_RMSPROP: {
+        /* complements in double: 1 - (float)0.95 is not (float)0.05 */
+        CnReal rho = (CnReal)c->decay_rate, one_minus_rho = (CnReal)(1 - c->decay_rate);
+        for (size_t i = 0; i < n; i++) {
+            v[i] = rho * v[i] + one_minus_rho * g[i] * g[i];
+            w[i] -= lr * g[i] / CN_SQRT(v[i] + eps);
+        }
+        break;
+    }
+    case CN_ADAM: {
+        CnReal *m = v, *s = v + n;
+        CnReal b1 = (CnReal)c->beta1, b2 = (CnReal)c->beta2;
+        CnReal one_minus_b1 = (CnReal)(1 - c->beta1), one_minus_b2 = (CnReal)(1 - c->beta2);
+        CnReal bc1 = (CnReal)(1 - pow(c->beta1, (double)opt->t));
+        CnReal bc2 = (CnReal)(1 - pow(c->beta2, (double)opt->t));
+        for (size_t i = 0; i < n; i++) {
+            m[i] = b1 * m[i] + one_minus_b1 * g[i];
+            s[i] = b2 * s[i] + one_minus_b2 * g[i] * g[i];
+            w[i] -= lr * (m[i] / bc1) / (CN_SQRT(s[i] / bc2) + eps);
+        }
+        break;
+    }
+    }
+}

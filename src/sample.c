@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Sampling: p = softmax(y / temperature) over the logits y, then a draw
+ * from p, from p restricted to the top_k most likely characters, or the
+ * argmax. The sampler runs the model one character at a time (B = 1,
+ * T = 1) and feeds each drawn character back as the next input.
+ */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* order[0..k) = indices of the k largest logits, largest first (equal
+ * logits by lower index): an insertion pass, O(V k), no allocation. */
+static void top_k_indices(const CnReal *logits, int V, int k, int *order)
+{
+    int count = 0;
+    for (int j = 0; j < V; j++) {
+        if (count == k && !(logits[j] > logits[order[k - 1]]))
+            continue;
+        int pos = count < k ? count++ : k - 1;
+        while (pos > 0 && logits[j] > logits[order[pos - 1]]) {
+            order[pos] = order[pos - 1];
+            pos--;
+        }
+        order[pos] = j;
+    }
+}
+
+int cn_sample_logits(const CnReal *logits, int V, const CnSampleOptions *opt, CnRng *rng,
+                     double *probs, int *order)
+{
+    int best = 0;
+    for (int j = 1; j < V; j++)
+        if (logits[j] > logits[best])
+            best = j;
+    if (opt->argmax)
+        return best;
+    double max = logits[best], inv_temp = 1 / opt->temperature;
+    for (int j = 0; j < V; j++)
+        probs[j] = exp(((double)logits[j] - max) * inv_temp);
+    if (opt->top_k > 0 && opt->top_k < V) {
+        /* mark the top k by negating their probabilities, then zero the rest */
+        top_k_indices(logits, V, opt->top_k, order);
+        for (int k = 0; k < opt->top_k; k++)
+            probs[order[k]] = -probs[order[k]];
+        for (int j = 0; j < V; j++)
+            probs[j] = probs[j] < 0 ? -probs[j] : 0;
+    }
+    double sum = 0;
+    for (int j = 0; j < V; j++)
+        sum += probs[j];
+    double u = cn_rng_uniform(rng) * sum, acc = 0;
+    int last = best;
+    for (int j = 0; j < V; j++) {
+        if (probs[j] == 0)
+            continue;
+        acc += probs[j];
+        last = j;
+        if (u < acc)
+            return j;
+    }
+    return last; /* u landed on the rounding error at the very top */
+}
+
+int cn_sampler_init(CnSampler *s, const CnModel *model, uint64_t seed, CnError *err)
+{
+    memset(s, 0, sizeof *s);
+    s->model = model;
+    if (cn_acts_init(&s->acts, &model->shape, 1, 1, 0, 0, err) != 0)
+        return -1;
+    int V = model->shape.vocab;
+    s->probs = malloc((size_t)V * sizeof *s->probs);
+    s->order = malloc((size_t)V * sizeof *s->order);
+    if (!s->probs || !s->order) {
+        cn_sampler_free(s);
+        cn_errorf(err, "out of memory for the sampler");
+        return -1;
+    }
+    cn_rng_seed(&s->rng, seed);
+    return 0;
+}
+
+void cn_sampler_reset(CnSampler *s)
+{
+    cn_acts_reset_state(&s->acts);
+    memset(s->acts.logits, 0, (size_t)s->model->shape.vocab * sizeof(CnReal));
+    s->fed = 0;
+}
+
+void cn_sampler_feed(CnSampler *s, int id)
+{
+    cn_forward(s->model, &s->acts, &id, NULL, 1, NULL);
+    cn_acts_carry_state(&s->acts);
+    s->fed++;
+}
+
+int cn_sampler_next(CnSampler *s, const CnSampleOptions *opt)
+{
+    return cn_sample_logits(s->acts.logits, s->model->shape.vocab, opt, &s->rng, s->probs,
+                            s->order);
+}
+
+void cn_sampler_free(CnSampler *s)
+{
+    cn_acts_free(&s->acts);
+    free(s->probs);
+    free(s->order);
+    memset(s, 0, sizeof *s);
+}

@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Vocabulary: the distinct code points of a corpus in increasing order; a
+ * character's one-hot position is its rank. Code points below 256 are looked
+ * up in a table, the rest by binary search.
+ */
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+enum { CN_MAX_CODEPOINT = 0x10ffff };
+
+void cn_describe_char(uint32_t cp, char out[32])
+{
+    if (cp < 0x20 || cp == 0x7f || (cp >= 0x80 && cp < 0xa0)) {
+        snprintf(out, 32, "U+%04X", (unsigned)cp);
+        return;
+    }
+    char utf8[5] = {0};
+    cn_utf8_encode(cp, utf8);
+    snprintf(out, 32, "'%s' (U+%04X)", utf8, (unsigned)cp);
+}
+
+int cn_vocab_from_chars(CnVocab *vocab, uint32_t *chars, int size, CnError *err)
+{
+    memset(vocab, 0, sizeof *vocab);
+    if (size < 1) {
+        cn_errorf(err, "vocabulary is empty");
+        free(chars);
+        return -1;
+    }
+    for (int k = 0; k < size; k++) {
+        uint32_t cp = chars[k];
+        if (cp > CN_MAX_CODEPOINT || (cp >= 0xd800 && cp <= 0xdfff) ||
+            (k > 0 && cp <= chars[k - 1])) {
+            cn_errorf(err, "vocabulary entry %d (0x%x) is not a code point in increasing order", k,
+                     (unsigned)cp);
+            free(chars);
+            return -1;
+        }
+    }
+    vocab->size = size;
+    vocab->chars = chars;
+    for (int c = 0; c < 256; c++)
+        vocab->small[c] = -1;
+    for (int k = 0; k < size && chars[k] < 256; k++)
+        vocab->small[chars[k]] = k;
+    return 0;
+}
+
+int cn_vocab_build(CnVocab *vocab, const CnText *text, CnError *err)
+{
+    /* one bit per code point: 136 KiB */
+    uint8_t *seen = calloc(CN_MAX_CODEPOINT / 8 + 1, 1);
+    if (!seen) {
+        cn_errorf(err, "out of memory building the vocabulary");
+        return -1;
+    }
+    const unsigned char *s = text->bytes;
+    size_t i = 0;
+    while (i < text->nbytes) {
+        uint32_t cp = s[i];
+        if (cp < 0x80) {
+            i++;
+        } else {
+            i += (size_t)cn_utf8_decode(s + i, text->nbytes - i, &cp);
+        }
+        seen[cp >> 3] |= (uint8_t)(1u << (cp & 7));
+    }
+    int size = 0;
+    for (uint32_t cp = 0; cp <= CN_MAX_CODEPOINT; cp++)
+        size += (seen[cp >> 3] >> (cp & 7)) & 1;
+    uint32_t *chars = malloc((size_t)size * sizeof *chars);
+    if (!chars) {
+        free(seen);
+        cn_errorf(err, "out of memory building the vocabulary");
+        return -1;
+    }
+    int k = 0;
+    for (uint32_t cp = 0; cp <= CN_MAX_CODEPOINT; cp++)
+        if ((seen[cp >> 3] >> (cp & 7)) & 1)
+            chars[k++] = cp;
+    free(seen);
+    return cn_vocab_from_chars(vocab, chars, size, err);
+}
+
+int cn_vocab_index(const CnVocab *vocab, uint32_t cp)
+{
+    if (cp < 256)
+        return vocab->small[cp];
+    int lo = 0, hi = vocab->size - 1;
+    while (lo <= hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (vocab->chars[mid] == cp)
+            return mid;
+        if (vocab->chars[mid] < cp)
+            lo = mid + 1;
+        else
+            hi = mid - 1;
+    }
+    return -1;
+}
+
+int cn_vocab_covers(const CnVocab *vocab, const CnText *text, const char *name, CnError *err)
+{
+    size_t at = 0;
+    while (at < text->nbytes) {
+        size_t here = at;
+        if (cn_text_next_id(vocab, text, &at) < 0) {
+            uint32_t cp;
+            cn_utf8_decode(text->bytes + here, text->nbytes - here, &cp);
+            char what[32];
+            cn_describe_char(cp, what);
+            cn_errorf(err, "%s: character %s at byte %zu is not in the model's vocabulary of %d "
+                     "characters; remove it or train a new model", name, what, here, vocab->size);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+void cn_vocab_free(CnVocab *vocab)
+{
+    free(vocab->chars);
+    memset(vocab, 0, sizeof *vocab);
+}
