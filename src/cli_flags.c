@@ -1,0 +1,313 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Command-line parsing from flag tables: "--name value" or "--name=value",
+ * strict numbers with ranges, choices, switches, and help generated from
+ * the same table (so every flag is listed with its current default).
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "cli.h"
+
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+const char *cli_program = "charnn";
+volatile int cli_signal;
+
+void cli_error(const char *fmt, ...)
+{
+    va_list ap;
+    fflush(stdout);
+    fputs("charnn: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
+Flag *cli_flag(const Command *cmd, const char *name)
+{
+    for (Flag *f = cmd->flags; f && f->name; f++)
+        if (strcmp(f->name, name) == 0)
+            return f;
+    return NULL;
+}
+
+/* Edit distance, for "did you mean" suggestions (short strings only). */
+static int distance(const char *a, const char *b)
+{
+    size_t n = strlen(b);
+    if (strlen(a) > 40 || n > 40)
+        return 99;
+    int row[41];
+    for (size_t j = 0; j <= n; j++)
+        row[j] = (int)j;
+    for (size_t i = 1; a[i - 1]; i++) {
+        int diag = row[0];
+        row[0] = (int)i;
+        for (size_t j = 1; j <= n; j++) {
+            int up = row[j];
+            int sub = diag + (a[i - 1] != b[j - 1]);
+            int del = row[j] + 1, ins = row[j - 1] + 1;
+            row[j] = sub < del ? (sub < ins ? sub : ins) : (del < ins ? del : ins);
+            diag = up;
+        }
+    }
+    return row[n];
+}
+
+static void format_default(const Flag *f, char *out, size_t n)
+{
+    switch (f->type) {
+    case FLAG_INT: snprintf(out, n, "%d", *(int *)f->value); break;
+    case FLAG_U64: snprintf(out, n, "%llu", (unsigned long long)*(uint64_t *)f->value); break;
+    case FLAG_REAL: snprintf(out, n, "%g", *(double *)f->value); break;
+    case FLAG_STR: {
+        const char *s = *(const char **)f->value;
+        snprintf(out, n, "%s", s ? s : "");
+        break;
+    }
+    case FLAG_SWITCH: snprintf(out, n, "%s", *(int *)f->value ? "on" : "off"); break;
+    }
+}
+
+void cli_help(const Command *cmd, FILE *out)
+{
+    fprintf(out, "usage: %s %s\n\n%s\n", cli_program, cmd->usage, cmd->summary);
+    if (cmd->flags && cmd->flags->name)
+        fputs("\noptions:\n", out);
+    for (const Flag *f = cmd->flags; f && f->name; f++) {
+        char left[64], def[64];
+        snprintf(left, sizeof left, "--%s%s%s", f->name, f->arg ? " " : "", f->arg ? f->arg : "");
+        format_default(f, def, sizeof def);
+        fprintf(out, "  %-22s %s", left, f->help);
+        if (f->type != FLAG_SWITCH && def[0])
+            fprintf(out, " (default %s)", def);
+        fputc('\n', out);
+    }
+    fprintf(out, "  %-22s %s\n", "-h, --help", "show this help and exit");
+}
+
+static int out_of_range(const Flag *f, double x)
+{
+    return x < f->lo || x > f->hi || (f->lo_open && x == f->lo) || (f->hi_open && x == f->hi);
+}
+
+static void range_text(const Flag *f, char *out, size_t n)
+{
+    char lo[32], hi[32];
+    snprintf(lo, sizeof lo, "%g", f->lo);
+    snprintf(hi, sizeof hi, "%g", f->hi);
+    if (isinf(f->hi))
+        snprintf(out, n, "%s %s", f->lo_open ? "greater than" : "at least", lo);
+    else
+        snprintf(out, n, "%s%s, %s%s", f->lo_open ? "(" : "[", lo, hi, f->hi_open ? ")" : "]");
+}
+
+/* Stores text as the flag's value; EXIT_USAGE with a message if invalid. */
+static int set_value(Flag *f, const char *text)
+{
+    char range[96];
+    range_text(f, range, sizeof range);
+    if (f->type == FLAG_STR) {
+        if (f->choices) {
+            for (const char *const *c = f->choices; *c; c++)
+                if (strcmp(*c, text) == 0)
+                    goto ok;
+            char list[160] = "";
+            for (const char *const *c = f->choices; *c; c++) {
+                strncat(list, *c, sizeof list - strlen(list) - 1);
+                if (c[1])
+                    strncat(list, ", ", sizeof list - strlen(list) - 1);
+            }
+            cli_error("--%s %s is not one of: %s", f->name, text, list);
+            return EXIT_USAGE;
+        }
+    ok:
+        *(const char **)f->value = text;
+        return 0;
+    }
+    char *end;
+    errno = 0;
+    if (f->type == FLAG_REAL) {
+        double x = strtod(text, &end);
+        if (end == text || *end || !isfinite(x) || errno == ERANGE) {
+            cli_error("--%s %s is not a number; give e.g. --%s %g", f->name, text, f->name,
+                      *(double *)f->value);
+            return EXIT_USAGE;
+        }
+        if (out_of_range(f, x)) {
+            cli_error("--%s %s is out of range; use a value %s%s", f->name, text,
+                      isinf(f->hi) ? "" : "in ", range);
+            return EXIT_USAGE;
+        }
+        *(double *)f->value = x;
+        return 0;
+    }
+    /* integers: decimal digits only, no sign games */
+    const char *p = text;
+    if (*p == '+')
+        p++;
+    int negative = *p == '-';
+    unsigned long long v = strtoull(negative ? p + 1 : p, &end, 10);
+    if (end == p + negative || *end || errno == ERANGE || (negative ? p[1] : p[0]) < '0' ||
+        (negative ? p[1] : p[0]) > '9') {
+        cli_error("--%s %s is not a whole number", f->name, text);
+        return EXIT_USAGE;
+    }
+    double x = negative ? -(double)v : (double)v;
+    if (out_of_range(f, x) || (f->type == FLAG_U64 && negative)) {
+        cli_error("--%s %s is out of range; use a whole number %s%s", f->name, text,
+                  isinf(f->hi) ? "" : "in ", range);
+        return EXIT_USAGE;
+    }
+    if (f->type == FLAG_INT)
+        *(int *)f->value = (int)x;
+    else
+        *(uint64_t *)f->value = v;
+    return 0;
+}
+
+static void suggest(const Command *cmd, const char *name)
+{
+    const Flag *best = NULL;
+    int best_d = 3;
+    for (const Flag *f = cmd->flags; f && f->name; f++) {
+        int d = distance(name, f->name);
+        if (d < best_d)
+            best = f, best_d = d;
+    }
+    if (best)
+        cli_error("unknown option --%s for '%s'; did you mean --%s? (see %s %s --help)", name,
+                  cmd->name, best->name, cli_program, cmd->name);
+    else
+        cli_error("unknown option --%s for '%s'; see %s %s --help", name, cmd->name,
+                  cli_program, cmd->name);
+}
+
+int cli_parse(const Command *cmd, int argc, char **argv, const char **args, int *nargs)
+{
+    *nargs = 0;
+    int only_args = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (!only_args && (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0)) {
+            cli_help(cmd, stdout);
+            return 1;
+        }
+        if (!only_args && strcmp(a, "--") == 0) {
+            only_args = 1;
+            continue;
+        }
+        if (only_args || a[0] != '-' || strcmp(a, "-") == 0) {
+            if (*nargs >= cmd->max_args) {
+                cli_error("too many arguments for '%s' at \"%s\"; see %s %s --help", cmd->name,
+                          a, cli_program, cmd->name);
+                return EXIT_USAGE;
+            }
+            args[(*nargs)++] = a;
+            continue;
+        }
+        if (a[1] != '-') {
+            cli_error("unknown option %s for '%s'; options are spelled --name (see %s %s --help)",
+                      a, cmd->name, cli_program, cmd->name);
+            return EXIT_USAGE;
+        }
+        char name[64];
+        const char *eq = strchr(a + 2, '=');
+        size_t len = eq ? (size_t)(eq - (a + 2)) : strlen(a + 2);
+        if (len >= sizeof name)
+            len = sizeof name - 1;
+        memcpy(name, a + 2, len);
+        name[len] = '\0';
+        Flag *f = cli_flag(cmd, name);
+        if (!f) {
+            suggest(cmd, name);
+            return EXIT_USAGE;
+        }
+        f->set = 1;
+        if (f->type == FLAG_SWITCH) {
+            if (eq) {
+                cli_error("--%s takes no value", f->name);
+                return EXIT_USAGE;
+            }
+            *(int *)f->value = 1;
+            continue;
+        }
+        const char *value = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+        if (!value) {
+            cli_error("--%s needs a value (%s); see %s %s --help", f->name,
+                      f->arg ? f->arg : "", cli_program, cmd->name);
+            return EXIT_USAGE;
+        }
+        int rc = set_value(f, value);
+        if (rc)
+            return rc;
+    }
+    if (*nargs < cmd->min_args) {
+        cli_error("'%s' needs %s; usage: %s %s", cmd->name,
+                  cmd->min_args == 1 ? "an argument" : "more arguments", cli_program, cmd->usage);
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------------- */
+
+const char *cli_count(uint64_t n, char buf[32])
+{
+    char digits[32];
+    int len = snprintf(digits, sizeof digits, "%llu", (unsigned long long)n), k = 0;
+    for (int i = 0; i < len; i++) {
+        if (i > 0 && (len - i) % 3 == 0)
+            buf[k++] = ',';
+        buf[k++] = digits[i];
+    }
+    buf[k] = '\0';
+    return buf;
+}
+
+const char *cli_duration(double seconds, char buf[32])
+{
+    if (!(seconds >= 0) || seconds > 1e9)
+        return strcpy(buf, "?");
+    unsigned long s = (unsigned long)(seconds + 0.5);
+    if (s >= 3600)
+        snprintf(buf, 32, "%lu:%02lu:%02lu", s / 3600, s / 60 % 60, s % 60);
+    else
+        snprintf(buf, 32, "%lu:%02lu", s / 60, s % 60);
+    return buf;
+}
+
+double cli_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+uint64_t cli_physical_memory(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+    return pages > 0 && size > 0 ? (uint64_t)pages * (uint64_t)size : 0;
+}
+
+static void on_signal(int sig)
+{
+    cli_signal = sig;
+}
+
+void cli_catch_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}

@@ -1,0 +1,237 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * charnn sample, eval, info and export: commands that read a checkpoint.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "cli.h"
+
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Loads the model of a checkpoint, reporting failure. */
+static int load_model(const char *path, CnModel *model, CnTrainState *st)
+{
+    CnError err;
+    if (cn_checkpoint_load(path, model, st, &err) != 0) {
+        cli_error("%s", err.msg);
+        return -1;
+    }
+    return 0;
+}
+
+static void put_char(uint32_t cp)
+{
+    char utf8[4];
+    fwrite(utf8, 1, (size_t)cn_utf8_encode(cp, utf8), stdout);
+}
+
+int cmd_sample(int argc, char **argv)
+{
+    uint64_t length = 1000, seed = 1;
+    double temperature = 1.0;
+    const char *prime = "";
+    int top_k = 0, argmax = 0;
+    Flag flags[] = {
+        {.name = "length", .type = FLAG_U64, .value = &length, .arg = "N",
+         .help = "characters to generate; 0 = until interrupted", .lo = 0, .hi = 1e18},
+        {.name = "temperature", .type = FLAG_REAL, .value = &temperature, .arg = "T",
+         .help = "divide the logits by T: lower is safer, higher more surprising", .lo = 0,
+         .hi = INFINITY, .lo_open = 1},
+        {.name = "prime", .type = FLAG_STR, .value = &prime, .arg = "TEXT",
+         .help = "text to run through the model first (and print); default: a newline"},
+        {.name = "seed", .type = FLAG_U64, .value = &seed, .arg = "S", .help = "random seed",
+         .lo = 0, .hi = 1.8e19},
+        {.name = "top-k", .type = FLAG_INT, .value = &top_k, .arg = "K",
+         .help = "draw only among the K most likely characters; 0 = all", .lo = 0,
+         .hi = 0x110000},
+        {.name = "argmax", .type = FLAG_SWITCH, .value = &argmax,
+         .help = "always take the most likely character (deterministic)"},
+        {.name = NULL},
+    };
+    Command cmd = {.name = "sample", .usage = "sample CKPT [options]",
+                   .summary = "Generate text from a checkpoint; the text alone goes to stdout.",
+                   .flags = flags, .min_args = 1, .max_args = 1};
+    const char *args[1];
+    int nargs, rc = cli_parse(&cmd, argc, argv, args, &nargs);
+    if (rc)
+        return rc == 1 ? EXIT_OK : rc;
+
+    CnModel model;
+    if (load_model(args[0], &model, NULL) != 0)
+        return EXIT_ERROR;
+    CnError err;
+    CnText prime_text;
+    int has_prime = prime[0] != '\0';
+    if (has_prime && (cn_text_from_memory(&prime_text, prime, strlen(prime), "--prime", &err) ||
+                      cn_vocab_covers(&model.vocab, &prime_text, "--prime", &err))) {
+        cli_error("%s", err.msg);
+        cn_model_free(&model);
+        return EXIT_USAGE;
+    }
+    CnSampler s;
+    if (cn_sampler_init(&s, &model, seed, &err) != 0) {
+        cli_error("%s", err.msg);
+        if (has_prime)
+            cn_text_free(&prime_text);
+        cn_model_free(&model);
+        return EXIT_ERROR;
+    }
+    int interactive = isatty(STDOUT_FILENO);
+    if (has_prime) {
+        const unsigned char *p = prime_text.bytes;
+        for (size_t at = 0; at < prime_text.nbytes;) {
+            uint32_t cp;
+            int len = cn_utf8_decode(p + at, prime_text.nbytes - at, &cp);
+            fwrite(p + at, 1, (size_t)len, stdout);
+            cn_sampler_feed(&s, cn_vocab_index(&model.vocab, cp));
+            at += (size_t)len;
+        }
+        cn_text_free(&prime_text);
+    } else {
+        int newline = cn_vocab_index(&model.vocab, '\n');
+        if (newline >= 0)
+            cn_sampler_feed(&s, newline);
+    }
+    cli_catch_signals();
+    CnSampleOptions opt = {.temperature = temperature, .top_k = top_k, .argmax = argmax};
+    for (uint64_t i = 0; (length == 0 || i < length) && !cli_signal; i++) {
+        int id = cn_sampler_next(&s, &opt);
+        put_char(model.vocab.chars[id]);
+        if (interactive)
+            fflush(stdout);
+        cn_sampler_feed(&s, id);
+    }
+    if (!cli_signal)
+        putchar('\n');
+    int write_failed = fflush(stdout) != 0 || ferror(stdout);
+    cn_sampler_free(&s);
+    cn_model_free(&model);
+    if (cli_signal)
+        return cli_signal == SIGTERM ? EXIT_SIGTERM : EXIT_SIGINT;
+    if (write_failed) {
+        cli_error("cannot write the sample to standard output");
+        return EXIT_ERROR;
+    }
+    return EXIT_OK;
+}
+
+int cmd_eval(int argc, char **argv)
+{
+    int seq_length = 256;
+    Flag flags[] = {
+        {.name = "seq-length", .type = FLAG_INT, .value = &seq_length, .arg = "T",
+         .help = "steps per chunk (speed only: the state carries across chunks)", .lo = 1,
+         .hi = 1 << 20},
+        {.name = NULL},
+    };
+    Command cmd = {.name = "eval", .usage = "eval CKPT FILE",
+                   .summary = "Score FILE with a checkpoint from a zero state, state carried "
+                              "throughout: prints the mean loss over its N-1 predictions in "
+                              "nats per character, then bits per character.",
+                   .flags = flags, .min_args = 2, .max_args = 2};
+    const char *args[2];
+    int nargs, rc = cli_parse(&cmd, argc, argv, args, &nargs);
+    if (rc)
+        return rc == 1 ? EXIT_OK : rc;
+    CnModel model;
+    if (load_model(args[0], &model, NULL) != 0)
+        return EXIT_ERROR;
+    CnError err;
+    CnText text;
+    if (cn_text_load(&text, args[1], &err) != 0 ||
+        cn_vocab_covers(&model.vocab, &text, args[1], &err) != 0) {
+        cli_error("%s", err.msg);
+        if (text.bytes)
+            cn_text_free(&text);
+        cn_model_free(&model);
+        return EXIT_ERROR;
+    }
+    if (text.nchars < 2) {
+        cli_error("%s has %zu character; evaluation needs at least 2", args[1], text.nchars);
+        cn_text_free(&text);
+        cn_model_free(&model);
+        return EXIT_ERROR;
+    }
+    size_t count;
+    double loss = cn_evaluate(&model, &text, 0, text.nchars, 1, seq_length, &count, &err);
+    cn_text_free(&text);
+    cn_model_free(&model);
+    if (!isfinite(loss)) {
+        cli_error("%s", isnan(loss) && err.msg[0] ? err.msg : "the loss is not finite");
+        return EXIT_ERROR;
+    }
+    char n1[32];
+    printf("%.6f nats/char  %.6f bits/char  (%s predictions)\n", loss, loss / log(2.0),
+           cli_count(count, n1));
+    return EXIT_OK;
+}
+
+int cmd_info(int argc, char **argv)
+{
+    Command cmd = {.name = "info", .usage = "info CKPT",
+                   .summary = "Describe a checkpoint: model, size, training progress, losses.",
+                   .min_args = 1, .max_args = 1};
+    const char *args[1];
+    int nargs, rc = cli_parse(&cmd, argc, argv, args, &nargs);
+    if (rc)
+        return rc == 1 ? EXIT_OK : rc;
+    CnModel model;
+    CnTrainState st;
+    if (load_model(args[0], &model, &st) != 0)
+        return EXIT_ERROR;
+    const CnShape *s = &model.shape;
+    const CnTrainConfig *c = &st.cfg;
+    char n1[32], n2[32], d1[32];
+    printf("checkpoint:   %s (format version %d)\n", args[0], CN_CHECKPOINT_VERSION);
+    printf("model:        %s, %d layer%s x %d hidden\n", cn_cell_name(s->cell), s->layers,
+           s->layers == 1 ? "" : "s", s->hidden);
+    printf("parameters:   %s\n", cli_count(model.nparams, n1));
+    printf("vocabulary:   %d characters\n", s->vocab);
+    printf("trained:      %s iterations (%s epochs complete), %s of training\n",
+           cli_count(st.iteration, n1), cli_count(st.epoch, n2),
+           cli_duration(st.train_seconds, d1));
+    if (c->batch > 0) {
+        printf("training:     batch %d x seq-length %d, %s lr %g, clip-value %g, clip-norm %g, "
+               "dropout %g, val-frac %g, seed %llu, target %s iterations\n",
+               c->batch, c->seq_length, cn_optim_name(c->optim.kind), c->optim.lr,
+               c->clip_value, c->clip_norm, c->dropout, c->val_frac,
+               (unsigned long long)c->seed, cli_count(c->max_iters, n1));
+    }
+    if (isfinite(st.last_loss))
+        printf("train loss:   %.4f (smoothed %.4f)\n", st.last_loss, st.smooth_loss);
+    else
+        printf("train loss:   none recorded\n");
+    if (isfinite(st.val_loss))
+        printf("val loss:     %.4f nats/char (%.4f bits/char), best %.4f\n", st.val_loss,
+               st.val_loss / log(2.0), st.best_val_loss);
+    else
+        printf("val loss:     none recorded\n");
+    cn_train_state_free(&st);
+    cn_model_free(&model);
+    return EXIT_OK;
+}
+
+int cmd_export(int argc, char **argv)
+{
+    Command cmd = {.name = "export", .usage = "export CKPT > model.json",
+                   .summary = "Write the model as JSON (tensor names and layouts in README.md, "
+                              "\"Exported tensors\").",
+                   .min_args = 1, .max_args = 1};
+    const char *args[1];
+    int nargs, rc = cli_parse(&cmd, argc, argv, args, &nargs);
+    if (rc)
+        return rc == 1 ? EXIT_OK : rc;
+    CnModel model;
+    if (load_model(args[0], &model, NULL) != 0)
+        return EXIT_ERROR;
+    rc = cn_export_json(stdout, &model);
+    cn_model_free(&model);
+    if (rc != 0) {
+        cli_error("cannot write the JSON to standard output");
+        return EXIT_ERROR;
+    }
+    return EXIT_OK;
+}

@@ -1,0 +1,499 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * charnn train: flags -> a model and a CnTrainer, then the loop that steps,
+ * prints progress, samples, evaluates, checkpoints, and stops cleanly on
+ * Ctrl-C, SIGTERM or a non-finite loss.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "cli.h"
+
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const cell_choices[] = {"rnn", "lstm", "peephole", "gru", NULL};
+static const char *const optim_choices[] = {"sgd",     "momentum", "nesterov",
+                                            "adagrad", "rmsprop",  "adam", NULL};
+
+typedef struct {
+    const char *model, *optim, *checkpoint, *resume, *init_from;
+    int hidden, layers, seq_length, batch, print_every, sample_length;
+    double dropout, lr, momentum, beta1, beta2, eps, decay_rate, clip_value, clip_norm, epochs,
+        val_frac, temperature;
+    uint64_t iters, eval_every, sample_every, seed;
+} TrainArgs;
+
+/* "data/input.txt" -> "input.ckpt" (in the current directory) */
+static char *default_checkpoint(const char *corpus)
+{
+    const char *base = strcmp(corpus, "-") == 0 ? "stdin" : corpus;
+    const char *slash = strrchr(base, '/');
+    if (slash)
+        base = slash + 1;
+    size_t len = strlen(base);
+    const char *dot = strrchr(base, '.');
+    if (dot && dot != base)
+        len = (size_t)(dot - base);
+    if (len == 0)
+        base = "charnn", len = 6;
+    char *path = malloc(len + 6);
+    if (path)
+        snprintf(path, len + 6, "%.*s.ckpt", (int)len, base);
+    return path;
+}
+
+/* A flag given on the command line that a resumed run cannot change. */
+static int conflicts(const Command *cmd, const char *name, int same, const char *saved)
+{
+    if (cli_flag(cmd, name)->set && !same) {
+        cli_error("--%s differs from the checkpoint (%s); a resumed run keeps it; drop the flag, "
+                  "or use --init-from to start a new run from the checkpoint's weights",
+                  name, saved);
+        return 1;
+    }
+    return 0;
+}
+
+/* Model flags that contradict a loaded checkpoint's shape. */
+static int shape_conflicts(const Command *cmd, const TrainArgs *a, const CnShape *s,
+                           const char *path)
+{
+    char saved[64];
+    CnCell cell;
+    cn_cell_parse(a->model, &cell);
+    const char *which = cli_flag(cmd, "model")->set && cell != s->cell ? "model"
+                        : cli_flag(cmd, "hidden")->set && a->hidden != s->hidden ? "hidden"
+                        : cli_flag(cmd, "layers")->set && a->layers != s->layers ? "layers"
+                                                                                  : NULL;
+    if (!which)
+        return 0;
+    snprintf(saved, sizeof saved, "%s, %d layers x %d", cn_cell_name(s->cell), s->layers,
+             s->hidden);
+    cli_error("--%s contradicts %s, which holds a %s model; drop the flag or start a new model",
+              which, path, saved);
+    return 1;
+}
+
+static void print_sample(const CnModel *model, uint64_t seed, int length, double temperature)
+{
+    CnSampler s;
+    CnError err;
+    if (cn_sampler_init(&s, model, seed, &err) != 0) {
+        cli_error("%s", err.msg);
+        return;
+    }
+    int newline = cn_vocab_index(&model->vocab, '\n');
+    if (newline >= 0)
+        cn_sampler_feed(&s, newline);
+    CnSampleOptions opt = {.temperature = temperature};
+    printf("---- sample (temperature %g) ----\n", temperature);
+    for (int i = 0; i < length; i++) {
+        int id = cn_sampler_next(&s, &opt);
+        char utf8[4];
+        fwrite(utf8, 1, (size_t)cn_utf8_encode(model->vocab.chars[id], utf8), stdout);
+        cn_sampler_feed(&s, id);
+    }
+    printf("\n---- end of sample ----\n");
+    fflush(stdout);
+    cn_sampler_free(&s);
+}
+
+/* Saves, reporting failure; returns 0 on success. */
+static int save(CnTrainer *tr, const char *path, double seconds)
+{
+    CnError err;
+    tr->st.train_seconds = seconds;
+    if (cn_trainer_save(tr, path, &err) != 0) {
+        cli_error("%s", err.msg);
+        return -1;
+    }
+    return 0;
+}
+
+static void validate(CnTrainer *tr)
+{
+    CnError err;
+    double v = cn_trainer_validate(tr, &err);
+    tr->st.val_loss = v;
+    if (isfinite(v) && !(v >= tr->st.best_val_loss))
+        tr->st.best_val_loss = v;
+}
+
+/* Refuses a run that cannot fit in this machine's memory. */
+static int check_memory(const CnShape *shape, const CnTrainConfig *cfg)
+{
+    size_t need = cn_trainer_bytes(shape, cfg);
+    uint64_t have = cli_physical_memory();
+    if (need && (!have || need <= have))
+        return 0;
+    char n1[32], n2[32];
+    if (need)
+        cli_error("this run needs %s MiB of memory for parameters, gradients, optimizer state "
+                  "and activations, but this machine has %s MiB; use a smaller --hidden, "
+                  "--layers, --batch or --seq-length",
+                  cli_count(need >> 20, n1), cli_count(have >> 20, n2));
+    else
+        cli_error("this run needs more memory than a 64-bit machine can address; use a smaller "
+                  "--hidden, --layers, --batch or --seq-length");
+    return -1;
+}
+
+/* Builds the model and run state from the flags and, with --resume or
+ * --init-from, a checkpoint. Returns 0 or an exit code. */
+static int setup(const Command *cmd, TrainArgs *a, const CnText *text, CnModel *model,
+                 CnTrainState *st)
+{
+    CnError err;
+    CnTrainConfig cfg = {
+        .batch = a->batch,
+        .seq_length = a->seq_length,
+        .optim = {.lr = a->lr, .momentum = a->momentum, .beta1 = a->beta1, .beta2 = a->beta2,
+                  .eps = a->eps, .decay_rate = a->decay_rate},
+        .clip_value = a->clip_value,
+        .clip_norm = a->clip_norm,
+        .dropout = a->dropout,
+        .val_frac = a->val_frac,
+        .seed = a->seed,
+    };
+    cn_optim_parse(a->optim, &cfg.optim.kind);
+    memset(st, 0, sizeof *st);
+    const char *from = a->resume ? a->resume : a->init_from;
+    if (from) {
+        CnTrainState saved;
+        if (cn_checkpoint_load(from, model, &saved, &err) != 0) {
+            cli_error("%s", err.msg);
+            return EXIT_ERROR;
+        }
+        if (shape_conflicts(cmd, a, &model->shape, from)) {
+            cn_train_state_free(&saved);
+            return EXIT_USAGE;
+        }
+        if (cn_vocab_covers(&model->vocab, text, "the corpus", &err) != 0) {
+            cli_error("%s", err.msg);
+            cn_train_state_free(&saved);
+            return EXIT_ERROR;
+        }
+        if (a->resume) {
+            const CnTrainConfig *o = &saved.cfg;
+            char buf[64];
+            snprintf(buf, sizeof buf, "%d", o->batch);
+            int bad = conflicts(cmd, "batch", a->batch == o->batch, buf);
+            snprintf(buf, sizeof buf, "%d", o->seq_length);
+            bad = bad || conflicts(cmd, "seq-length", a->seq_length == o->seq_length, buf);
+            snprintf(buf, sizeof buf, "%g", o->val_frac);
+            bad = bad || conflicts(cmd, "val-frac", a->val_frac == o->val_frac, buf);
+            bad = bad || conflicts(cmd, "optim", cfg.optim.kind == o->optim.kind,
+                                   cn_optim_name(o->optim.kind));
+            snprintf(buf, sizeof buf, "%llu", (unsigned long long)o->seed);
+            bad = bad || conflicts(cmd, "seed", a->seed == o->seed, buf);
+            if (bad) {
+                cn_train_state_free(&saved);
+                return EXIT_USAGE;
+            }
+            /* flags given now override the saved hyperparameters */
+            CnTrainConfig merged = *o;
+#define OVERRIDE(flag, field)                                                                  \
+    if (cli_flag(cmd, flag)->set)                                                              \
+        merged.field = cfg.field;
+            OVERRIDE("lr", optim.lr)
+            OVERRIDE("momentum", optim.momentum)
+            OVERRIDE("beta1", optim.beta1)
+            OVERRIDE("beta2", optim.beta2)
+            OVERRIDE("eps", optim.eps)
+            OVERRIDE("decay-rate", optim.decay_rate)
+            OVERRIDE("clip-value", clip_value)
+            OVERRIDE("clip-norm", clip_norm)
+            OVERRIDE("dropout", dropout)
+#undef OVERRIDE
+            *st = saved;
+            st->cfg = merged;
+        } else {
+            cn_train_state_free(&saved);
+            st->cfg = cfg;
+            cn_rng_seed(&st->rng, a->seed);
+        }
+        return check_memory(&model->shape, &st->cfg) ? EXIT_ERROR : 0;
+    }
+
+    CnVocab vocab;
+    if (cn_vocab_build(&vocab, text, &err) != 0) {
+        cli_error("%s", err.msg);
+        return EXIT_ERROR;
+    }
+    CnCell cell;
+    cn_cell_parse(a->model, &cell);
+    CnShape shape = {cell, vocab.size, a->hidden, a->layers};
+    st->cfg = cfg;
+    if (check_memory(&shape, &cfg) != 0) { /* before allocating anything large */
+        cn_vocab_free(&vocab);
+        return EXIT_ERROR;
+    }
+    if (cn_model_init(model, cell, a->hidden, a->layers, &vocab, &err) != 0) {
+        cli_error("%s", err.msg);
+        cn_vocab_free(&vocab);
+        return EXIT_ERROR;
+    }
+    cn_rng_seed(&st->rng, a->seed);
+    cn_model_randomize(model, &st->rng);
+    return 0;
+}
+
+static void print_banner(const CnTrainer *tr, const char *corpus, const char *ckpt,
+                         uint64_t target, int resumed)
+{
+    const CnShape *s = &tr->model->shape;
+    const CnTrainConfig *c = &tr->st.cfg;
+    char n1[32], n2[32], n3[32], n4[32];
+    printf("charnn: %s %s, %d layer%s x %d hidden, %d-character vocabulary, %s parameters\n",
+           resumed ? "resuming" : "training", cn_cell_name(s->cell), s->layers,
+           s->layers == 1 ? "" : "s", s->hidden, s->vocab, cli_count(tr->model->nparams, n1));
+    printf("  data: %s, %s characters (%s train, %s validation), %s iterations per epoch\n",
+           strcmp(corpus, "-") == 0 ? "standard input" : corpus,
+           cli_count(tr->text->nchars, n1), cli_count(tr->n_train, n2), cli_count(tr->n_val, n3),
+           cli_count(tr->chunks_per_epoch, n4));
+    printf("  run: iterations %s to %s (%.2f epochs), batch %d x seq-length %d, %s lr %g",
+           cli_count(tr->st.iteration, n1), cli_count(target, n2),
+           (double)target / (double)tr->chunks_per_epoch, c->batch, c->seq_length,
+           cn_optim_name(c->optim.kind), c->optim.lr);
+    if (c->clip_norm > 0)
+        printf(", clip-norm %g", c->clip_norm);
+    if (c->clip_value > 0)
+        printf(", clip-value %g", c->clip_value);
+    if (c->dropout > 0)
+        printf(", dropout %g", c->dropout);
+    printf("\n  checkpoint: %s\n", ckpt);
+    fflush(stdout);
+}
+
+int cmd_train(int argc, char **argv)
+{
+    TrainArgs a = {
+        .model = "lstm", .optim = "adam", .hidden = 128, .layers = 2, .seq_length = 50,
+        .batch = 50, .print_every = 10, .sample_length = 200, .lr = 2e-3, .momentum = 0.9,
+        .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .decay_rate = 0.95, .clip_norm = 5,
+        .epochs = 10, .val_frac = 0.1, .temperature = 0.8, .eval_every = 1000,
+        .sample_every = 1000, .seed = 1,
+    };
+    const double inf = INFINITY;
+    Flag flags[] = {
+        {.name = "model", .type = FLAG_STR, .value = &a.model, .arg = "KIND",
+         .help = "cell: rnn, lstm, peephole or gru", .choices = cell_choices},
+        {.name = "hidden", .type = FLAG_INT, .value = &a.hidden, .arg = "N",
+         .help = "hidden units per layer", .lo = 1, .hi = 1 << 24},
+        {.name = "layers", .type = FLAG_INT, .value = &a.layers, .arg = "N",
+         .help = "stacked recurrent layers", .lo = 1, .hi = CN_MAX_LAYERS},
+        {.name = "dropout", .type = FLAG_REAL, .value = &a.dropout, .arg = "P",
+         .help = "dropout probability between layers", .lo = 0, .hi = 1, .hi_open = 1},
+        {.name = "seq-length", .type = FLAG_INT, .value = &a.seq_length, .arg = "T",
+         .help = "steps of backpropagation through time", .lo = 1, .hi = 1 << 20},
+        {.name = "batch", .type = FLAG_INT, .value = &a.batch, .arg = "B",
+         .help = "parallel streams per iteration", .lo = 1, .hi = 1 << 20},
+        {.name = "optim", .type = FLAG_STR, .value = &a.optim, .arg = "NAME",
+         .help = "sgd, momentum, nesterov, adagrad, rmsprop or adam", .choices = optim_choices},
+        {.name = "lr", .type = FLAG_REAL, .value = &a.lr, .arg = "X", .help = "learning rate",
+         .lo = 0, .hi = inf, .lo_open = 1},
+        {.name = "momentum", .type = FLAG_REAL, .value = &a.momentum, .arg = "M",
+         .help = "momentum (momentum, nesterov)", .lo = 0, .hi = 1, .hi_open = 1},
+        {.name = "beta1", .type = FLAG_REAL, .value = &a.beta1, .arg = "B1",
+         .help = "adam first-moment decay", .lo = 0, .hi = 1, .hi_open = 1},
+        {.name = "beta2", .type = FLAG_REAL, .value = &a.beta2, .arg = "B2",
+         .help = "adam second-moment decay", .lo = 0, .hi = 1, .hi_open = 1},
+        {.name = "eps", .type = FLAG_REAL, .value = &a.eps, .arg = "E",
+         .help = "epsilon (adagrad, rmsprop, adam)", .lo = 0, .hi = inf, .lo_open = 1},
+        {.name = "decay-rate", .type = FLAG_REAL, .value = &a.decay_rate, .arg = "R",
+         .help = "rmsprop decay of the squared gradient", .lo = 0, .hi = 1, .hi_open = 1},
+        {.name = "clip-value", .type = FLAG_REAL, .value = &a.clip_value, .arg = "V",
+         .help = "clip each gradient to [-V, V]; 0 = off", .lo = 0, .hi = inf},
+        {.name = "clip-norm", .type = FLAG_REAL, .value = &a.clip_norm, .arg = "N",
+         .help = "rescale the gradient to norm <= N; 0 = off", .lo = 0, .hi = inf},
+        {.name = "iters", .type = FLAG_U64, .value = &a.iters, .arg = "N",
+         .help = "train until iteration N (overrides --epochs); 0 = use --epochs", .lo = 0,
+         .hi = 1e15},
+        {.name = "epochs", .type = FLAG_REAL, .value = &a.epochs, .arg = "E",
+         .help = "passes over the training text", .lo = 0, .hi = 1e9, .lo_open = 1},
+        {.name = "print-every", .type = FLAG_INT, .value = &a.print_every, .arg = "N",
+         .help = "print the loss every N iterations", .lo = 1, .hi = 1e9},
+        {.name = "sample-every", .type = FLAG_U64, .value = &a.sample_every, .arg = "N",
+         .help = "print a sample every N iterations; 0 = never", .lo = 0, .hi = 1e15},
+        {.name = "sample-length", .type = FLAG_INT, .value = &a.sample_length, .arg = "N",
+         .help = "characters per sample in the log", .lo = 1, .hi = 1e6},
+        {.name = "temperature", .type = FLAG_REAL, .value = &a.temperature, .arg = "T",
+         .help = "temperature of the samples in the log", .lo = 0, .hi = inf, .lo_open = 1},
+        {.name = "eval-every", .type = FLAG_U64, .value = &a.eval_every, .arg = "N",
+         .help = "validate and checkpoint every N iterations; 0 = only at the end", .lo = 0,
+         .hi = 1e15},
+        {.name = "val-frac", .type = FLAG_REAL, .value = &a.val_frac, .arg = "F",
+         .help = "fraction of the corpus (its tail) held out for validation", .lo = 0, .hi = 1,
+         .hi_open = 1},
+        {.name = "checkpoint", .type = FLAG_STR, .value = &a.checkpoint, .arg = "PATH",
+         .help = "checkpoint file (default: the corpus name + .ckpt)"},
+        {.name = "resume", .type = FLAG_STR, .value = &a.resume, .arg = "PATH",
+         .help = "continue a run exactly where its checkpoint stopped"},
+        {.name = "init-from", .type = FLAG_STR, .value = &a.init_from, .arg = "PATH",
+         .help = "start from a checkpoint's weights with a fresh optimizer"},
+        {.name = "seed", .type = FLAG_U64, .value = &a.seed, .arg = "S",
+         .help = "random seed (weights, dropout, samples)", .lo = 0, .hi = 1.8e19},
+        {.name = NULL},
+    };
+    Command cmd = {
+        .name = "train",
+        .usage = "train [FILE] [options]",
+        .summary = "Train a character-level model on FILE (UTF-8 text; default input.txt; - "
+                   "reads standard input).",
+        .flags = flags,
+        .min_args = 0,
+        .max_args = 1,
+    };
+    const char *args[1];
+    int nargs;
+    int rc = cli_parse(&cmd, argc, argv, args, &nargs);
+    if (rc)
+        return rc == 1 ? EXIT_OK : rc;
+    if (a.resume && a.init_from) {
+        cli_error("--resume and --init-from exclude each other; --resume continues a run, "
+                  "--init-from starts a new one from its weights");
+        return EXIT_USAGE;
+    }
+    const char *corpus = nargs ? args[0] : "input.txt";
+    char *ckpt_owned = a.checkpoint ? NULL : default_checkpoint(corpus);
+    const char *ckpt = a.checkpoint ? a.checkpoint : ckpt_owned;
+    if (!ckpt) {
+        cli_error("out of memory");
+        return EXIT_ERROR;
+    }
+
+    CnError err;
+    CnText text;
+    CnModel model;
+    CnTrainState st;
+    CnTrainer tr;
+    int exit_code = EXIT_ERROR;
+    memset(&model, 0, sizeof model);
+    if (cn_text_load(&text, corpus, &err) != 0) {
+        cli_error("%s", err.msg);
+        free(ckpt_owned);
+        return EXIT_ERROR;
+    }
+    rc = setup(&cmd, &a, &text, &model, &st);
+    if (rc) {
+        cn_train_state_free(&st);
+        exit_code = rc;
+        goto out_model;
+    }
+    if (cn_trainer_init(&tr, &model, &text, &st, a.resume != NULL, &err) != 0) {
+        cli_error("%s", err.msg);
+        goto out_model;
+    }
+
+    uint64_t target = a.iters;
+    if (!target && (cli_flag(&cmd, "epochs")->set || !a.resume))
+        target = (uint64_t)ceil(a.epochs * (double)tr.chunks_per_epoch);
+    if (!target)
+        target = tr.st.cfg.max_iters;
+    tr.st.cfg.max_iters = target;
+    if (tr.st.iteration >= target) {
+        char n1[32];
+        fprintf(stderr,
+                "charnn: %s has already trained %s iterations; give a larger --iters or "
+                "--epochs to train further\n",
+                a.resume, cli_count(tr.st.iteration, n1));
+        exit_code = EXIT_OK;
+        goto out_trainer;
+    }
+    print_banner(&tr, corpus, ckpt, target, a.resume != NULL);
+
+    cli_catch_signals();
+    const uint64_t chars_per_iter = (uint64_t)a.batch * (uint64_t)a.seq_length;
+    double seconds_before = tr.st.train_seconds; /* from earlier runs */
+    double train_time = 0, interval_time = 0;
+    uint64_t start_iter = tr.st.iteration, interval_iters = 0;
+    int saved_any = 0;
+    for (;;) {
+        if (cli_signal) {
+            int sig = cli_signal;
+            if (save(&tr, ckpt, seconds_before + train_time) == 0)
+                printf("interrupted at iteration %llu: saved %s; resume with: %s train %s "
+                       "--resume %s\n",
+                       (unsigned long long)tr.st.iteration, ckpt, cli_program, corpus, ckpt);
+            fflush(stdout);
+            exit_code = sig == SIGTERM ? EXIT_SIGTERM : EXIT_SIGINT;
+            goto out_trainer;
+        }
+        if (tr.st.iteration >= target)
+            break;
+        double t0 = cli_now(), loss;
+        CnStepResult res = cn_trainer_step(&tr, &loss);
+        double dt = cli_now() - t0;
+        train_time += dt, interval_time += dt, interval_iters++;
+        if (res == CN_STEP_DIVERGED) {
+            char what[64];
+            if (!isfinite(loss))
+                snprintf(what, sizeof what, "the loss is %g", loss);
+            else if (loss > CN_LOSS_LIMIT)
+                snprintf(what, sizeof what, "the loss is %.3g nats/char", loss);
+            else if (!isfinite(tr.last_grad_norm))
+                snprintf(what, sizeof what, "the gradient is not finite");
+            else
+                snprintf(what, sizeof what, "the update made the parameters infinite");
+            cli_error("training diverged at iteration %llu: %s. %s Lower --lr (now %g) or clip "
+                      "the gradient (--clip-norm 5).",
+                      (unsigned long long)tr.st.iteration + 1, what,
+                      saved_any ? "The last checkpoint is untouched."
+                                : "No checkpoint was written by this run.",
+                      tr.st.cfg.optim.lr);
+            exit_code = EXIT_DIVERGED;
+            goto out_trainer;
+        }
+        uint64_t it = tr.st.iteration;
+        if (it == start_iter + 1 || it % (uint64_t)a.print_every == 0 || it == target) {
+            double per_iter = train_time / (double)(it - start_iter);
+            char n1[32], n2[32], n3[32], d1[32], d2[32];
+            printf("iter %*s/%s | epoch %6.2f | loss %.4f | smooth %.4f | %s chars/s | %s "
+                   "elapsed | ETA %s\n",
+                   (int)strlen(cli_count(target, n2)), cli_count(it, n1), n2,
+                   cn_trainer_epoch(&tr), loss, tr.st.smooth_loss,
+                   cli_count((uint64_t)((double)(interval_iters * chars_per_iter) /
+                                        (interval_time > 0 ? interval_time : 1e-9)),
+                             n3),
+                   cli_duration(train_time, d1),
+                   cli_duration(per_iter * (double)(target - it), d2));
+            fflush(stdout);
+            interval_time = 0, interval_iters = 0;
+        }
+        if (a.sample_every && it % a.sample_every == 0)
+            print_sample(&model, tr.st.cfg.seed ^ it, a.sample_length, a.temperature);
+        if ((a.eval_every && it % a.eval_every == 0) || it == target) {
+            validate(&tr);
+            if (save(&tr, ckpt, seconds_before + train_time) != 0)
+                goto out_trainer;
+            saved_any = 1;
+            if (isfinite(tr.st.val_loss))
+                printf("eval at iteration %llu: val loss %.4f (%.4f bits/char), best %.4f | "
+                       "saved %s\n",
+                       (unsigned long long)it, tr.st.val_loss, tr.st.val_loss / log(2.0),
+                       tr.st.best_val_loss, ckpt);
+            else
+                printf("saved %s at iteration %llu\n", ckpt, (unsigned long long)it);
+            fflush(stdout);
+        }
+    }
+    {
+        char d1[32];
+        printf("done: %llu iterations in %s, smoothed train loss %.4f",
+               (unsigned long long)tr.st.iteration, cli_duration(train_time, d1),
+               tr.st.smooth_loss);
+        if (isfinite(tr.st.val_loss))
+            printf(", val loss %.4f (%.4f bits/char)", tr.st.val_loss,
+                   tr.st.val_loss / log(2.0));
+        printf("\nsample from it with: %s sample %s\n", cli_program, ckpt);
+    }
+    exit_code = EXIT_OK;
+out_trainer:
+    cn_trainer_free(&tr);
+out_model:
+    cn_model_free(&model);
+    cn_text_free(&text);
+    free(ckpt_owned);
+    return exit_code;
+}

@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * charnn: the command-line entry point. Dispatches to a command; every
+ * command parses its own flags (src/cli_*.c) and calls libcharnn.
+ */
+#include "cli.h"
+
+#include <string.h>
+
+typedef struct {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} Entry;
+
+static const Entry commands[] = {
+    {"train", cmd_train, "train a model on a text file"},
+    {"sample", cmd_sample, "generate text from a checkpoint"},
+    {"eval", cmd_eval, "score a text file with a checkpoint (nats and bits per char)"},
+    {"info", cmd_info, "describe a checkpoint"},
+    {"export", cmd_export, "write a checkpoint's model as JSON"},
+};
+enum { NCOMMANDS = sizeof commands / sizeof commands[0] };
+
+static void usage(FILE *out)
+{
+    fprintf(out, "charnn %s: character-level RNN, LSTM and GRU language models\n\n"
+                 "usage: %s COMMAND [options]\n\ncommands:\n", CHARNN_VERSION, cli_program);
+    for (int i = 0; i < NCOMMANDS; i++)
+        fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "  %-8s %s\n\n", "help", "help on a command: charnn help train");
+    fprintf(out, "Start with:  %s train data/input.txt\n"
+                 "then:        %s sample input.ckpt\n"
+                 "Each command lists its options with --help.\n", cli_program, cli_program);
+}
+
+static const Entry *find(const char *name)
+{
+    for (int i = 0; i < NCOMMANDS; i++)
+        if (strcmp(commands[i].name, name) == 0)
+            return &commands[i];
+    return NULL;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 0 && argv[0] && argv[0][0])
+        cli_program = argv[0];
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    const char *name = argv[1];
+    if (strcmp(name, "--help") == 0 || strcmp(name, "-h") == 0 ||
+        (strcmp(name, "help") == 0 && argc == 2)) {
+        usage(stdout);
+        return EXIT_OK;
+    }
+    if (strcmp(name, "--version") == 0 || strcmp(name, "version") == 0) {
+        printf("charnn %s\n", CHARNN_VERSION);
+        return EXIT_OK;
+    }
+    if (strcmp(name, "help") == 0) {
+        const Entry *e = find(argv[2]);
+        if (!e) {
+            cli_error("no command '%s'; commands are train, sample, eval, info, export",
+                      argv[2]);
+            return EXIT_USAGE;
+        }
+        char help[] = "--help";
+        char *help_argv[] = {help, NULL};
+        return e->run(1, help_argv);
+    }
+    const Entry *e = find(name);
+    if (!e) {
+        cli_error("unknown command '%s'; commands are train, sample, eval, info, export (see "
+                  "%s --help)", name, cli_program);
+        return EXIT_USAGE;
+    }
+    return e->run(argc - 2, argv + 2);
+}
