@@ -1,0 +1,221 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Checkpoints: a save/load round trip restores every field bit for bit;
+ * every single-byte corruption and every truncation is refused (no crash,
+ * no silent acceptance); foreign, future-version and big-endian files get
+ * messages that say so; a save replaces the old file atomically.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "check.h"
+#include "internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static char dir[] = "/tmp/charnn-test-ckpt-XXXXXX";
+
+static void make_model(CnModel *m, CnCell cell)
+{
+    CnError err;
+    CnVocab vocab;
+    uint32_t *chars = malloc(4 * sizeof *chars);
+    chars[0] = '\n', chars[1] = 'a', chars[2] = 0xe9, chars[3] = 0x1f600;
+    cn_vocab_from_chars(&vocab, chars, 4, &err);
+    cn_model_init(m, cell, 5, 2, &vocab, &err);
+    CnRng rng;
+    cn_rng_seed(&rng, 3);
+    cn_model_randomize(m, &rng);
+}
+
+static void make_state(CnTrainState *st, const CnModel *m)
+{
+    memset(st, 0, sizeof *st);
+    st->cfg = (CnTrainConfig){.batch = 3, .seq_length = 7,
+                              .optim = {CN_ADAM, 0.002, 0.9, 0.9, 0.999, 1e-8, 0.95},
+                              .clip_value = 5, .clip_norm = 1.5, .dropout = 0.25,
+                              .val_frac = 0.1, .seed = 12345678901234ull, .max_iters = 999};
+    st->iteration = 77, st->epoch = 2, st->chunk = 5;
+    st->corpus_bytes = 4242, st->corpus_crc = 0xdeadbeef;
+    st->smooth_loss = 1.25, st->last_loss = 1.5, st->val_loss = 1.75, st->best_val_loss = 1.7;
+    st->train_seconds = 12.5;
+    cn_rng_seed(&st->rng, 99);
+    st->optim_t = 77;
+    st->optim_len = 2 * m->nparams;
+    st->optim_state = malloc(st->optim_len * sizeof(CnReal));
+    for (size_t i = 0; i < st->optim_len; i++)
+        st->optim_state[i] = (CnReal)i / 7;
+    st->state_len = 2 * 2 * 3 * 5; /* lstm: h and c, L x B x H */
+    st->state = malloc(st->state_len * sizeof(CnReal));
+    for (size_t i = 0; i < st->state_len; i++)
+        st->state[i] = -(CnReal)i / 3;
+}
+
+static int same_state(const CnTrainState *a, const CnTrainState *b)
+{
+    return memcmp(&a->cfg, &b->cfg, sizeof a->cfg) == 0 && a->iteration == b->iteration &&
+           a->epoch == b->epoch && a->chunk == b->chunk && a->corpus_bytes == b->corpus_bytes &&
+           a->corpus_crc == b->corpus_crc && a->smooth_loss == b->smooth_loss &&
+           a->last_loss == b->last_loss && a->val_loss == b->val_loss &&
+           a->best_val_loss == b->best_val_loss && a->train_seconds == b->train_seconds &&
+           memcmp(&a->rng, &b->rng, sizeof a->rng) == 0 && a->optim_t == b->optim_t &&
+           a->optim_len == b->optim_len && a->state_len == b->state_len &&
+           memcmp(a->optim_state, b->optim_state, a->optim_len * sizeof(CnReal)) == 0 &&
+           memcmp(a->state, b->state, a->state_len * sizeof(CnReal)) == 0;
+}
+
+static void put_u32(unsigned char *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+/* Re-seals a modified buffer with a correct CRC. */
+static void reseal(unsigned char *buf, size_t n)
+{
+    put_u32(buf + n - 4, cn_crc32(0, buf, n - 4));
+}
+
+static void test_round_trip(void)
+{
+    CnModel m, back;
+    CnTrainState st, st_back;
+    CnError err;
+    char path[256];
+    snprintf(path, sizeof path, "%s/a.ckpt", dir);
+    make_model(&m, CN_LSTM);
+    make_state(&st, &m);
+    CHECK(cn_checkpoint_save(path, &m, &st, &err) == 0, "save succeeds");
+    CHECK(cn_checkpoint_load(path, &back, &st_back, &err) == 0, "load succeeds");
+    CHECK(memcmp(&back.shape, &m.shape, sizeof m.shape) == 0 && back.nparams == m.nparams &&
+              memcmp(back.params, m.params, m.nparams * sizeof(CnReal)) == 0,
+          "model shape and every parameter come back bit for bit");
+    CHECK(back.vocab.size == 4 && memcmp(back.vocab.chars, m.vocab.chars, 16) == 0,
+          "vocabulary comes back");
+    CHECK(same_state(&st, &st_back), "configuration, progress, RNG, optimizer and carried "
+                                     "state come back bit for bit");
+    CHECK(cn_checkpoint_save(path, &m, &st, &err) == 0, "saving over an existing checkpoint");
+    char tmp[300];
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    CHECK(access(tmp, F_OK) != 0, "no temporary file is left behind");
+
+    /* a model without training progress */
+    CnModel bare;
+    CnTrainState bare_st;
+    CHECK(cn_checkpoint_save(path, &m, NULL, &err) == 0 &&
+              cn_checkpoint_load(path, &bare, &bare_st, &err) == 0 &&
+              bare_st.optim_len == 0 && bare_st.state_len == 0 &&
+              memcmp(bare.params, m.params, m.nparams * sizeof(CnReal)) == 0,
+          "a model saved without progress loads, with empty optimizer and carried state");
+    cn_model_free(&bare);
+    cn_train_state_free(&bare_st);
+
+    /* a save into a directory that does not exist fails and says where */
+    char missing[300];
+    snprintf(missing, sizeof missing, "%s/no/such/dir/x.ckpt", dir);
+    CHECK(cn_checkpoint_save(missing, &m, &st, &err) != 0 && strstr(err.msg, "untouched"),
+          "an impossible save fails with a message: %s", err.msg);
+    cn_model_free(&back);
+    cn_train_state_free(&st_back);
+    cn_model_free(&m);
+    cn_train_state_free(&st);
+}
+
+static void test_damage(void)
+{
+    CnModel m, out;
+    CnTrainState st;
+    CnError err;
+    make_model(&m, CN_PEEPHOLE);
+    make_state(&st, &m);
+    st.state_len = 0; /* keep the file small; damage is what this tests */
+    unsigned char *buf;
+    size_t n;
+    cn_checkpoint_encode(&m, &st, &buf, &n, &err);
+    CHECK(cn_checkpoint_parse(buf, n, "good", &out, NULL, &err) == 0,
+          "the undamaged encoding parses (%zu bytes)", n);
+    cn_model_free(&out);
+
+    size_t accepted = 0, crc_msgs = 0;
+    for (size_t i = 0; i < n; i++) {
+        for (int bit = 0; bit < 8; bit += 3) {
+            buf[i] ^= (unsigned char)(1 << bit);
+            if (cn_checkpoint_parse(buf, n, "x", &out, NULL, &err) == 0) {
+                accepted++;
+                cn_model_free(&out);
+            }
+            crc_msgs += strstr(err.msg, "CRC") != NULL;
+            buf[i] ^= (unsigned char)(1 << bit);
+        }
+    }
+    CHECK(accepted == 0, "all %zu single-bit corruptions are refused (%zu accepted)", 3 * n,
+          accepted);
+    CHECK(crc_msgs >= 3 * n - 3 * 24, "corruptions past the header are reported as a CRC failure "
+                                     "(%zu of %zu)", crc_msgs, 3 * n);
+    size_t truncated_ok = 0;
+    for (size_t len = 0; len < n; len++)
+        if (cn_checkpoint_parse(buf, len, "x", &out, NULL, &err) == 0)
+            truncated_ok++, cn_model_free(&out);
+    CHECK(truncated_ok == 0, "all %zu truncations are refused", n);
+    cn_checkpoint_parse(buf, n / 2, "half.ckpt", &out, NULL, &err);
+    CHECK(strstr(err.msg, "half.ckpt") && strstr(err.msg, "truncated"),
+          "truncation is named: %s", err.msg);
+
+    unsigned char *copy = malloc(n);
+    memcpy(copy, buf, n);
+    put_u32(copy + 8, 2);
+    reseal(copy, n);
+    CHECK(cn_checkpoint_parse(copy, n, "new.ckpt", &out, NULL, &err) != 0 &&
+              strstr(err.msg, "version 2") && strstr(err.msg, "newer"),
+          "a future format version is refused: %s", err.msg);
+    memcpy(copy, buf, n);
+    copy[12] = 1, copy[13] = 2, copy[14] = 3, copy[15] = 4;
+    reseal(copy, n);
+    CHECK(cn_checkpoint_parse(copy, n, "be.ckpt", &out, NULL, &err) != 0 &&
+              strstr(err.msg, "big-endian"),
+          "a big-endian checkpoint is refused: %s", err.msg);
+    CHECK(cn_checkpoint_parse("hello world, not a checkpoint", 29, "t.txt", &out, NULL, &err) !=
+                  0 && strstr(err.msg, "not a charnn checkpoint"),
+          "a text file is refused: %s", err.msg);
+
+    /* a NaN parameter with a valid CRC: first parameter after the vocabulary */
+    memcpy(copy, buf, n);
+    size_t first_param = 24 + 16 + 12 + 80 + 16 + 32 + 4 + 40 + 32 + 8 + 4 * 4 + 8;
+    put_u32(copy + first_param, 0x7fc00000u);
+    reseal(copy, n);
+    CHECK(cn_checkpoint_parse(copy, n, "nan.ckpt", &out, NULL, &err) != 0 &&
+              strstr(err.msg, "non-finite parameter"),
+          "a non-finite parameter is refused: %s", err.msg);
+    /* a wrong model kind with a valid CRC */
+    memcpy(copy, buf, n);
+    put_u32(copy + 24, 9);
+    reseal(copy, n);
+    CHECK(cn_checkpoint_parse(copy, n, "kind.ckpt", &out, NULL, &err) != 0 &&
+              strstr(err.msg, "model kind"),
+          "an unknown model kind is refused: %s", err.msg);
+    /* another kind with the same header: the parameter count no longer matches */
+    memcpy(copy, buf, n);
+    put_u32(copy + 24, CN_GRU);
+    reseal(copy, n);
+    CHECK(cn_checkpoint_parse(copy, n, "gru.ckpt", &out, NULL, &err) != 0,
+          "a header that disagrees with its arrays is refused: %s", err.msg);
+    free(copy);
+    free(buf);
+    cn_model_free(&m);
+    cn_train_state_free(&st);
+}
+
+int main(void)
+{
+    if (!mkdtemp(dir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    test_round_trip();
+    test_damage();
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    if (system(cmd) != 0)
+        return 1;
+    return check_status();
+}

@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Optimizers and clipping against values worked out by hand. Two updates
+ * from w = (1, -2, 0.5) with gradients g1 = (0.1, -0.2, 0.3), then
+ * g2 = (0.2, 0.1, -0.4); lr 0.1, mu 0.9, rho 0.95, beta1 0.9, beta2 0.999,
+ * eps 1e-8. The arithmetic is written next to each expectation.
+ */
+#include "check.h"
+#include "charnn.h"
+
+#include <math.h>
+#include <string.h>
+
+static const CnReal W0[3] = {1.0f, -2.0f, 0.5f};
+static const CnReal G1[3] = {0.1f, -0.2f, 0.3f};
+static const CnReal G2[3] = {0.2f, 0.1f, -0.4f};
+
+static int near(const CnReal *got, const double *want, int n, double tol)
+{
+    for (int i = 0; i < n; i++)
+        if (!(fabs((double)got[i] - want[i]) <= tol))
+            return 0;
+    return 1;
+}
+
+/* Runs two updates of kind, checking w after each. */
+static void two_steps(CnOptimKind kind, const double want1[3], const double want2[3])
+{
+    CnOptimConfig cfg = {kind, 0.1, 0.9, 0.9, 0.999, 1e-8, 0.95};
+    CnOptim opt;
+    CnError err;
+    CnReal w[3];
+    memcpy(w, W0, sizeof w);
+    CHECK(cn_optim_init(&opt, &cfg, 3, &err) == 0, "%s: init", cn_optim_name(kind));
+    cn_optim_step(&opt, w, G1);
+    CHECK(near(w, want1, 3, 5e-7), "%s step 1: w = (%.8f, %.8f, %.8f), want (%.8f, %.8f, %.8f)",
+          cn_optim_name(kind), (double)w[0], (double)w[1], (double)w[2], want1[0], want1[1],
+          want1[2]);
+    cn_optim_step(&opt, w, G2);
+    CHECK(near(w, want2, 3, 5e-7), "%s step 2: w = (%.8f, %.8f, %.8f), want (%.8f, %.8f, %.8f)",
+          cn_optim_name(kind), (double)w[0], (double)w[1], (double)w[2], want2[0], want2[1],
+          want2[2]);
+    CHECK(opt.t == 2, "%s counts its updates (t = %llu)", cn_optim_name(kind),
+          (unsigned long long)opt.t);
+    cn_optim_free(&opt);
+}
+
+static void test_optimizers(void)
+{
+    /* sgd: w - 0.1 g1 = (0.99, -1.98, 0.47); then - 0.1 g2 = (0.97, -1.99, 0.51) */
+    two_steps(CN_SGD, (double[]){0.99, -1.98, 0.47}, (double[]){0.97, -1.99, 0.51});
+
+    /* momentum: v1 = -0.1 g1 = (-0.01, 0.02, -0.03), w1 = w0 + v1 = (0.99, -1.98, 0.47);
+     * v2 = 0.9 v1 - 0.1 g2 = (-0.009 - 0.02, 0.018 - 0.01, -0.027 + 0.04)
+     *    = (-0.029, 0.008, 0.013), w2 = w1 + v2 = (0.961, -1.972, 0.483) */
+    two_steps(CN_MOMENTUM, (double[]){0.99, -1.98, 0.47}, (double[]){0.961, -1.972, 0.483});
+
+    /* nesterov: v1 as above; w1 = w0 - 0.9 * 0 + 1.9 v1 = (0.981, -1.962, 0.443);
+     * v2 = (-0.029, 0.008, 0.013); w2 = w1 - 0.9 v1 + 1.9 v2
+     *    = (0.981 + 0.009 - 0.0551, -1.962 - 0.018 + 0.0152, 0.443 + 0.027 + 0.0247)
+     *    = (0.9349, -1.9648, 0.4947) */
+    two_steps(CN_NESTEROV, (double[]){0.981, -1.962, 0.443},
+              (double[]){0.9349, -1.9648, 0.4947});
+
+    /* adagrad: m1 = g1^2 = (0.01, 0.04, 0.09); w1 = w0 - 0.1 g1 / sqrt(m1 + 1e-8)
+     *    = w0 - 0.1 sign(g1) / (1 + 5e-7...) = (0.90000005, -1.90000001, 0.40000001);
+     * m2 = m1 + g2^2 = (0.05, 0.05, 0.25); w2 = w1 - 0.1 g2 / sqrt(m2)
+     *    = (0.90000005 - 0.0894427, -1.90000001 - 0.0447214, 0.40000001 + 0.08)
+     *    = (0.8105573, -1.9447214, 0.48) */
+    two_steps(CN_ADAGRAD, (double[]){0.90000005, -1.90000001, 0.400000006},
+              (double[]){0.81055734, -1.94472137, 0.480000004});
+
+    /* rmsprop: r1 = 0.05 g1^2 = (0.0005, 0.002, 0.0045); w1 = w0 - 0.1 g1 / sqrt(r1)
+     *    = (1 - 0.01/0.0223607, -2 + 0.02/0.0447214, 0.5 - 0.03/0.0670820)
+     *    = (0.5527909, -1.5527875, 0.0527869);
+     * r2 = 0.95 r1 + 0.05 g2^2 = (0.002475, 0.0024, 0.012275);
+     * w2 = w1 - 0.1 g2 / sqrt(r2) = (0.5527909 - 0.4020143, -1.5527875 - 0.2041241,
+     *      0.0527869 + 0.3610348) = (0.1507766, -1.7569112, 0.4138217) */
+    two_steps(CN_RMSPROP, (double[]){0.552790877, -1.55278752, 0.0527869014},
+              (double[]){0.150776563, -1.75691124, 0.4138217});
+
+    /* adam, t = 1: m = 0.1 g1, s = 0.001 g1^2; bias correction gives m^ = g1,
+     * s^ = g1^2, so w1 = w0 - 0.1 g1 / (|g1| + 1e-8) = (0.90000001, -1.9, 0.4)
+     * (without the correction the step would be 0.1 * 0.01 / sqrt(1e-5) = 0.32).
+     * t = 2: m = 0.9 m + 0.1 g2 = (0.029, -0.008, -0.013);
+     * s = 0.999 s + 0.001 g2^2 = (4.999e-5, 4.996e-5, 2.4991e-4);
+     * m^ = m / (1 - 0.81) = (0.1526316, -0.0421053, -0.0684211);
+     * s^ = s / (1 - 0.998001) = (0.0250075, 0.0249925, 0.1250175);
+     * w2 = w1 - 0.1 m^ / (sqrt(s^) + 1e-8)
+     *    = (0.9 - 0.0965182, -1.9 + 0.0266337, 0.4 + 0.0193510)
+     *    = (0.8034818, -1.8733663, 0.4193510) */
+    two_steps(CN_ADAM, (double[]){0.90000001, -1.9, 0.400000003},
+              (double[]){0.803481814, -1.8733663, 0.419351044});
+}
+
+static void test_clipping(void)
+{
+    CnReal g[4] = {6, -7, 0.5f, -5};
+    cn_clip_value(g, 4, 5);
+    CHECK(g[0] == 5 && g[1] == -5 && g[2] == 0.5f && g[3] == -5,
+          "clip by value 5: (6, -7, 0.5, -5) -> (5, -5, 0.5, -5)");
+
+    CnReal h[2] = {3, 4};
+    double norm = cn_grad_norm(h, 2);
+    CHECK(norm == 5, "norm of (3, 4) is 5 (got %g)", norm);
+    cn_clip_norm(h, 2, norm, 10);
+    CHECK(h[0] == 3 && h[1] == 4, "clip by norm 10 leaves (3, 4) alone");
+    cn_clip_norm(h, 2, norm, 1);
+    CHECK(fabs(h[0] - 0.6) < 1e-7 && fabs(h[1] - 0.8) < 1e-7,
+          "clip by norm 1: (3, 4) -> (0.6, 0.8), got (%g, %g)", (double)h[0], (double)h[1]);
+}
+
+static void test_config_checks(void)
+{
+    CnOptim opt;
+    CnError err;
+    CnOptimConfig bad_lr = {CN_ADAM, 0, 0.9, 0.9, 0.999, 1e-8, 0.95};
+    CHECK(cn_optim_init(&opt, &bad_lr, 3, &err) != 0 && strstr(err.msg, "learning rate"),
+          "a zero learning rate is refused: %s", err.msg);
+    CnOptimConfig bad_beta = {CN_ADAM, 0.1, 0.9, 1.0, 0.999, 1e-8, 0.95};
+    CHECK(cn_optim_init(&opt, &bad_beta, 3, &err) != 0 && strstr(err.msg, "beta1"),
+          "beta1 = 1 is refused: %s", err.msg);
+    CnOptimKind kind;
+    CHECK(cn_optim_parse("nesterov", &kind) == 0 && kind == CN_NESTEROV &&
+              cn_optim_parse("lbfgs", &kind) != 0,
+          "optimizer names parse");
+    CHECK(cn_optim_slots(CN_SGD) == 0 && cn_optim_slots(CN_MOMENTUM) == 1 &&
+              cn_optim_slots(CN_ADAM) == 2,
+          "state arrays per optimizer: sgd 0, momentum 1, adam 2");
+}
+
+int main(void)
+{
+    test_optimizers();
+    test_clipping();
+    test_config_checks();
+    return check_status();
+}
