@@ -19,8 +19,9 @@ LC_ALL=C
 export LC_ALL
 CHARNN=./charnn
 T=$(mktemp -d) || exit 1
-trap 'rm -rf "$T"' EXIT
-# a background training run still going when the script stops is ended too
+bg_pid=
+# on exit, end a background training run still going, and remove $T
+trap '[ -n "$bg_pid" ] && kill "$bg_pid" 2>/dev/null; rm -rf "$T"' EXIT
 trap 'exit 1' INT TERM
 
 if [ ! -x "$CHARNN" ]; then
@@ -52,7 +53,8 @@ report() {
     fi
     echo "not ok - $1"
     printf '%s' "$probs" | sed 's/^/    /'
-    [ -n "$cmd" ] && echo "    command: $cmd (exit $rc)"
+    [ -n "$cmd" ] || return 0
+    echo "    command: $cmd (exit $rc)"
     if [ -s "$T/err" ]; then
         echo "    stderr:"
         head -n 5 "$T/err" | sed 's/^/      /'
@@ -157,9 +159,10 @@ NVOCAB=$(od -An -v -tx1 "$C" | tr -s ' ' '\n' | grep . | sort -u | wc -l | tr -d
 
 TINY="--hidden 8 --layers 1 --batch 2 --seq-length 8"
 CK=$T/model.ckpt
-# shellcheck disable=SC2086
 must_run $CHARNN train "$C" $TINY --iters 5 --checkpoint "$CK"
 cp "$T/out" "$T/train.out"
+cp "$T/err" "$T/train.err"
+train_cmd=$cmd train_rc=$rc
 
 # ---------------------------------------------------------------------------
 # Usage errors: exit 2, one line on stderr, nothing on stdout
@@ -246,11 +249,6 @@ begin
 [ "$elapsed" -le 2000 ] || problem "took $elapsed ms; expected under 2000"
 cmd=
 report "--hidden 1000000 is refused quickly"
-[ -e "$T/x.ckpt" ] && {
-    begin
-    problem "a failed run left $T/x.ckpt behind"
-    report "failed runs write no checkpoint"
-}
 
 # ---------------------------------------------------------------------------
 # Damaged and foreign checkpoints, for every command that reads one
@@ -309,6 +307,18 @@ expect_fail 2 "train --resume with --batch 3 differs from the checkpoint" '--bat
     $CHARNN train "$C" --resume "$CK" --batch 3 --iters 8 --checkpoint "$T/x.ckpt"
 expect_fail 2 "train --init-from with --model gru contradicts an lstm checkpoint" '--model' \
     $CHARNN train "$C" --init-from "$CK" --model gru --iters 2 --checkpoint "$T/x.ckpt"
+expect_fail 2 "train --init-from with --layers 2 contradicts a 1-layer checkpoint" '--layers' \
+    $CHARNN train "$C" --init-from "$CK" --layers 2 --iters 2 --checkpoint "$T/x.ckpt"
+for change in "--seq-length 4" "--val-frac 0.2" "--optim sgd" "--seed 2"; do
+    expect_fail 2 "train --resume with $change differs from the checkpoint" "${change% *}" \
+        $CHARNN train "$C" --resume "$CK" $change --iters 8 --checkpoint "$T/x.ckpt"
+done
+expect_fail 1 "train --init-from: a corpus character outside the vocabulary is refused" '#' \
+    $CHARNN train "$T/extra-char.txt" --init-from "$CK" --iters 2 --checkpoint "$T/x.ckpt"
+begin
+[ -e "$T/x.ckpt" ] && problem "a failed run left $T/x.ckpt behind"
+cmd=
+report "none of the failed train runs above wrote their --checkpoint"
 
 # ---------------------------------------------------------------------------
 # Help and version
@@ -356,7 +366,8 @@ expect_fail 2 "help on an unknown command is a usage error" 'frobnicate' \
 begin
 [ -s "$CK" ] || problem "no checkpoint at $CK"
 grep -q 'sample' "$T/train.out" || problem "stdout does not say how to sample"
-cmd=
+cmd=$train_cmd rc=$train_rc
+cp "$T/train.err" "$T/err"
 report "a tiny train run writes --checkpoint and says how to sample"
 
 expect_ok "info on the checkpoint exits 0" $CHARNN info "$CK"
@@ -520,7 +531,7 @@ signal_check() { # SIGNAL EXIT-CODE
     cmd="$CHARNN train $C $TINY --iters 1000000000000 --checkpoint $ck (then kill -$1)"
     $DEFSIG $CHARNN train "$C" $TINY --iters 1000000000000 --print-every 1000000000 \
         --eval-every 0 --sample-every 0 --checkpoint "$ck" </dev/null >"$T/out" 2>"$T/err" &
-    pid=$!
+    pid=$! bg_pid=$!
     begin
     # wait for the first iteration (the handlers are in place by then)
     i=0
@@ -540,7 +551,7 @@ signal_check() { # SIGNAL EXIT-CODE
         kill -KILL $pid 2>/dev/null
     fi
     wait $pid
-    rc=$?
+    rc=$? bg_pid=
     [ "$rc" -eq "$2" ] || problem "expected exit $2, got $rc"
     grep -Eqi 'saved' "$T/out" || problem "stdout does not say the checkpoint was saved"
     [ -s "$T/err" ] && problem "expected nothing on stderr"
@@ -550,7 +561,7 @@ signal_check() { # SIGNAL EXIT-CODE
     else
         problem "info cannot load the checkpoint"
     fi
-    [ -s "$T/sig.err" ] && cp "$T/sig.err" "$T/err"
+    cp "$T/sig.err" "$T/err"
     report "SIG$1 saves the checkpoint and exits $2"
 }
 signal_check INT 130
