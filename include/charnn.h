@@ -161,6 +161,23 @@ void cn_model_randomize(CnModel *model, CnRng *rng);
 void cn_model_free(CnModel *model);
 
 /* ---------------------------------------------------------------------------
+ * Threads: a pool of persistent workers that forward and backward passes,
+ * training and evaluation split their work over. Results do not depend on
+ * the number of threads: work is split along outputs, never along a sum.
+ */
+typedef struct CnPool CnPool;
+typedef void (*CnTask)(void *ctx, int tid, int nthreads);
+
+/* nthreads counts the caller, which takes part in every task. */
+int cn_pool_create(CnPool **pool, int nthreads, CnError *err);
+void cn_pool_destroy(CnPool *pool);
+int cn_pool_size(const CnPool *pool);            /* 1 for NULL */
+void cn_pool_run(CnPool *pool, CnTask task, void *ctx); /* NULL: runs task(ctx, 0, 1) */
+void cn_pool_barrier(CnPool *pool);              /* inside a task: wait for all threads */
+int cn_cpu_count(void);                          /* online processors, at least 1 */
+const char *cn_kernels_name(void);               /* "avx512", "avx2" or "generic" */
+
+/* ---------------------------------------------------------------------------
  * Forward and backward over a chunk of T steps on B streams (truncated BPTT).
  * CnActs holds the carried state and every activation backward needs; it is
  * allocated once and never grows.
@@ -175,6 +192,12 @@ typedef struct {
     CnReal *mask;   /* (T, B, H) dropout mask, 0 or 1/(1-p) (layers > 0, training) */
 } CnLayerActs;
 
+/* A weight matrix copied into the panel layout the matrix kernels read. */
+typedef struct {
+    CnReal *p;
+    int K, width, nblk; /* K rows; nblk blocks of `width` columns */
+} CnPacked;
+
 typedef struct {
     CnShape shape;
     int B, T;
@@ -182,24 +205,34 @@ typedef struct {
     double dropout;          /* p, applied between layers when training */
     int train;               /* 1: buffers for backward exist */
     int dropped;             /* the last forward drew dropout masks */
+    int weights_frozen;      /* 1: parameters fixed while in use; pack them once */
+    const CnReal *packed_from; /* parameters the forward copies were packed from */
+    CnPool *pool;            /* borrowed; NULL: one thread */
     CnLayerActs layer[CN_MAX_LAYERS];
     CnReal *state_h;         /* (L, B, H) state carried between chunks */
-    CnReal *state_c;         /* (L, B, H) (lstm, peephole) */
+    CnReal *state_c;         /* (L, B, H) (lstm, peephole); follows state_h in memory */
     CnReal *logits;          /* (T, B, V) logits; probabilities after a loss */
+    double *loss_rows;       /* (T, B) -log p[target] of each prediction */
+    CnPacked wx[CN_MAX_LAYERS], wh[CN_MAX_LAYERS], wy; /* forward operands */
+    CnPacked wx_t[CN_MAX_LAYERS], wh_t[CN_MAX_LAYERS], whn_t[CN_MAX_LAYERS], wy_t;
     CnReal *dz;              /* (T, B, G*H) backward scratch */
     CnReal *dH;              /* (T, B, H) gradient arriving at a layer's outputs */
     CnReal *dh;              /* (B, H) */
     CnReal *dc;              /* (B, H) */
     CnReal *drh;             /* (B, H) */
+    CnReal *scratch;         /* (threads, scratch_per_thread) packing buffers */
+    size_t scratch_per_thread;
     CnReal *memory;          /* the one allocation behind all of the above */
     size_t nmemory;
 } CnActs;
 
-/* Bytes cn_acts_init would allocate (0 on overflow). */
-size_t cn_acts_bytes(const CnShape *shape, int B, int T, double dropout, int train);
-/* train = 0 allocates only what a forward pass needs (evaluation, sampling). */
+/* Bytes cn_acts_init would allocate for `threads` threads (0 on overflow). */
+size_t cn_acts_bytes(const CnShape *shape, int B, int T, double dropout, int train,
+                     int threads);
+/* train = 0 allocates only what a forward pass needs (evaluation, sampling).
+ * pool (borrowed, may be NULL) splits the work between threads. */
 int cn_acts_init(CnActs *acts, const CnShape *shape, int B, int T, double dropout, int train,
-                 CnError *err);
+                 CnPool *pool, CnError *err);
 void cn_acts_free(CnActs *acts);
 void cn_acts_reset_state(CnActs *acts); /* zero state, as at the start of a stream */
 void cn_acts_carry_state(CnActs *acts); /* state <- the last forward's final state */
@@ -248,6 +281,9 @@ typedef struct {
 
 int cn_optim_init(CnOptim *opt, const CnOptimConfig *cfg, size_t n, CnError *err);
 void cn_optim_step(CnOptim *opt, CnReal *w, const CnReal *g); /* t <- t+1, then update w */
+/* The update of elements [i0, i1) at the current t, for splitting one step
+ * between threads (cn_optim_step is opt->t++ then this over all of w). */
+void cn_optim_update(const CnOptim *opt, CnReal *w, const CnReal *g, size_t i0, size_t i1);
 void cn_optim_free(CnOptim *opt);
 
 /* ---------------------------------------------------------------------------
@@ -265,6 +301,8 @@ typedef struct {
 int cn_sample_logits(const CnReal *logits, int V, const CnSampleOptions *opt, CnRng *rng,
                      double *probs, int *order);
 
+/* A sampler reads its model's parameters once (packed for the kernels):
+ * the model must not change while the sampler is in use. */
 typedef struct {
     const CnModel *model;
     CnActs acts;     /* B = 1, T = 1 */
@@ -350,9 +388,11 @@ typedef struct {
     CnModel *model;          /* borrowed */
     const CnText *text;      /* borrowed */
     CnTrainState st;
+    CnPool *pool;            /* owned */
     CnActs acts;
     CnOptim optim;
     CnReal *grads;           /* (nparams) */
+    double *partials;        /* per-block sums for the gradient norm */
     size_t n_train, n_val;   /* characters in the training head and validation tail */
     size_t stream_len;       /* characters each stream predicts per epoch */
     uint64_t chunks_per_epoch;
@@ -363,13 +403,14 @@ typedef struct {
     double last_grad_norm;   /* before clipping */
 } CnTrainer;
 
-/* Sets up a run. st holds the configuration and, when resuming, the saved
- * progress (its arrays are taken over); its corpus fields are filled in. The
- * model's vocabulary must cover text. */
+/* Sets up a run on `threads` threads (results do not depend on the count).
+ * st holds the configuration and, when resuming, the saved progress (its
+ * arrays are taken over); its corpus fields are filled in. The model's
+ * vocabulary must cover text. */
 int cn_trainer_init(CnTrainer *tr, CnModel *model, const CnText *text, CnTrainState *st,
-                    int resume, CnError *err);
+                    int resume, int threads, CnError *err);
 /* Bytes of memory a run would allocate besides the corpus, 0 on overflow. */
-size_t cn_trainer_bytes(const CnShape *shape, const CnTrainConfig *cfg);
+size_t cn_trainer_bytes(const CnShape *shape, const CnTrainConfig *cfg, int threads);
 
 typedef enum { CN_STEP_OK = 0, CN_STEP_DIVERGED = 1 } CnStepResult;
 
@@ -394,8 +435,8 @@ void cn_trainer_free(CnTrainer *tr);
 /* Mean loss (nats/char) of a model over text[from, from+n) characters, run
  * as `streams` contiguous streams from a zero state in chunks of up to T
  * steps, state carried throughout; streams = 1 scores all n-1 predictions.
- * *count receives the number of predictions. */
+ * pool may be NULL. *count receives the number of predictions. */
 double cn_evaluate(const CnModel *model, const CnText *text, size_t from, size_t n,
-                   int streams, int T, size_t *count, CnError *err);
+                   int streams, int T, CnPool *pool, size_t *count, CnError *err);
 
 #endif /* CHARNN_H */

@@ -120,11 +120,13 @@ int cmd_sample(int argc, char **argv)
 
 int cmd_eval(int argc, char **argv)
 {
-    int seq_length = 256;
+    int seq_length = 256, threads = cn_cpu_count();
     Flag flags[] = {
         {.name = "seq-length", .type = FLAG_INT, .value = &seq_length, .arg = "T",
          .help = "steps per chunk (speed only: the state carries across chunks)", .lo = 1,
          .hi = 1 << 20},
+        {.name = "threads", .type = FLAG_INT, .value = &threads, .arg = "N",
+         .help = "threads (default: all processors)", .lo = 1, .hi = 1024},
         {.name = NULL},
     };
     Command cmd = {.name = "eval", .usage = "eval CKPT FILE",
@@ -156,7 +158,12 @@ int cmd_eval(int argc, char **argv)
         return EXIT_ERROR;
     }
     size_t count;
-    double loss = cn_evaluate(&model, &text, 0, text.nchars, 1, seq_length, &count, &err);
+    CnPool *pool = NULL;
+    double loss = cn_pool_create(&pool, threads, &err) != 0
+                      ? NAN
+                      : cn_evaluate(&model, &text, 0, text.nchars, 1, seq_length, pool, &count,
+                                    &err);
+    cn_pool_destroy(pool);
     cn_text_free(&text);
     cn_model_free(&model);
     if (!isfinite(loss)) {

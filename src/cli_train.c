@@ -18,7 +18,7 @@ static const char *const optim_choices[] = {"sgd",     "momentum", "nesterov",
 
 typedef struct {
     const char *model, *optim, *checkpoint, *resume, *init_from;
-    int hidden, layers, seq_length, batch, print_every, sample_length;
+    int hidden, layers, seq_length, batch, print_every, sample_length, threads;
     double dropout, lr, momentum, beta1, beta2, eps, decay_rate, clip_value, clip_norm, epochs,
         val_frac, temperature;
     uint64_t iters, eval_every, sample_every, seed;
@@ -121,9 +121,9 @@ static void validate(CnTrainer *tr)
 }
 
 /* Refuses a run that cannot fit in this machine's memory. */
-static int check_memory(const CnShape *shape, const CnTrainConfig *cfg)
+static int check_memory(const CnShape *shape, const CnTrainConfig *cfg, int threads)
 {
-    size_t need = cn_trainer_bytes(shape, cfg);
+    size_t need = cn_trainer_bytes(shape, cfg, threads);
     uint64_t have = cli_physical_memory();
     if (need && (!have || need <= have))
         return 0;
@@ -213,7 +213,7 @@ static int setup(const Command *cmd, TrainArgs *a, const CnText *text, CnModel *
             st->cfg = cfg;
             cn_rng_seed(&st->rng, a->seed);
         }
-        return check_memory(&model->shape, &st->cfg) ? EXIT_ERROR : 0;
+        return check_memory(&model->shape, &st->cfg, a->threads) ? EXIT_ERROR : 0;
     }
 
     CnVocab vocab;
@@ -225,7 +225,7 @@ static int setup(const Command *cmd, TrainArgs *a, const CnText *text, CnModel *
     cn_cell_parse(a->model, &cell);
     CnShape shape = {cell, vocab.size, a->hidden, a->layers};
     st->cfg = cfg;
-    if (check_memory(&shape, &cfg) != 0) { /* before allocating anything large */
+    if (check_memory(&shape, &cfg, a->threads) != 0) { /* before allocating anything large */
         cn_vocab_free(&vocab);
         return EXIT_ERROR;
     }
@@ -262,7 +262,8 @@ static void print_banner(const CnTrainer *tr, const char *corpus, const char *ck
         printf(", clip-value %g", c->clip_value);
     if (c->dropout > 0)
         printf(", dropout %g", c->dropout);
-    printf("\n  checkpoint: %s\n", ckpt);
+    printf("\n  checkpoint: %s; kernels: %s, %d thread%s\n", ckpt, cn_kernels_name(),
+           cn_pool_size(tr->pool), cn_pool_size(tr->pool) == 1 ? "" : "s");
     fflush(stdout);
 }
 
@@ -273,7 +274,7 @@ int cmd_train(int argc, char **argv)
         .batch = 50, .print_every = 10, .sample_length = 200, .lr = 2e-3, .momentum = 0.9,
         .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .decay_rate = 0.95, .clip_norm = 5,
         .epochs = 10, .val_frac = 0.1, .temperature = 0.8, .eval_every = 1000,
-        .sample_every = 1000, .seed = 1,
+        .sample_every = 1000, .seed = 1, .threads = cn_cpu_count(),
     };
     const double inf = INFINITY;
     Flag flags[] = {
@@ -334,6 +335,9 @@ int cmd_train(int argc, char **argv)
          .help = "start from a checkpoint's weights with a fresh optimizer"},
         {.name = "seed", .type = FLAG_U64, .value = &a.seed, .arg = "S",
          .help = "random seed (weights, dropout, samples)", .lo = 0, .hi = 1.8e19},
+        {.name = "threads", .type = FLAG_INT, .value = &a.threads, .arg = "N",
+         .help = "threads (results are the same for any number; default: all processors)",
+         .lo = 1, .hi = 1024},
         {.name = NULL},
     };
     Command cmd = {
@@ -381,7 +385,7 @@ int cmd_train(int argc, char **argv)
         exit_code = rc;
         goto out_model;
     }
-    if (cn_trainer_init(&tr, &model, &text, &st, a.resume != NULL, &err) != 0) {
+    if (cn_trainer_init(&tr, &model, &text, &st, a.resume != NULL, a.threads, &err) != 0) {
         cli_error("%s", err.msg);
         goto out_model;
     }

@@ -1,46 +1,58 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * GRU layer (the original form, reset gate before the recurrent product)
- * over a chunk of `steps` steps, B streams, H units. Gate blocks [r u n]:
+ * over a chunk of `steps` steps, B streams, H units, built per instruction
+ * set (isa.h). Gate blocks [r u n]:
  *     r = s(z_r + h_{t-1} W_hr)      u = s(z_u + h_{t-1} W_hu)
  *     n = tanh(z_n + (r h_{t-1}) W_hn)
  *     h_t = u n + (1 - u) h_{t-1}
- * where z = W_x x_t + b holds the input terms on entry.
+ * where z = W_x x_t + b holds the input terms on entry. Each thread owns a
+ * range of units; two barriers per step (r h_{t-1} must be complete before
+ * the n product).
  */
-#include "internal.h"
+#include "isa.h"
+#include "mathfn.h"
 
 #include <string.h>
 
 /* Per step: z[:, r|u] += h_{t-1} . Wh[:, r|u];  r, u;  rh = r h_{t-1};
  * z[:, n] += rh . Wh[:, n];  n;  h_t. */
-void cn_gru_forward(const CnLayerView *w, CnLayerActs *a, int steps, int B, int H)
+void CN_ISA_FN(cn_gru_forward)(const CnCellArgs *c, const CnPart *part)
 {
+    const CnIsa *isa = &CN_CAT(cn_isa, CN_ISA);
+    int B = c->B, H = c->H, q0, q1, u0, u1;
+    cn_own_units(part, H, isa->nr, &q0, &q1, &u0, &u1);
+    int P = (H + isa->nr - 1) / isa->nr;
     size_t BH = (size_t)B * H, G3 = 3 * (size_t)H;
-    for (int t = 0; t < steps; t++) {
+    const CnLayerActs *a = c->a;
+    for (int t = 0; t < c->steps; t++) {
         CnReal *z = a->z + t * B * G3;
         const CnReal *h_prev = a->h + t * BH;
         CnReal *rh = a->rh + t * BH;
         CnReal *h = a->h + (t + 1) * BH;
-        cn_gemm_nn(z, 3 * H, h_prev, H, w->Wh, 3 * H, B, 2 * H, H, 1);
+        for (int g = 0; g < 2; g++)
+            isa->gemm_packed(z, 3 * H, h_prev, H, 1, B, c->wh, g * P + q0, g * P + q1, NULL, 1);
         for (int b = 0; b < B; b++) {
             CnReal *zr = z + b * G3, *zu = zr + H;
             size_t r = (size_t)b * H;
-            for (int j = 0; j < H; j++) {
-                zr[j] = cn_sigmoid(zr[j]);
-                zu[j] = cn_sigmoid(zu[j]);
+            for (int j = u0; j < u1; j++) {
+                zr[j] = cn_fsigmoid(zr[j]);
+                zu[j] = cn_fsigmoid(zu[j]);
                 rh[r + j] = zr[j] * h_prev[r + j];
             }
         }
-        cn_gemm_nn(z + 2 * H, 3 * H, rh, H, w->Wh + 2 * H, 3 * H, B, H, H, 1);
+        cn_pool_barrier(part->pool);
+        isa->gemm_packed(z, 3 * H, rh, H, 1, B, c->wh, 2 * P + q0, 2 * P + q1, NULL, 1);
         for (int b = 0; b < B; b++) {
             CnReal *zu = z + b * G3 + H, *zn = zu + H;
             size_t r = (size_t)b * H;
-            for (int j = 0; j < H; j++) {
-                CnReal n = CN_TANH(zn[j]), u = zu[j];
+            for (int j = u0; j < u1; j++) {
+                CnReal n = cn_ftanh(zn[j]), u = zu[j];
                 zn[j] = n;
                 h[r + j] = u * n + (1 - u) * h_prev[r + j];
             }
         }
+        cn_pool_barrier(part->pool);
     }
 }
 
@@ -50,22 +62,26 @@ void cn_gru_forward(const CnLayerView *w, CnLayerActs *a, int steps, int B, int 
  *     dh_next = dh (1-u) + drh r + dz[:, r|u] . Wh[:, r|u]^T   (not at t = 0)
  * then dWh[:, r|u] += h_prev^T . dz[:, r|u] and dWh[:, n] += rh^T . dz[:, n]
  * over all steps at once. */
-void cn_gru_backward(const CnLayerView *w, CnLayerView *g, const CnLayerActs *a, CnActs *acts,
-                     int steps, int B, int H)
+void CN_ISA_FN(cn_gru_backward)(const CnCellArgs *c, const CnPart *part)
 {
+    const CnIsa *isa = &CN_CAT(cn_isa, CN_ISA);
+    int B = c->B, H = c->H, q0, q1, u0, u1;
+    cn_own_units(part, H, isa->nr, &q0, &q1, &u0, &u1);
     size_t BH = (size_t)B * H, G3 = 3 * (size_t)H;
-    CnReal *dh_next = acts->dh, *drh = acts->drh;
-    memset(dh_next, 0, BH * sizeof *dh_next);
-    for (int t = steps - 1; t >= 0; t--) {
+    const CnLayerActs *a = c->a;
+    CnReal *dh_next = c->acts->dh, *drh = c->acts->drh;
+    for (int b = 0; b < B; b++)
+        memset(dh_next + (size_t)b * H + u0, 0, (size_t)(u1 - u0) * sizeof *dh_next);
+    for (int t = c->steps - 1; t >= 0; t--) {
         const CnReal *gates = a->z + t * B * G3;
-        CnReal *dz = acts->dz + t * B * G3;
-        const CnReal *dH = acts->dH + t * BH;
+        CnReal *dz = c->acts->dz + t * B * G3;
+        const CnReal *dH = c->acts->dH + t * BH;
         const CnReal *h_prev = a->h + t * BH;
         for (int b = 0; b < B; b++) {
             const CnReal *gu = gates + b * G3 + H, *gn = gu + H;
             CnReal *dzu = dz + b * G3 + H, *dzn = dzu + H;
             size_t r = (size_t)b * H;
-            for (int j = 0; j < H; j++) {
+            for (int j = u0; j < u1; j++) {
                 CnReal u = gu[j], n = gn[j], hp = h_prev[r + j];
                 CnReal dhv = dH[r + j] + dh_next[r + j];
                 dzn[j] = dhv * u * (1 - n * n);
@@ -73,20 +89,24 @@ void cn_gru_backward(const CnLayerView *w, CnLayerView *g, const CnLayerActs *a,
                 dh_next[r + j] = dhv * (1 - u);
             }
         }
-        cn_gemm_nt(drh, H, dz + 2 * H, 3 * H, w->Wh + 2 * H, 3 * H, B, H, H, 0);
+        cn_pool_barrier(part->pool);
+        isa->gemm_packed(drh, H, dz + 2 * H, 3 * H, 1, B, c->whn_t, q0, q1, NULL, 0);
         for (int b = 0; b < B; b++) {
             const CnReal *gr = gates + b * G3;
             CnReal *dzr = dz + b * G3;
             size_t r = (size_t)b * H;
-            for (int j = 0; j < H; j++) {
+            for (int j = u0; j < u1; j++) {
                 CnReal rv = gr[j];
                 dzr[j] = drh[r + j] * h_prev[r + j] * rv * (1 - rv);
                 dh_next[r + j] += drh[r + j] * rv;
             }
         }
+        cn_pool_barrier(part->pool);
         if (t > 0)
-            cn_gemm_nt(dh_next, H, dz, 3 * H, w->Wh, 3 * H, B, H, 2 * H, 1);
+            isa->gemm_packed(dh_next, H, dz, 3 * H, 1, B, c->wh_t, q0, q1, NULL, 1);
     }
-    cn_gemm_tn(g->Wh, 3 * H, a->h, H, acts->dz, 3 * H, H, 2 * H, steps * B, 1);
-    cn_gemm_tn(g->Wh + 2 * H, 3 * H, a->rh, H, acts->dz + 2 * H, 3 * H, H, H, steps * B, 1);
+    int n = c->steps * B;
+    isa->gemm(part, c->g->Wh, 3 * H, a->h, 1, H, c->acts->dz, 3 * H, 0, H, 2 * H, n, NULL, 1);
+    isa->gemm(part, c->g->Wh + 2 * H, 3 * H, a->rh, 1, H, c->acts->dz + 2 * H, 3 * H, 0, H, H, n,
+              NULL, 1);
 }

@@ -53,35 +53,32 @@ void cn_errorf(CnError *err, const char *fmt, ...) __attribute__((format(printf,
 /* Describes a character for messages: 'é' (U+00E9), or U+000A for controls. */
 void cn_describe_char(uint32_t cp, char out[32]);
 
-/* Per-cell forward and backward of one layer over a chunk (src/rnn.c,
- * src/lstm.c, src/gru.c). On entry to forward, a->z holds the input part of
- * the pre-activations plus bias for every step, and a->h[0] (and a->c[0])
- * the carried state. Backward reads acts->dH (steps, B, H), the gradient
- * arriving at the layer's outputs, and leaves the pre-activation gradients
- * in acts->dz (steps, B, G*H), accumulating dWh and dpeep. */
-void cn_rnn_forward(const CnLayerView *w, CnLayerActs *a, int steps, int B, int H);
-void cn_rnn_backward(const CnLayerView *w, CnLayerView *g, const CnLayerActs *a, CnActs *acts,
-                     int steps, int B, int H);
-void cn_lstm_forward(const CnLayerView *w, CnLayerActs *a, int steps, int B, int H);
-void cn_lstm_backward(const CnLayerView *w, CnLayerView *g, const CnLayerActs *a,
-                      CnActs *acts, int steps, int B, int H);
-void cn_gru_forward(const CnLayerView *w, CnLayerActs *a, int steps, int B, int H);
-void cn_gru_backward(const CnLayerView *w, CnLayerView *g, const CnLayerActs *a, CnActs *acts,
-                     int steps, int B, int H);
+/* [lo, hi) = share `tid` of n items split as evenly as possible into
+ * `parts` contiguous ranges. */
+static inline void cn_share(int n, int tid, int parts, int *lo, int *hi)
+{
+    *lo = (int)((long long)n * tid / parts);
+    *hi = (int)((long long)n * (tid + 1) / parts);
+}
 
-/* Matrix products (src/kernels.c). All matrices row-major with leading
- * dimensions ld*; acc = 0 overwrites C, acc = 1 adds to it. */
+/* Squared norm pieces (src/optim.c): gradients are summed in blocks of
+ * CN_NORM_BLOCK, then the blocks in order, whatever the threads. */
+enum { CN_NORM_BLOCK = 1 << 14 };
+double cn_sumsq(const CnReal *g, size_t n);  /* sum of g_i^2 in double, in order */
+size_t cn_norm_blocks(size_t n);
+int cn_all_finite(const CnReal *x, size_t n); /* no inf or NaN in x */
+
+/* Reference matrix products (src/reference.c), plain loops the blocked
+ * kernels are tested against. Row-major with leading dimensions; acc = 0
+ * overwrites C, acc = 1 adds to it. */
 /* C (M, N) = A (M, K) . B (K, N) */
-void cn_gemm_nn(CnReal *C, int ldc, const CnReal *A, int lda, const CnReal *B, int ldb,
-                int M, int N, int K, int acc);
+void cn_ref_gemm_nn(CnReal *C, int ldc, const CnReal *A, int lda, const CnReal *B, int ldb,
+                    int M, int N, int K, int acc);
 /* C (M, N) = A (M, K) . B^T, B stored (N, K) */
-void cn_gemm_nt(CnReal *C, int ldc, const CnReal *A, int lda, const CnReal *B, int ldb,
-                int M, int N, int K, int acc);
+void cn_ref_gemm_nt(CnReal *C, int ldc, const CnReal *A, int lda, const CnReal *B, int ldb,
+                    int M, int N, int K, int acc);
 /* C (M, N) = A^T . B, A stored (K, M), B (K, N) */
-void cn_gemm_tn(CnReal *C, int ldc, const CnReal *A, int lda, const CnReal *B, int ldb,
-                int M, int N, int K, int acc);
-
-/* y (N) += column sums of X (M, N) */
-void cn_add_colsum(CnReal *y, const CnReal *X, int M, int N);
+void cn_ref_gemm_tn(CnReal *C, int ldc, const CnReal *A, int lda, const CnReal *B, int ldb,
+                    int M, int N, int K, int acc);
 
 #endif /* CHARNN_INTERNAL_H */

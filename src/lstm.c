@@ -1,102 +1,130 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * LSTM layer, with or without peephole connections, over a chunk of
- * `steps` steps, B streams, H units. Gate blocks in z are [i f o g]:
+ * `steps` steps, B streams, H units, built per instruction set (isa.h).
+ * Gate blocks in z are [i f o g]:
  *     i = s(z_i + p_i c_{t-1})   f = s(z_f + p_f c_{t-1})   g = tanh(z_g)
  *     c_t = f c_{t-1} + i g
  *     o = s(z_o + p_o c_t)       h_t = o tanh(c_t)
- * where z = W_x x_t + W_h h_{t-1} + b and the peephole terms (p, per-unit
- * vectors) are present only for the peephole cell (w->peep != NULL).
+ * where z = W_x x_t + b (on entry) + W_h h_{t-1}, and the peephole terms
+ * (per-unit vectors p) are there only for the peephole cell. Each thread
+ * owns a range of units in all four gate blocks; one barrier per step.
  */
-#include "internal.h"
+#include "isa.h"
+#include "mathfn.h"
 
 #include <string.h>
 
-/* z_t (B, 4H) += h_{t-1} (B, H) . Wh (H, 4H), then the gates, c_t and h_t. */
-void cn_lstm_forward(const CnLayerView *w, CnLayerActs *a, int steps, int B, int H)
+/* Gates, cell and output of units [u0, u1) of one step, for B streams. */
+static void gates_forward(CnReal *z, CnReal *c, CnReal *tanh_c, CnReal *h, const CnReal *c_prev,
+                          const CnReal *peep, int B, int H, int u0, int u1)
 {
-    size_t BH = (size_t)B * H, G4 = 4 * (size_t)H;
-    const CnReal *peep = w->peep;
-    for (int t = 0; t < steps; t++) {
-        CnReal *z = a->z + t * B * G4;
-        const CnReal *c_prev = a->c + t * BH;
-        CnReal *c = a->c + (t + 1) * BH;
-        CnReal *tanh_c = a->tanh_c + t * BH;
-        CnReal *h = a->h + (t + 1) * BH;
-        cn_gemm_nn(z, 4 * H, a->h + t * BH, H, w->Wh, 4 * H, B, 4 * H, H, 1);
-        for (int b = 0; b < B; b++) {
-            CnReal *zi = z + b * G4, *zf = zi + H, *zo = zf + H, *zg = zo + H;
-            size_t r = (size_t)b * H;
-            for (int j = 0; j < H; j++) {
-                CnReal cp = c_prev[r + j];
-                CnReal pi = peep ? peep[j] * cp : 0, pf = peep ? peep[H + j] * cp : 0;
-                CnReal i = cn_sigmoid(zi[j] + pi);
-                CnReal f = cn_sigmoid(zf[j] + pf);
-                CnReal gv = CN_TANH(zg[j]);
-                CnReal cv = f * cp + i * gv;
-                CnReal o = cn_sigmoid(zo[j] + (peep ? peep[2 * H + j] * cv : 0));
-                CnReal tc = CN_TANH(cv);
-                zi[j] = i, zf[j] = f, zo[j] = o, zg[j] = gv;
-                c[r + j] = cv;
-                tanh_c[r + j] = tc;
-                h[r + j] = o * tc;
-            }
+    size_t G4 = 4 * (size_t)H;
+    for (int b = 0; b < B; b++) {
+        CnReal *zi = z + b * G4, *zf = zi + H, *zo = zf + H, *zg = zo + H;
+        size_t r = (size_t)b * H;
+        for (int j = u0; j < u1; j++) {
+            CnReal cp = c_prev[r + j];
+            CnReal pi = peep ? peep[j] * cp : 0, pf = peep ? peep[H + j] * cp : 0;
+            CnReal i = cn_fsigmoid(zi[j] + pi);
+            CnReal f = cn_fsigmoid(zf[j] + pf);
+            CnReal gv = cn_ftanh(zg[j]);
+            CnReal cv = f * cp + i * gv;
+            CnReal o = cn_fsigmoid(zo[j] + (peep ? peep[2 * H + j] * cv : 0));
+            CnReal tc = cn_ftanh(cv);
+            zi[j] = i, zf[j] = f, zo[j] = o, zg[j] = gv;
+            c[r + j] = cv;
+            tanh_c[r + j] = tc;
+            h[r + j] = o * tc;
         }
     }
 }
 
-/* Backward, t = steps-1 .. 0, with dh = dH_t + dh_next and dc the gradient
- * reaching c_t from step t+1:
+/* z_t (B, 4H) += h_{t-1} (B, H) . Wh (H, 4H), then the gates, c_t and h_t. */
+void CN_ISA_FN(cn_lstm_forward)(const CnCellArgs *c, const CnPart *part)
+{
+    const CnIsa *isa = &CN_CAT(cn_isa, CN_ISA);
+    int B = c->B, H = c->H, q0, q1, u0, u1;
+    cn_own_units(part, H, isa->nr, &q0, &q1, &u0, &u1);
+    int P = (H + isa->nr - 1) / isa->nr;
+    size_t BH = (size_t)B * H;
+    const CnLayerActs *a = c->a;
+    for (int t = 0; t < c->steps; t++) {
+        CnReal *z = a->z + t * B * 4 * (size_t)H;
+        for (int g = 0; g < 4; g++)
+            isa->gemm_packed(z, 4 * H, a->h + t * BH, H, 1, B, c->wh, g * P + q0, g * P + q1,
+                             NULL, 1);
+        gates_forward(z, a->c + (t + 1) * BH, a->tanh_c + t * BH, a->h + (t + 1) * BH,
+                      a->c + t * BH, c->w->peep, B, H, u0, u1);
+        cn_pool_barrier(part->pool);
+    }
+}
+
+/* Backward of one step for units [u0, u1), with dh = dH_t + dh_next and
+ * dc the gradient reaching c_t from step t+1:
  *     dz_o = dh tanh(c_t) o (1-o)
  *     dc  += dh o (1 - tanh^2 c_t) + p_o dz_o
  *     dz_i = dc g i (1-i)    dz_f = dc c_{t-1} f (1-f)    dz_g = dc i (1-g^2)
  *     dc_{t-1} = dc f + p_i dz_i + p_f dz_f
- *     dp_i += dz_i c_{t-1}   dp_f += dz_f c_{t-1}   dp_o += dz_o c_t
- *     dh_next = dz_t . Wh^T                        (not needed at t = 0)
- * then dWh (H, 4H) += h_prev^T . dz over all steps at once. */
-void cn_lstm_backward(const CnLayerView *w, CnLayerView *g, const CnLayerActs *a,
-                      CnActs *acts, int steps, int B, int H)
+ *     dp_i += dz_i c_{t-1}   dp_f += dz_f c_{t-1}   dp_o += dz_o c_t */
+static void gates_backward(CnReal *dz, CnReal *dc, CnReal *dpeep, const CnReal *dH,
+                           const CnReal *dh_next, const CnReal *gates, const CnReal *c_prev,
+                           const CnReal *c, const CnReal *tanh_c, const CnReal *peep, int B,
+                           int H, int u0, int u1)
 {
-    size_t BH = (size_t)B * H, G4 = 4 * (size_t)H;
-    const CnReal *peep = w->peep;
-    CnReal *dpeep = g->peep;
-    CnReal *dh_next = acts->dh, *dc = acts->dc;
-    memset(dh_next, 0, BH * sizeof *dh_next);
-    memset(dc, 0, BH * sizeof *dc);
-    for (int t = steps - 1; t >= 0; t--) {
-        const CnReal *gates = a->z + t * B * G4;
-        CnReal *dz = acts->dz + t * B * G4;
-        const CnReal *dH = acts->dH + t * BH;
-        const CnReal *c_prev = a->c + t * BH, *c = a->c + (t + 1) * BH;
-        const CnReal *tanh_c = a->tanh_c + t * BH;
-        for (int b = 0; b < B; b++) {
-            const CnReal *gi = gates + b * G4, *gf = gi + H, *go = gf + H, *gg = go + H;
-            CnReal *dzi = dz + b * G4, *dzf = dzi + H, *dzo = dzf + H, *dzg = dzo + H;
-            size_t r = (size_t)b * H;
-            for (int j = 0; j < H; j++) {
-                CnReal i = gi[j], f = gf[j], o = go[j], gv = gg[j];
-                CnReal cp = c_prev[r + j], tc = tanh_c[r + j];
-                CnReal dhv = dH[r + j] + dh_next[r + j];
-                CnReal dzo_j = dhv * tc * o * (1 - o);
-                CnReal dcv = dc[r + j] + dhv * o * (1 - tc * tc);
-                if (peep)
-                    dcv += peep[2 * H + j] * dzo_j;
-                CnReal dzi_j = dcv * gv * i * (1 - i);
-                CnReal dzf_j = dcv * cp * f * (1 - f);
-                dzg[j] = dcv * i * (1 - gv * gv);
-                dzi[j] = dzi_j, dzf[j] = dzf_j, dzo[j] = dzo_j;
-                CnReal dc_prev = dcv * f;
-                if (peep) {
-                    dc_prev += peep[j] * dzi_j + peep[H + j] * dzf_j;
-                    dpeep[j] += dzi_j * cp;
-                    dpeep[H + j] += dzf_j * cp;
-                    dpeep[2 * H + j] += dzo_j * c[r + j];
-                }
-                dc[r + j] = dc_prev;
+    size_t G4 = 4 * (size_t)H;
+    for (int b = 0; b < B; b++) {
+        const CnReal *gi = gates + b * G4, *gf = gi + H, *go = gf + H, *gg = go + H;
+        CnReal *dzi = dz + b * G4, *dzf = dzi + H, *dzo = dzf + H, *dzg = dzo + H;
+        size_t r = (size_t)b * H;
+        for (int j = u0; j < u1; j++) {
+            CnReal i = gi[j], f = gf[j], o = go[j], gv = gg[j];
+            CnReal cp = c_prev[r + j], tc = tanh_c[r + j];
+            CnReal dhv = dH[r + j] + dh_next[r + j];
+            CnReal dzo_j = dhv * tc * o * (1 - o);
+            CnReal dcv = dc[r + j] + dhv * o * (1 - tc * tc);
+            if (peep)
+                dcv += peep[2 * H + j] * dzo_j;
+            CnReal dzi_j = dcv * gv * i * (1 - i);
+            CnReal dzf_j = dcv * cp * f * (1 - f);
+            dzg[j] = dcv * i * (1 - gv * gv);
+            dzi[j] = dzi_j, dzf[j] = dzf_j, dzo[j] = dzo_j;
+            CnReal dc_prev = dcv * f;
+            if (peep) {
+                dc_prev += peep[j] * dzi_j + peep[H + j] * dzf_j;
+                dpeep[j] += dzi_j * cp;
+                dpeep[H + j] += dzf_j * cp;
+                dpeep[2 * H + j] += dzo_j * c[r + j];
             }
+            dc[r + j] = dc_prev;
         }
-        if (t > 0)
-            cn_gemm_nt(dh_next, H, dz, 4 * H, w->Wh, 4 * H, B, H, 4 * H, 0);
     }
-    cn_gemm_tn(g->Wh, 4 * H, a->h, H, acts->dz, 4 * H, H, 4 * H, steps * B, 1);
+}
+
+/* Backward over the chunk, t = steps-1 .. 0: the gates, then
+ * dh_next = dz_t . Wh^T (not needed at t = 0); then dWh (H, 4H) +=
+ * h_prev^T . dz over all steps at once. */
+void CN_ISA_FN(cn_lstm_backward)(const CnCellArgs *c, const CnPart *part)
+{
+    const CnIsa *isa = &CN_CAT(cn_isa, CN_ISA);
+    int B = c->B, H = c->H, q0, q1, u0, u1;
+    cn_own_units(part, H, isa->nr, &q0, &q1, &u0, &u1);
+    size_t BH = (size_t)B * H, G4 = 4 * (size_t)H;
+    const CnLayerActs *a = c->a;
+    CnReal *dh_next = c->acts->dh, *dc = c->acts->dc;
+    for (int b = 0; b < B; b++) {
+        memset(dh_next + (size_t)b * H + u0, 0, (size_t)(u1 - u0) * sizeof *dh_next);
+        memset(dc + (size_t)b * H + u0, 0, (size_t)(u1 - u0) * sizeof *dc);
+    }
+    for (int t = c->steps - 1; t >= 0; t--) {
+        CnReal *dz = c->acts->dz + t * B * G4;
+        gates_backward(dz, dc, c->g->peep, c->acts->dH + t * BH, dh_next, a->z + t * B * G4,
+                       a->c + t * BH, a->c + (t + 1) * BH, a->tanh_c + t * BH, c->w->peep, B,
+                       H, u0, u1);
+        cn_pool_barrier(part->pool);
+        if (t > 0)
+            isa->gemm_packed(dh_next, H, dz, 4 * H, 1, B, c->wh_t, q0, q1, NULL, 0);
+    }
+    isa->gemm(part, c->g->Wh, 4 * H, a->h, 1, H, c->acts->dz, 4 * H, 0, H, 4 * H, c->steps * B,
+              NULL, 1);
 }

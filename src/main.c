@@ -57,7 +57,8 @@ int main(int argc, char **argv)
         return EXIT_OK;
     }
     if (strcmp(name, "--version") == 0 || strcmp(name, "version") == 0) {
-        printf("charnn %s\n", CHARNN_VERSION);
+        printf("charnn %s (kernels: %s, %d processors)\n", CHARNN_VERSION, cn_kernels_name(),
+               cn_cpu_count());
         return EXIT_OK;
     }
     if (strcmp(name, "help") == 0) {

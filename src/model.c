@@ -7,8 +7,10 @@
  *     loss = (1/(B T)) sum_{b,t} -log p_t[target]
  * Shapes: V vocabulary, H hidden, L layers, B streams, T steps, G gate
  * blocks; time-major sequences, row-major matrices (see charnn.h).
+ * A pass runs as one task on every thread of the pool: each phase splits
+ * its outputs between the threads, and barriers separate the phases.
  */
-#include "internal.h"
+#include "isa.h"
 
 #include <limits.h>
 #include <stdlib.h>
@@ -155,23 +157,40 @@ void cn_model_free(CnModel *m)
 }
 
 /* ------------------------------------------------------------------------- */
-/* Activation buffers: one allocation, carved into the views of CnActs. */
+/* Activation buffers: one allocation, carved into the views of CnActs, each
+ * piece 64-byte aligned. */
+
+enum { ALIGN = 64 / sizeof(CnReal) };
+
+/* Values in a packed operand: every block padded to whole panels. */
+static size_t packed_size(int K, int width, int nblk, int nr)
+{
+    size_t panels = (size_t)nblk * (size_t)((width + nr - 1) / nr);
+    return muladd(muladd(panels, (size_t)K, 0), (size_t)nr, 0);
+}
 
 /* Walks the layout once, either counting (base NULL) or pointing views. */
 static size_t acts_layout(CnActs *a, const CnShape *s, int B, int T, double dropout, int train,
-                          CnReal *base)
+                          int threads, CnReal *base)
 {
-    size_t V = (size_t)s->vocab, H = (size_t)s->hidden, Bz = (size_t)B, Tz = (size_t)T;
-    size_t GH = (size_t)cn_cell_gates(s->cell) * H;
-    size_t BH = muladd(Bz, H, 0), TBH = muladd(Tz, BH, 0), T1BH = muladd(Tz + 1, BH, 0);
+    int nr = cn_isa()->nr, H = s->hidden, V = s->vocab, G = cn_cell_gates(s->cell);
+    size_t Hz = (size_t)H, Bz = (size_t)B, Tz = (size_t)T;
+    size_t GH = (size_t)G * Hz;
+    size_t BH = muladd(Bz, Hz, 0), TBH = muladd(Tz, BH, 0), T1BH = muladd(Tz + 1, BH, 0);
     size_t TBGH = muladd(Tz * Bz, GH, 0), LBH = muladd((size_t)s->layers, BH, 0);
     size_t off = 0;
 #define CARVE(ptr, count)                                                                      \
     do {                                                                                       \
-        size_t n_ = (count);                                                                   \
+        size_t n_ = muladd(1, (count), ALIGN - 1);                                             \
         if (base)                                                                              \
-            (ptr) = base + off;                                                                \
-        off = muladd(1, n_, off);                                                              \
+            (ptr) = (void *)(base + off);                                                      \
+        off = muladd(1, n_ - n_ % ALIGN, off);                                                 \
+    } while (0)
+#define PACK(packed, k, width, nblk)                                                           \
+    do {                                                                                       \
+        if (base)                                                                              \
+            (packed) = (CnPacked){NULL, (k), (width), (nblk)};                                 \
+        CARVE((packed).p, packed_size((k), (width), (nblk), nr));                              \
     } while (0)
     for (int l = 0; l < s->layers; l++) {
         CnLayerActs *la = &a->layer[l];
@@ -187,55 +206,82 @@ static size_t acts_layout(CnActs *a, const CnShape *s, int B, int T, double drop
             CARVE(la->x, TBH);
             CARVE(la->mask, TBH);
         }
+        PACK(a->wh[l], H, H, G);
+        if (l > 0)
+            PACK(a->wx[l], H, H, G);
+        if (train) {
+            if (s->cell == CN_GRU) {
+                PACK(a->wh_t[l], 2 * H, H, 1);
+                PACK(a->whn_t[l], H, H, 1);
+            } else {
+                PACK(a->wh_t[l], G * H, H, 1);
+            }
+            if (l > 0)
+                PACK(a->wx_t[l], G * H, H, 1);
+        }
     }
-    CARVE(a->state_h, LBH);
-    if (is_lstm(s->cell))
-        CARVE(a->state_c, LBH);
-    CARVE(a->logits, muladd(Tz * Bz, V, 0));
+    /* state_c directly after state_h: checkpoints save them as one array */
+    CARVE(a->state_h, is_lstm(s->cell) ? 2 * LBH : LBH);
+    if (base && is_lstm(s->cell))
+        a->state_c = a->state_h + LBH;
+    CARVE(a->logits, muladd(Tz * Bz, (size_t)V, 0));
+    CARVE(a->loss_rows, muladd(Tz * Bz, sizeof(double) / sizeof(CnReal), 0));
+    PACK(a->wy, H, V, 1);
     if (train) {
+        PACK(a->wy_t, V, H, 1);
         CARVE(a->dz, TBGH);
         CARVE(a->dH, TBH);
         CARVE(a->dh, BH);
         CARVE(a->dc, BH);
         CARVE(a->drh, BH);
+        /* raw operands packed as they go: dz (G*H columns) and dy (V) */
+        size_t widest = GH > (size_t)V ? GH : (size_t)V;
+        size_t per_thread = muladd((size_t)CN_KC, (widest + (size_t)nr - 1) / nr * nr, 0);
+        if (base)
+            a->scratch_per_thread = per_thread;
+        CARVE(a->scratch, muladd((size_t)threads, per_thread, 0));
     }
+#undef PACK
 #undef CARVE
     return off;
 }
 
-size_t cn_acts_bytes(const CnShape *s, int B, int T, double dropout, int train)
+size_t cn_acts_bytes(const CnShape *s, int B, int T, double dropout, int train, int threads)
 {
     CnActs scratch;
     memset(&scratch, 0, sizeof scratch);
-    size_t n = acts_layout(&scratch, s, B, T, dropout, train, NULL);
+    size_t n = acts_layout(&scratch, s, B, T, dropout, train, threads, NULL);
     return muladd(n, sizeof(CnReal), 0);
 }
 
 int cn_acts_init(CnActs *a, const CnShape *s, int B, int T, double dropout, int train,
-                 CnError *err)
+                 CnPool *pool, CnError *err)
 {
     memset(a, 0, sizeof *a);
     size_t widest = (size_t)cn_cell_gates(s->cell) * (size_t)s->hidden;
     if ((size_t)s->vocab > widest)
         widest = (size_t)s->vocab;
     if (B < 1 || T < 1 || muladd(muladd((size_t)B, (size_t)T, 0), widest, 0) > INT_MAX) {
-        cn_errorf(err, "batch %d x seq-length %d x layer width %zu is out of range (at most %d)", B, T,
-                 widest, INT_MAX);
+        cn_errorf(err, "batch %d x seq-length %d x layer width %zu is out of range (at most %d)",
+                  B, T, widest, INT_MAX);
         return -1;
     }
-    size_t n = acts_layout(a, s, B, T, dropout, train, NULL);
-    a->memory = n == SIZE_MAX ? NULL : calloc(n, sizeof *a->memory);
+    int threads = cn_pool_size(pool);
+    size_t n = acts_layout(a, s, B, T, dropout, train, threads, NULL);
+    size_t bytes = muladd(n, sizeof(CnReal), 0);
+    a->memory = bytes == SIZE_MAX ? NULL : aligned_alloc(64, bytes);
     if (!a->memory) {
-        cn_errorf(err, "out of memory for activations (%zu MiB)",
-                 cn_acts_bytes(s, B, T, dropout, train) >> 20);
+        cn_errorf(err, "out of memory for activations (%zu MiB)", bytes >> 20);
         return -1;
     }
-    acts_layout(a, s, B, T, dropout, train, a->memory);
+    memset(a->memory, 0, bytes);
+    acts_layout(a, s, B, T, dropout, train, threads, a->memory);
     a->nmemory = n;
     a->shape = *s;
     a->B = B, a->T = T;
     a->dropout = dropout;
     a->train = train;
+    a->pool = pool;
     return 0;
 }
 
@@ -264,10 +310,63 @@ void cn_acts_carry_state(CnActs *a)
 }
 
 /* ------------------------------------------------------------------------- */
-/* Forward and backward over a chunk. */
+/* Forward and backward over a chunk: one task per pass, on every thread. */
 
-/* Input of layer l > 0 for the last forward: layer l-1's h_1..h_steps,
- * through the dropout buffer when a mask was drawn. */
+typedef struct {
+    const CnModel *m;
+    CnActs *a;
+    CnReal *grads;
+    const int *ids, *targets;
+    int steps;
+    int pack;    /* forward: make the packed copies of the weights */
+} Pass;
+
+static CnPart part_of(const CnActs *a, int tid, int nthreads)
+{
+    return (CnPart){tid, nthreads, a->pool,
+                    a->scratch ? a->scratch + (size_t)tid * a->scratch_per_thread : NULL};
+}
+
+/* This thread's share of panels of a packed operand, packed. */
+static void pack_share(const CnIsa *isa, CnPacked *out, const CnReal *B, int ldb, int trans,
+                       const CnPart *part)
+{
+    int p0, p1;
+    cn_share(cn_panels(out, isa->nr), part->tid, part->nthreads, &p0, &p1);
+    if (p0 < p1)
+        isa->pack(out, B, ldb, trans, p0, p1);
+}
+
+/* This thread's share of C (M x packed columns) = A . packed (+ bias): by
+ * panels when there are enough, else by rows. */
+static void packed_share(const CnIsa *isa, const CnPart *part, CnReal *C, int ldc,
+                         const CnReal *A, int lda, int M, const CnPacked *b, const CnReal *bias,
+                         int acc)
+{
+    int panels = cn_panels(b, isa->nr), lo, hi;
+    if (panels >= 2 * part->nthreads) {
+        cn_share(panels, part->tid, part->nthreads, &lo, &hi);
+        if (lo < hi)
+            isa->gemm_packed(C, ldc, A, lda, 1, M, b, lo, hi, bias, acc);
+    } else {
+        cn_share(M, part->tid, part->nthreads, &lo, &hi);
+        if (lo < hi)
+            isa->gemm_packed(C + (size_t)lo * ldc, ldc, A + (size_t)lo * lda, lda, 1, hi - lo, b,
+                             0, panels, bias, acc);
+    }
+}
+
+/* y[c0, c1) += column sums of X (M, N) over those columns */
+static void add_colsum(CnReal *y, const CnReal *X, int M, int N, int c0, int c1)
+{
+    for (int i = 0; i < M; i++) {
+        const CnReal *x = X + (size_t)i * N;
+        for (int j = c0; j < c1; j++)
+            y[j] += x[j];
+    }
+}
+
+/* Input of layer l > 0: layer l-1's h_1..h_steps, or the dropout copy. */
 static const CnReal *layer_input(const CnActs *a, int l)
 {
     if (a->dropped)
@@ -275,142 +374,192 @@ static const CnReal *layer_input(const CnActs *a, int l)
     return a->layer[l - 1].h + (size_t)a->B * a->shape.hidden;
 }
 
-/* x (n) = below (n) * mask, mask_i = 0 with probability p, else 1/(1-p). */
-static void dropout_forward(CnReal *x, CnReal *mask, const CnReal *below, size_t n, double p,
-                            CnRng *rng)
+static CnCellArgs cell_args(const Pass *p, int l, CnView *g)
 {
-    CnReal keep = (CnReal)(1 / (1 - p));
-    for (size_t i = 0; i < n; i++) {
-        mask[i] = cn_rng_uniform(rng) < p ? 0 : keep;
-        x[i] = below[i] * mask[i];
-    }
+    const CnShape *s = &p->m->shape;
+    CnActs *a = p->a;
+    return (CnCellArgs){.w = &p->m->w.layer[l], .g = g ? &g->layer[l] : NULL, .a = &a->layer[l],
+                    .acts = a, .wh = &a->wh[l], .wh_t = &a->wh_t[l], .whn_t = &a->whn_t[l],
+                    .steps = p->steps, .B = a->B, .H = s->hidden};
 }
 
-/* Softmax of each row of logits (n, V) in place; returns the summed
- * -log p[target] = logsumexp(y) - y[target]. */
-static double softmax_loss(CnReal *logits, const int *targets, int n, int V)
+static void forward_task(void *ctx, int tid, int nthreads)
 {
-    double loss = 0;
-    for (int r = 0; r < n; r++) {
-        CnReal *y = logits + (size_t)r * V;
-        CnReal max = y[0];
-        for (int j = 1; j < V; j++)
-            max = y[j] > max ? y[j] : max;
-        double target_shifted = (double)y[targets[r]] - max, sum = 0;
-        for (int j = 0; j < V; j++) {
-            y[j] = CN_EXP(y[j] - max);
-            sum += y[j];
-        }
-        loss += log(sum) - target_shifted;
-        CnReal inv = (CnReal)(1 / sum);
-        for (int j = 0; j < V; j++)
-            y[j] *= inv;
-    }
-    return loss;
-}
-
-double cn_forward(const CnModel *m, CnActs *a, const int *ids, const int *targets, int steps,
-                  CnRng *rng)
-{
+    const Pass *p = ctx;
+    const CnModel *m = p->m;
     const CnShape *s = &m->shape;
+    const CnIsa *isa = cn_isa();
+    CnActs *a = p->a;
+    CnPart part = part_of(a, tid, nthreads);
     int B = a->B, H = s->hidden, V = s->vocab, GH = cn_cell_gates(s->cell) * H;
+    int n = p->steps * B, r0, r1;
     size_t BH = (size_t)B * H;
-    int n = steps * B;
-    a->steps = steps;
-    a->dropped = rng && a->train && a->dropout > 0;
+    cn_share(n, tid, nthreads, &r0, &r1); /* rows of elementwise phases */
+
+    if (p->pack) {
+        for (int l = 0; l < s->layers; l++) {
+            pack_share(isa, &a->wh[l], m->w.layer[l].Wh, GH, 0, &part);
+            if (l > 0)
+                pack_share(isa, &a->wx[l], m->w.layer[l].Wx, GH, 0, &part);
+        }
+        pack_share(isa, &a->wy, m->w.Wy, V, 0, &part);
+    }
     for (int l = 0; l < s->layers; l++) {
         const CnLayerView *w = &m->w.layer[l];
         CnLayerActs *la = &a->layer[l];
-        memcpy(la->h, a->state_h + l * BH, BH * sizeof(CnReal));
-        if (la->c)
-            memcpy(la->c, a->state_c + l * BH, BH * sizeof(CnReal));
+        if (tid == 0) {
+            memcpy(la->h, a->state_h + l * BH, BH * sizeof(CnReal));
+            if (la->c)
+                memcpy(la->c, a->state_c + l * BH, BH * sizeof(CnReal));
+        }
         /* z (n, GH) = input term + b */
         if (l == 0) {
-            for (int r = 0; r < n; r++) {
-                const CnReal *wx = w->Wx + (size_t)ids[r] * GH;
+            for (int r = r0; r < r1; r++) {
+                const CnReal *wx = w->Wx + (size_t)p->ids[r] * GH;
                 CnReal *z = la->z + (size_t)r * GH;
                 for (int j = 0; j < GH; j++)
                     z[j] = wx[j] + w->b[j];
             }
         } else {
-            if (a->dropped)
-                dropout_forward(la->x, la->mask, a->layer[l - 1].h + BH, (size_t)n * H,
-                                a->dropout, rng);
-            cn_gemm_nn(la->z, GH, layer_input(a, l), H, w->Wx, GH, n, GH, H, 0);
-            for (int r = 0; r < n; r++) {
-                CnReal *z = la->z + (size_t)r * GH;
-                for (int j = 0; j < GH; j++)
-                    z[j] += w->b[j];
+            if (a->dropped) {
+                const CnReal *below = a->layer[l - 1].h + BH;
+                for (size_t i = (size_t)r0 * H; i < (size_t)r1 * H; i++)
+                    la->x[i] = below[i] * la->mask[i];
             }
+            cn_pool_barrier(a->pool); /* the layer below and the packed weights are done */
+            packed_share(isa, &part, la->z, GH, layer_input(a, l), H, n, &a->wx[l], w->b, 0);
         }
+        cn_pool_barrier(a->pool);
+        CnCellArgs cell = cell_args(p, l, NULL);
         switch (s->cell) {
-        case CN_RNN: cn_rnn_forward(w, la, steps, B, H); break;
+        case CN_RNN: isa->rnn_forward(&cell, &part); break;
         case CN_LSTM:
-        case CN_PEEPHOLE: cn_lstm_forward(w, la, steps, B, H); break;
-        case CN_GRU: cn_gru_forward(w, la, steps, B, H); break;
+        case CN_PEEPHOLE: isa->lstm_forward(&cell, &part); break;
+        case CN_GRU: isa->gru_forward(&cell, &part); break;
         }
     }
-    /* logits (n, V) = h_top (n, H) . Wy (H, V) + by */
-    cn_gemm_nn(a->logits, V, a->layer[s->layers - 1].h + BH, H, m->w.Wy, V, n, V, H, 0);
-    for (int r = 0; r < n; r++) {
-        CnReal *y = a->logits + (size_t)r * V;
-        for (int j = 0; j < V; j++)
-            y[j] += m->w.by[j];
-    }
-    return targets ? softmax_loss(a->logits, targets, n, V) : 0;
+    /* logits (n, V) = h_top (n, H) . Wy (H, V) + by, then softmax rows */
+    const CnReal *top = a->layer[s->layers - 1].h + BH;
+    if (r0 < r1)
+        isa->gemm_packed(a->logits + (size_t)r0 * V, V, top + (size_t)r0 * H, H, 1, r1 - r0,
+                         &a->wy, 0, cn_panels(&a->wy, isa->nr), m->w.by, 0);
+    if (p->targets && r0 < r1)
+        isa->softmax_loss(a->logits, p->targets, a->loss_rows, r0, r1, V);
 }
 
-void cn_backward(const CnModel *m, CnActs *a, const int *ids, const int *targets, CnReal *grads)
+/* x (n) = below (n) * mask, mask_i = 0 with probability p, else 1/(1-p).
+ * Drawn in order on one thread: the masks do not depend on the threads. */
+static void draw_masks(CnActs *a, int steps, CnRng *rng)
 {
+    size_t n = (size_t)steps * a->B * a->shape.hidden;
+    CnReal keep = (CnReal)(1 / (1 - a->dropout));
+    for (int l = 1; l < a->shape.layers; l++)
+        for (size_t i = 0; i < n; i++)
+            a->layer[l].mask[i] = cn_rng_uniform(rng) < a->dropout ? 0 : keep;
+}
+
+double cn_forward(const CnModel *m, CnActs *a, const int *ids, const int *targets, int steps,
+                  CnRng *rng)
+{
+    a->steps = steps;
+    a->dropped = rng && a->train && a->dropout > 0 && m->shape.layers > 1;
+    if (a->dropped)
+        draw_masks(a, steps, rng);
+    Pass p = {.m = m, .a = a, .ids = ids, .targets = targets, .steps = steps,
+              .pack = !(a->weights_frozen && a->packed_from == m->params)};
+    cn_pool_run(a->pool, forward_task, &p);
+    a->packed_from = m->params;
+    if (!targets)
+        return 0;
+    double loss = 0;
+    for (int r = 0; r < steps * a->B; r++)
+        loss += a->loss_rows[r];
+    return loss;
+}
+
+static void backward_task(void *ctx, int tid, int nthreads)
+{
+    const Pass *p = ctx;
+    const CnModel *m = p->m;
     const CnShape *s = &m->shape;
+    const CnIsa *isa = cn_isa();
+    CnActs *a = p->a;
+    CnPart part = part_of(a, tid, nthreads);
     int B = a->B, H = s->hidden, V = s->vocab, GH = cn_cell_gates(s->cell) * H;
-    int steps = a->steps, n = steps * B;
+    int n = p->steps * B, r0, r1, c0, c1;
     size_t BH = (size_t)B * H;
     CnView g;
-    cn_view_init(&g, s, grads);
+    cn_view_init(&g, s, p->grads);
+    cn_share(n, tid, nthreads, &r0, &r1);
+
+    for (int l = 0; l < s->layers; l++) {
+        const CnLayerView *w = &m->w.layer[l];
+        if (s->cell == CN_GRU) {
+            pack_share(isa, &a->wh_t[l], w->Wh, GH, 1, &part);
+            pack_share(isa, &a->whn_t[l], w->Wh + 2 * H, GH, 1, &part);
+        } else {
+            pack_share(isa, &a->wh_t[l], w->Wh, GH, 1, &part);
+        }
+        if (l > 0)
+            pack_share(isa, &a->wx_t[l], w->Wx, GH, 1, &part);
+    }
+    pack_share(isa, &a->wy_t, m->w.Wy, V, 1, &part);
 
     /* dy = (p - onehot(target)) / n, in place of p */
     CnReal scale = (CnReal)(1.0 / n);
-    for (int r = 0; r < n; r++) {
+    for (int r = r0; r < r1; r++) {
         CnReal *dy = a->logits + (size_t)r * V;
-        dy[targets[r]] -= 1;
+        dy[p->targets[r]] -= 1;
         for (int j = 0; j < V; j++)
             dy[j] *= scale;
     }
+    cn_pool_barrier(a->pool);
     /* dWy += h_top^T dy;  dby += sum dy;  dH (n, H) = dy . Wy^T */
     const CnReal *top = a->layer[s->layers - 1].h + BH;
-    cn_gemm_tn(g.Wy, V, top, H, a->logits, V, H, V, n, 1);
-    cn_add_colsum(g.by, a->logits, n, V);
-    cn_gemm_nt(a->dH, H, a->logits, V, m->w.Wy, V, n, H, V, 0);
+    isa->gemm(&part, g.Wy, V, top, 1, H, a->logits, V, 0, H, V, n, NULL, 1);
+    cn_share(V, tid, nthreads, &c0, &c1);
+    add_colsum(g.by, a->logits, n, V, c0, c1);
+    packed_share(isa, &part, a->dH, H, a->logits, V, n, &a->wy_t, NULL, 0);
+    cn_pool_barrier(a->pool);
 
     for (int l = s->layers - 1; l >= 0; l--) {
-        const CnLayerView *w = &m->w.layer[l];
         CnLayerView *gl = &g.layer[l];
-        const CnLayerActs *la = &a->layer[l];
+        CnCellArgs cell = cell_args(p, l, &g);
         switch (s->cell) {
-        case CN_RNN: cn_rnn_backward(w, gl, la, a, steps, B, H); break;
+        case CN_RNN: isa->rnn_backward(&cell, &part); break;
         case CN_LSTM:
-        case CN_PEEPHOLE: cn_lstm_backward(w, gl, la, a, steps, B, H); break;
-        case CN_GRU: cn_gru_backward(w, gl, la, a, steps, B, H); break;
+        case CN_PEEPHOLE: isa->lstm_backward(&cell, &part); break;
+        case CN_GRU: isa->gru_backward(&cell, &part); break;
         }
-        cn_add_colsum(gl->b, a->dz, n, GH);
+        cn_share(GH, tid, nthreads, &c0, &c1);
+        add_colsum(gl->b, a->dz, n, GH, c0, c1);
         if (l == 0) {
-            /* one-hot input: dWx row ids[r] += dz row r */
+            /* one-hot input: dWx row ids[r] += dz row r, this thread's columns */
             for (int r = 0; r < n; r++) {
-                CnReal *gx = gl->Wx + (size_t)ids[r] * GH;
+                CnReal *gx = gl->Wx + (size_t)p->ids[r] * GH;
                 const CnReal *dz = a->dz + (size_t)r * GH;
-                for (int j = 0; j < GH; j++)
+                for (int j = c0; j < c1; j++)
                     gx[j] += dz[j];
             }
         } else {
             /* dWx += x^T dz;  dH of the layer below = (dz . Wx^T) * mask */
-            cn_gemm_tn(gl->Wx, GH, layer_input(a, l), H, a->dz, GH, H, GH, n, 1);
-            cn_gemm_nt(a->dH, H, a->dz, GH, w->Wx, GH, n, H, GH, 0);
+            isa->gemm(&part, gl->Wx, GH, layer_input(a, l), 1, H, a->dz, GH, 0, H, GH, n, NULL,
+                      1);
+            packed_share(isa, &part, a->dH, H, a->dz, GH, n, &a->wx_t[l], NULL, 0);
             if (a->dropped) {
-                const CnReal *mask = la->mask;
-                for (size_t i = 0; i < (size_t)n * H; i++)
+                cn_pool_barrier(a->pool);
+                const CnReal *mask = a->layer[l].mask;
+                for (size_t i = (size_t)r0 * H; i < (size_t)r1 * H; i++)
                     a->dH[i] *= mask[i];
             }
         }
+        cn_pool_barrier(a->pool);
     }
+}
+
+void cn_backward(const CnModel *m, CnActs *a, const int *ids, const int *targets, CnReal *grads)
+{
+    Pass p = {.m = m, .a = a, .grads = grads, .ids = ids, .targets = targets,
+              .steps = a->steps};
+    cn_pool_run(a->pool, backward_task, &p);
 }

@@ -23,12 +23,35 @@ void cn_clip_value(CnReal *g, size_t n, double v)
         g[i] = g[i] > hi ? hi : g[i] < lo ? lo : g[i];
 }
 
-double cn_grad_norm(const CnReal *g, size_t n)
+double cn_sumsq(const CnReal *g, size_t n)
 {
     double sum = 0;
     for (size_t i = 0; i < n; i++)
         sum += (double)g[i] * g[i];
+    return sum;
+}
+
+size_t cn_norm_blocks(size_t n)
+{
+    return (n + CN_NORM_BLOCK - 1) / CN_NORM_BLOCK;
+}
+
+/* Summed per block of CN_NORM_BLOCK, then over blocks in order: the order
+ * the trainer's threads use. */
+double cn_grad_norm(const CnReal *g, size_t n)
+{
+    double sum = 0;
+    for (size_t i = 0; i < n; i += CN_NORM_BLOCK)
+        sum += cn_sumsq(g + i, n - i < CN_NORM_BLOCK ? n - i : CN_NORM_BLOCK);
     return sqrt(sum);
+}
+
+int cn_all_finite(const CnReal *x, size_t n)
+{
+    CnReal acc = 0; /* x - x is NaN exactly when x is infinite or NaN */
+    for (size_t i = 0; i < n; i++)
+        acc += x[i] - x[i];
+    return acc == 0;
 }
 
 void cn_clip_norm(CnReal *g, size_t n, double norm, double max_norm)
@@ -105,31 +128,35 @@ void cn_optim_free(CnOptim *opt)
 
 void cn_optim_step(CnOptim *opt, CnReal *w, const CnReal *g)
 {
+    opt->t++;
+    cn_optim_update(opt, w, g, 0, opt->n);
+}
+
+void cn_optim_update(const CnOptim *opt, CnReal *w, const CnReal *g, size_t i0, size_t i1)
+{
     const CnOptimConfig *c = &opt->cfg;
-    size_t n = opt->n;
     CnReal lr = (CnReal)c->lr, mu = (CnReal)c->momentum, eps = (CnReal)c->eps;
     CnReal *v = opt->state;
-    opt->t++;
     switch (c->kind) {
     case CN_SGD:
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = i0; i < i1; i++)
             w[i] -= lr * g[i];
         break;
     case CN_MOMENTUM:
-        for (size_t i = 0; i < n; i++) {
+        for (size_t i = i0; i < i1; i++) {
             v[i] = mu * v[i] - lr * g[i];
             w[i] += v[i];
         }
         break;
     case CN_NESTEROV:
-        for (size_t i = 0; i < n; i++) {
+        for (size_t i = i0; i < i1; i++) {
             CnReal v_prev = v[i];
             v[i] = mu * v[i] - lr * g[i];
             w[i] += -mu * v_prev + (1 + mu) * v[i];
         }
         break;
     case CN_ADAGRAD:
-        for (size_t i = 0; i < n; i++) {
+        for (size_t i = i0; i < i1; i++) {
             v[i] += g[i] * g[i];
             w[i] -= lr * g[i] / CN_SQRT(v[i] + eps);
         }
@@ -137,19 +164,19 @@ void cn_optim_step(CnOptim *opt, CnReal *w, const CnReal *g)
     case CN_RMSPROP: {
         /* complements in double: 1 - (float)0.95 is not (float)0.05 */
         CnReal rho = (CnReal)c->decay_rate, one_minus_rho = (CnReal)(1 - c->decay_rate);
-        for (size_t i = 0; i < n; i++) {
+        for (size_t i = i0; i < i1; i++) {
             v[i] = rho * v[i] + one_minus_rho * g[i] * g[i];
             w[i] -= lr * g[i] / CN_SQRT(v[i] + eps);
         }
         break;
     }
     case CN_ADAM: {
-        CnReal *m = v, *s = v + n;
+        CnReal *m = v, *s = v + opt->n;
         CnReal b1 = (CnReal)c->beta1, b2 = (CnReal)c->beta2;
         CnReal one_minus_b1 = (CnReal)(1 - c->beta1), one_minus_b2 = (CnReal)(1 - c->beta2);
         CnReal bc1 = (CnReal)(1 - pow(c->beta1, (double)opt->t));
         CnReal bc2 = (CnReal)(1 - pow(c->beta2, (double)opt->t));
-        for (size_t i = 0; i < n; i++) {
+        for (size_t i = i0; i < i1; i++) {
             m[i] = b1 * m[i] + one_minus_b1 * g[i];
             s[i] = b2 * s[i] + one_minus_b2 * g[i] * g[i];
             w[i] -= lr * (m[i] / bc1) / (CN_SQRT(s[i] / bc2) + eps);

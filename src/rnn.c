@@ -1,25 +1,33 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Vanilla RNN layer over a chunk of `steps` steps, B streams, H units:
+ * Vanilla RNN layer over a chunk of `steps` steps, B streams, H units, built
+ * per instruction set (isa.h):
  *     h_t = tanh(W_xh x_t + W_hh h_{t-1} + b_h)
- * The input term and bias are already in z; this adds the recurrent product
- * and applies the nonlinearity, one step at a time.
+ * z holds W_xh x_t + b_h on entry. Each thread owns a range of units (whole
+ * panels of the packed Wh) and computes their recurrent product and
+ * nonlinearity; one barrier per step publishes h_t to every thread.
  */
-#include "internal.h"
+#include "isa.h"
+#include "mathfn.h"
 
 #include <string.h>
 
 /* z_t (B, H) += h_{t-1} (B, H) . Wh (H, H);  h_t = tanh(z_t) */
-void cn_rnn_forward(const CnLayerView *w, CnLayerActs *a, int steps, int B, int H)
+void CN_ISA_FN(cn_rnn_forward)(const CnCellArgs *c, const CnPart *part)
 {
+    const CnIsa *isa = &CN_CAT(cn_isa, CN_ISA);
+    int B = c->B, H = c->H, q0, q1, u0, u1;
+    cn_own_units(part, H, isa->nr, &q0, &q1, &u0, &u1);
     size_t BH = (size_t)B * H;
-    for (int t = 0; t < steps; t++) {
-        CnReal *z = a->z + t * BH;
-        const CnReal *h_prev = a->h + t * BH;
-        CnReal *h = a->h + (t + 1) * BH;
-        cn_gemm_nn(z, H, h_prev, H, w->Wh, H, B, H, H, 1);
-        for (size_t i = 0; i < BH; i++)
-            h[i] = CN_TANH(z[i]);
+    for (int t = 0; t < c->steps; t++) {
+        CnReal *z = c->a->z + t * BH;
+        const CnReal *h_prev = c->a->h + t * BH;
+        CnReal *h = c->a->h + (t + 1) * BH;
+        isa->gemm_packed(z, H, h_prev, H, 1, B, c->wh, q0, q1, NULL, 1);
+        for (int b = 0; b < B; b++)
+            for (int j = u0; j < u1; j++)
+                h[(size_t)b * H + j] = cn_ftanh(z[(size_t)b * H + j]);
+        cn_pool_barrier(part->pool);
     }
 }
 
@@ -27,20 +35,27 @@ void cn_rnn_forward(const CnLayerView *w, CnLayerActs *a, int steps, int B, int 
  *     dz_t = (dH_t + dh_next) * (1 - h_t^2)       (B, H)
  *     dh_next = dz_t . Wh^T                        (not needed at t = 0)
  * then dWh (H, H) += h_prev^T . dz over all steps at once. */
-void cn_rnn_backward(const CnLayerView *w, CnLayerView *g, const CnLayerActs *a, CnActs *acts,
-                     int steps, int B, int H)
+void CN_ISA_FN(cn_rnn_backward)(const CnCellArgs *c, const CnPart *part)
 {
+    const CnIsa *isa = &CN_CAT(cn_isa, CN_ISA);
+    int B = c->B, H = c->H, q0, q1, u0, u1;
+    cn_own_units(part, H, isa->nr, &q0, &q1, &u0, &u1);
     size_t BH = (size_t)B * H;
-    CnReal *dh_next = acts->dh;
-    memset(dh_next, 0, BH * sizeof *dh_next);
-    for (int t = steps - 1; t >= 0; t--) {
-        CnReal *dz = acts->dz + t * BH;
-        const CnReal *dH = acts->dH + t * BH;
-        const CnReal *h = a->h + (t + 1) * BH;
-        for (size_t i = 0; i < BH; i++)
-            dz[i] = (dH[i] + dh_next[i]) * (1 - h[i] * h[i]);
+    CnReal *dh_next = c->acts->dh;
+    for (int b = 0; b < B; b++)
+        memset(dh_next + (size_t)b * H + u0, 0, (size_t)(u1 - u0) * sizeof *dh_next);
+    for (int t = c->steps - 1; t >= 0; t--) {
+        CnReal *dz = c->acts->dz + t * BH;
+        const CnReal *dH = c->acts->dH + t * BH;
+        const CnReal *h = c->a->h + (t + 1) * BH;
+        for (int b = 0; b < B; b++)
+            for (int j = u0; j < u1; j++) {
+                size_t i = (size_t)b * H + j;
+                dz[i] = (dH[i] + dh_next[i]) * (1 - h[i] * h[i]);
+            }
+        cn_pool_barrier(part->pool);
         if (t > 0)
-            cn_gemm_nt(dh_next, H, dz, H, w->Wh, H, B, H, H, 0);
+            isa->gemm_packed(dh_next, H, dz, H, 1, B, c->wh_t, q0, q1, NULL, 0);
     }
-    cn_gemm_tn(g->Wh, H, a->h, H, acts->dz, H, H, H, steps * B, 1);
+    isa->gemm(part, c->g->Wh, H, c->a->h, 1, H, c->acts->dz, H, 0, H, H, c->steps * B, NULL, 1);
 }

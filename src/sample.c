@@ -67,8 +67,9 @@ int cn_sampler_init(CnSampler *s, const CnModel *model, uint64_t seed, CnError *
 {
     memset(s, 0, sizeof *s);
     s->model = model;
-    if (cn_acts_init(&s->acts, &model->shape, 1, 1, 0, 0, err) != 0)
+    if (cn_acts_init(&s->acts, &model->shape, 1, 1, 0, 0, NULL, err) != 0)
         return -1;
+    s->acts.weights_frozen = 1; /* the model must not change while sampling */
     int V = model->shape.vocab;
     s->probs = malloc((size_t)V * sizeof *s->probs);
     s->order = malloc((size_t)V * sizeof *s->order);

@@ -9,6 +9,7 @@
  */
 #include "internal.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,7 +37,7 @@ static int fetch_chunk(const CnVocab *vocab, const CnText *text, size_t *cursor,
 }
 
 double cn_evaluate(const CnModel *m, const CnText *text, size_t from, size_t n, int streams,
-                   int T, size_t *count, CnError *err)
+                   int T, CnPool *pool, size_t *count, CnError *err)
 {
     *count = 0;
     if (n < 2 || from + n > text->nchars) {
@@ -51,13 +52,14 @@ double cn_evaluate(const CnModel *m, const CnText *text, size_t from, size_t n, 
     CnActs acts;
     int *ids = malloc((size_t)2 * B * T * sizeof *ids);
     size_t *cursor = malloc((size_t)B * sizeof *cursor);
-    if (!ids || !cursor || cn_acts_init(&acts, &m->shape, B, T, 0, 0, err) != 0) {
-        if (ids && cursor)
+    if (!ids || !cursor || cn_acts_init(&acts, &m->shape, B, T, 0, 0, pool, err) != 0) {
+        if (!ids || !cursor)
             cn_errorf(err, "out of memory for evaluation");
         free(ids);
         free(cursor);
         return NAN;
     }
+    acts.weights_frozen = 1;
     int *targets = ids + (size_t)B * T;
     for (int b = 0; b < B; b++)
         cursor[b] = cn_text_seek(text, from + (size_t)b * per_stream);
@@ -88,11 +90,11 @@ static size_t state_values(const CnShape *s, int B)
     return (size_t)s->layers * (size_t)B * (size_t)s->hidden * (lstm ? 2 : 1);
 }
 
-size_t cn_trainer_bytes(const CnShape *shape, const CnTrainConfig *cfg)
+size_t cn_trainer_bytes(const CnShape *shape, const CnTrainConfig *cfg, int threads)
 {
     size_t P = cn_shape_nparams(shape);
-    size_t train = cn_acts_bytes(shape, cfg->batch, cfg->seq_length, cfg->dropout, 1);
-    size_t eval = cn_acts_bytes(shape, cfg->batch, cfg->seq_length, 0, 0);
+    size_t train = cn_acts_bytes(shape, cfg->batch, cfg->seq_length, cfg->dropout, 1, threads);
+    size_t eval = cn_acts_bytes(shape, cfg->batch, cfg->seq_length, 0, 0, threads);
     size_t arrays = 2 + (size_t)cn_optim_slots(cfg->optim.kind), total;
     if (P == 0 || train == SIZE_MAX || eval == SIZE_MAX ||
         __builtin_mul_overflow(P, arrays * sizeof(CnReal), &total) ||
@@ -116,7 +118,7 @@ static void seek_streams(CnTrainer *tr)
 }
 
 int cn_trainer_init(CnTrainer *tr, CnModel *model, const CnText *text, CnTrainState *st,
-                    int resume, CnError *err)
+                    int resume, int threads, CnError *err)
 {
     memset(tr, 0, sizeof *tr);
     tr->model = model;
@@ -161,7 +163,8 @@ int cn_trainer_init(CnTrainer *tr, CnModel *model, const CnText *text, CnTrainSt
         cn_errorf(err, "checkpoint's data position is past the epoch");
         goto fail;
     }
-    if (cn_acts_init(&tr->acts, &model->shape, B, T, c->dropout, 1, err) != 0)
+    if (cn_pool_create(&tr->pool, threads, err) != 0 ||
+        cn_acts_init(&tr->acts, &model->shape, B, T, c->dropout, 1, tr->pool, err) != 0)
         goto fail;
     if (cn_optim_init(&tr->optim, &c->optim, model->nparams, err) != 0)
         goto fail;
@@ -186,10 +189,11 @@ int cn_trainer_init(CnTrainer *tr, CnModel *model, const CnText *text, CnTrainSt
     }
     cn_train_state_free(s);
     tr->grads = calloc(model->nparams, sizeof *tr->grads);
+    tr->partials = malloc(cn_norm_blocks(model->nparams) * sizeof *tr->partials);
     tr->stream_start = malloc((size_t)B * sizeof *tr->stream_start);
     tr->cursor = malloc((size_t)B * sizeof *tr->cursor);
     tr->ids = malloc((size_t)2 * B * T * sizeof *tr->ids);
-    if (!tr->grads || !tr->stream_start || !tr->cursor || !tr->ids) {
+    if (!tr->grads || !tr->partials || !tr->stream_start || !tr->cursor || !tr->ids) {
         cn_errorf(err, "out of memory setting up training");
         goto fail;
     }
@@ -207,20 +211,66 @@ void cn_trainer_free(CnTrainer *tr)
     cn_train_state_free(&tr->st);
     cn_acts_free(&tr->acts);
     cn_optim_free(&tr->optim);
+    cn_pool_destroy(tr->pool);
     free(tr->grads);
+    free(tr->partials);
     free(tr->stream_start);
     free(tr->cursor);
     free(tr->ids);
     memset(tr, 0, sizeof *tr);
 }
 
-/* x - x is NaN exactly when x is infinite or NaN; one pass, vectorizable. */
-static int all_finite(const CnReal *x, size_t n)
+/* The per-parameter phases of a step, split into blocks of CN_NORM_BLOCK
+ * elements shared between the threads. The norm is summed per block, then
+ * the blocks in order, so it does not depend on the threads. */
+typedef enum { PHASE_ZERO, PHASE_NORM, PHASE_UPDATE } Phase;
+
+typedef struct {
+    CnTrainer *tr;
+    Phase phase;
+    double scale;      /* clip-norm factor, 1 for none */
+    atomic_int bad;    /* a parameter came out non-finite */
+} StepWork;
+
+static void step_task(void *ctx, int tid, int nthreads)
 {
-    CnReal acc = 0;
-    for (size_t i = 0; i < n; i++)
-        acc += x[i] - x[i];
-    return acc == 0;
+    StepWork *w = ctx;
+    CnTrainer *tr = w->tr;
+    const CnTrainConfig *c = &tr->st.cfg;
+    size_t n = tr->model->nparams;
+    int b0, b1;
+    cn_share((int)cn_norm_blocks(n), tid, nthreads, &b0, &b1);
+    for (int blk = b0; blk < b1; blk++) {
+        size_t i0 = (size_t)blk * CN_NORM_BLOCK, i1 = i0 + CN_NORM_BLOCK < n ? i0 + CN_NORM_BLOCK : n;
+        CnReal *g = tr->grads;
+        switch (w->phase) {
+        case PHASE_ZERO:
+            memset(g + i0, 0, (i1 - i0) * sizeof *g);
+            break;
+        case PHASE_NORM:
+            if (c->clip_value > 0)
+                cn_clip_value(g + i0, i1 - i0, c->clip_value);
+            tr->partials[blk] = cn_sumsq(g + i0, i1 - i0);
+            break;
+        case PHASE_UPDATE: {
+            if (w->scale != 1) {
+                CnReal scale = (CnReal)w->scale;
+                for (size_t i = i0; i < i1; i++)
+                    g[i] *= scale;
+            }
+            cn_optim_update(&tr->optim, tr->model->params, g, i0, i1);
+            if (!cn_all_finite(tr->model->params + i0, i1 - i0))
+                atomic_store(&w->bad, 1);
+            break;
+        }
+        }
+    }
+}
+
+static void run_phase(CnTrainer *tr, StepWork *w, Phase phase)
+{
+    w->phase = phase;
+    cn_pool_run(tr->pool, step_task, w);
 }
 
 CnStepResult cn_trainer_step(CnTrainer *tr, double *loss_out)
@@ -230,18 +280,21 @@ CnStepResult cn_trainer_step(CnTrainer *tr, double *loss_out)
     CnModel *m = tr->model;
     int B = c->batch, T = c->seq_length;
     CnRng rng_before = s->rng;
+    StepWork work = {.tr = tr, .scale = 1};
 
     /* the vocabulary covers the text (the caller checked), so this succeeds */
     fetch_chunk(&m->vocab, tr->text, tr->cursor, B, T, tr->ids, tr->targets);
-    memset(tr->grads, 0, m->nparams * sizeof *tr->grads);
+    run_phase(tr, &work, PHASE_ZERO);
     double loss = cn_forward(m, &tr->acts, tr->ids, tr->targets, T, &s->rng) / ((double)B * T);
     *loss_out = loss;
     double norm = NAN;
     if (loss <= CN_LOSS_LIMIT) { /* false for NaN too */
         cn_backward(m, &tr->acts, tr->ids, tr->targets, tr->grads);
-        if (c->clip_value > 0)
-            cn_clip_value(tr->grads, m->nparams, c->clip_value);
-        norm = cn_grad_norm(tr->grads, m->nparams);
+        run_phase(tr, &work, PHASE_NORM);
+        double sum = 0;
+        for (size_t b = 0; b < cn_norm_blocks(m->nparams); b++)
+            sum += tr->partials[b];
+        norm = sqrt(sum);
     }
     tr->last_grad_norm = norm;
     if (!isfinite(norm)) {
@@ -249,10 +302,11 @@ CnStepResult cn_trainer_step(CnTrainer *tr, double *loss_out)
         seek_streams(tr); /* back to this chunk */
         return CN_STEP_DIVERGED;
     }
-    if (c->clip_norm > 0)
-        cn_clip_norm(tr->grads, m->nparams, norm, c->clip_norm);
-    cn_optim_step(&tr->optim, m->params, tr->grads);
-    if (!all_finite(m->params, m->nparams)) {
+    if (c->clip_norm > 0 && norm > c->clip_norm)
+        work.scale = c->clip_norm / norm;
+    tr->optim.t++;
+    run_phase(tr, &work, PHASE_UPDATE);
+    if (atomic_load(&work.bad)) {
         s->rng = rng_before;
         seek_streams(tr);
         return CN_STEP_DIVERGED;
@@ -277,7 +331,7 @@ double cn_trainer_validate(CnTrainer *tr, CnError *err)
     size_t count;
     const CnTrainConfig *c = &tr->st.cfg;
     return cn_evaluate(tr->model, tr->text, tr->n_train, tr->n_val, c->batch, c->seq_length,
-                       &count, err);
+                       tr->pool, &count, err);
 }
 
 double cn_trainer_epoch(const CnTrainer *tr)
@@ -288,7 +342,7 @@ double cn_trainer_epoch(const CnTrainer *tr)
 int cn_trainer_save(CnTrainer *tr, const char *path, CnError *err)
 {
     const CnModel *m = tr->model;
-    if (!all_finite(m->params, m->nparams)) {
+    if (!cn_all_finite(m->params, m->nparams)) {
         cn_errorf(err, "parameters are no longer finite; not overwriting %s", path);
         return -1;
     }

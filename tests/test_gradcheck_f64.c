@@ -53,7 +53,7 @@ static void setup(Case *c, CnCell cell, double dropout, uint64_t seed)
         chars[k] = 'a' + (uint32_t)k;
     cn_vocab_from_chars(&vocab, chars, V, &err);
     if (cn_model_init(&c->model, cell, H, L, &vocab, &err) != 0 ||
-        cn_acts_init(&c->acts, &c->model.shape, B, T, dropout, 1, &err) != 0) {
+        cn_acts_init(&c->acts, &c->model.shape, B, T, dropout, 1, NULL, &err) != 0) {
         printf("setup failed: %s\n", err.msg);
         exit(1);
     }

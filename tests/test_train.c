@@ -14,6 +14,7 @@
 #include <string.h>
 
 static char dir[] = "/tmp/charnn-test-train-XXXXXX";
+static int threads = 2; /* results must not depend on it: see test_threads */
 
 /* A corpus of `reps` copies of a line, in a static buffer. */
 static const char *repeat(const char *line, int reps)
@@ -50,7 +51,7 @@ static int start(CnTrainer *tr, CnModel *m, const CnText *text, CnCell cell, int
         return -1;
     }
     cn_model_randomize(m, &st.rng);
-    if (cn_trainer_init(tr, m, text, &st, 0, &err) != 0) {
+    if (cn_trainer_init(tr, m, text, &st, 0, threads, &err) != 0) {
         printf("trainer: %s\n", err.msg);
         return -1;
     }
@@ -125,7 +126,7 @@ static void resume_case(const CnText *text, CnCell cell, CnOptimKind kind, doubl
     cn_model_free(&mb);
     CnTrainState st;
     int loaded = saved && cn_checkpoint_load(path, &mb, &st, &err) == 0 &&
-                 cn_trainer_init(&b, &mb, text, &st, 1, &err) == 0;
+                 cn_trainer_init(&b, &mb, text, &st, 1, threads, &err) == 0;
     if (!loaded) {
         CHECK(0, "resume %s %s: %s", cn_cell_name(cell), cn_optim_name(kind), err.msg);
         cn_trainer_free(&a);
@@ -268,15 +269,53 @@ static void test_evaluate(void)
         return;
     steps(&tr, 30);
     size_t c1, c7, c64;
-    double l1 = cn_evaluate(&m, &text, 0, text.nchars, 1, 1, &c1, &err);
-    double l7 = cn_evaluate(&m, &text, 0, text.nchars, 1, 7, &c7, &err);
-    double l64 = cn_evaluate(&m, &text, 0, text.nchars, 1, 64, &c64, &err);
+    double l1 = cn_evaluate(&m, &text, 0, text.nchars, 1, 1, NULL, &c1, &err);
+    double l7 = cn_evaluate(&m, &text, 0, text.nchars, 1, 7, NULL, &c7, &err);
+    double l64 = cn_evaluate(&m, &text, 0, text.nchars, 1, 64, NULL, &c64, &err);
     CHECK(c1 == text.nchars - 1 && c7 == c1 && c64 == c1,
           "one stream scores all N-1 = %zu predictions", text.nchars - 1);
     CHECK(fabs(l1 - l7) < 1e-6 * l1 && fabs(l1 - l64) < 1e-6 * l1,
           "the loss does not depend on the chunk length (%.9f, %.9f, %.9f)", l1, l7, l64);
     cn_trainer_free(&tr);
     cn_model_free(&m);
+    cn_text_free(&text);
+}
+
+/* The same run on 1, 2 and 3 threads: identical bits (work is split only
+ * along outputs). Every cell kind, with dropout and a partial last panel. */
+static void test_threads(void)
+{
+    const char *corpus = repeat("It is a truth universally acknowledged, that a single man\n", 40);
+    CnText text;
+    CnError err;
+    cn_text_from_memory(&text, corpus, strlen(corpus), "austen", &err);
+    const CnCell cells[] = {CN_RNN, CN_LSTM, CN_PEEPHOLE, CN_GRU};
+    for (int k = 0; k < 4; k++) {
+        CnReal *first = NULL;
+        size_t n = 0;
+        int same = 1;
+        for (int t = 1; t <= 3; t++) {
+            CnTrainer tr;
+            CnModel m;
+            threads = t;
+            if (start(&tr, &m, &text, cells[k], 80, 2, config(CN_ADAM, 1e-2, 0.2)) != 0)
+                break;
+            steps(&tr, 12);
+            if (!first) {
+                n = m.nparams;
+                first = malloc(n * sizeof *first);
+                memcpy(first, m.params, n * sizeof *first);
+            } else {
+                same &= memcmp(first, m.params, n * sizeof *first) == 0;
+            }
+            cn_trainer_free(&tr);
+            cn_model_free(&m);
+        }
+        CHECK(same && first, "%s on %s kernels: 1, 2 and 3 threads give identical parameters",
+              cn_cell_name(cells[k]), cn_kernels_name());
+        free(first);
+    }
+    threads = 2;
     cn_text_free(&text);
 }
 
@@ -291,6 +330,7 @@ int main(void)
     test_divergence();
     test_resume();
     test_learning();
+    test_threads();
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0)

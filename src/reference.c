@@ -1,10 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Matrix kernels: the three products a training step needs, written as
- * plain loops in the order that keeps the innermost loop contiguous.
- * Shapes are given as (rows, cols); every matrix is row-major with its own
- * leading dimension, so a kernel can work on a column block of a fused
- * gate matrix.
+ * Reference matrix products: the three forms a training step needs, as plain
+ * loops, kept beside the blocked kernels of src/gemm.c, which the tests
+ * check against them. Shapes are (rows, cols); every matrix is row-major
+ * with its own leading dimension.
  */
 #include "internal.h"
 
@@ -17,7 +16,7 @@ static void clear_rows(CnReal *C, int ldc, int M, int N)
 }
 
 /* C (M, N) (+)= A (M, K) . B (K, N): row i of C gathers rows of B. */
-void cn_gemm_nn(CnReal *C, int ldc, const CnReal *A, int lda, const CnReal *B, int ldb,
+void cn_ref_gemm_nn(CnReal *C, int ldc, const CnReal *A, int lda, const CnReal *B, int ldb,
                 int M, int N, int K, int acc)
 {
     if (!acc)
@@ -35,7 +34,7 @@ void cn_gemm_nn(CnReal *C, int ldc, const CnReal *A, int lda, const CnReal *B, i
 }
 
 /* C (M, N) (+)= A (M, K) . B^T, B stored (N, K): dot products of rows. */
-void cn_gemm_nt(CnReal *C, int ldc, const CnReal *A, int lda, const CnReal *B, int ldb,
+void cn_ref_gemm_nt(CnReal *C, int ldc, const CnReal *A, int lda, const CnReal *B, int ldb,
                 int M, int N, int K, int acc)
 {
     for (int i = 0; i < M; i++) {
@@ -53,7 +52,7 @@ void cn_gemm_nt(CnReal *C, int ldc, const CnReal *A, int lda, const CnReal *B, i
 
 /* C (M, N) (+)= A^T . B, A stored (K, M), B (K, N): a sum of outer products
  * of row k of A with row k of B. */
-void cn_gemm_tn(CnReal *C, int ldc, const CnReal *A, int lda, const CnReal *B, int ldb,
+void cn_ref_gemm_tn(CnReal *C, int ldc, const CnReal *A, int lda, const CnReal *B, int ldb,
                 int M, int N, int K, int acc)
 {
     if (!acc)
@@ -67,15 +66,5 @@ void cn_gemm_tn(CnReal *C, int ldc, const CnReal *A, int lda, const CnReal *B, i
             for (int j = 0; j < N; j++)
                 c[j] += aki * b[j];
         }
-    }
-}
-
-/* y (N) += sum over rows of X (M, N) */
-void cn_add_colsum(CnReal *y, const CnReal *X, int M, int N)
-{
-    for (int i = 0; i < M; i++) {
-        const CnReal *x = X + (size_t)i * N;
-        for (int j = 0; j < N; j++)
-            y[j] += x[j];
     }
 }

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Which build of the kernels to run (isa.h): the best one the CPU supports,
+ * unless CHARNN_ISA names another, chosen once.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "isa.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#if defined(__x86_64__) && !defined(CHARNN_DOUBLE)
+#define HAVE_X86_BUILDS 1
+#endif
+
+static int supported(const char *name)
+{
+    if (strcmp(name, "generic") == 0)
+        return 1;
+#ifdef HAVE_X86_BUILDS
+    __builtin_cpu_init();
+    int v3 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+             __builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2") &&
+             __builtin_cpu_supports("f16c") && __builtin_cpu_supports("movbe");
+    if (strcmp(name, "avx2") == 0)
+        return v3;
+    if (strcmp(name, "avx512") == 0)
+        return v3 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+               __builtin_cpu_supports("avx512cd") && __builtin_cpu_supports("avx512dq") &&
+               __builtin_cpu_supports("avx512vl");
+#endif
+    return 0;
+}
+
+const CnIsa *cn_isa_named(const char *name)
+{
+    if (!supported(name))
+        return NULL;
+#ifdef HAVE_X86_BUILDS
+    if (strcmp(name, "avx512") == 0)
+        return &cn_isa_avx512;
+    if (strcmp(name, "avx2") == 0)
+        return &cn_isa_avx2;
+#endif
+    return &cn_isa_generic;
+}
+
+static const CnIsa *chosen; /* benign race: every thread picks the same */
+
+void cn_isa_use(const CnIsa *isa)
+{
+    chosen = isa;
+}
+
+const CnIsa *cn_isa(void)
+{
+    if (!chosen) {
+        const char *want = getenv("CHARNN_ISA");
+        const CnIsa *isa = want ? cn_isa_named(want) : NULL;
+        if (!isa)
+            isa = cn_isa_named("avx512");
+        if (!isa)
+            isa = cn_isa_named("avx2");
+        chosen = isa ? isa : &cn_isa_generic;
+    }
+    return chosen;
+}
+
+const char *cn_kernels_name(void)
+{
+    return cn_isa()->name;
+}
+
+int cn_cpu_count(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n < 1 ? 1 : n > 1024 ? 1024 : (int)n;
+}

@@ -1,0 +1,282 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Matrix products, built once per instruction set (see isa.h).
+ *
+ *     C (M x N) (+)= A (M x K) . B (K x N)
+ *
+ * A is read in place through two strides, A(r, k) = a[r*rs + k*ks], which
+ * covers A and A^T alike. B is packed into panels of NR columns, k-major and
+ * zero padded, either once per pass (weights: CnPacked) or KC rows at a time
+ * into a thread's scratch (activations). A micro-kernel keeps an MR x NR
+ * tile of C in registers and adds one rank-1 update per k: NR values of B
+ * loaded once, times MR broadcast values of A. K runs in blocks of KC in
+ * increasing order, each tile starting from the C (or bias, or zero) the
+ * previous block left, so every element of C is one chain of fused
+ * multiply-adds over k = 0, 1, ..., K-1, however the work is split.
+ *
+ * Tiles: avx512 MR 6 x NR 64 (24 zmm accumulators), avx2 6 x 16 (12 ymm),
+ * generic C 4 x 16.
+ */
+#include "isa.h"
+
+#include <string.h>
+
+#if defined(__AVX512F__) && !defined(CHARNN_DOUBLE)
+#include <immintrin.h>
+#define MR 6
+#define NR 64
+#elif defined(__AVX2__) && defined(__FMA__) && !defined(CHARNN_DOUBLE)
+#include <immintrin.h>
+#define MR 6
+#define NR 16
+#else
+#define MR 4
+#define NR 16
+#endif
+
+#define INLINE static inline __attribute__((always_inline))
+
+static int min_int(int a, int b)
+{
+    return a < b ? a : b;
+}
+
+/* ------------------------------------------------------------------------- */
+/* Micro-kernels: C tile (m x n, m <= MR, n <= NR) (+)= sum over k < kc of
+ * A(r, k) * bp[k][0..NR). The tile starts from C when acc is set, else from
+ * bias[0..n) when given, else from zero. Only the m x n tile is written. */
+
+#if defined(__AVX512F__) && !defined(CHARNN_DOUBLE)
+
+INLINE void tile(const int m, int n, int kc, const float *a, ptrdiff_t rs, ptrdiff_t ks,
+                 const float *bp, float *c, ptrdiff_t ldc, const float *bias, int acc)
+{
+    __mmask16 mask[4];
+    for (int v = 0; v < 4; v++) {
+        int left = n - 16 * v;
+        mask[v] = left >= 16 ? 0xffff : left <= 0 ? 0 : (__mmask16)((1u << left) - 1);
+    }
+    __m512 t[MR][4];
+#pragma GCC unroll 6
+    for (int r = 0; r < m; r++)
+#pragma GCC unroll 4
+        for (int v = 0; v < 4; v++)
+            t[r][v] = acc    ? _mm512_maskz_loadu_ps(mask[v], c + r * ldc + 16 * v)
+                      : bias ? _mm512_maskz_loadu_ps(mask[v], bias + 16 * v)
+                             : _mm512_setzero_ps();
+    for (int k = 0; k < kc; k++, a += ks, bp += NR) {
+        __m512 b0 = _mm512_loadu_ps(bp), b1 = _mm512_loadu_ps(bp + 16);
+        __m512 b2 = _mm512_loadu_ps(bp + 32), b3 = _mm512_loadu_ps(bp + 48);
+#pragma GCC unroll 6
+        for (int r = 0; r < m; r++) {
+            __m512 ar = _mm512_set1_ps(a[r * rs]);
+            t[r][0] = _mm512_fmadd_ps(ar, b0, t[r][0]);
+            t[r][1] = _mm512_fmadd_ps(ar, b1, t[r][1]);
+            t[r][2] = _mm512_fmadd_ps(ar, b2, t[r][2]);
+            t[r][3] = _mm512_fmadd_ps(ar, b3, t[r][3]);
+        }
+    }
+#pragma GCC unroll 6
+    for (int r = 0; r < m; r++)
+#pragma GCC unroll 4
+        for (int v = 0; v < 4; v++)
+            _mm512_mask_storeu_ps(c + r * ldc + 16 * v, mask[v], t[r][v]);
+}
+
+#elif defined(__AVX2__) && defined(__FMA__) && !defined(CHARNN_DOUBLE)
+
+INLINE void tile(const int m, int n, int kc, const float *a, ptrdiff_t rs, ptrdiff_t ks,
+                 const float *bp, float *c, ptrdiff_t ldc, const float *bias, int acc)
+{
+    __m256i mask[2];
+    for (int v = 0; v < 2; v++) {
+        int left = n - 8 * v;
+        mask[v] = _mm256_cmpgt_epi32(_mm256_set1_epi32(left),
+                                     _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    }
+    __m256 t[MR][2];
+#pragma GCC unroll 6
+    for (int r = 0; r < m; r++)
+#pragma GCC unroll 2
+        for (int v = 0; v < 2; v++)
+            t[r][v] = acc    ? _mm256_maskload_ps(c + r * ldc + 8 * v, mask[v])
+                      : bias ? _mm256_maskload_ps(bias + 8 * v, mask[v])
+                             : _mm256_setzero_ps();
+    for (int k = 0; k < kc; k++, a += ks, bp += NR) {
+        __m256 b0 = _mm256_loadu_ps(bp), b1 = _mm256_loadu_ps(bp + 8);
+#pragma GCC unroll 6
+        for (int r = 0; r < m; r++) {
+            __m256 ar = _mm256_broadcast_ss(a + r * rs);
+            t[r][0] = _mm256_fmadd_ps(ar, b0, t[r][0]);
+            t[r][1] = _mm256_fmadd_ps(ar, b1, t[r][1]);
+        }
+    }
+#pragma GCC unroll 6
+    for (int r = 0; r < m; r++)
+#pragma GCC unroll 2
+        for (int v = 0; v < 2; v++)
+            _mm256_maskstore_ps(c + r * ldc + 8 * v, mask[v], t[r][v]);
+}
+
+#else
+
+INLINE void tile(const int m, int n, int kc, const CnReal *a, ptrdiff_t rs, ptrdiff_t ks,
+                 const CnReal *bp, CnReal *c, ptrdiff_t ldc, const CnReal *bias, int acc)
+{
+    CnReal t[MR][NR];
+    for (int r = 0; r < m; r++)
+        for (int j = 0; j < NR; j++)
+            t[r][j] = j >= n ? 0 : acc ? c[r * ldc + j] : bias ? bias[j] : 0;
+    for (int k = 0; k < kc; k++, a += ks, bp += NR)
+        for (int r = 0; r < m; r++) {
+            CnReal ar = a[r * rs];
+            for (int j = 0; j < NR; j++)
+                t[r][j] += ar * bp[j];
+        }
+    for (int r = 0; r < m; r++)
+        for (int j = 0; j < n; j++)
+            c[r * ldc + j] = t[r][j];
+}
+
+#endif
+
+/* The tile for any m <= MR, each row count compiled on its own. */
+static void tile_any(int m, int n, int kc, const CnReal *a, ptrdiff_t rs, ptrdiff_t ks,
+                     const CnReal *bp, CnReal *c, ptrdiff_t ldc, const CnReal *bias, int acc)
+{
+    switch (m) {
+#if MR == 6
+    case 6: tile(6, n, kc, a, rs, ks, bp, c, ldc, bias, acc); break;
+    case 5: tile(5, n, kc, a, rs, ks, bp, c, ldc, bias, acc); break;
+#endif
+    case 4: tile(4, n, kc, a, rs, ks, bp, c, ldc, bias, acc); break;
+    case 3: tile(3, n, kc, a, rs, ks, bp, c, ldc, bias, acc); break;
+    case 2: tile(2, n, kc, a, rs, ks, bp, c, ldc, bias, acc); break;
+    default: tile(1, n, kc, a, rs, ks, bp, c, ldc, bias, acc); break;
+    }
+}
+
+/* ------------------------------------------------------------------------- */
+/* Packing. Panel p of a blocked operand (nblk blocks of `width` columns)
+ * covers columns blk*width + q*NR + [0, NR) with blk = p / P, q = p % P,
+ * P = ceil(width / NR); columns past the block's width are zeros. */
+
+static void pack_panels(CnReal *dst, const CnReal *B, int ldb, int trans, int K, int width,
+                        int p0, int p1)
+{
+    int per_blk = (width + NR - 1) / NR;
+    for (int p = p0; p < p1; p++, dst += (size_t)K * NR) {
+        int blk = p / per_blk, q = p % per_blk;
+        int col = blk * width + q * NR, n = min_int(NR, width - q * NR);
+        if (trans) {
+            /* op(B)[k][j] = B[j*ldb + k]: read along k, write down the panel */
+            for (int j = 0; j < n; j++) {
+                const CnReal *src = B + (size_t)(col + j) * ldb;
+                for (int k = 0; k < K; k++)
+                    dst[(size_t)k * NR + j] = src[k];
+            }
+            for (int k = 0; k < K; k++)
+                for (int j = n; j < NR; j++)
+                    dst[(size_t)k * NR + j] = 0;
+        } else {
+            for (int k = 0; k < K; k++) {
+                const CnReal *src = B + (size_t)k * ldb + col;
+                CnReal *d = dst + (size_t)k * NR;
+                memcpy(d, src, (size_t)n * sizeof *d);
+                for (int j = n; j < NR; j++)
+                    d[j] = 0;
+            }
+        }
+    }
+}
+
+static void pack(CnPacked *out, const CnReal *B, int ldb, int trans, int p0, int p1)
+{
+    pack_panels(out->p + (size_t)p0 * out->K * NR, B, ldb, trans, out->K, out->width, p0, p1);
+}
+
+/* Rows [r0, r1) of C times panels [p0, p1) of a packed operand whose panel
+ * p sits at bp + (p - p0) * kstride, over k in [k0, k0 + kc). */
+static void tiles(CnReal *C, int ldc, const CnReal *a, ptrdiff_t rs, ptrdiff_t ks, int r0,
+                  int r1, const CnReal *bp, size_t kstride, int width, int p0, int p1, int k0,
+                  int kc, const CnReal *bias, int acc)
+{
+    int per_blk = (width + NR - 1) / NR;
+    int from_c = acc || k0 > 0;
+    for (int p = p0; p < p1; p++, bp += kstride) {
+        int blk = p / per_blk, q = p % per_blk;
+        int col = blk * width + q * NR, n = min_int(NR, width - q * NR);
+        const CnReal *bias_col = !from_c && bias ? bias + col : NULL;
+        for (int r = r0; r < r1; r += MR)
+            tile_any(min_int(MR, r1 - r), n, kc, a + r * rs + (ptrdiff_t)k0 * ks, rs, ks, bp,
+                     C + (size_t)r * ldc + col, ldc, bias_col, from_c);
+    }
+}
+
+static void gemm_packed(CnReal *C, int ldc, const CnReal *a, ptrdiff_t rs, ptrdiff_t ks, int M,
+                        const CnPacked *b, int p0, int p1, const CnReal *bias, int acc)
+{
+    for (int k0 = 0; k0 < b->K; k0 += CN_KC)
+        tiles(C, ldc, a, rs, ks, 0, M, b->p + (size_t)p0 * b->K * NR + (size_t)k0 * NR,
+              (size_t)b->K * NR, b->width, p0, p1, k0, min_int(CN_KC, b->K - k0), bias, acc);
+}
+
+/* This thread's share: along panels when there are enough of them, else
+ * along MR-row tiles. Tiny products stay on thread 0. */
+static void gemm(const CnPart *part, CnReal *C, int ldc, const CnReal *a, ptrdiff_t rs,
+                 ptrdiff_t ks, const CnReal *B, int ldb, int trans, int M, int N, int K,
+                 const CnReal *bias, int acc)
+{
+    int panels = (N + NR - 1) / NR, tiles_m = (M + MR - 1) / MR;
+    int parts = (double)M * N * K < 65536.0 ? 1 : part->nthreads;
+    int p0 = 0, p1 = panels, r0 = 0, r1 = M;
+    if (part->tid >= parts)
+        return;
+    if (parts > 1) {
+        if (panels >= 4 * parts || panels >= tiles_m) {
+            cn_share(panels, part->tid, parts, &p0, &p1);
+        } else {
+            cn_share(tiles_m, part->tid, parts, &r0, &r1);
+            r0 *= MR;
+            r1 = min_int(M, r1 * MR);
+        }
+    }
+    if (p0 >= p1 || r0 >= r1)
+        return;
+    for (int k0 = 0; k0 < K; k0 += CN_KC) {
+        int kc = min_int(CN_KC, K - k0);
+        const CnReal *src = trans ? B + k0 : B + (size_t)k0 * ldb;
+        pack_panels(part->scratch, src, ldb, trans, kc, N, p0, p1);
+        tiles(C, ldc, a, rs, ks, r0, r1, part->scratch, (size_t)kc * NR, N, p0, p1, k0, kc,
+              bias, acc);
+    }
+}
+
+/* ------------------------------------------------------------------------- */
+
+void CN_ISA_FN(cn_softmax_loss)(CnReal *logits, const int *targets, double *loss_rows, int r0,
+                                int r1, int V);
+void CN_ISA_FN(cn_rnn_forward)(const CnCellArgs *c, const CnPart *part);
+void CN_ISA_FN(cn_rnn_backward)(const CnCellArgs *c, const CnPart *part);
+void CN_ISA_FN(cn_lstm_forward)(const CnCellArgs *c, const CnPart *part);
+void CN_ISA_FN(cn_lstm_backward)(const CnCellArgs *c, const CnPart *part);
+void CN_ISA_FN(cn_gru_forward)(const CnCellArgs *c, const CnPart *part);
+void CN_ISA_FN(cn_gru_backward)(const CnCellArgs *c, const CnPart *part);
+
+#define STR2(x) #x
+#define STR(x) STR2(x)
+
+const CnIsa CN_CAT(cn_isa, CN_ISA) = {
+    .name = STR(CN_ISA),
+    .nr = NR,
+    .pack = pack,
+    .gemm_packed = gemm_packed,
+    .gemm = gemm,
+    .softmax_loss = CN_ISA_FN(cn_softmax_loss),
+    .rnn_forward = CN_ISA_FN(cn_rnn_forward),
+    .rnn_backward = CN_ISA_FN(cn_rnn_backward),
+    .lstm_forward = CN_ISA_FN(cn_lstm_forward),
+    .lstm_backward = CN_ISA_FN(cn_lstm_backward),
+    .gru_forward = CN_ISA_FN(cn_gru_forward),
+    .gru_backward = CN_ISA_FN(cn_gru_backward),
+};
