@@ -6,10 +6,13 @@
 # set: portable C, and on x86-64 also x86-64-v3 (AVX2, FMA) and x86-64-v4
 # (AVX-512); the binary picks the best the CPU supports at run time, so the
 # default build is fast where it runs and still runs on any x86-64.
+# -ffp-contract=off keeps a*b+c unfused unless the code asks for fma, so
+# vectorized and scalar code round alike; -fno-math-errno lets sqrt
+# vectorize (nothing reads errno). No -ffast-math: arithmetic stays IEEE.
 
 CC       ?= cc
 CFLAGS   ?= -O3 -g
-BASE     := -std=c11 -ffp-contract=off -pthread -Wall -Wextra -Wpedantic -Wshadow \
+BASE     := -std=c11 -ffp-contract=off -fno-math-errno -pthread -Wall -Wextra -Wpedantic -Wshadow \
             -Wstrict-prototypes
 CPPFLAGS += -Iinclude -MMD -MP
 LDLIBS   += -lm -pthread
@@ -74,8 +77,23 @@ build build/f64 build/f64/generic $(ISAS:%=build/%):
 test: charnn $(TESTS)
 	@sh tests/run.sh $(TESTS) $(TEST_SH)
 
+# Throughput of the speed issue's configurations, 1 and 2 threads, and of
+# sampling (tests/bench.c). Run it on an otherwise idle machine.
+BENCH_THREADS ?= 1 2
+bench: build/bench
+	@for t in $(BENCH_THREADS); do \
+	  build/bench train --model lstm --hidden 128 --layers 2 --batch 50 --seq 50 --iters 40 --threads $$t; \
+	  build/bench train --model lstm --hidden 512 --layers 2 --batch 32 --seq 64 --iters 6 --threads $$t; \
+	  build/bench train --model gru --hidden 512 --layers 1 --batch 32 --seq 64 --iters 15 --threads $$t; \
+	  build/bench train --model rnn --hidden 100 --layers 1 --batch 1 --seq 25 --iters 20000 --warmup 200 --threads $$t; \
+	done
+	@build/bench sample --model lstm --hidden 128 --layers 2
+
+build/bench: tests/bench.c build/libcharnn.a | build
+	$(CC) $(CPPFLAGS) $(BASE) $(CFLAGS) -o $@ $< build/libcharnn.a $(LDLIBS)
+
 clean:
 	rm -rf build charnn
 
-.PHONY: all test clean
+.PHONY: all test bench clean
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(LIB64_OBJ:.o=.d)

@@ -56,6 +56,46 @@ void CN_ISA_FN(cn_gru_forward)(const CnCellArgs *c, const CnPart *part)
     }
 }
 
+/* dz_n, dz_u and the direct part of dh_next, units [u0, u1) of a step:
+ *     dz_n = dh u (1 - n^2)   dz_u = dh (n - h_{t-1}) u (1-u)   dh_next = dh (1-u) */
+static void update_backward(CnReal *dz, CnReal *restrict dh_next, const CnReal *gates,
+                            const CnReal *restrict dH, const CnReal *restrict h_prev, int B,
+                            int H, int u0, int u1)
+{
+    size_t G3 = 3 * (size_t)H;
+    for (int b = 0; b < B; b++) {
+        const CnReal *gu = gates + b * G3 + H, *gn = gu + H;
+        CnReal *restrict dzu = dz + b * G3 + H, *restrict dzn = dzu + H;
+        size_t r = (size_t)b * H;
+        for (int j = u0; j < u1; j++) {
+            CnReal u = gu[j], n = gn[j], hp = h_prev[r + j];
+            CnReal dhv = dH[r + j] + dh_next[r + j];
+            dzn[j] = dhv * u * (1 - n * n);
+            dzu[j] = dhv * (n - hp) * u * (1 - u);
+            dh_next[r + j] = dhv * (1 - u);
+        }
+    }
+}
+
+/* dz_r and the reset path of dh_next, units [u0, u1), given drh:
+ *     dz_r = drh h_{t-1} r (1-r)   dh_next += drh r */
+static void reset_backward(CnReal *dz, CnReal *restrict dh_next, const CnReal *gates,
+                           const CnReal *restrict drh, const CnReal *restrict h_prev, int B,
+                           int H, int u0, int u1)
+{
+    size_t G3 = 3 * (size_t)H;
+    for (int b = 0; b < B; b++) {
+        const CnReal *gr = gates + b * G3;
+        CnReal *restrict dzr = dz + b * G3;
+        size_t r = (size_t)b * H;
+        for (int j = u0; j < u1; j++) {
+            CnReal rv = gr[j];
+            dzr[j] = drh[r + j] * h_prev[r + j] * rv * (1 - rv);
+            dh_next[r + j] += drh[r + j] * rv;
+        }
+    }
+}
+
 /* Backward, t = steps-1 .. 0, with dh = dH_t + dh_next:
  *     dz_n = dh u (1 - n^2)          dz_u = dh (n - h_{t-1}) u (1-u)
  *     drh  = dz_n . Wh[:, n]^T        dz_r = drh h_{t-1} r (1-r)
@@ -77,30 +117,10 @@ void CN_ISA_FN(cn_gru_backward)(const CnCellArgs *c, const CnPart *part)
         CnReal *dz = c->acts->dz + t * B * G3;
         const CnReal *dH = c->acts->dH + t * BH;
         const CnReal *h_prev = a->h + t * BH;
-        for (int b = 0; b < B; b++) {
-            const CnReal *gu = gates + b * G3 + H, *gn = gu + H;
-            CnReal *dzu = dz + b * G3 + H, *dzn = dzu + H;
-            size_t r = (size_t)b * H;
-            for (int j = u0; j < u1; j++) {
-                CnReal u = gu[j], n = gn[j], hp = h_prev[r + j];
-                CnReal dhv = dH[r + j] + dh_next[r + j];
-                dzn[j] = dhv * u * (1 - n * n);
-                dzu[j] = dhv * (n - hp) * u * (1 - u);
-                dh_next[r + j] = dhv * (1 - u);
-            }
-        }
+        update_backward(dz, dh_next, gates, dH, h_prev, B, H, u0, u1);
         cn_pool_barrier(part->pool);
         isa->gemm_packed(drh, H, dz + 2 * H, 3 * H, 1, B, c->whn_t, q0, q1, NULL, 0);
-        for (int b = 0; b < B; b++) {
-            const CnReal *gr = gates + b * G3;
-            CnReal *dzr = dz + b * G3;
-            size_t r = (size_t)b * H;
-            for (int j = u0; j < u1; j++) {
-                CnReal rv = gr[j];
-                dzr[j] = drh[r + j] * h_prev[r + j] * rv * (1 - rv);
-                dh_next[r + j] += drh[r + j] * rv;
-            }
-        }
+        reset_backward(dz, dh_next, gates, drh, h_prev, B, H, u0, u1);
         cn_pool_barrier(part->pool);
         if (t > 0)
             isa->gemm_packed(dh_next, H, dz, 3 * H, 1, B, c->wh_t, q0, q1, NULL, 1);

@@ -15,22 +15,30 @@
 
 #include <string.h>
 
-/* Gates, cell and output of units [u0, u1) of one step, for B streams. */
-static void gates_forward(CnReal *z, CnReal *c, CnReal *tanh_c, CnReal *h, const CnReal *c_prev,
-                          const CnReal *peep, int B, int H, int u0, int u1)
+#define INLINE static inline __attribute__((always_inline))
+
+/* Gates, cell and output of units [u0, u1) of one step, for B streams.
+ * Compiled separately with and without peepholes (has_peep a constant), so
+ * that the loop has no conditional loads and vectorizes. */
+INLINE void gates_forward_impl(CnReal *z, CnReal *restrict c, CnReal *restrict tanh_c,
+                               CnReal *restrict h, const CnReal *restrict c_prev,
+                               const CnReal *restrict peep, int B, int H, int u0, int u1,
+                               const int has_peep)
 {
     size_t G4 = 4 * (size_t)H;
     for (int b = 0; b < B; b++) {
-        CnReal *zi = z + b * G4, *zf = zi + H, *zo = zf + H, *zg = zo + H;
+        /* the four gate blocks of a row never overlap */
+        CnReal *restrict zi = z + b * G4, *restrict zf = zi + H, *restrict zo = zf + H,
+                         *restrict zg = zo + H;
         size_t r = (size_t)b * H;
         for (int j = u0; j < u1; j++) {
             CnReal cp = c_prev[r + j];
-            CnReal pi = peep ? peep[j] * cp : 0, pf = peep ? peep[H + j] * cp : 0;
+            CnReal pi = has_peep ? peep[j] * cp : 0, pf = has_peep ? peep[H + j] * cp : 0;
             CnReal i = cn_fsigmoid(zi[j] + pi);
             CnReal f = cn_fsigmoid(zf[j] + pf);
             CnReal gv = cn_ftanh(zg[j]);
             CnReal cv = f * cp + i * gv;
-            CnReal o = cn_fsigmoid(zo[j] + (peep ? peep[2 * H + j] * cv : 0));
+            CnReal o = cn_fsigmoid(zo[j] + (has_peep ? peep[2 * H + j] * cv : 0));
             CnReal tc = cn_ftanh(cv);
             zi[j] = i, zf[j] = f, zo[j] = o, zg[j] = gv;
             c[r + j] = cv;
@@ -38,6 +46,15 @@ static void gates_forward(CnReal *z, CnReal *c, CnReal *tanh_c, CnReal *h, const
             h[r + j] = o * tc;
         }
     }
+}
+
+static void gates_forward(CnReal *z, CnReal *c, CnReal *tanh_c, CnReal *h, const CnReal *c_prev,
+                          const CnReal *peep, int B, int H, int u0, int u1)
+{
+    if (peep)
+        gates_forward_impl(z, c, tanh_c, h, c_prev, peep, B, H, u0, u1, 1);
+    else
+        gates_forward_impl(z, c, tanh_c, h, c_prev, NULL, B, H, u0, u1, 0);
 }
 
 /* z_t (B, 4H) += h_{t-1} (B, H) . Wh (H, 4H), then the gates, c_t and h_t. */
@@ -67,15 +84,18 @@ void CN_ISA_FN(cn_lstm_forward)(const CnCellArgs *c, const CnPart *part)
  *     dz_i = dc g i (1-i)    dz_f = dc c_{t-1} f (1-f)    dz_g = dc i (1-g^2)
  *     dc_{t-1} = dc f + p_i dz_i + p_f dz_f
  *     dp_i += dz_i c_{t-1}   dp_f += dz_f c_{t-1}   dp_o += dz_o c_t */
-static void gates_backward(CnReal *dz, CnReal *dc, CnReal *dpeep, const CnReal *dH,
-                           const CnReal *dh_next, const CnReal *gates, const CnReal *c_prev,
-                           const CnReal *c, const CnReal *tanh_c, const CnReal *peep, int B,
-                           int H, int u0, int u1)
+INLINE void gates_backward_impl(CnReal *dz, CnReal *restrict dc, CnReal *restrict dpeep,
+                                const CnReal *restrict dH, const CnReal *restrict dh_next,
+                                const CnReal *restrict gates, const CnReal *restrict c_prev,
+                                const CnReal *restrict c, const CnReal *restrict tanh_c,
+                                const CnReal *restrict peep, int B, int H, int u0, int u1,
+                                const int has_peep)
 {
     size_t G4 = 4 * (size_t)H;
     for (int b = 0; b < B; b++) {
         const CnReal *gi = gates + b * G4, *gf = gi + H, *go = gf + H, *gg = go + H;
-        CnReal *dzi = dz + b * G4, *dzf = dzi + H, *dzo = dzf + H, *dzg = dzo + H;
+        CnReal *restrict dzi = dz + b * G4, *restrict dzf = dzi + H, *restrict dzo = dzf + H,
+                         *restrict dzg = dzo + H;
         size_t r = (size_t)b * H;
         for (int j = u0; j < u1; j++) {
             CnReal i = gi[j], f = gf[j], o = go[j], gv = gg[j];
@@ -83,14 +103,14 @@ static void gates_backward(CnReal *dz, CnReal *dc, CnReal *dpeep, const CnReal *
             CnReal dhv = dH[r + j] + dh_next[r + j];
             CnReal dzo_j = dhv * tc * o * (1 - o);
             CnReal dcv = dc[r + j] + dhv * o * (1 - tc * tc);
-            if (peep)
+            if (has_peep)
                 dcv += peep[2 * H + j] * dzo_j;
             CnReal dzi_j = dcv * gv * i * (1 - i);
             CnReal dzf_j = dcv * cp * f * (1 - f);
             dzg[j] = dcv * i * (1 - gv * gv);
             dzi[j] = dzi_j, dzf[j] = dzf_j, dzo[j] = dzo_j;
             CnReal dc_prev = dcv * f;
-            if (peep) {
+            if (has_peep) {
                 dc_prev += peep[j] * dzi_j + peep[H + j] * dzf_j;
                 dpeep[j] += dzi_j * cp;
                 dpeep[H + j] += dzf_j * cp;
@@ -99,6 +119,19 @@ static void gates_backward(CnReal *dz, CnReal *dc, CnReal *dpeep, const CnReal *
             dc[r + j] = dc_prev;
         }
     }
+}
+
+static void gates_backward(CnReal *dz, CnReal *dc, CnReal *dpeep, const CnReal *dH,
+                           const CnReal *dh_next, const CnReal *gates, const CnReal *c_prev,
+                           const CnReal *c, const CnReal *tanh_c, const CnReal *peep, int B,
+                           int H, int u0, int u1)
+{
+    if (peep)
+        gates_backward_impl(dz, dc, dpeep, dH, dh_next, gates, c_prev, c, tanh_c, peep, B, H,
+                            u0, u1, 1);
+    else
+        gates_backward_impl(dz, dc, NULL, dH, dh_next, gates, c_prev, c, tanh_c, NULL, B, H, u0,
+                            u1, 0);
 }
 
 /* Backward over the chunk, t = steps-1 .. 0: the gates, then
