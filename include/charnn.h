@@ -175,6 +175,10 @@ int cn_pool_size(const CnPool *pool);            /* 1 for NULL */
 void cn_pool_run(CnPool *pool, CnTask task, void *ctx); /* NULL: runs task(ctx, 0, 1) */
 void cn_pool_barrier(CnPool *pool);              /* inside a task: wait for all threads */
 int cn_cpu_count(void);                          /* online processors, at least 1 */
+/* Threads worth using for a model trained or evaluated on B streams, at most
+ * max: one when a step's recurrent product is too small to share, and never
+ * more than a layer has panels of units to hand out. */
+int cn_threads_for(const CnShape *shape, int B, int max);
 const char *cn_kernels_name(void);               /* "avx512", "avx2" or "generic" */
 
 /* ---------------------------------------------------------------------------

@@ -336,7 +336,8 @@ int cmd_train(int argc, char **argv)
         {.name = "seed", .type = FLAG_U64, .value = &a.seed, .arg = "S",
          .help = "random seed (weights, dropout, samples)", .lo = 0, .hi = 1.8e19},
         {.name = "threads", .type = FLAG_INT, .value = &a.threads, .arg = "N",
-         .help = "threads (results are the same for any number; default: all processors)",
+         .help = "threads; results are the same for any number (default: all processors, "
+                 "fewer for small models)",
          .lo = 1, .hi = 1024},
         {.name = NULL},
     };
@@ -385,7 +386,10 @@ int cmd_train(int argc, char **argv)
         exit_code = rc;
         goto out_model;
     }
-    if (cn_trainer_init(&tr, &model, &text, &st, a.resume != NULL, a.threads, &err) != 0) {
+    int threads = cli_flag(&cmd, "threads")->set
+                      ? a.threads
+                      : cn_threads_for(&model.shape, st.cfg.batch, a.threads);
+    if (cn_trainer_init(&tr, &model, &text, &st, a.resume != NULL, threads, &err) != 0) {
         cli_error("%s", err.msg);
         goto out_model;
     }

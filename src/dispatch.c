@@ -77,3 +77,13 @@ int cn_cpu_count(void)
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n < 1 ? 1 : n > 1024 ? 1024 : (int)n;
 }
+
+int cn_threads_for(const CnShape *s, int B, int max)
+{
+    /* below ~256k multiply-adds a step is a few microseconds of work, less
+     * than what a barrier per step costs */
+    double macs = (double)B * s->hidden * cn_cell_gates(s->cell) * s->hidden;
+    int panels = (s->hidden + cn_isa()->nr - 1) / cn_isa()->nr;
+    int n = macs < 262144.0 ? 1 : max < panels ? max : panels;
+    return n < 1 ? 1 : n;
+}

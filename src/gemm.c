@@ -35,6 +35,9 @@
 #endif
 
 #define INLINE static inline __attribute__((always_inline))
+#ifndef MC
+#define MC (32 * MR) /* rows of C kept in L2 while K is walked */
+#endif
 
 static int min_int(int a, int b)
 {
@@ -216,9 +219,11 @@ static void tiles(CnReal *C, int ldc, const CnReal *a, ptrdiff_t rs, ptrdiff_t k
 static void gemm_packed(CnReal *C, int ldc, const CnReal *a, ptrdiff_t rs, ptrdiff_t ks, int M,
                         const CnPacked *b, int p0, int p1, const CnReal *bias, int acc)
 {
-    for (int k0 = 0; k0 < b->K; k0 += CN_KC)
-        tiles(C, ldc, a, rs, ks, 0, M, b->p + (size_t)p0 * b->K * NR + (size_t)k0 * NR,
-              (size_t)b->K * NR, b->width, p0, p1, k0, min_int(CN_KC, b->K - k0), bias, acc);
+    for (int r0 = 0; r0 < M; r0 += MC)
+        for (int k0 = 0; k0 < b->K; k0 += CN_KC)
+            tiles(C, ldc, a, rs, ks, r0, min_int(M, r0 + MC),
+                  b->p + (size_t)p0 * b->K * NR + (size_t)k0 * NR, (size_t)b->K * NR, b->width,
+                  p0, p1, k0, min_int(CN_KC, b->K - k0), bias, acc);
 }
 
 /* This thread's share: along panels when there are enough of them, else

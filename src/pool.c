@@ -30,8 +30,10 @@ struct CnPool {
     atomic_int sleepers;        /* workers waiting on wake */
     pthread_mutex_t lock;
     pthread_cond_t wake;
-    atomic_int barrier_count;   /* threads arrived at the current barrier */
+    /* the barrier, on a cache line of its own: it is hit once per step */
+    _Alignas(64) atomic_int barrier_count; /* threads arrived at the current barrier */
     atomic_int barrier_sense;
+    char pad[64 - 2 * sizeof(atomic_int)];
 };
 
 typedef struct {
@@ -91,7 +93,9 @@ int cn_pool_create(CnPool **out, int nthreads, CnError *err)
         cn_errorf(err, "thread count %d is out of range (1 to 1024)", nthreads);
         return -1;
     }
-    CnPool *p = calloc(1, sizeof *p);
+    CnPool *p = aligned_alloc(64, sizeof *p);
+    if (p)
+        memset(p, 0, sizeof *p);
     if (!p || (nthreads > 1 && !(p->workers = calloc((size_t)nthreads - 1, sizeof(pthread_t))))) {
         free(p);
         cn_errorf(err, "out of memory creating %d threads", nthreads);

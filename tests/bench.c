@@ -42,7 +42,7 @@ int main(int argc, char **argv)
     const char *mode = argc > 1 ? argv[1] : "train", *data = "data/input.txt";
     const char *kind = "lstm";
     int hidden = 128, layers = 2, batch = 50, seq = 50, iters = 20, warmup = 3;
-    int threads = cn_cpu_count(), length = 20000;
+    int threads = 0, length = 20000; /* 0: as charnn train chooses */
     for (int i = 2; i + 1 < argc; i += 2) {
         const char *f = argv[i], *v = argv[i + 1];
         if (!strcmp(f, "--model")) kind = v;
@@ -92,6 +92,8 @@ int main(int argc, char **argv)
                                  .clip_norm = 5, .val_frac = 0.1, .seed = 1};
         st.rng = rng;
         CnTrainer tr;
+        if (threads == 0)
+            threads = cn_threads_for(&model.shape, batch, cn_cpu_count());
         if (cn_trainer_init(&tr, &model, &text, &st, 0, threads, &err) != 0)
             die(err.msg);
         double loss, t0 = 0;
