@@ -12,6 +12,19 @@
 
 #if defined(__x86_64__) && !defined(CHARNN_DOUBLE)
 #define HAVE_X86_BUILDS 1
+#include <cpuid.h>
+
+/* x86-64-v3's scalar extras, which not every compiler's
+ * __builtin_cpu_supports knows: BMI1, BMI2, LZCNT, MOVBE, F16C. */
+static int has_v3_extras(void)
+{
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & (1u << 22)) || !(c & (1u << 29)))
+        return 0;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d) || !(b & (1u << 3)) || !(b & (1u << 8)))
+        return 0;
+    return __get_cpuid(0x80000001u, &a, &b, &c, &d) && (c & (1u << 5));
+}
 #endif
 
 static int supported(const char *name)
@@ -19,10 +32,9 @@ static int supported(const char *name)
     if (strcmp(name, "generic") == 0)
         return 1;
 #ifdef HAVE_X86_BUILDS
+    /* the builtin also checks that the OS saves the vector registers */
     __builtin_cpu_init();
-    int v3 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-             __builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2") &&
-             __builtin_cpu_supports("f16c") && __builtin_cpu_supports("movbe");
+    int v3 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && has_v3_extras();
     if (strcmp(name, "avx2") == 0)
         return v3;
     if (strcmp(name, "avx512") == 0)

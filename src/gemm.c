@@ -15,7 +15,7 @@
  * multiply-adds over k = 0, 1, ..., K-1, however the work is split.
  *
  * Tiles: avx512 MR 6 x NR 64 (24 zmm accumulators), avx2 6 x 16 (12 ymm),
- * generic C 4 x 16.
+ * generic C 4 x 8.
  */
 #include "isa.h"
 
@@ -31,7 +31,7 @@
 #define NR 16
 #else
 #define MR 4
-#define NR 16
+#define NR 8 /* 8 accumulators of 4 lanes: fits 16 SSE registers */
 #endif
 
 #define INLINE static inline __attribute__((always_inline))
@@ -123,22 +123,38 @@ INLINE void tile(const int m, int n, int kc, const float *a, ptrdiff_t rs, ptrdi
 
 #else
 
+/* Portable: GCC/Clang vector extensions, 16-byte vectors (SSE, NEON). */
+typedef CnReal VReal __attribute__((vector_size(16)));
+enum { VL = 16 / sizeof(CnReal), NV = NR / VL };
+
 INLINE void tile(const int m, int n, int kc, const CnReal *a, ptrdiff_t rs, ptrdiff_t ks,
                  const CnReal *bp, CnReal *c, ptrdiff_t ldc, const CnReal *bias, int acc)
 {
-    CnReal t[MR][NR];
-    for (int r = 0; r < m; r++)
-        for (int j = 0; j < NR; j++)
-            t[r][j] = j >= n ? 0 : acc ? c[r * ldc + j] : bias ? bias[j] : 0;
-    for (int k = 0; k < kc; k++, a += ks, bp += NR)
+    VReal t[MR][NV];
+#pragma GCC unroll 4
+    for (int r = 0; r < m; r++) {
+        CnReal row[NR] = {0};
+        if (acc || bias)
+            memcpy(row, acc ? c + r * ldc : bias, (size_t)n * sizeof *row);
+        memcpy(t[r], row, sizeof row);
+    }
+    for (int k = 0; k < kc; k++, a += ks, bp += NR) {
+        VReal b[NV];
+        memcpy(b, bp, sizeof b);
+#pragma GCC unroll 4
         for (int r = 0; r < m; r++) {
-            CnReal ar = a[r * rs];
-            for (int j = 0; j < NR; j++)
-                t[r][j] += ar * bp[j];
+            VReal ar = (VReal){0} + a[r * rs]; /* broadcast (turns -0 into +0) */
+#pragma GCC unroll 4
+            for (int v = 0; v < NV; v++)
+                t[r][v] += ar * b[v];
         }
-    for (int r = 0; r < m; r++)
-        for (int j = 0; j < n; j++)
-            c[r * ldc + j] = t[r][j];
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < m; r++) {
+        CnReal row[NR];
+        memcpy(row, t[r], sizeof row);
+        memcpy(c + r * ldc, row, (size_t)n * sizeof *row);
+    }
 }
 
 #endif
