@@ -1,6 +1,10 @@
 # charnn: build, test and install. Plain make, no configure step.
-#   make            the charnn binary and build/libcharnn.a
-#   make test       every test; ends with "N passed, N failed"
+#   make                 the charnn binary and build/libcharnn.a
+#   make test            every test; ends with "N passed, N failed"
+#   make test SANITIZE=1 the same, built with AddressSanitizer and UBSan
+#   make bench           training and sampling throughput (tests/bench.c)
+#   make soak            SIGKILL soak of the checkpoint (KILLS=, default 60)
+#   make fuzz            libFuzzer targets with clang (FUZZ_SECONDS= each, 60)
 #   make clean
 # The matrix and cell kernels (ISA_SRC) are compiled once per instruction
 # set: portable C, and on x86-64 also x86-64-v3 (AVX2, FMA) and x86-64-v4
@@ -12,10 +16,22 @@
 
 CC       ?= cc
 CFLAGS   ?= -O3 -g
-BASE     := -std=c11 -ffp-contract=off -fno-math-errno -pthread -Wall -Wextra -Wpedantic -Wshadow \
-            -Wstrict-prototypes
+BASE     := -std=c11 -ffp-contract=off -fno-math-errno -pthread -Wall -Wextra -Wpedantic \
+            -Wshadow -Wstrict-prototypes
 CPPFLAGS += -Iinclude -MMD -MP
 LDLIBS   += -lm -pthread
+
+# SANITIZE=1: everything in build/san, with ASan and UBSan, any report fatal
+ifeq ($(SANITIZE),1)
+B        := build/san
+SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+BASE     += $(SAN)
+LDFLAGS  += $(SAN)
+CHARNN   := $(B)/charnn
+else
+B        := build
+CHARNN   := charnn
+endif
 
 ISA_SRC := src/gemm.c src/loss.c src/rnn.c src/lstm.c src/gru.c
 LIB_SRC := $(filter-out src/main.c src/cli_%.c $(ISA_SRC),$(wildcard src/*.c))
@@ -27,73 +43,113 @@ FLAGS_generic :=
 FLAGS_avx2    := -march=x86-64-v3
 FLAGS_avx512  := -march=x86-64-v4
 
-LIB_OBJ := $(LIB_SRC:src/%.c=build/%.o) $(foreach i,$(ISAS),$(ISA_SRC:src/%.c=build/$(i)/%.o))
-CLI_OBJ := $(CLI_SRC:src/%.c=build/%.o)
+LIB_OBJ := $(LIB_SRC:src/%.c=$(B)/%.o) $(foreach i,$(ISAS),$(ISA_SRC:src/%.c=$(B)/$(i)/%.o))
+CLI_OBJ := $(CLI_SRC:src/%.c=$(B)/%.o)
 # the library again in double precision (portable kernels only), for the
 # gradient checks
-LIB64_OBJ := $(LIB_SRC:src/%.c=build/f64/%.o) $(ISA_SRC:src/%.c=build/f64/generic/%.o)
+LIB64_OBJ := $(LIB_SRC:src/%.c=$(B)/f64/%.o) $(ISA_SRC:src/%.c=$(B)/f64/generic/%.o)
 
-TEST_SRC := $(wildcard tests/test_*.c)
-TESTS    := $(TEST_SRC:tests/%.c=build/%)
-TEST_SH  := $(wildcard tests/test_*.sh)
+TESTS   := $(patsubst tests/%.c,$(B)/%,$(wildcard tests/test_*.c))
+TEST_SH := $(wildcard tests/test_*.sh)
+FUZZ    := checkpoint text cli
+REPLAY  := $(FUZZ:%=$(B)/replay_%)
 
-all: charnn
+all: $(CHARNN)
 
-charnn: $(CLI_OBJ) build/libcharnn.a
-	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) build/libcharnn.a $(LDLIBS)
+$(CHARNN): $(CLI_OBJ) $(B)/libcharnn.a
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(B)/libcharnn.a $(LDLIBS)
 
-build/libcharnn.a: $(LIB_OBJ)
+$(B)/libcharnn.a: $(LIB_OBJ)
 	$(AR) rcs $@ $^
 
-build/libcharnn64.a: $(LIB64_OBJ)
+$(B)/libcharnn64.a: $(LIB64_OBJ)
 	$(AR) rcs $@ $^
 
-build/%.o: src/%.c | build
+$(B)/%.o: src/%.c | $(B)
 	$(CC) $(CPPFLAGS) $(BASE) $(CFLAGS) -c -o $@ $<
 
-build/f64/%.o: src/%.c | build/f64
+$(B)/f64/%.o: src/%.c | $(B)/f64
 	$(CC) $(CPPFLAGS) -DCHARNN_DOUBLE $(BASE) $(CFLAGS) -c -o $@ $<
 
 define isa_rules
-build/$(1)/%.o: src/%.c | build/$(1)
+$(B)/$(1)/%.o: src/%.c | $(B)/$(1)
 	$$(CC) $$(CPPFLAGS) -DCN_ISA=$(1) $$(FLAGS_$(1)) $$(BASE) $$(CFLAGS) -c -o $$@ $$<
 endef
 $(foreach i,$(ISAS),$(eval $(call isa_rules,$(i))))
 
-build/f64/generic/%.o: src/%.c | build/f64/generic
+$(B)/f64/generic/%.o: src/%.c | $(B)/f64/generic
 	$(CC) $(CPPFLAGS) -DCHARNN_DOUBLE -DCN_ISA=generic $(BASE) $(CFLAGS) -c -o $@ $<
 
 # tests named test_*_f64.c link the double-precision library
-build/test_%_f64: tests/test_%_f64.c tests/check.h build/libcharnn64.a | build
-	$(CC) $(CPPFLAGS) -Isrc -DCHARNN_DOUBLE $(BASE) $(CFLAGS) -o $@ $< build/libcharnn64.a \
-	    $(LDLIBS)
+$(B)/test_%_f64: tests/test_%_f64.c tests/check.h $(B)/libcharnn64.a | $(B)
+	$(CC) $(CPPFLAGS) -Isrc -DCHARNN_DOUBLE $(BASE) $(CFLAGS) $(LDFLAGS) -o $@ $< \
+	    $(B)/libcharnn64.a $(LDLIBS)
 
-build/test_%: tests/test_%.c tests/check.h build/libcharnn.a | build
-	$(CC) $(CPPFLAGS) -Isrc $(BASE) $(CFLAGS) -o $@ $< build/libcharnn.a $(LDLIBS)
+$(B)/test_%: tests/test_%.c tests/check.h $(B)/libcharnn.a | $(B)
+	$(CC) $(CPPFLAGS) -Isrc $(BASE) $(CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libcharnn.a $(LDLIBS)
 
-build build/f64 build/f64/generic $(ISAS:%=build/%):
+# The test build with fault injection (tests/faults.c): its own checkpoint
+# code, the rest of the library as usual.
+$(B)/charnn-faults: $(CLI_OBJ) $(B)/faults/checkpoint.o $(B)/faults/faults.o $(B)/libcharnn.a
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(B)/faults/checkpoint.o $(B)/faults/faults.o \
+	    $(B)/libcharnn.a $(LDLIBS)
+
+$(B)/faults/checkpoint.o: src/checkpoint.c | $(B)/faults
+	$(CC) $(CPPFLAGS) -DCHARNN_FAULTS $(BASE) $(CFLAGS) -c -o $@ $<
+
+$(B)/faults/faults.o: tests/faults.c | $(B)/faults
+	$(CC) $(CPPFLAGS) -Isrc -DCHARNN_FAULTS $(BASE) $(CFLAGS) -c -o $@ $<
+
+# fuzz targets replayed over their corpus without libFuzzer (make test)
+$(B)/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(B)/libcharnn.a $(CLI_OBJ) | $(B)
+	$(CC) $(CPPFLAGS) -Isrc $(BASE) $(CFLAGS) $(LDFLAGS) -o $@ $< tests/fuzz/replay.c \
+	    $(filter-out $(B)/main.o,$(CLI_OBJ)) $(B)/libcharnn.a $(LDLIBS)
+
+$(B) $(B)/f64 $(B)/f64/generic $(B)/faults $(ISAS:%=$(B)/%):
 	mkdir -p $@
 
-test: charnn $(TESTS)
-	@sh tests/run.sh $(TESTS) $(TEST_SH)
+test: $(CHARNN) $(B)/charnn-faults $(TESTS) $(REPLAY)
+	@CHARNN=./$(CHARNN) BUILD=$(B) SANITIZE=$(SANITIZE) sh tests/run.sh $(TESTS) $(TEST_SH)
 
 # Throughput of the speed issue's configurations, 1 and 2 threads, and of
 # sampling (tests/bench.c). Run it on an otherwise idle machine.
 BENCH_THREADS ?= 1 2
-bench: build/bench
+bench: $(B)/bench
 	@for t in $(BENCH_THREADS); do \
-	  build/bench train --model lstm --hidden 128 --layers 2 --batch 50 --seq 50 --iters 40 --threads $$t; \
-	  build/bench train --model lstm --hidden 512 --layers 2 --batch 32 --seq 64 --iters 6 --threads $$t; \
-	  build/bench train --model gru --hidden 512 --layers 1 --batch 32 --seq 64 --iters 15 --threads $$t; \
-	  build/bench train --model rnn --hidden 100 --layers 1 --batch 1 --seq 25 --iters 20000 --warmup 200 --threads $$t; \
+	  $(B)/bench train --model lstm --hidden 128 --layers 2 --batch 50 --seq 50 --iters 40 --threads $$t; \
+	  $(B)/bench train --model lstm --hidden 512 --layers 2 --batch 32 --seq 64 --iters 6 --threads $$t; \
+	  $(B)/bench train --model gru --hidden 512 --layers 1 --batch 32 --seq 64 --iters 15 --threads $$t; \
+	  $(B)/bench train --model rnn --hidden 100 --layers 1 --batch 1 --seq 25 --iters 20000 --warmup 200 --threads $$t; \
 	done
-	@build/bench sample --model lstm --hidden 128 --layers 2
+	@$(B)/bench sample --model lstm --hidden 128 --layers 2
 
-build/bench: tests/bench.c build/libcharnn.a | build
-	$(CC) $(CPPFLAGS) $(BASE) $(CFLAGS) -o $@ $< build/libcharnn.a $(LDLIBS)
+$(B)/bench: tests/bench.c $(B)/libcharnn.a | $(B)
+	$(CC) $(CPPFLAGS) $(BASE) $(CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libcharnn.a $(LDLIBS)
+
+KILLS ?= 60
+soak: $(CHARNN) $(B)/charnn-faults
+	@CHARNN=./$(CHARNN) BUILD=$(B) sh tests/soak.sh $(KILLS)
+
+# libFuzzer (clang, Debian's libclang-rt-dev): each target for FUZZ_SECONDS
+# from its seed corpus; new inputs collect in build/fuzz/corpus_<target>.
+FUZZ_SECONDS ?= 60
+FUZZ_CC      ?= clang
+FUZZ_FLAGS   := -std=c11 -O1 -g -ffp-contract=off -fno-math-errno -pthread \
+                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+fuzz:
+	@mkdir -p build/fuzz
+	@for t in $(FUZZ); do \
+	  extra=; [ $$t = cli ] && extra="$(filter-out src/main.c,$(CLI_SRC))"; \
+	  $(FUZZ_CC) $(FUZZ_FLAGS) -Iinclude -Isrc -DCN_ISA=generic -DCHARNN_GENERIC_ONLY -o build/fuzz/$$t \
+	      tests/fuzz/fuzz_$$t.c $$extra $(filter-out $(ISA_SRC),$(LIB_SRC)) $(ISA_SRC) -lm || exit 1; \
+	  mkdir -p build/fuzz/corpus_$$t; \
+	  build/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	      -artifact_prefix=build/fuzz/$$t- build/fuzz/corpus_$$t tests/fuzz/$$t 2>&1 | \
+	      grep -E "stat::number_of_executed_units|ERROR|SUMMARY|crash-|Done" | sed "s/^/$$t: /"; \
+	done
 
 clean:
 	rm -rf build charnn
 
-.PHONY: all test bench clean
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(LIB64_OBJ:.o=.d)
+.PHONY: all test bench soak fuzz clean
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(LIB64_OBJ:.o=.d) $(B)/faults/checkpoint.d

@@ -65,8 +65,9 @@ static void put(Writer *w, const void *data, size_t n)
         return;
     w->crc = cn_crc32(w->crc, data, n);
     if (w->file) {
-        if (fwrite(data, 1, n, w->file) != n)
-            w->failed = errno ? errno : EIO;
+        int fault = cn_fault("write");
+        if (fault || fwrite(data, 1, n, w->file) != n)
+            w->failed = fault ? fault : errno ? errno : EIO;
     } else {
         memcpy(w->mem + w->len, data, n);
     }
@@ -213,8 +214,11 @@ int cn_checkpoint_save(const char *path, const CnModel *m, const CnTrainState *s
         cn_errorf(err, "checkpoint path is too long");
         return -1;
     }
+    /* every step can fail (a full disk, a read-only directory); each is
+     * also a fault-injection point of the test build */
     const char *step = "create";
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int fault = cn_fault("create");
+    int fd = fault ? (errno = fault, -1) : open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
     if (!f) {
         int e = errno;
@@ -223,6 +227,7 @@ int cn_checkpoint_save(const char *path, const CnModel *m, const CnTrainState *s
         errno = e;
         goto fail;
     }
+    cn_fault_pause();
     Writer w = {.file = f};
     encode(&w, m, st, encoded_size(m, st));
     step = "write";
@@ -230,18 +235,23 @@ int cn_checkpoint_save(const char *path, const CnModel *m, const CnTrainState *s
         errno = w.failed;
         goto fail_close;
     }
-    if (fflush(f) != 0)
+    cn_fault_pause();
+    if ((fault = cn_fault("flush")) ? (errno = fault) : fflush(f) != 0)
         goto fail_close;
     step = "sync";
-    if (fsync(fd) != 0)
+    if ((fault = cn_fault("sync")) ? (errno = fault) : fsync(fd) != 0)
         goto fail_close;
     step = "close";
-    if (fclose(f) != 0) {
+    fault = cn_fault("close");
+    if (fclose(f) != 0 || fault) {
+        if (fault)
+            errno = fault;
         f = NULL;
         goto fail_unlink;
     }
+    cn_fault_pause();
     step = "rename";
-    if (rename(tmp, path) != 0)
+    if ((fault = cn_fault("rename")) ? (errno = fault) : rename(tmp, path) != 0)
         goto fail_unlink;
     sync_parent_dir(path);
     return 0;

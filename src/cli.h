@@ -43,8 +43,10 @@ typedef struct {
 extern const char *cli_program; /* argv[0], for messages and suggestions */
 
 /* Parses argv into cmd's flags and positional arguments (at most max_args,
- * collected in args). Returns 0, 1 if --help was printed, or EXIT_USAGE
- * after printing an error. */
+ * collected in args). Returns 0, 1 if --help was printed (or, with
+ * cli_parse_only set, if the arguments are valid), or EXIT_USAGE after
+ * printing an error. */
+extern int cli_parse_only; /* tests and fuzzing: commands stop after parsing */
 int cli_parse(const Command *cmd, int argc, char **argv, const char **args, int *nargs);
 void cli_help(const Command *cmd, FILE *out);
 Flag *cli_flag(const Command *cmd, const char *name);

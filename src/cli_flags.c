@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 const char *cli_program = "charnn";
+int cli_parse_only;
 volatile int cli_signal;
 
 void cli_error(const char *fmt, ...)
@@ -254,7 +255,7 @@ int cli_parse(const Command *cmd, int argc, char **argv, const char **args, int 
                   cmd->min_args == 1 ? "an argument" : "more arguments", cli_program, cmd->usage);
         return EXIT_USAGE;
     }
-    return 0;
+    return cli_parse_only ? 1 : 0;
 }
 
 /* ------------------------------------------------------------------------- */

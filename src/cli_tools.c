@@ -65,9 +65,14 @@ int cmd_sample(int argc, char **argv)
     CnError err;
     CnText prime_text;
     int has_prime = prime[0] != '\0';
-    if (has_prime && (cn_text_from_memory(&prime_text, prime, strlen(prime), "--prime", &err) ||
-                      cn_vocab_covers(&model.vocab, &prime_text, "--prime", &err))) {
+    if (has_prime && cn_text_from_memory(&prime_text, prime, strlen(prime), "--prime", &err) != 0) {
         cli_error("%s", err.msg);
+        cn_model_free(&model);
+        return EXIT_USAGE;
+    }
+    if (has_prime && cn_vocab_covers(&model.vocab, &prime_text, "--prime", &err) != 0) {
+        cli_error("%s", err.msg);
+        cn_text_free(&prime_text);
         cn_model_free(&model);
         return EXIT_USAGE;
     }

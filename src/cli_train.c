@@ -99,18 +99,6 @@ static void print_sample(const CnModel *model, uint64_t seed, int length, double
     cn_sampler_free(&s);
 }
 
-/* Saves, reporting failure; returns 0 on success. */
-static int save(CnTrainer *tr, const char *path, double seconds)
-{
-    CnError err;
-    tr->st.train_seconds = seconds;
-    if (cn_trainer_save(tr, path, &err) != 0) {
-        cli_error("%s", err.msg);
-        return -1;
-    }
-    return 0;
-}
-
 static void validate(CnTrainer *tr)
 {
     CnError err;
@@ -267,6 +255,154 @@ static void print_banner(const CnTrainer *tr, const char *corpus, const char *ck
     fflush(stdout);
 }
 
+/* A training run in progress, as the loop sees it. */
+typedef struct {
+    CnTrainer *tr;
+    const TrainArgs *a;
+    const CnModel *model;
+    const char *corpus, *ckpt;
+    uint64_t target, start_iter;
+    double seconds_before;   /* training time of earlier runs (resumed) */
+    double train_time;       /* this run's time inside steps */
+    double interval_time;    /* since the last progress line */
+    uint64_t interval_iters;
+    double last_saved;       /* iteration of this run's last checkpoint; -1: none */
+    int failed_saves;        /* in a row */
+} Run;
+
+enum { MAX_FAILED_SAVES = 3 };
+
+/* Saves the checkpoint. A failure leaves the previous file as it was (the
+ * save is atomic); `then` says in the message what happens next. Returns 0
+ * or -1. */
+static int save_checkpoint(Run *r, const char *then)
+{
+    CnError err;
+    r->tr->st.train_seconds = r->seconds_before + r->train_time;
+    if (cn_trainer_save(r->tr, r->ckpt, &err) == 0) {
+        r->last_saved = (double)r->tr->st.iteration;
+        r->failed_saves = 0;
+        return 0;
+    }
+    r->failed_saves++;
+    if (r->last_saved >= 0)
+        cli_error("%s (it holds iteration %.0f); %s", err.msg, r->last_saved, then);
+    else
+        cli_error("%s; %s", err.msg, then);
+    return -1;
+}
+
+static void print_progress(Run *r, double loss)
+{
+    uint64_t it = r->tr->st.iteration;
+    uint64_t chars = r->interval_iters * (uint64_t)r->a->batch * (uint64_t)r->a->seq_length;
+    double per_iter = r->train_time / (double)(it - r->start_iter);
+    char n1[32], n2[32], n3[32], d1[32], d2[32];
+    printf("iter %*s/%s | epoch %6.2f | loss %.4f | smooth %.4f | %s chars/s | %s elapsed | "
+           "ETA %s\n",
+           (int)strlen(cli_count(r->target, n2)), cli_count(it, n1), n2, cn_trainer_epoch(r->tr),
+           loss, r->tr->st.smooth_loss,
+           cli_count((uint64_t)((double)chars / (r->interval_time > 0 ? r->interval_time : 1e-9)),
+                     n3),
+           cli_duration(r->train_time, d1), cli_duration(per_iter * (double)(r->target - it), d2));
+    fflush(stdout);
+    r->interval_time = 0, r->interval_iters = 0;
+}
+
+static int report_divergence(const Run *r, double loss)
+{
+    const CnTrainer *tr = r->tr;
+    char what[64];
+    if (!isfinite(loss))
+        snprintf(what, sizeof what, "the loss is %g", loss);
+    else if (loss > CN_LOSS_LIMIT)
+        snprintf(what, sizeof what, "the loss is %.3g nats/char", loss);
+    else if (!isfinite(tr->last_grad_norm))
+        snprintf(what, sizeof what, "the gradient is not finite");
+    else
+        snprintf(what, sizeof what, "the update made the parameters infinite");
+    cli_error("training diverged at iteration %llu: %s. %s Lower --lr (now %g) or clip the "
+              "gradient (--clip-norm 5).",
+              (unsigned long long)tr->st.iteration + 1, what,
+              r->last_saved >= 0 ? "The last checkpoint is untouched."
+                                 : "No checkpoint was written by this run.",
+              tr->st.cfg.optim.lr);
+    return EXIT_DIVERGED;
+}
+
+/* Validates (if there is a validation split) and saves. A failed save is
+ * retried at the next one; MAX_FAILED_SAVES in a row stop the run. */
+static int evaluate_and_save(Run *r)
+{
+    CnTrainer *tr = r->tr;
+    uint64_t it = tr->st.iteration;
+    validate(tr);
+    int last = it >= r->target;
+    char then[96];
+    if (last)
+        snprintf(then, sizeof then, "this run's last iterations are not saved");
+    else if (r->failed_saves + 1 >= MAX_FAILED_SAVES)
+        snprintf(then, sizeof then, "stopping after %d failed saves in a row",
+                 MAX_FAILED_SAVES);
+    else
+        snprintf(then, sizeof then, "training goes on and tries again at iteration %llu",
+                 (unsigned long long)(r->a->eval_every ? it + r->a->eval_every : r->target));
+    if (save_checkpoint(r, then) != 0)
+        return last || r->failed_saves >= MAX_FAILED_SAVES ? EXIT_ERROR : EXIT_OK;
+    if (isfinite(tr->st.val_loss))
+        printf("eval at iteration %llu: val loss %.4f (%.4f bits/char), best %.4f | saved %s\n",
+               (unsigned long long)it, tr->st.val_loss, tr->st.val_loss / log(2.0),
+               tr->st.best_val_loss, r->ckpt);
+    else
+        printf("saved %s at iteration %llu\n", r->ckpt, (unsigned long long)it);
+    fflush(stdout);
+    return EXIT_OK;
+}
+
+/* Steps until the target, an interrupt or a failure; returns the exit code. */
+static int train_loop(Run *r)
+{
+    CnTrainer *tr = r->tr;
+    const TrainArgs *a = r->a;
+    while (tr->st.iteration < r->target) {
+        if (cli_signal) {
+            int sig = cli_signal;
+            if (save_checkpoint(r, "interrupted without saving") != 0)
+                return EXIT_ERROR;
+            printf("interrupted at iteration %llu: saved %s; resume with: %s train %s --resume "
+                   "%s\n",
+                   (unsigned long long)tr->st.iteration, r->ckpt, cli_program, r->corpus,
+                   r->ckpt);
+            fflush(stdout);
+            return sig == SIGTERM ? EXIT_SIGTERM : EXIT_SIGINT;
+        }
+        double t0 = cli_now(), loss;
+        CnStepResult res = cn_trainer_step(tr, &loss);
+        double dt = cli_now() - t0;
+        r->train_time += dt, r->interval_time += dt, r->interval_iters++;
+        if (res == CN_STEP_DIVERGED)
+            return report_divergence(r, loss);
+        uint64_t it = tr->st.iteration;
+        if (it == r->start_iter + 1 || it % (uint64_t)a->print_every == 0 || it == r->target)
+            print_progress(r, loss);
+        if (a->sample_every && it % a->sample_every == 0)
+            print_sample(r->model, tr->st.cfg.seed ^ it, a->sample_length, a->temperature);
+        if ((a->eval_every && it % a->eval_every == 0) || it == r->target) {
+            int rc = evaluate_and_save(r);
+            if (rc != EXIT_OK)
+                return rc;
+        }
+    }
+    char d1[32];
+    printf("done: %llu iterations in %s, smoothed train loss %.4f",
+           (unsigned long long)tr->st.iteration, cli_duration(r->train_time, d1),
+           tr->st.smooth_loss);
+    if (isfinite(tr->st.val_loss))
+        printf(", val loss %.4f (%.4f bits/char)", tr->st.val_loss, tr->st.val_loss / log(2.0));
+    printf("\nsample from it with: %s sample %s\n", cli_program, r->ckpt);
+    return EXIT_OK;
+}
+
 int cmd_train(int argc, char **argv)
 {
     TrainArgs a = {
@@ -411,92 +547,11 @@ int cmd_train(int argc, char **argv)
     }
     print_banner(&tr, corpus, ckpt, target, a.resume != NULL);
 
+    Run run = {.tr = &tr, .a = &a, .model = &model, .corpus = corpus, .ckpt = ckpt,
+               .target = target, .start_iter = tr.st.iteration,
+               .seconds_before = tr.st.train_seconds, .last_saved = -1.0};
     cli_catch_signals();
-    const uint64_t chars_per_iter = (uint64_t)a.batch * (uint64_t)a.seq_length;
-    double seconds_before = tr.st.train_seconds; /* from earlier runs */
-    double train_time = 0, interval_time = 0;
-    uint64_t start_iter = tr.st.iteration, interval_iters = 0;
-    int saved_any = 0;
-    for (;;) {
-        if (cli_signal) {
-            int sig = cli_signal;
-            if (save(&tr, ckpt, seconds_before + train_time) == 0)
-                printf("interrupted at iteration %llu: saved %s; resume with: %s train %s "
-                       "--resume %s\n",
-                       (unsigned long long)tr.st.iteration, ckpt, cli_program, corpus, ckpt);
-            fflush(stdout);
-            exit_code = sig == SIGTERM ? EXIT_SIGTERM : EXIT_SIGINT;
-            goto out_trainer;
-        }
-        if (tr.st.iteration >= target)
-            break;
-        double t0 = cli_now(), loss;
-        CnStepResult res = cn_trainer_step(&tr, &loss);
-        double dt = cli_now() - t0;
-        train_time += dt, interval_time += dt, interval_iters++;
-        if (res == CN_STEP_DIVERGED) {
-            char what[64];
-            if (!isfinite(loss))
-                snprintf(what, sizeof what, "the loss is %g", loss);
-            else if (loss > CN_LOSS_LIMIT)
-                snprintf(what, sizeof what, "the loss is %.3g nats/char", loss);
-            else if (!isfinite(tr.last_grad_norm))
-                snprintf(what, sizeof what, "the gradient is not finite");
-            else
-                snprintf(what, sizeof what, "the update made the parameters infinite");
-            cli_error("training diverged at iteration %llu: %s. %s Lower --lr (now %g) or clip "
-                      "the gradient (--clip-norm 5).",
-                      (unsigned long long)tr.st.iteration + 1, what,
-                      saved_any ? "The last checkpoint is untouched."
-                                : "No checkpoint was written by this run.",
-                      tr.st.cfg.optim.lr);
-            exit_code = EXIT_DIVERGED;
-            goto out_trainer;
-        }
-        uint64_t it = tr.st.iteration;
-        if (it == start_iter + 1 || it % (uint64_t)a.print_every == 0 || it == target) {
-            double per_iter = train_time / (double)(it - start_iter);
-            char n1[32], n2[32], n3[32], d1[32], d2[32];
-            printf("iter %*s/%s | epoch %6.2f | loss %.4f | smooth %.4f | %s chars/s | %s "
-                   "elapsed | ETA %s\n",
-                   (int)strlen(cli_count(target, n2)), cli_count(it, n1), n2,
-                   cn_trainer_epoch(&tr), loss, tr.st.smooth_loss,
-                   cli_count((uint64_t)((double)(interval_iters * chars_per_iter) /
-                                        (interval_time > 0 ? interval_time : 1e-9)),
-                             n3),
-                   cli_duration(train_time, d1),
-                   cli_duration(per_iter * (double)(target - it), d2));
-            fflush(stdout);
-            interval_time = 0, interval_iters = 0;
-        }
-        if (a.sample_every && it % a.sample_every == 0)
-            print_sample(&model, tr.st.cfg.seed ^ it, a.sample_length, a.temperature);
-        if ((a.eval_every && it % a.eval_every == 0) || it == target) {
-            validate(&tr);
-            if (save(&tr, ckpt, seconds_before + train_time) != 0)
-                goto out_trainer;
-            saved_any = 1;
-            if (isfinite(tr.st.val_loss))
-                printf("eval at iteration %llu: val loss %.4f (%.4f bits/char), best %.4f | "
-                       "saved %s\n",
-                       (unsigned long long)it, tr.st.val_loss, tr.st.val_loss / log(2.0),
-                       tr.st.best_val_loss, ckpt);
-            else
-                printf("saved %s at iteration %llu\n", ckpt, (unsigned long long)it);
-            fflush(stdout);
-        }
-    }
-    {
-        char d1[32];
-        printf("done: %llu iterations in %s, smoothed train loss %.4f",
-               (unsigned long long)tr.st.iteration, cli_duration(train_time, d1),
-               tr.st.smooth_loss);
-        if (isfinite(tr.st.val_loss))
-            printf(", val loss %.4f (%.4f bits/char)", tr.st.val_loss,
-                   tr.st.val_loss / log(2.0));
-        printf("\nsample from it with: %s sample %s\n", cli_program, ckpt);
-    }
-    exit_code = EXIT_OK;
+    exit_code = train_loop(&run);
 out_trainer:
     cn_trainer_free(&tr);
 out_model:

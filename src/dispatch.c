@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#if defined(__x86_64__) && !defined(CHARNN_DOUBLE)
+#if defined(__x86_64__) && !defined(CHARNN_DOUBLE) && !defined(CHARNN_GENERIC_ONLY)
 #define HAVE_X86_BUILDS 1
 #include <cpuid.h>
 

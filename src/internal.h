@@ -47,6 +47,26 @@ static inline int cn_text_next_id(const CnVocab *vocab, const CnText *text, size
     return cn_vocab_index(vocab, cp);
 }
 
+/* Fault injection, compiled in only for the test build build/charnn-faults
+ * (-DCHARNN_FAULTS, tests/faults.c): cn_fault("write") returns the errno a
+ * checkpoint step should fail with (CHARNN_FAULT=write:3 fails the third
+ * write, write:3+ every write from the third on), and cn_fault_pause()
+ * stretches a save by CHARNN_SLOW_SAVE_MS so that tests can kill it midway.
+ * In every other build both are no-ops. */
+#ifdef CHARNN_FAULTS
+int cn_fault(const char *point);
+void cn_fault_pause(void);
+#else
+static inline int cn_fault(const char *point)
+{
+    (void)point;
+    return 0;
+}
+static inline void cn_fault_pause(void)
+{
+}
+#endif
+
 /* Formats a one-line message into err; the arguments may include err->msg. */
 void cn_errorf(CnError *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

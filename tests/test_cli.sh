@@ -17,7 +17,7 @@
 
 LC_ALL=C
 export LC_ALL
-CHARNN=./charnn
+CHARNN=${CHARNN:-./charnn}
 T=$(mktemp -d) || exit 1
 bg_pid=
 # on exit, end a background training run still going, and remove $T
