@@ -143,7 +143,7 @@ fuzz:
 	  $(FUZZ_CC) $(FUZZ_FLAGS) -Iinclude -Isrc -DCN_ISA=generic -DCHARNN_GENERIC_ONLY -o build/fuzz/$$t \
 	      tests/fuzz/fuzz_$$t.c $$extra $(filter-out $(ISA_SRC),$(LIB_SRC)) $(ISA_SRC) -lm || exit 1; \
 	  mkdir -p build/fuzz/corpus_$$t; \
-	  build/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	  build/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -close_fd_mask=3 \
 	      -artifact_prefix=build/fuzz/$$t- build/fuzz/corpus_$$t tests/fuzz/$$t 2>&1 | \
 	      grep -E "stat::number_of_executed_units|ERROR|SUMMARY|crash-|Done" | sed "s/^/$$t: /"; \
 	done

@@ -51,8 +51,9 @@ int cn_vocab_from_chars(CnVocab *vocab, uint32_t *chars, int size, CnError *err)
 
 int cn_vocab_build(CnVocab *vocab, const CnText *text, CnError *err)
 {
-    /* one bit per code point: 136 KiB */
-    uint8_t *seen = calloc(CN_MAX_CODEPOINT / 8 + 1, 1);
+    /* one bit per code point, in 64-bit words: 136 KiB */
+    enum { WORDS = (CN_MAX_CODEPOINT + 64) / 64 };
+    uint64_t *seen = calloc(WORDS, sizeof *seen);
     if (!seen) {
         cn_errorf(err, "out of memory building the vocabulary");
         return -1;
@@ -61,16 +62,15 @@ int cn_vocab_build(CnVocab *vocab, const CnText *text, CnError *err)
     size_t i = 0;
     while (i < text->nbytes) {
         uint32_t cp = s[i];
-        if (cp < 0x80) {
+        if (cp < 0x80)
             i++;
-        } else {
+        else
             i += (size_t)cn_utf8_decode(s + i, text->nbytes - i, &cp);
-        }
-        seen[cp >> 3] |= (uint8_t)(1u << (cp & 7));
+        seen[cp >> 6] |= 1ull << (cp & 63);
     }
     int size = 0;
-    for (uint32_t cp = 0; cp <= CN_MAX_CODEPOINT; cp++)
-        size += (seen[cp >> 3] >> (cp & 7)) & 1;
+    for (int w = 0; w < WORDS; w++)
+        size += __builtin_popcountll(seen[w]);
     uint32_t *chars = malloc((size_t)size * sizeof *chars);
     if (!chars) {
         free(seen);
@@ -78,9 +78,9 @@ int cn_vocab_build(CnVocab *vocab, const CnText *text, CnError *err)
         return -1;
     }
     int k = 0;
-    for (uint32_t cp = 0; cp <= CN_MAX_CODEPOINT; cp++)
-        if ((seen[cp >> 3] >> (cp & 7)) & 1)
-            chars[k++] = cp;
+    for (int w = 0; w < WORDS; w++)
+        for (uint64_t bits = seen[w]; bits; bits &= bits - 1)
+            chars[k++] = (uint32_t)(64 * w + __builtin_ctzll(bits));
     free(seen);
     return cn_vocab_from_chars(vocab, chars, size, err);
 }

@@ -320,6 +320,54 @@ static void test_threads(void)
     cn_text_free(&text);
 }
 
+/* A corpus of some 26,000 distinct characters (CJK, Hangul, emoji) trains,
+ * validates and samples: the vocabulary and output layer scale with it. */
+static void test_huge_alphabet(void)
+{
+    enum { DISTINCT = 30000 };
+    size_t cap = (size_t)DISTINCT * 2 * 4 + 1, len = 0;
+    char *buf = malloc(cap);
+    CnRng rng;
+    cn_rng_seed(&rng, 4);
+    for (int rep = 0; rep < 2; rep++)
+        for (int k = 0; k < DISTINCT; k++) {
+            uint32_t cp = k < 20000 ? 0x4e00 + (uint32_t)k : k < 29500 ? 0xac00 + (uint32_t)k - 20000
+                                                                        : 0x1f300 + (uint32_t)k - 29500;
+            if (cn_rng_next(&rng) % 2)
+                cp = 0x4e00 + (uint32_t)(cn_rng_next(&rng) % 20000); /* some repeats */
+            len += (size_t)cn_utf8_encode(cp, buf + len);
+        }
+    CnText text;
+    CnError err;
+    CnTrainer tr;
+    CnModel m;
+    cn_text_from_memory(&text, buf, len, "alphabet", &err);
+    if (start(&tr, &m, &text, CN_GRU, 16, 1, config(CN_ADAM, 1e-2, 0)) != 0) {
+        CHECK(0, "a 30,000-character alphabet: %s", err.msg);
+        free(buf);
+        return;
+    }
+    steps(&tr, 3);
+    double val = cn_trainer_validate(&tr, &err);
+    CnSampler s;
+    int sampled = cn_sampler_init(&s, &m, 1, &err) == 0;
+    CnSampleOptions opt = {.temperature = 1, .top_k = 40};
+    for (int i = 0; sampled && i < 20; i++) {
+        int id = cn_sampler_next(&s, &opt);
+        sampled &= id >= 0 && id < m.shape.vocab;
+        cn_sampler_feed(&s, id);
+    }
+    if (sampled)
+        cn_sampler_free(&s);
+    CHECK(m.shape.vocab > 25000 && isfinite(tr.st.last_loss) && isfinite(val) && sampled,
+          "a %d-character alphabet trains (loss %.3f, ln V = %.3f), validates and samples",
+          m.shape.vocab, tr.st.last_loss, log((double)m.shape.vocab));
+    cn_trainer_free(&tr);
+    cn_model_free(&m);
+    cn_text_free(&text);
+    free(buf);
+}
+
 int main(void)
 {
     if (!mkdtemp(dir)) {
@@ -332,6 +380,7 @@ int main(void)
     test_resume();
     test_learning();
     test_threads();
+    test_huge_alphabet();
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0)

@@ -9,12 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* (make fuzz runs this target with -close_fd_mask=3: its messages are
+ * dropped, libFuzzer's are not) */
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc, (void)argv;
     cli_parse_only = 1;
-    if (!freopen("/dev/null", "w", stdout) || !freopen("/dev/null", "w", stderr))
-        abort();
     return 0;
 }
 

@@ -15,7 +15,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) __attribute__((weak));
 int main(int argc, char **argv)
 {
     static uint8_t buf[1 << 20];
-    FILE *out = fdopen(dup(STDOUT_FILENO), "w"); /* a target may silence stdout */
+    FILE *out = fdopen(dup(STDOUT_FILENO), "w"); /* our own copy, whatever a target prints */
     if (!out)
         return 1;
     if (LLVMFuzzerInitialize)
