@@ -5,6 +5,9 @@
 #   make bench           training and sampling throughput (tests/bench.c)
 #   make soak            SIGKILL soak of the checkpoint (KILLS=, default 60)
 #   make fuzz            libFuzzer targets with clang (FUZZ_SECONDS= each, 60)
+#   make install         charnn, charnn.h, libcharnn.a, charnn.1, charnn.pc under
+#                        PREFIX (default /usr/local), DESTDIR respected
+#   make uninstall       removes them
 #   make clean
 # The matrix and cell kernels (ISA_SRC) are compiled once per instruction
 # set: portable C, and on x86-64 also x86-64-v3 (AVX2, FMA) and x86-64-v4
@@ -105,10 +108,14 @@ $(B)/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(B)/libcharnn.a $(CLI_OB
 	$(CC) $(CPPFLAGS) -Isrc $(BASE) $(CFLAGS) $(LDFLAGS) -o $@ $< tests/fuzz/replay.c \
 	    $(filter-out $(B)/main.o,$(CLI_OBJ)) $(B)/libcharnn.a $(LDLIBS)
 
+# checks the SVG of charnn plot (tests/test_ui.sh)
+$(B)/xmlcheck: tests/xmlcheck.c | $(B)
+	$(CC) $(BASE) $(CFLAGS) $(LDFLAGS) -o $@ $<
+
 $(B) $(B)/f64 $(B)/f64/generic $(B)/faults $(ISAS:%=$(B)/%):
 	mkdir -p $@
 
-test: $(CHARNN) $(B)/charnn-faults $(TESTS) $(REPLAY)
+test: $(CHARNN) $(B)/charnn-faults $(B)/xmlcheck $(TESTS) $(REPLAY)
 	@CHARNN=./$(CHARNN) BUILD=$(B) SANITIZE=$(SANITIZE) sh tests/run.sh $(TESTS) $(TEST_SH)
 
 # Throughput of the speed issue's configurations, 1 and 2 threads, and of
@@ -148,8 +155,33 @@ fuzz:
 	      grep -E "stat::number_of_executed_units|ERROR|SUMMARY|crash-|Done" | sed "s/^/$$t: /"; \
 	done
 
+PREFIX  ?= /usr/local
+BINDIR  := $(PREFIX)/bin
+INCDIR  := $(PREFIX)/include
+LIBDIR  := $(PREFIX)/lib
+MANDIR  := $(PREFIX)/share/man
+VERSION := $(shell sed -n 's/^\#define CHARNN_VERSION "\(.*\)"/\1/p' include/charnn.h)
+INSTALLED := $(BINDIR)/charnn $(INCDIR)/charnn.h $(LIBDIR)/libcharnn.a \
+             $(LIBDIR)/pkgconfig/charnn.pc $(MANDIR)/man1/charnn.1
+
+# The man page comes from the same option tables as --help (charnn help --man).
+install: $(CHARNN) $(B)/libcharnn.a
+	install -d "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(INCDIR)" "$(DESTDIR)$(LIBDIR)/pkgconfig" \
+	    "$(DESTDIR)$(MANDIR)/man1"
+	install -m 755 $(CHARNN) "$(DESTDIR)$(BINDIR)/charnn"
+	install -m 644 include/charnn.h "$(DESTDIR)$(INCDIR)/charnn.h"
+	install -m 644 $(B)/libcharnn.a "$(DESTDIR)$(LIBDIR)/libcharnn.a"
+	./$(CHARNN) help --man > "$(DESTDIR)$(MANDIR)/man1/charnn.1"
+	printf '%s\n' 'prefix=$(PREFIX)' 'includedir=$${prefix}/include' 'libdir=$${prefix}/lib' '' \
+	    'Name: charnn' 'Description: character-level RNN, LSTM and GRU language models' \
+	    'Version: $(VERSION)' 'Cflags: -I$${includedir}' \
+	    'Libs: -L$${libdir} -lcharnn -lm -pthread' > "$(DESTDIR)$(LIBDIR)/pkgconfig/charnn.pc"
+
+uninstall:
+	rm -f $(INSTALLED:%="$(DESTDIR)%")
+
 clean:
 	rm -rf build charnn
 
-.PHONY: all test bench soak fuzz clean
+.PHONY: all test bench soak fuzz install uninstall clean
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(LIB64_OBJ:.o=.d) $(B)/faults/checkpoint.d

@@ -9,7 +9,7 @@
  *                 val_frac; u64 seed, max_iters
  *     progress:   u64 iteration, epoch, chunk, corpus_bytes; u32 corpus_crc;
  *                 f64 smooth_loss, last_loss, val_loss, best_val_loss,
- *                 train_seconds; u64 rng[4], optim_t
+ *                 train_seconds; u64 rng[4], optim_t, best_iteration
  *     arrays:     u32 vocab[V]; u64 n + f32 params[n]; u64 n + f32
  *                 optimizer state[n]; u64 n + f32 carried state[n]
  *     u32 CRC-32 (IEEE 802.3) of every byte before it
@@ -155,6 +155,7 @@ static void encode(Writer *w, const CnModel *m, const CnTrainState *st, uint64_t
     for (int i = 0; i < 4; i++)
         put_u64(w, st->rng.s[i]);
     put_u64(w, st->optim_t);
+    put_u64(w, st->best_iteration);
     for (int k = 0; k < m->vocab.size; k++)
         put_u32(w, m->vocab.chars[k]);
     put_reals(w, m->params, m->nparams);
@@ -166,7 +167,7 @@ static void encode(Writer *w, const CnModel *m, const CnTrainState *st, uint64_t
 static uint64_t encoded_size(const CnModel *m, const CnTrainState *st)
 {
     size_t arrays = m->nparams + (st ? st->optim_len + st->state_len : 0);
-    return HEADER_BYTES + 4 * 4 + 3 * 4 + 10 * 8 + 2 * 8 + 4 * 8 + 4 + 5 * 8 + 4 * 8 + 8 +
+    return HEADER_BYTES + 4 * 4 + 3 * 4 + 10 * 8 + 2 * 8 + 4 * 8 + 4 + 5 * 8 + 4 * 8 + 8 + 8 +
            4 * (uint64_t)m->vocab.size + 3 * 8 + 4 * (uint64_t)arrays + 4;
 }
 
@@ -479,10 +480,12 @@ int cn_checkpoint_parse(const void *data, size_t n, const char *name, CnModel *m
     for (int i = 0; i < 4; i++)
         s.rng.s[i] = get_u64(&r);
     s.optim_t = get_u64(&r);
+    s.best_iteration = get_u64(&r);
     if (r.failed)
         return -1;
     if (!finite_nonneg(s.train_seconds) || isinf(s.smooth_loss) || isinf(s.last_loss) ||
-        s.chunk > s.iteration || s.optim_t > s.iteration || s.epoch > s.iteration)
+        s.chunk > s.iteration || s.optim_t > s.iteration || s.epoch > s.iteration ||
+        s.best_iteration > s.iteration)
         return bad(&r, "has invalid progress counters");
     if ((size_t)V > (r.len - r.at) / 4)
         return bad(&r, "is truncated");

@@ -29,6 +29,7 @@ typedef struct {
     double lo, hi;       /* numeric range */
     int lo_open, hi_open;/* 1: the bound itself is excluded */
     const char *const *choices; /* FLAG_STR: allowed values, NULL-terminated */
+    char short_name;     /* also -x, or 0 */
     int set;             /* given on the command line */
 } Flag;
 
@@ -47,6 +48,7 @@ extern const char *cli_program; /* argv[0], for messages and suggestions */
  * cli_parse_only set, if the arguments are valid), or EXIT_USAGE after
  * printing an error. */
 extern int cli_parse_only; /* tests and fuzzing: commands stop after parsing */
+extern int cli_help_roff;  /* help is printed as a man page section */
 int cli_parse(const Command *cmd, int argc, char **argv, const char **args, int *nargs);
 void cli_help(const Command *cmd, FILE *out);
 Flag *cli_flag(const Command *cmd, const char *name);
@@ -64,10 +66,50 @@ uint64_t cli_physical_memory(void);
 void cli_catch_signals(void);
 extern volatile int cli_signal;
 
+/* What the status line and the log show of a run (src/cli_progress.c). */
+typedef struct {
+    uint64_t iteration, target;
+    double epoch, loss, smooth, val_loss; /* val_loss NaN if none yet */
+    int evaluated;                        /* val_loss was measured at this iteration */
+    double chars_per_s, elapsed, eta, seconds;
+    int final;                            /* the last update: always drawn */
+} Status;
+
+typedef struct {
+    int tty;          /* stdout is a terminal: one status line, redrawn */
+    int color;        /* ANSI colour allowed (terminal, no NO_COLOR) */
+    int quiet;        /* only the final summary */
+    int line_open;    /* a status line is on screen */
+    double last_draw; /* when it was last redrawn */
+    FILE *log;        /* --log CSV, or NULL */
+} Progress;
+
+int cli_color_allowed(int fd);
+void progress_init(Progress *p, int quiet);
+/* Redraws the status line (terminal, at most 10 times a second), or prints
+ * a plain line when plain_due (elsewhere). */
+void progress_status(Progress *p, const Status *s, int plain_due);
+/* A permanent line, in an ANSI colour when allowed ("" for none). */
+void progress_line(Progress *p, const char *color, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void progress_sample(Progress *p, uint64_t iteration, double temperature, const char *text,
+                     size_t len);
+void progress_end(Progress *p);    /* clears the status line */
+void progress_finish(Progress *p); /* ends it, leaving it on screen */
+/* Opens (appends to) the CSV log; reports failure itself. */
+int log_open(Progress *p, const char *path, const char *description, uint64_t iteration);
+void log_row(Progress *p, const Status *s, double lr, double grad_norm);
+void log_close(Progress *p);
+
 int cmd_train(int argc, char **argv);
 int cmd_sample(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_gradcheck(int argc, char **argv);
+int cmd_plot(int argc, char **argv);
+/* The man page around the commands' help (src/cli_man.c). */
+void cli_man_head(FILE *out);
+void cli_man_tail(FILE *out);
 
 #endif /* CHARNN_CLI_H */

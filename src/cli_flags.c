@@ -18,13 +18,14 @@
 
 const char *cli_program = "charnn";
 int cli_parse_only;
+int cli_help_roff;
 volatile int cli_signal;
 
 void cli_error(const char *fmt, ...)
 {
     va_list ap;
     fflush(stdout);
-    fputs("charnn: ", stderr);
+    fputs(cli_color_allowed(STDERR_FILENO) ? "\033[31mcharnn:\033[0m " : "charnn: ", stderr);
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
@@ -77,21 +78,59 @@ static void format_default(const Flag *f, char *out, size_t n)
     }
 }
 
+/* Roff for a man page: backslashes and dashes escaped. */
+static void roff(FILE *out, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '\\' || *s == '-')
+            fputc('\\', out);
+        fputc(*s, out);
+    }
+}
+
 void cli_help(const Command *cmd, FILE *out)
 {
-    fprintf(out, "usage: %s %s\n\n%s\n", cli_program, cmd->usage, cmd->summary);
-    if (cmd->flags && cmd->flags->name)
-        fputs("\noptions:\n", out);
+    if (cli_help_roff) {
+        fputs(".SS \"", out);
+        roff(out, cmd->usage);
+        fputs("\"\n", out);
+        roff(out, cmd->summary);
+        fputc('\n', out);
+    } else {
+        fprintf(out, "usage: %s %s\n\n%s\n", cli_program, cmd->usage, cmd->summary);
+        if (cmd->flags && cmd->flags->name)
+            fputs("\noptions:\n", out);
+    }
     for (const Flag *f = cmd->flags; f && f->name; f++) {
         char left[64], def[64];
-        snprintf(left, sizeof left, "--%s%s%s", f->name, f->arg ? " " : "", f->arg ? f->arg : "");
+        const char *arg_sep = f->arg ? " " : "", *arg = f->arg ? f->arg : "";
+        if (f->short_name)
+            snprintf(left, sizeof left, "-%c, --%s%s%s", f->short_name, f->name, arg_sep, arg);
+        else
+            snprintf(left, sizeof left, "--%s%s%s", f->name, arg_sep, arg);
         format_default(f, def, sizeof def);
+        /* help that states its own default (e.g. "all processors") keeps it */
+        int show_default = f->type != FLAG_SWITCH && def[0] && !strstr(f->help, "(default");
+        if (cli_help_roff) {
+            fputs(".TP\n.B ", out);
+            roff(out, left);
+            fputc('\n', out);
+            roff(out, f->help);
+            if (show_default) {
+                fputs(" (default ", out);
+                roff(out, def);
+                fputc(')', out);
+            }
+            fputc('\n', out);
+            continue;
+        }
         fprintf(out, "  %-22s %s", left, f->help);
-        if (f->type != FLAG_SWITCH && def[0])
+        if (show_default)
             fprintf(out, " (default %s)", def);
         fputc('\n', out);
     }
-    fprintf(out, "  %-22s %s\n", "-h, --help", "show this help and exit");
+    if (!cli_help_roff)
+        fprintf(out, "  %-22s %s\n", "-h, --help", "show this help and exit");
 }
 
 static int out_of_range(const Flag *f, double x)
@@ -214,19 +253,27 @@ int cli_parse(const Command *cmd, int argc, char **argv, const char **args, int 
             args[(*nargs)++] = a;
             continue;
         }
-        if (a[1] != '-') {
-            cli_error("unknown option %s for '%s'; options are spelled --name (see %s %s --help)",
-                      a, cmd->name, cli_program, cmd->name);
-            return EXIT_USAGE;
-        }
+        Flag *f = NULL;
+        const char *eq = NULL;
         char name[64];
-        const char *eq = strchr(a + 2, '=');
-        size_t len = eq ? (size_t)(eq - (a + 2)) : strlen(a + 2);
-        if (len >= sizeof name)
-            len = sizeof name - 1;
-        memcpy(name, a + 2, len);
-        name[len] = '\0';
-        Flag *f = cli_flag(cmd, name);
+        if (a[1] != '-') {
+            for (Flag *g = cmd->flags; g && g->name && !a[2]; g++)
+                if (g->short_name && g->short_name == a[1])
+                    f = g;
+            if (!f) {
+                cli_error("unknown option %s for '%s'; options are spelled --name (see %s %s "
+                          "--help)", a, cmd->name, cli_program, cmd->name);
+                return EXIT_USAGE;
+            }
+        } else {
+            eq = strchr(a + 2, '=');
+            size_t len = eq ? (size_t)(eq - (a + 2)) : strlen(a + 2);
+            if (len >= sizeof name)
+                len = sizeof name - 1;
+            memcpy(name, a + 2, len);
+            name[len] = '\0';
+            f = cli_flag(cmd, name);
+        }
         if (!f) {
             suggest(cmd, name);
             return EXIT_USAGE;

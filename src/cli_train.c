@@ -7,18 +7,20 @@
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
 
+#include <errno.h>
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char *const cell_choices[] = {"rnn", "lstm", "peephole", "gru", NULL};
 static const char *const optim_choices[] = {"sgd",     "momentum", "nesterov",
                                             "adagrad", "rmsprop",  "adam", NULL};
 
 typedef struct {
-    const char *model, *optim, *checkpoint, *resume, *init_from;
-    int hidden, layers, seq_length, batch, print_every, sample_length, threads;
+    const char *model, *optim, *checkpoint, *resume, *init_from, *log;
+    int hidden, layers, seq_length, batch, print_every, sample_length, threads, quiet;
     double dropout, lr, momentum, beta1, beta2, eps, decay_rate, clip_value, clip_norm, epochs,
         val_frac, temperature;
     uint64_t iters, eval_every, sample_every, seed;
@@ -40,6 +42,18 @@ static char *default_checkpoint(const char *corpus)
     char *path = malloc(len + 6);
     if (path)
         snprintf(path, len + 6, "%.*s.ckpt", (int)len, base);
+    return path;
+}
+
+/* "input.ckpt" -> "input.best.ckpt"; "model" -> "model.best". */
+static char *best_path(const char *ckpt)
+{
+    size_t len = strlen(ckpt), stem = len;
+    if (len > 5 && strcmp(ckpt + len - 5, ".ckpt") == 0)
+        stem = len - 5;
+    char *path = malloc(len + 6);
+    if (path)
+        snprintf(path, len + 6, "%.*s.best%s", (int)stem, ckpt, ckpt + stem);
     return path;
 }
 
@@ -75,37 +89,43 @@ static int shape_conflicts(const Command *cmd, const TrainArgs *a, const CnShape
     return 1;
 }
 
-static void print_sample(const CnModel *model, uint64_t seed, int length, double temperature)
+/* A sample for the log, drawn from a newline (or nothing) onwards. */
+static void show_sample(Progress *p, const CnModel *model, uint64_t iteration, uint64_t seed,
+                        int length, double temperature)
 {
     CnSampler s;
     CnError err;
-    if (cn_sampler_init(&s, model, seed, &err) != 0) {
-        cli_error("%s", err.msg);
+    char *text = malloc((size_t)length * 4 + 1);
+    if (!text || cn_sampler_init(&s, model, seed, &err) != 0) {
+        free(text);
         return;
     }
     int newline = cn_vocab_index(&model->vocab, '\n');
     if (newline >= 0)
         cn_sampler_feed(&s, newline);
     CnSampleOptions opt = {.temperature = temperature};
-    printf("---- sample (temperature %g) ----\n", temperature);
+    size_t len = 0;
     for (int i = 0; i < length; i++) {
         int id = cn_sampler_next(&s, &opt);
-        char utf8[4];
-        fwrite(utf8, 1, (size_t)cn_utf8_encode(model->vocab.chars[id], utf8), stdout);
+        len += (size_t)cn_utf8_encode(model->vocab.chars[id], text + len);
         cn_sampler_feed(&s, id);
     }
-    printf("\n---- end of sample ----\n");
-    fflush(stdout);
+    progress_sample(p, iteration, temperature, text, len);
     cn_sampler_free(&s);
+    free(text);
 }
 
-static void validate(CnTrainer *tr)
+/* Validation loss into the run state; returns 1 if it is a new best. */
+static int validate(CnTrainer *tr)
 {
     CnError err;
     double v = cn_trainer_validate(tr, &err);
     tr->st.val_loss = v;
-    if (isfinite(v) && !(v >= tr->st.best_val_loss))
-        tr->st.best_val_loss = v;
+    if (!isfinite(v) || v >= tr->st.best_val_loss)
+        return 0;
+    tr->st.best_val_loss = v;
+    tr->st.best_iteration = tr->st.iteration;
+    return 1;
 }
 
 /* Refuses a run that cannot fit in this machine's memory. */
@@ -227,50 +247,67 @@ static int setup(const Command *cmd, TrainArgs *a, const CnText *text, CnModel *
     return 0;
 }
 
-static void print_banner(const CnTrainer *tr, const char *corpus, const char *ckpt,
-                         uint64_t target, int resumed)
-{
-    const CnShape *s = &tr->model->shape;
-    const CnTrainConfig *c = &tr->st.cfg;
-    char n1[32], n2[32], n3[32], n4[32];
-    printf("charnn: %s %s, %d layer%s x %d hidden, %d-character vocabulary, %s parameters\n",
-           resumed ? "resuming" : "training", cn_cell_name(s->cell), s->layers,
-           s->layers == 1 ? "" : "s", s->hidden, s->vocab, cli_count(tr->model->nparams, n1));
-    printf("  data: %s, %s characters (%s train, %s validation), %s iterations per epoch\n",
-           strcmp(corpus, "-") == 0 ? "standard input" : corpus,
-           cli_count(tr->text->nchars, n1), cli_count(tr->n_train, n2), cli_count(tr->n_val, n3),
-           cli_count(tr->chunks_per_epoch, n4));
-    printf("  run: iterations %s to %s (%.2f epochs), batch %d x seq-length %d, %s lr %g",
-           cli_count(tr->st.iteration, n1), cli_count(target, n2),
-           (double)target / (double)tr->chunks_per_epoch, c->batch, c->seq_length,
-           cn_optim_name(c->optim.kind), c->optim.lr);
-    if (c->clip_norm > 0)
-        printf(", clip-norm %g", c->clip_norm);
-    if (c->clip_value > 0)
-        printf(", clip-value %g", c->clip_value);
-    if (c->dropout > 0)
-        printf(", dropout %g", c->dropout);
-    printf("\n  checkpoint: %s; kernels: %s, %d thread%s\n", ckpt, cn_kernels_name(),
-           cn_pool_size(tr->pool), cn_pool_size(tr->pool) == 1 ? "" : "s");
-    fflush(stdout);
-}
-
 /* A training run in progress, as the loop sees it. */
 typedef struct {
     CnTrainer *tr;
     const TrainArgs *a;
     const CnModel *model;
-    const char *corpus, *ckpt;
+    Progress *pg;
+    const char *corpus;      /* for messages: the first file, or "standard input" */
+    const char *resume_cmd;  /* the files as given, for the resume hint */
+    const char *ckpt;
+    char *best;              /* where the best checkpoint is kept (validation runs) */
     uint64_t target, start_iter;
     double seconds_before;   /* training time of earlier runs (resumed) */
     double train_time;       /* this run's time inside steps */
-    double interval_time;    /* since the last progress line */
+    double interval_time;    /* since the last plain progress line */
     uint64_t interval_iters;
+    double chars_per_s;      /* over the last interval */
     double last_saved;       /* iteration of this run's last checkpoint; -1: none */
     int failed_saves;        /* in a row */
+    int best_saved;          /* the best checkpoint was written by this run */
 } Run;
 
 enum { MAX_FAILED_SAVES = 3 };
+
+/* "lstm, 2 layers x 128 hidden, 65 characters, 239,297 parameters; batch 50 x
+ * seq-length 50, adam lr 0.002, clip-norm 5" (banner, log, plot title) */
+static void describe(const CnTrainer *tr, char *out, size_t n)
+{
+    const CnShape *s = &tr->model->shape;
+    const CnTrainConfig *c = &tr->st.cfg;
+    char params[32];
+    int len = snprintf(out, n, "%s, %d layer%s x %d hidden, %d characters, %s parameters; batch "
+                       "%d x seq-length %d, %s lr %g", cn_cell_name(s->cell), s->layers,
+                       s->layers == 1 ? "" : "s", s->hidden, s->vocab,
+                       cli_count(tr->model->nparams, params), c->batch, c->seq_length,
+                       cn_optim_name(c->optim.kind), c->optim.lr);
+    if (c->clip_norm > 0 && len > 0 && (size_t)len < n)
+        len += snprintf(out + len, n - (size_t)len, ", clip-norm %g", c->clip_norm);
+    if (c->clip_value > 0 && len > 0 && (size_t)len < n)
+        len += snprintf(out + len, n - (size_t)len, ", clip-value %g", c->clip_value);
+    if (c->dropout > 0 && len > 0 && (size_t)len < n)
+        snprintf(out + len, n - (size_t)len, ", dropout %g", c->dropout);
+}
+
+static void print_banner(const Run *r)
+{
+    const CnTrainer *tr = r->tr;
+    char what[256], n1[32], n2[32], n3[32], n4[32];
+    describe(tr, what, sizeof what);
+    progress_line(r->pg, "\033[1m", "charnn: %s %s", tr->st.iteration ? "resuming" : "training",
+                  what);
+    progress_line(r->pg, "", "  data: %s, %s characters (%s train, %s validation), %s iterations "
+                  "per epoch", r->corpus, cli_count(tr->text->nchars, n1),
+                  cli_count(tr->n_train, n2), cli_count(tr->n_val, n3),
+                  cli_count(tr->chunks_per_epoch, n4));
+    progress_line(r->pg, "", "  run: iterations %s to %s (%.2f epochs); checkpoint %s%s%s; "
+                  "kernels %s, %d thread%s", cli_count(tr->st.iteration, n1),
+                  cli_count(r->target, n2), (double)r->target / (double)tr->chunks_per_epoch,
+                  r->ckpt, r->best ? ", best kept in " : "", r->best ? r->best : "",
+                  cn_kernels_name(), cn_pool_size(tr->pool),
+                  cn_pool_size(tr->pool) == 1 ? "" : "s");
+}
 
 /* Saves the checkpoint. A failure leaves the previous file as it was (the
  * save is atomic); `then` says in the message what happens next. Returns 0
@@ -278,6 +315,7 @@ enum { MAX_FAILED_SAVES = 3 };
 static int save_checkpoint(Run *r, const char *then)
 {
     CnError err;
+    progress_end(r->pg);
     r->tr->st.train_seconds = r->seconds_before + r->train_time;
     if (cn_trainer_save(r->tr, r->ckpt, &err) == 0) {
         r->last_saved = (double)r->tr->st.iteration;
@@ -292,24 +330,40 @@ static int save_checkpoint(Run *r, const char *then)
     return -1;
 }
 
-static void print_progress(Run *r, double loss)
+/* The checkpoint just saved is the best so far: keep it as r->best, as a
+ * hard link (no copy; later saves replace the latest file, not this one),
+ * or as a copy where links are not possible. Atomic like every save. */
+static void keep_best(Run *r)
 {
-    uint64_t it = r->tr->st.iteration;
-    uint64_t chars = r->interval_iters * (uint64_t)r->a->batch * (uint64_t)r->a->seq_length;
-    double per_iter = r->train_time / (double)(it - r->start_iter);
-    char n1[32], n2[32], n3[32], d1[32], d2[32];
-    printf("iter %*s/%s | epoch %6.2f | loss %.4f | smooth %.4f | %s chars/s | %s elapsed | "
-           "ETA %s\n",
-           (int)strlen(cli_count(r->target, n2)), cli_count(it, n1), n2, cn_trainer_epoch(r->tr),
-           loss, r->tr->st.smooth_loss,
-           cli_count((uint64_t)((double)chars / (r->interval_time > 0 ? r->interval_time : 1e-9)),
-                     n3),
-           cli_duration(r->train_time, d1), cli_duration(per_iter * (double)(r->target - it), d2));
-    fflush(stdout);
-    r->interval_time = 0, r->interval_iters = 0;
+    char tmp[4096];
+    CnError err;
+    if (snprintf(tmp, sizeof tmp, "%s.tmp", r->best) >= (int)sizeof tmp)
+        return;
+    unlink(tmp);
+    if (link(r->ckpt, tmp) == 0 && rename(tmp, r->best) == 0) {
+        r->best_saved = 1;
+        return;
+    }
+    unlink(tmp);
+    if (cn_trainer_save(r->tr, r->best, &err) == 0)
+        r->best_saved = 1;
+    else
+        cli_error("%s; the best checkpoint stays as it was", err.msg);
 }
 
-static int report_divergence(const Run *r, double loss)
+static Status status_of(const Run *r, double loss, int evaluated)
+{
+    const CnTrainer *tr = r->tr;
+    uint64_t it = tr->st.iteration;
+    double per_iter = it > r->start_iter ? r->train_time / (double)(it - r->start_iter) : 0;
+    return (Status){.iteration = it, .target = r->target, .epoch = cn_trainer_epoch(tr),
+                    .loss = loss, .smooth = tr->st.smooth_loss, .val_loss = tr->st.val_loss,
+                    .evaluated = evaluated, .chars_per_s = r->chars_per_s,
+                    .elapsed = r->train_time, .eta = per_iter * (double)(r->target - it),
+                    .seconds = r->seconds_before + r->train_time, .final = it >= r->target};
+}
+
+static int report_divergence(Run *r, double loss)
 {
     const CnTrainer *tr = r->tr;
     char what[64];
@@ -321,6 +375,7 @@ static int report_divergence(const Run *r, double loss)
         snprintf(what, sizeof what, "the gradient is not finite");
     else
         snprintf(what, sizeof what, "the update made the parameters infinite");
+    progress_end(r->pg);
     cli_error("training diverged at iteration %llu: %s. %s Lower --lr (now %g) or clip the "
               "gradient (--clip-norm 5).",
               (unsigned long long)tr->st.iteration + 1, what,
@@ -330,13 +385,14 @@ static int report_divergence(const Run *r, double loss)
     return EXIT_DIVERGED;
 }
 
-/* Validates (if there is a validation split) and saves. A failed save is
- * retried at the next one; MAX_FAILED_SAVES in a row stop the run. */
+/* Validates (if there is a validation split) and saves; keeps the best. A
+ * failed save is retried at the next one; MAX_FAILED_SAVES in a row stop
+ * the run. */
 static int evaluate_and_save(Run *r)
 {
     CnTrainer *tr = r->tr;
     uint64_t it = tr->st.iteration;
-    validate(tr);
+    int improved = validate(tr);
     int last = it >= r->target;
     char then[96];
     if (last)
@@ -349,14 +405,38 @@ static int evaluate_and_save(Run *r)
                  (unsigned long long)(r->a->eval_every ? it + r->a->eval_every : r->target));
     if (save_checkpoint(r, then) != 0)
         return last || r->failed_saves >= MAX_FAILED_SAVES ? EXIT_ERROR : EXIT_OK;
+    if (improved && r->best)
+        keep_best(r);
+    char n1[32];
     if (isfinite(tr->st.val_loss))
-        printf("eval at iteration %llu: val loss %.4f (%.4f bits/char), best %.4f | saved %s\n",
-               (unsigned long long)it, tr->st.val_loss, tr->st.val_loss / log(2.0),
-               tr->st.best_val_loss, r->ckpt);
+        progress_line(r->pg, improved ? "\033[32m" : "",
+                      "eval at iteration %s: val loss %.4f (%.4f bits/char)%s | saved %s",
+                      cli_count(it, n1), tr->st.val_loss, tr->st.val_loss / log(2.0),
+                      improved ? ", the best so far" : "", r->ckpt);
     else
-        printf("saved %s at iteration %llu\n", r->ckpt, (unsigned long long)it);
-    fflush(stdout);
+        progress_line(r->pg, "", "saved %s at iteration %s", r->ckpt, cli_count(it, n1));
     return EXIT_OK;
+}
+
+static void print_summary(const Run *r)
+{
+    const CnTrainer *tr = r->tr;
+    char n1[32], n2[32], d1[32];
+    progress_finish(r->pg);
+    printf("done: %s iterations (%.2f epochs) in %s; smoothed train loss %.4f\n",
+           cli_count(tr->st.iteration, n1), cn_trainer_epoch(tr), cli_duration(r->train_time, d1),
+           tr->st.smooth_loss);
+    const char *pick = r->ckpt;
+    if (isfinite(tr->st.best_val_loss)) {
+        pick = r->best_saved ? r->best : r->ckpt;
+        printf("best validation loss %.4f (%.4f bits/char) at iteration %s, in %s; the last "
+               "checkpoint (iteration %s) is %s\n",
+               tr->st.best_val_loss, tr->st.best_val_loss / log(2.0),
+               cli_count(tr->st.best_iteration, n1), pick, cli_count(tr->st.iteration, n2),
+               r->ckpt);
+    }
+    printf("sample from it with: %s sample %s\n", cli_program, pick);
+    fflush(stdout);
 }
 
 /* Steps until the target, an interrupt or a failure; returns the exit code. */
@@ -369,10 +449,9 @@ static int train_loop(Run *r)
             int sig = cli_signal;
             if (save_checkpoint(r, "interrupted without saving") != 0)
                 return EXIT_ERROR;
-            printf("interrupted at iteration %llu: saved %s; resume with: %s train %s --resume "
-                   "%s\n",
-                   (unsigned long long)tr->st.iteration, r->ckpt, cli_program, r->corpus,
-                   r->ckpt);
+            char n1[32];
+            printf("interrupted at iteration %s: saved %s; resume with: %s train %s --resume %s\n",
+                   cli_count(tr->st.iteration, n1), r->ckpt, cli_program, r->resume_cmd, r->ckpt);
             fflush(stdout);
             return sig == SIGTERM ? EXIT_SIGTERM : EXIT_SIGINT;
         }
@@ -383,23 +462,29 @@ static int train_loop(Run *r)
         if (res == CN_STEP_DIVERGED)
             return report_divergence(r, loss);
         uint64_t it = tr->st.iteration;
-        if (it == r->start_iter + 1 || it % (uint64_t)a->print_every == 0 || it == r->target)
-            print_progress(r, loss);
+        int print_due = it == r->start_iter + 1 || it % (uint64_t)a->print_every == 0 ||
+                        it == r->target;
+        int eval_due = (a->eval_every && it % a->eval_every == 0) || it == r->target;
+        if (print_due || r->pg->tty) {
+            r->chars_per_s = (double)(r->interval_iters * (uint64_t)a->batch * a->seq_length) /
+                             (r->interval_time > 0 ? r->interval_time : 1e-9);
+        }
+        if (print_due)
+            r->interval_time = 0, r->interval_iters = 0;
         if (a->sample_every && it % a->sample_every == 0)
-            print_sample(r->model, tr->st.cfg.seed ^ it, a->sample_length, a->temperature);
-        if ((a->eval_every && it % a->eval_every == 0) || it == r->target) {
+            show_sample(r->pg, r->model, it, tr->st.cfg.seed ^ it, a->sample_length,
+                        a->temperature);
+        if (eval_due) {
             int rc = evaluate_and_save(r);
             if (rc != EXIT_OK)
                 return rc;
         }
+        Status st = status_of(r, loss, eval_due);
+        progress_status(r->pg, &st, print_due);
+        if (print_due || eval_due)
+            log_row(r->pg, &st, tr->st.cfg.optim.lr, tr->last_grad_norm);
     }
-    char d1[32];
-    printf("done: %llu iterations in %s, smoothed train loss %.4f",
-           (unsigned long long)tr->st.iteration, cli_duration(r->train_time, d1),
-           tr->st.smooth_loss);
-    if (isfinite(tr->st.val_loss))
-        printf(", val loss %.4f (%.4f bits/char)", tr->st.val_loss, tr->st.val_loss / log(2.0));
-    printf("\nsample from it with: %s sample %s\n", cli_program, r->ckpt);
+    print_summary(r);
     return EXIT_OK;
 }
 
@@ -475,18 +560,23 @@ int cmd_train(int argc, char **argv)
          .help = "threads; results are the same for any number (default: all processors, "
                  "fewer for small models)",
          .lo = 1, .hi = 1024},
+        {.name = "log", .type = FLAG_STR, .value = &a.log, .arg = "FILE",
+         .help = "append a CSV row per print interval and evaluation (see charnn plot)"},
+        {.name = "quiet", .type = FLAG_SWITCH, .value = &a.quiet,
+         .help = "print only errors and the final summary"},
         {.name = NULL},
     };
+    enum { MAX_FILES = 256 };
     Command cmd = {
         .name = "train",
-        .usage = "train [FILE] [options]",
-        .summary = "Train a character-level model on FILE (UTF-8 text; default input.txt; - "
-                   "reads standard input).",
+        .usage = "train [FILE...] [options]",
+        .summary = "Train a character-level model on UTF-8 text: the FILEs joined in order "
+                   "(default input.txt; - reads standard input).",
         .flags = flags,
         .min_args = 0,
-        .max_args = 1,
+        .max_args = MAX_FILES,
     };
-    const char *args[1];
+    const char *args[MAX_FILES];
     int nargs;
     int rc = cli_parse(&cmd, argc, argv, args, &nargs);
     if (rc)
@@ -496,9 +586,24 @@ int cmd_train(int argc, char **argv)
                   "--init-from starts a new one from its weights");
         return EXIT_USAGE;
     }
-    const char *corpus = nargs ? args[0] : "input.txt";
-    char *ckpt_owned = a.checkpoint ? NULL : default_checkpoint(corpus);
+    if (!nargs)
+        args[nargs++] = "input.txt";
+    for (int i = 0, stdin_seen = 0; i < nargs; i++) {
+        if (strcmp(args[i], "-") == 0 && stdin_seen++) {
+            cli_error("standard input (-) is given twice; give it once");
+            return EXIT_USAGE;
+        }
+    }
+    const char *corpus = strcmp(args[0], "-") == 0 ? "standard input" : args[0];
+    char *ckpt_owned = a.checkpoint ? NULL : default_checkpoint(args[0]);
     const char *ckpt = a.checkpoint ? a.checkpoint : ckpt_owned;
+    char files[1024] = "", joined[300]; /* for messages: the files as given */
+    for (int i = 0; i < nargs; i++)
+        snprintf(files + strlen(files), sizeof files - strlen(files), "%s%s", i ? " " : "",
+                 args[i]);
+    if (nargs > 1)
+        snprintf(joined, sizeof joined, "%s and %d more file%s", args[0], nargs - 1,
+                 nargs > 2 ? "s" : "");
     if (!ckpt) {
         cli_error("out of memory");
         return EXIT_ERROR;
@@ -511,7 +616,7 @@ int cmd_train(int argc, char **argv)
     CnTrainer tr;
     int exit_code = EXIT_ERROR;
     memset(&model, 0, sizeof model);
-    if (cn_text_load(&text, corpus, &err) != 0) {
+    if (cn_text_load_files(&text, args, nargs, &err) != 0) {
         cli_error("%s", err.msg);
         free(ckpt_owned);
         return EXIT_ERROR;
@@ -545,13 +650,28 @@ int cmd_train(int argc, char **argv)
         exit_code = EXIT_OK;
         goto out_trainer;
     }
-    print_banner(&tr, corpus, ckpt, target, a.resume != NULL);
-
-    Run run = {.tr = &tr, .a = &a, .model = &model, .corpus = corpus, .ckpt = ckpt,
-               .target = target, .start_iter = tr.st.iteration,
-               .seconds_before = tr.st.train_seconds, .last_saved = -1.0};
+    Progress pg;
+    progress_init(&pg, a.quiet);
+    Run run = {.tr = &tr, .a = &a, .model = &model, .pg = &pg,
+               .corpus = nargs > 1 ? joined : corpus, .resume_cmd = files, .ckpt = ckpt,
+               .best = tr.n_val ? best_path(ckpt) : NULL, .target = target,
+               .start_iter = tr.st.iteration, .seconds_before = tr.st.train_seconds,
+               .last_saved = -1.0};
+    if (a.log) {
+        char what[256], line[600];
+        describe(&tr, what, sizeof what);
+        snprintf(line, sizeof line, "charnn %s train %s: %s", CHARNN_VERSION, files, what);
+        if (log_open(&pg, a.log, line, tr.st.iteration) != 0) {
+            free(run.best);
+            goto out_trainer;
+        }
+    }
+    print_banner(&run);
     cli_catch_signals();
     exit_code = train_loop(&run);
+    progress_end(&pg);
+    log_close(&pg);
+    free(run.best);
 out_trainer:
     cn_trainer_free(&tr);
 out_model:

@@ -19,6 +19,8 @@ static const Entry commands[] = {
     {"eval", cmd_eval, "score a text file with a checkpoint (nats and bits per char)"},
     {"info", cmd_info, "describe a checkpoint"},
     {"export", cmd_export, "write a checkpoint's model as JSON"},
+    {"plot", cmd_plot, "draw a training log's losses as an SVG picture"},
+    {"gradcheck", cmd_gradcheck, "check the backward pass against finite differences"},
 };
 enum { NCOMMANDS = sizeof commands / sizeof commands[0] };
 
@@ -27,8 +29,8 @@ static void usage(FILE *out)
     fprintf(out, "charnn %s: character-level RNN, LSTM and GRU language models\n\n"
                  "usage: %s COMMAND [options]\n\ncommands:\n", CHARNN_VERSION, cli_program);
     for (int i = 0; i < NCOMMANDS; i++)
-        fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
-    fprintf(out, "  %-8s %s\n\n", "help", "help on a command: charnn help train");
+        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "  %-10s %s\n\n", "help", "help on a command: charnn help train");
     fprintf(out, "Start with:  %s train data/input.txt\n"
                  "then:        %s sample input.ckpt\n"
                  "Each command lists its options with --help.\n", cli_program, cli_program);
@@ -61,11 +63,22 @@ int main(int argc, char **argv)
                cn_cpu_count());
         return EXIT_OK;
     }
+    if (strcmp(name, "help") == 0 && strcmp(argv[2], "--man") == 0) {
+        /* the manual page, from the same tables as --help (make install) */
+        char help[] = "--help";
+        char *help_argv[] = {help, NULL};
+        cli_help_roff = 1;
+        cli_man_head(stdout);
+        for (int i = 0; i < NCOMMANDS; i++)
+            commands[i].run(1, help_argv);
+        cli_man_tail(stdout);
+        return fflush(stdout) == 0 ? EXIT_OK : EXIT_ERROR;
+    }
     if (strcmp(name, "help") == 0) {
         const Entry *e = find(argv[2]);
         if (!e) {
-            cli_error("no command '%s'; commands are train, sample, eval, info, export",
-                      argv[2]);
+            cli_error("no command '%s'; commands are train, sample, eval, info, export, "
+                      "plot, gradcheck", argv[2]);
             return EXIT_USAGE;
         }
         char help[] = "--help";
@@ -74,8 +87,8 @@ int main(int argc, char **argv)
     }
     const Entry *e = find(name);
     if (!e) {
-        cli_error("unknown command '%s'; commands are train, sample, eval, info, export (see "
-                  "%s --help)", name, cli_program);
+        cli_error("unknown command '%s'; commands are train, sample, eval, info, export, "
+                  "plot, gradcheck (see %s --help)", name, cli_program);
         return EXIT_USAGE;
     }
     return e->run(argc - 2, argv + 2);

@@ -143,6 +143,49 @@ fail:
     return -1;
 }
 
+int cn_text_load_files(CnText *text, const char *const *paths, int n, CnError *err)
+{
+    if (n == 1)
+        return cn_text_load(text, paths[0], err);
+    memset(text, 0, sizeof *text);
+    int stdin_seen = 0;
+    for (int i = 0; i < n; i++) {
+        if (strcmp(paths[i], "-") == 0 && stdin_seen++) {
+            cn_errorf(err, "standard input (-) is given twice; give it once");
+            return -1;
+        }
+    }
+    unsigned char *all = NULL;
+    size_t len = 0;
+    for (int i = 0; i < n; i++) {
+        CnText one; /* each file checked on its own, so errors name it */
+        if (cn_text_load(&one, paths[i], err) != 0) {
+            free(all);
+            return -1;
+        }
+        unsigned char *bigger = realloc(all, len + one.nbytes);
+        if (!bigger) {
+            cn_text_free(&one);
+            free(all);
+            cn_errorf(err, "out of memory joining %d files (%zu bytes)", n, len + one.nbytes);
+            return -1;
+        }
+        all = bigger;
+        memcpy(all + len, one.bytes, one.nbytes);
+        len += one.nbytes;
+        cn_text_free(&one);
+    }
+    text->owned = all;
+    text->owned_len = len;
+    text->bytes = all;
+    text->nbytes = len;
+    if (text_index(text, "the joined files", err) != 0) {
+        cn_text_free(text);
+        return -1;
+    }
+    return 0;
+}
+
 int cn_text_from_memory(CnText *text, const void *data, size_t n, const char *name,
                         CnError *err)
 {

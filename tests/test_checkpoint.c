@@ -38,6 +38,7 @@ static void make_state(CnTrainState *st, const CnModel *m)
     st->iteration = 77, st->epoch = 2, st->chunk = 5;
     st->corpus_bytes = 4242, st->corpus_crc = 0xdeadbeef;
     st->smooth_loss = 1.25, st->last_loss = 1.5, st->val_loss = 1.75, st->best_val_loss = 1.7;
+    st->best_iteration = 60;
     st->train_seconds = 12.5;
     cn_rng_seed(&st->rng, 99);
     st->optim_t = 77;
@@ -58,6 +59,7 @@ static int same_state(const CnTrainState *a, const CnTrainState *b)
            a->corpus_crc == b->corpus_crc && a->smooth_loss == b->smooth_loss &&
            a->last_loss == b->last_loss && a->val_loss == b->val_loss &&
            a->best_val_loss == b->best_val_loss && a->train_seconds == b->train_seconds &&
+           a->best_iteration == b->best_iteration &&
            memcmp(&a->rng, &b->rng, sizeof a->rng) == 0 && a->optim_t == b->optim_t &&
            a->optim_len == b->optim_len && a->state_len == b->state_len &&
            memcmp(a->optim_state, b->optim_state, a->optim_len * sizeof(CnReal)) == 0 &&
@@ -180,7 +182,7 @@ static void test_damage(void)
 
     /* a NaN parameter with a valid CRC: first parameter after the vocabulary */
     memcpy(copy, buf, n);
-    size_t first_param = 24 + 16 + 12 + 80 + 16 + 32 + 4 + 40 + 32 + 8 + 4 * 4 + 8;
+    size_t first_param = 24 + 16 + 12 + 80 + 16 + 32 + 4 + 40 + 32 + 8 + 8 + 4 * 4 + 8;
     put_u32(copy + first_param, 0x7fc00000u);
     reseal(copy, n);
     CHECK(cn_checkpoint_parse(copy, n, "nan.ckpt", &out, NULL, &err) != 0 &&

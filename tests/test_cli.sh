@@ -195,8 +195,10 @@ expect_fail 2 "--optim lbfgs is not a choice" 'lbfgs' $CHARNN train "$C" --optim
 expect_fail 2 "--val-frac 1 is out of range" '--val-frac' $CHARNN train "$C" --val-frac 1
 expect_fail 2 "--clip-norm -1 is out of range" '--clip-norm' $CHARNN train "$C" --clip-norm -1
 expect_fail 2 "--epochs 0 is out of range" '--epochs' $CHARNN train "$C" --epochs 0
-expect_fail 2 "train with two files is too many arguments" '' \
-    $CHARNN train "$C" "$C2"
+expect_fail 1 "train with several files names a missing one" 'no-such-file.txt' \
+    $CHARNN train "$C" "$T/no-such-file.txt"
+expect_fail 2 "standard input given twice is refused" 'twice' \
+    $CHARNN train - - < /dev/null
 expect_fail 2 "sample --temperature 0 is out of range" '--temperature' \
     $CHARNN sample "$CK" --temperature 0
 expect_fail 2 "sample --temperature -1 is out of range" '--temperature' \

@@ -1,0 +1,333 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * charnn plot: the training log (--log CSV) as a standalone SVG picture:
+ * training loss (smoothed, and raw underneath) and validation loss against
+ * iterations, epochs on the top axis, ticks, labels, a legend, and the run's
+ * configuration as the title.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "cli.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { W = 960, HT = 560, LEFT = 80, RIGHT = 30, TOP = 96, BOTTOM = 64 };
+
+typedef struct {
+    double iteration, epoch, loss, smooth, val; /* val NaN on rows without one */
+} Row;
+
+typedef struct {
+    Row *rows;
+    size_t n, cap;
+    char title[2][512]; /* "charnn 0.1.0 train FILES" and the configuration */
+} Log;
+
+/* Splits a CSV line in place into at most max fields. */
+static int split(char *line, char **fields, int max)
+{
+    int n = 0;
+    for (char *p = line; n < max;) {
+        fields[n++] = p;
+        p = strchr(p, ',');
+        if (!p)
+            break;
+        *p++ = '\0';
+    }
+    return n;
+}
+
+static int parse_number(const char *s, double *out)
+{
+    char *end;
+    errno = 0;
+    *out = strtod(s, &end);
+    return end != s && (*end == '\0' || *end == '\n' || *end == '\r') && errno == 0 &&
+           isfinite(*out);
+}
+
+/* Reads the log; returns 0 or prints an error and returns -1. */
+static int read_log(const char *path, Log *log)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        cli_error("cannot open %s: %s; give the file written by charnn train --log", path,
+                  strerror(errno));
+        return -1;
+    }
+    enum { ITER, EPOCH, LOSS, SMOOTH, VAL, NCOL };
+    static const char *const names[NCOL] = {"iteration", "epoch", "loss", "smooth_loss",
+                                            "val_loss"};
+    int col[NCOL] = {-1, -1, -1, -1, -1}, have_header = 0, lineno = 0;
+    char line[4096];
+    while (fgets(line, sizeof line, f)) {
+        lineno++;
+        line[strcspn(line, "\r\n")] = '\0';
+        if (line[0] == '#') {
+            const char *c = line + 1 + (line[1] == ' ');
+            const char *colon = strstr(c, ": ");
+            if (!log->title[0][0] && strncmp(c, "charnn", 6) == 0) {
+                size_t len = colon ? (size_t)(colon - c) : strlen(c);
+                snprintf(log->title[0], sizeof log->title[0], "%.*s", (int)len, c);
+                snprintf(log->title[1], sizeof log->title[1], "%s", colon ? colon + 2 : "");
+            }
+            continue;
+        }
+        if (!line[0])
+            continue;
+        char *fields[32];
+        int nf = split(line, fields, 32);
+        if (!have_header) {
+            for (int i = 0; i < nf; i++)
+                for (int c = 0; c < NCOL; c++)
+                    if (strcmp(fields[i], names[c]) == 0)
+                        col[c] = i;
+            for (int c = 0; c < NCOL; c++) {
+                if (col[c] < 0) {
+                    cli_error("%s:%d: no '%s' column; give the file written by charnn train "
+                              "--log", path, lineno, names[c]);
+                    fclose(f);
+                    return -1;
+                }
+            }
+            have_header = 1;
+            continue;
+        }
+        Row r = {.val = NAN};
+        int ok = 1;
+        for (int c = 0; c < NCOL && ok; c++) {
+            double *dst = c == ITER ? &r.iteration : c == EPOCH ? &r.epoch : c == LOSS ? &r.loss
+                          : c == SMOOTH ? &r.smooth : &r.val;
+            const char *text = col[c] < nf ? fields[col[c]] : "";
+            if (c == VAL && !text[0])
+                continue;
+            ok = parse_number(text, dst);
+        }
+        if (!ok) {
+            cli_error("%s:%d: a row with a missing or malformed number", path, lineno);
+            fclose(f);
+            return -1;
+        }
+        if (log->n == log->cap) {
+            size_t cap = log->cap ? 2 * log->cap : 256;
+            Row *bigger = realloc(log->rows, cap * sizeof *bigger);
+            if (!bigger) {
+                cli_error("out of memory reading %s", path);
+                fclose(f);
+                return -1;
+            }
+            log->rows = bigger, log->cap = cap;
+        }
+        log->rows[log->n++] = r;
+    }
+    fclose(f);
+    if (log->n == 0) {
+        cli_error("%s has no rows to plot; train with --log %s first", path, path);
+        return -1;
+    }
+    return 0;
+}
+
+/* A tick step of 1, 2 or 5 times a power of ten giving about `want` ticks. */
+static double nice_step(double range, int want)
+{
+    double raw = range / want, p = pow(10, floor(log10(raw))), m = raw / p;
+    return (m < 1.5 ? 1 : m < 3.5 ? 2 : m < 7.5 ? 5 : 10) * p;
+}
+
+static void xml_text(FILE *out, const char *s)
+{
+    for (; *s; s++) {
+        switch (*s) {
+        case '<': fputs("&lt;", out); break;
+        case '>': fputs("&gt;", out); break;
+        case '&': fputs("&amp;", out); break;
+        case '"': fputs("&quot;", out); break;
+        default:
+            if ((unsigned char)*s >= 0x20 || *s == '\t')
+                fputc(*s, out);
+        }
+    }
+}
+
+static void format_tick(char *buf, size_t n, double v, double step)
+{
+    int decimals = step >= 1 ? 0 : (int)ceil(-log10(step) - 1e-9);
+    if (fabs(v) >= 10000 && step >= 1) {
+        char digits[32];
+        cli_count((uint64_t)llround(v), digits);
+        snprintf(buf, n, "%s", digits);
+    } else {
+        snprintf(buf, n, "%.*f", decimals, v);
+    }
+}
+
+/* Writes the picture; returns 0 or -1 on a write error. */
+static int write_svg(FILE *out, const Log *log)
+{
+    const Row *rows = log->rows;
+    size_t n = log->n;
+    double x0 = rows[0].iteration, x1 = rows[0].iteration, y0 = INFINITY, y1 = -INFINITY;
+    for (size_t i = 0; i < n; i++) {
+        const double v[3] = {rows[i].loss, rows[i].smooth, rows[i].val};
+        x0 = fmin(x0, rows[i].iteration), x1 = fmax(x1, rows[i].iteration);
+        for (int k = 0; k < 3; k++)
+            if (isfinite(v[k]))
+                y0 = fmin(y0, v[k]), y1 = fmax(y1, v[k]);
+    }
+    if (x1 <= x0)
+        x1 = x0 + 1;
+    double pad = (y1 - y0) * 0.05 + 1e-3;
+    y0 -= pad, y1 += pad;
+    double xs = nice_step(x1 - x0, 8), ys = nice_step(y1 - y0, 6);
+    double pw = W - LEFT - RIGHT, ph = HT - TOP - BOTTOM;
+#define PX(x) (LEFT + ((x) - x0) / (x1 - x0) * pw)
+#define PY(y) (TOP + (y1 - (y)) / (y1 - y0) * ph)
+    fprintf(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                 "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
+                 "viewBox=\"0 0 %d %d\" font-family=\"sans-serif\" font-size=\"12\">\n"
+                 "<rect width=\"%d\" height=\"%d\" fill=\"white\"/>\n",
+            W, HT, W, HT, W, HT);
+    fputs("<text x=\"480\" y=\"22\" text-anchor=\"middle\" font-size=\"15\" "
+          "font-weight=\"bold\">", out);
+    xml_text(out, log->title[0][0] ? log->title[0] : "charnn training log");
+    fputs("</text>\n<text x=\"480\" y=\"40\" text-anchor=\"middle\" fill=\"#444\">", out);
+    xml_text(out, log->title[1]);
+    fputs("</text>\n", out);
+    /* grid and ticks: iterations below, loss on the left */
+    char label[64];
+    fputs("<g stroke=\"#e4e4e4\">\n", out);
+    for (double x = ceil(x0 / xs) * xs; x <= x1 + 1e-9 * xs; x += xs)
+        fprintf(out, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\"/>\n", PX(x), TOP, PX(x),
+                HT - BOTTOM);
+    for (double y = ceil(y0 / ys) * ys; y <= y1 + 1e-9 * ys; y += ys)
+        fprintf(out, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\"/>\n", LEFT, PY(y),
+                W - RIGHT, PY(y));
+    fputs("</g>\n<g text-anchor=\"middle\">\n", out);
+    for (double x = ceil(x0 / xs) * xs; x <= x1 + 1e-9 * xs; x += xs) {
+        format_tick(label, sizeof label, x, xs);
+        fprintf(out, "<text x=\"%.1f\" y=\"%d\">%s</text>\n", PX(x), HT - BOTTOM + 18, label);
+    }
+    fputs("</g>\n<g text-anchor=\"end\">\n", out);
+    for (double y = ceil(y0 / ys) * ys; y <= y1 + 1e-9 * ys; y += ys) {
+        format_tick(label, sizeof label, y, ys);
+        fprintf(out, "<text x=\"%d\" y=\"%.1f\">%s</text>\n", LEFT - 8, PY(y) + 4, label);
+    }
+    fputs("</g>\n", out);
+    /* epochs on the top axis, from the epochs-per-iteration of the rows */
+    const Row *last = &rows[n - 1];
+    if (last->iteration > 0 && last->epoch > 0) {
+        double per = last->epoch / last->iteration, e0 = x0 * per, e1 = x1 * per;
+        double es = nice_step(e1 - e0, 8);
+        fputs("<g text-anchor=\"middle\" fill=\"#555\">\n", out);
+        for (double e = ceil(e0 / es) * es; e <= e1 + 1e-9 * es; e += es) {
+            format_tick(label, sizeof label, e, es);
+            fprintf(out, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#555\"/>"
+                         "<text x=\"%.1f\" y=\"%d\">%s</text>\n",
+                    PX(e / per), TOP, PX(e / per), TOP - 5, PX(e / per), TOP - 9, label);
+        }
+        fprintf(out, "</g>\n<text x=\"%d\" y=\"%d\" text-anchor=\"middle\" fill=\"#555\">epoch"
+                     "</text>\n", LEFT + (int)pw / 2, TOP - 26);
+    }
+    fprintf(out, "<rect x=\"%d\" y=\"%d\" width=\"%.0f\" height=\"%.0f\" fill=\"none\" "
+                 "stroke=\"#333\"/>\n"
+                 "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">iteration</text>\n"
+                 "<text transform=\"translate(22 %d) rotate(-90)\" text-anchor=\"middle\">loss "
+                 "(nats per character)</text>\n",
+            LEFT, TOP, pw, ph, LEFT + (int)pw / 2, HT - 18, TOP + (int)ph / 2);
+    /* the curves: one point per row for training, one per evaluation */
+    fputs("<polyline id=\"train-raw\" fill=\"none\" stroke=\"#9ecae1\" stroke-width=\"1\" "
+          "points=\"", out);
+    for (size_t i = 0; i < n; i++)
+        fprintf(out, "%s%.1f,%.1f", i ? " " : "", PX(rows[i].iteration), PY(rows[i].loss));
+    fputs("\"/>\n<polyline id=\"train\" fill=\"none\" stroke=\"#1f77b4\" stroke-width=\"2\" "
+          "points=\"", out);
+    for (size_t i = 0; i < n; i++)
+        fprintf(out, "%s%.1f,%.1f", i ? " " : "", PX(rows[i].iteration), PY(rows[i].smooth));
+    fputs("\"/>\n<polyline id=\"validation\" fill=\"none\" stroke=\"#d62728\" "
+          "stroke-width=\"2\" points=\"", out);
+    int first = 1;
+    for (size_t i = 0; i < n; i++)
+        if (isfinite(rows[i].val)) {
+            fprintf(out, "%s%.1f,%.1f", first ? "" : " ", PX(rows[i].iteration), PY(rows[i].val));
+            first = 0;
+        }
+    fputs("\"/>\n<g fill=\"#d62728\">\n", out);
+    for (size_t i = 0; i < n; i++)
+        if (isfinite(rows[i].val))
+            fprintf(out, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\"/>\n", PX(rows[i].iteration),
+                    PY(rows[i].val));
+    fputs("</g>\n", out);
+    /* legend, top right inside the plot */
+    int lx = W - RIGHT - 230, ly = TOP + 12;
+    fprintf(out, "<g><rect x=\"%d\" y=\"%d\" width=\"220\" height=\"62\" fill=\"white\" "
+                 "fill-opacity=\"0.9\" stroke=\"#999\"/>\n", lx, ly);
+    static const char *const legend[3][2] = {{"#1f77b4", "training loss, smoothed"},
+                                             {"#9ecae1", "training loss"},
+                                             {"#d62728", "validation loss"}};
+    for (int k = 0; k < 3; k++)
+        fprintf(out, "<line x1=\"%d\" y1=\"%d\" x2=\"%d\" y2=\"%d\" stroke=\"%s\" "
+                     "stroke-width=\"2\"/><text x=\"%d\" y=\"%d\">%s</text>\n",
+                lx + 10, ly + 14 + 18 * k, lx + 40, ly + 14 + 18 * k, legend[k][0], lx + 48,
+                ly + 18 + 18 * k, legend[k][1]);
+    fputs("</g>\n</svg>\n", out);
+#undef PX
+#undef PY
+    return ferror(out) ? -1 : 0;
+}
+
+int cmd_plot(int argc, char **argv)
+{
+    const char *output = NULL;
+    Flag flags[] = {
+        {.name = "output", .type = FLAG_STR, .value = &output, .arg = "FILE", .short_name = 'o',
+         .help = "the SVG to write (default: the log's name with .svg)"},
+        {.name = NULL},
+    };
+    Command cmd = {.name = "plot", .usage = "plot LOG.csv [-o loss.svg]",
+                   .summary = "Draw the training and validation loss of a training log (charnn "
+                              "train --log) as an SVG picture.",
+                   .flags = flags, .min_args = 1, .max_args = 1};
+    const char *args[1];
+    int nargs, rc = cli_parse(&cmd, argc, argv, args, &nargs);
+    if (rc)
+        return rc == 1 ? EXIT_OK : rc;
+    char *derived = NULL;
+    if (!output) {
+        const char *in = args[0], *dot = strrchr(in, '.'), *slash = strrchr(in, '/');
+        size_t stem = dot && (!slash || dot > slash) ? (size_t)(dot - in) : strlen(in);
+        derived = malloc(stem + 5);
+        if (!derived) {
+            cli_error("out of memory");
+            return EXIT_ERROR;
+        }
+        snprintf(derived, stem + 5, "%.*s.svg", (int)stem, in);
+        output = derived;
+    }
+    Log log = {0};
+    rc = EXIT_ERROR;
+    if (read_log(args[0], &log) == 0) {
+        FILE *out = fopen(output, "w");
+        if (!out) {
+            cli_error("cannot write %s: %s", output, strerror(errno));
+        } else {
+            int failed = write_svg(out, &log) != 0;
+            failed |= fclose(out) != 0;
+            if (failed) {
+                cli_error("cannot write %s: %s", output, strerror(errno));
+            } else {
+                size_t evals = 0;
+                for (size_t i = 0; i < log.n; i++)
+                    evals += isfinite(log.rows[i].val);
+                printf("wrote %s: %zu training points, %zu validation points\n", output, log.n,
+                       evals);
+                rc = EXIT_OK;
+            }
+        }
+    }
+    free(log.rows);
+    free(derived);
+    return rc;
+}

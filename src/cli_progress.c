@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What a training run shows: on a terminal, one status line redrawn in
+ * place with a progress bar; elsewhere, plain lines. Permanent lines
+ * (evaluations, samples) clear the status line first. Colour only on a
+ * terminal, never with NO_COLOR set. --quiet keeps only the final summary
+ * (errors go to stderr regardless). The --log CSV is written here too.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "cli.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum { BAR_WIDTH = 20 };
+static const double REDRAW_SECONDS = 0.1;
+
+int cli_color_allowed(int fd)
+{
+    const char *no_color = getenv("NO_COLOR"), *term = getenv("TERM");
+    return isatty(fd) && !(no_color && no_color[0]) && !(term && strcmp(term, "dumb") == 0);
+}
+
+void progress_init(Progress *p, int quiet)
+{
+    memset(p, 0, sizeof *p);
+    const char *term = getenv("TERM");
+    p->tty = isatty(STDOUT_FILENO) && !(term && strcmp(term, "dumb") == 0);
+    p->color = cli_color_allowed(STDOUT_FILENO);
+    p->quiet = quiet;
+    p->last_draw = -1;
+}
+
+static const char *paint(const Progress *p, const char *code)
+{
+    return p->color ? code : "";
+}
+
+/* Clears the status line, if one is on screen. */
+static void clear_status(Progress *p)
+{
+    if (p->line_open) {
+        fputs("\r\033[K", stdout);
+        p->line_open = 0;
+    }
+}
+
+void progress_status(Progress *p, const Status *s, int plain_due)
+{
+    if (p->quiet)
+        return;
+    double now = cli_now();
+    if (p->tty && !s->final && p->last_draw >= 0 && now - p->last_draw < REDRAW_SECONDS)
+        return;
+    if (!p->tty && !plain_due)
+        return;
+    p->last_draw = now;
+    char it[32], total[32], cps[32], el[32], eta[32], val[64] = "";
+    cli_count(s->iteration, it);
+    cli_count(s->target, total);
+    cli_count((uint64_t)s->chars_per_s, cps);
+    cli_duration(s->elapsed, el);
+    cli_duration(s->eta, eta);
+    if (isfinite(s->val_loss))
+        snprintf(val, sizeof val, " | val %.4f (%.3f bpc)", s->val_loss, s->val_loss / log(2.0));
+    if (p->tty) {
+        char bar[BAR_WIDTH + 1];
+        double frac = s->target ? (double)s->iteration / (double)s->target : 0;
+        int filled = (int)(frac * BAR_WIDTH + 0.5);
+        for (int i = 0; i < BAR_WIDTH; i++)
+            bar[i] = i < filled ? '#' : '.';
+        bar[BAR_WIDTH] = '\0';
+        printf("\r%s%s/%s%s [%s%s%s] %3.0f%% | epoch %.2f | loss %s%.4f%s%s | %s chars/s | %s "
+               "elapsed, ETA %s\033[K",
+               paint(p, "\033[1m"), it, total, paint(p, "\033[0m"), paint(p, "\033[36m"), bar,
+               paint(p, "\033[0m"), 100 * frac, s->epoch, paint(p, "\033[1m"), s->smooth,
+               paint(p, "\033[0m"), val, cps, el, eta);
+        p->line_open = 1;
+    } else {
+        printf("iter %*s/%s | epoch %6.2f | loss %.4f | smooth %.4f%s | %s chars/s | %s elapsed "
+               "| ETA %s\n",
+               (int)strlen(total), it, total, s->epoch, s->loss, s->smooth, val, cps, el, eta);
+    }
+    fflush(stdout);
+}
+
+void progress_line(Progress *p, const char *color, const char *fmt, ...)
+{
+    if (p->quiet)
+        return;
+    clear_status(p);
+    va_list ap;
+    fputs(paint(p, color), stdout);
+    va_start(ap, fmt);
+    vprintf(fmt, ap);
+    va_end(ap);
+    fputs(paint(p, "\033[0m"), stdout);
+    fputc('\n', stdout);
+    fflush(stdout);
+}
+
+void progress_sample(Progress *p, uint64_t iteration, double temperature, const char *text,
+                     size_t len)
+{
+    if (p->quiet)
+        return;
+    clear_status(p);
+    char it[32];
+    printf("%s---- sample at iteration %s (temperature %g) ----%s\n%.*s\n%s---- end of sample "
+           "----%s\n",
+           paint(p, "\033[33m"), cli_count(iteration, it), temperature, paint(p, "\033[0m"),
+           (int)len, text, paint(p, "\033[33m"), paint(p, "\033[0m"));
+    fflush(stdout);
+}
+
+void progress_end(Progress *p)
+{
+    clear_status(p);
+}
+
+void progress_finish(Progress *p)
+{
+    if (p->line_open) /* leave the last status line on screen */
+        fputc('\n', stdout);
+    p->line_open = 0;
+}
+
+/* ------------------------------------------------------------------------- */
+/* The CSV log. Columns (README.md, "The training log"):
+ *   iteration, epoch, loss, smooth_loss, val_loss, lr, grad_norm,
+ *   chars_per_s, seconds
+ * one row per print interval and per evaluation; val_loss is empty on rows
+ * without an evaluation. A new file starts with a "# " line describing the
+ * run and the header; a resumed run appends. */
+int log_open(Progress *p, const char *path, const char *description, uint64_t iteration)
+{
+    FILE *f = fopen(path, "a");
+    if (!f) {
+        cli_error("cannot open the log %s: %s; check the path", path, strerror(errno));
+        return -1;
+    }
+    fseek(f, 0, SEEK_END);
+    if (ftell(f) == 0)
+        fprintf(f, "# %s\niteration,epoch,loss,smooth_loss,val_loss,lr,grad_norm,chars_per_s,"
+                   "seconds\n", description);
+    else
+        fprintf(f, "# resumed at iteration %llu\n", (unsigned long long)iteration);
+    fflush(f);
+    p->log = f;
+    return 0;
+}
+
+void log_row(Progress *p, const Status *s, double lr, double grad_norm)
+{
+    if (!p->log)
+        return;
+    fprintf(p->log, "%llu,%.6f,%.6f,%.6f,", (unsigned long long)s->iteration, s->epoch, s->loss,
+            s->smooth);
+    if (s->evaluated && isfinite(s->val_loss))
+        fprintf(p->log, "%.6f", s->val_loss);
+    fprintf(p->log, ",%g,%.6g,%.0f,%.3f\n", lr, grad_norm, s->chars_per_s, s->seconds);
+    fflush(p->log);
+}
+
+void log_close(Progress *p)
+{
+    if (p->log)
+        fclose(p->log);
+    p->log = NULL;
+}

@@ -1,0 +1,120 @@
+#!/bin/sh
+# What a user sees: the --log CSV (documented columns, one row per print
+# interval and evaluation), charnn plot (a well-formed SVG with one point
+# per log row), plain output without control characters when stdout is not
+# a terminal, the status line and colours on a terminal (and none with
+# NO_COLOR), --quiet, the final summary and the best checkpoint, several
+# files and standard input, streaming samples, gradcheck, help and the man
+# page. Run from the repository root.
+CHARNN=${CHARNN:-./charnn}
+XMLCHECK=${BUILD:-build}/xmlcheck
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+printf 'the rain in spain falls mainly on the plain\n%.0s' $(seq 1 40) > "$dir/a.txt"
+printf 'how now brown cow\n%.0s' $(seq 1 40) > "$dir/b.txt"
+small="--hidden 12 --layers 1 --batch 2 --seq-length 8 --sample-every 0"
+
+check() { # status description [detail file]
+    if [ "$1" -eq 0 ]; then echo "ok - $2"; else
+        echo "not ok - $2"; [ -n "${3:-}" ] && sed 's/^/    /' "$3" | head -15; fi
+}
+
+# --- the log and the plot
+"$CHARNN" train "$dir/a.txt" $small --iters 40 --print-every 5 --eval-every 10 \
+    --log "$dir/run.csv" --checkpoint "$dir/m.ckpt" >"$dir/out" 2>"$dir/err"
+check $? "train --log runs" "$dir/err"
+sed -n '2p' "$dir/run.csv" | grep -qx 'iteration,epoch,loss,smooth_loss,val_loss,lr,grad_norm,chars_per_s,seconds'
+check $? "the log's header names the documented columns" "$dir/run.csv"
+head -1 "$dir/run.csv" | grep -q '^# charnn .* train .*a.txt: lstm, 1 layer x 12 hidden'
+check $? "the log starts with a line describing the run" "$dir/run.csv"
+rows=$(grep -vc '^#\|^iteration' "$dir/run.csv")
+[ "$rows" -eq 9 ]   # iterations 1, 5, 10, ..., 40
+check $? "one row per print interval (every 5 of 40, and the first): $rows rows" "$dir/run.csv"
+evals=$(grep -v '^#\|^iteration' "$dir/run.csv" | awk -F, '$5 != ""' | wc -l)
+[ "$evals" -eq 4 ] && grep -v '^#\|^iteration' "$dir/run.csv" | awk -F, '$5 != "" && $1 % 10 { bad = 1 } END { exit bad }'
+check $? "val_loss is filled exactly on the 4 evaluation rows" "$dir/run.csv"
+grep -v '^#\|^iteration' "$dir/run.csv" | awk -F, 'NF != 9 || $3 + 0 <= 0 || $6 != 0.002 || $9 < prev { bad = 1 } { prev = $9 } END { exit bad }'
+check $? "every row has 9 fields, a positive loss, the learning rate, growing seconds" "$dir/run.csv"
+
+"$CHARNN" train "$dir/a.txt" $small --resume "$dir/m.ckpt" --iters 50 --print-every 5 \
+    --eval-every 10 --log "$dir/run.csv" --checkpoint "$dir/m.ckpt" >/dev/null 2>&1
+grep -q '^# resumed at iteration 40$' "$dir/run.csv" && [ "$(grep -vc '^#\|^iteration' "$dir/run.csv")" -eq 12 ]
+check $? "a resumed run appends to the log (rows 41, 45, 50: 12 in all)" "$dir/run.csv"
+
+"$CHARNN" plot "$dir/run.csv" -o "$dir/loss.svg" >"$dir/out" 2>"$dir/err"
+check $? "plot writes an SVG" "$dir/err"
+"$XMLCHECK" "$dir/loss.svg" >"$dir/xml"
+check $? "the SVG is well-formed XML" "$dir/xml"
+grep -qx "points train 12" "$dir/xml" && grep -qx "points train-raw 12" "$dir/xml" && grep -qx "points validation 5" "$dir/xml"
+check $? "the training curves have one point per log row (12), validation one per evaluation (5)" "$dir/xml"
+grep -q '<text[^>]*>iteration</text>' "$dir/loss.svg" && grep -q '>epoch</text>' "$dir/loss.svg" &&
+    grep -q 'loss (nats per character)' "$dir/loss.svg" && grep -q 'validation loss</text>' "$dir/loss.svg" &&
+    grep -q 'lstm, 1 layer x 12 hidden' "$dir/loss.svg"
+check $? "the SVG has axis labels, a legend and the configuration as title" "$dir/loss.svg"
+"$CHARNN" plot "$dir/run.csv" >/dev/null 2>&1 && [ -s "$dir/run.svg" ]
+check $? "plot without -o writes the log's name with .svg"
+printf 'not,a,log\n1,2,3\n' > "$dir/bad.csv"
+"$CHARNN" plot "$dir/bad.csv" -o "$dir/bad.svg" >/dev/null 2>"$dir/err"
+[ $? -eq 1 ] && grep -q "no 'iteration' column" "$dir/err"
+check $? "plot refuses a file that is not a training log" "$dir/err"
+
+# --- plain output, summary, best checkpoint
+"$CHARNN" train "$dir/a.txt" $small --iters 30 --print-every 10 --eval-every 10 --sample-every 10 \
+    --checkpoint "$dir/p.ckpt" >"$dir/plain" 2>&1
+LC_ALL=C grep -q "$(printf '[\001-\010\013-\037\177]')" "$dir/plain"
+check $((! $?)) "output to a file has no control characters (no colour, no redraw)" "$dir/plain"
+grep -q '^---- sample at iteration 10 (temperature 0.8) ----$' "$dir/plain" && grep -q '^---- end of sample ----$' "$dir/plain"
+check $? "samples in the log are framed" "$dir/plain"
+grep -q "^best validation loss .* at iteration [0-9]*, in $dir/p.best.ckpt; the last checkpoint (iteration 30) is $dir/p.ckpt$" "$dir/plain" &&
+    grep -q "^sample from it with: .* sample $dir/p.best.ckpt$" "$dir/plain" && [ -s "$dir/p.best.ckpt" ]
+check $? "the summary names the best checkpoint, which exists, and how to sample from it" "$dir/plain"
+"$CHARNN" info "$dir/p.best.ckpt" | grep -q "^best: .* this checkpoint"
+check $? "info on the best checkpoint says it is the best"
+
+"$CHARNN" train "$dir/a.txt" $small --iters 20 --eval-every 10 --quiet --checkpoint "$dir/q.ckpt" >"$dir/quiet" 2>&1
+[ $? -eq 0 ] && [ "$(wc -l < "$dir/quiet")" -eq 3 ] && head -1 "$dir/quiet" | grep -q '^done: 20 iterations'
+check $? "--quiet prints only the three-line summary" "$dir/quiet"
+
+# --- a terminal: redraw, progress bar, colour; NO_COLOR
+if command -v script >/dev/null 2>&1; then
+    script -qc "TERM=xterm $CHARNN train $dir/a.txt $small --iters 30 --eval-every 10 --checkpoint $dir/t.ckpt" /dev/null > "$dir/tty" 2>&1
+    grep -q "$(printf '\r')" "$dir/tty" && grep -q '####################.*100%' "$dir/tty" &&
+        grep -q "$(printf '\033\\[32m')eval at iteration" "$dir/tty"
+    check $? "on a terminal: a redrawn status line with a progress bar, colour" "$dir/tty"
+    script -qc "TERM=xterm NO_COLOR=1 $CHARNN train $dir/a.txt $small --iters 30 --eval-every 10 --checkpoint $dir/t.ckpt" /dev/null > "$dir/tty" 2>&1
+    ! grep -q "$(printf '\033\\[[0-9;]*m')" "$dir/tty" && grep -q '\[####################\]' "$dir/tty"
+    check $? "with NO_COLOR: the status line, without colour" "$dir/tty"
+else
+    echo "ok - terminal output: script(1) is not installed # skipped"
+fi
+
+# --- several files, standard input
+"$CHARNN" train "$dir/a.txt" "$dir/b.txt" $small --iters 2 --val-frac 0 --checkpoint "$dir/ab.ckpt" >"$dir/out" 2>&1
+grep -q "data: $dir/a.txt and 1 more file, 2,480 characters" "$dir/out"
+check $? "several files train as one corpus (1,760 + 720 characters)" "$dir/out"
+cat "$dir/a.txt" "$dir/b.txt" | "$CHARNN" train - $small --iters 2 --val-frac 0 --checkpoint "$dir/in.ckpt" >"$dir/out" 2>&1
+grep -q "data: standard input, 2,480 characters" "$dir/out" &&
+    [ "$("$CHARNN" export "$dir/in.ckpt" | md5sum)" = "$("$CHARNN" export "$dir/ab.ckpt" | md5sum)" ]
+check $? "standard input (-) trains the same model as the files it joins" "$dir/out"
+
+# --- sampling streams, and runs until interrupted with --length 0
+env --default-signal=INT "$CHARNN" sample "$dir/m.ckpt" --length 0 > "$dir/stream" 2>&1 &
+pid=$!
+sleep 0.4
+kill -INT $pid
+wait $pid
+rc=$?
+[ $rc -eq 130 ] && [ "$(wc -c < "$dir/stream")" -gt 1000 ]
+check $? "sample --length 0 streams until Ctrl-C, then exits 130 (got $rc, $(wc -c < "$dir/stream") bytes)"
+
+# --- gradcheck, help, man page
+"$CHARNN" gradcheck --model gru --dropout 0.2 >"$dir/gc" 2>&1
+[ $? -eq 0 ] && grep -q '^l1.Wh ' "$dir/gc" && grep -q '^all within' "$dir/gc"
+check $? "charnn gradcheck checks every tensor and passes" "$dir/gc"
+"$CHARNN" gradcheck --hidden 0 >/dev/null 2>&1
+check $(( $? != 2 )) "gradcheck refuses bad flags with exit 2"
+"$CHARNN" help plot | grep -q '^usage: .* plot LOG.csv' && "$CHARNN" help gradcheck | grep -q -- '--model KIND'
+check $? "charnn help COMMAND"
+"$CHARNN" help --man > "$dir/charnn.1" && head -1 "$dir/charnn.1" | grep -q '^\.TH CHARNN 1' &&
+    grep -q '^\.SS "train \[FILE...\] \[options\]"' "$dir/charnn.1" && grep -q '^\.B \\-\\-clip\\-norm N' "$dir/charnn.1"
+check $? "charnn help --man writes the manual page from the option tables" "$dir/charnn.1"
