@@ -75,6 +75,10 @@ enum { CN_SEEK_STRIDE = 1024 };
 /* Loads a file ("-" reads standard input): memory-maps regular files, checks
  * that the content is non-empty, valid UTF-8, and indexes it for seeking. */
 int cn_text_load(CnText *text, const char *path, CnError *err);
+/* Several files concatenated in order ("-" for standard input, at most
+ * once): one file is mapped as by cn_text_load, several are read into one
+ * buffer. Each must be valid UTF-8; messages name the file. */
+int cn_text_load_files(CnText *text, const char *const *paths, int n, CnError *err);
 /* Same checks on a caller's buffer, which must outlive the CnText. */
 int cn_text_from_memory(CnText *text, const void *data, size_t n, const char *name,
                         CnError *err);
@@ -155,9 +159,19 @@ typedef struct {
 /* Allocates a zeroed model and takes ownership of vocab. */
 int cn_model_init(CnModel *model, CnCell cell, int hidden, int layers, CnVocab *vocab,
                   CnError *err);
-/* Initial weights: uniform in [-1/sqrt(H), 1/sqrt(H)], biases 0, forget-gate
- * bias 1, peepholes 0. */
-void cn_model_randomize(CnModel *model, CnRng *rng);
+typedef enum { CN_LR_CONSTANT, CN_LR_STEP, CN_LR_COSINE } CnSchedule;
+
+/* Initial weights (cn_model_randomize):
+ *   uniform:    every matrix uniform in [-1/sqrt(H), 1/sqrt(H)] (PyTorch's)
+ *   orthogonal: each gate block of the recurrent matrices a random
+ *               orthogonal matrix; input and output matrices uniform in
+ *               [-a, a], a = sqrt(6 / (fan_in + fan_out)) (Glorot)
+ * Biases start at 0, the LSTM forget gate's at 1, peepholes at 0. */
+typedef enum { CN_INIT_UNIFORM, CN_INIT_ORTHOGONAL } CnInit;
+
+void cn_model_randomize(CnModel *model, CnInit init, CnRng *rng);
+const char *cn_init_name(CnInit init);
+int cn_init_parse(const char *name, CnInit *init);
 void cn_model_free(CnModel *model);
 
 /* ---------------------------------------------------------------------------
@@ -224,6 +238,9 @@ typedef struct {
     CnReal *dh;              /* (B, H) */
     CnReal *dc;              /* (B, H) */
     CnReal *drh;             /* (B, H) */
+    CnReal *carry;           /* (T, B) factors of the gradient carried from step t to
+                                t-1 in stream b: 0 or 1/pi (randomized truncation) */
+    int carry_on;            /* the next backward applies them */
     CnReal *scratch;         /* (threads, scratch_per_thread) packing buffers */
     size_t scratch_per_thread;
     CnReal *memory;          /* the one allocation behind all of the above */
@@ -252,6 +269,25 @@ double cn_forward(const CnModel *model, CnActs *acts, const int *ids, const int 
  * Accumulates (+=) into grads, a flat array laid out like model->params. */
 void cn_backward(const CnModel *model, CnActs *acts, const int *ids, const int *targets,
                  CnReal *grads);
+
+/* Finite-difference check of cn_backward. A random model of `shape` (every
+ * parameter, bias and peephole uniform in [-0.5, 0.5]), random inputs and
+ * targets on B streams for T steps, a random carried-in state and fixed
+ * dropout masks: each parameter's analytic gradient is compared with the
+ * fourth-order central difference
+ *     (-L(w+2e) + 8 L(w+e) - 8 L(w-e) + L(w-2e)) / 12e
+ * of the mean loss L. The relative error |a - n| / max(|a| + |n|, floor)
+ * of the worst entry of each tensor goes into out[0..returned count). In
+ * double precision (e = 1e-3, floor 1e-6) a correct gradient is within
+ * 1e-6; in float (e = 1e-2, floor 1e-3) within about 1e-2. */
+typedef struct {
+    char name[24];   /* internal tensor: "l0.Wx", "l1.peep", "Wy", ... */
+    size_t entries;
+    double worst;    /* largest relative error */
+} CnGradcheck;
+
+int cn_gradcheck(const CnShape *shape, int B, int T, double dropout, uint64_t seed,
+                 CnGradcheck *out, int max, CnError *err);
 
 /* ---------------------------------------------------------------------------
  * Gradient clipping and optimizers; each is one loop over the flat arrays.
@@ -337,7 +373,28 @@ typedef struct {
     double val_frac;      /* held-out tail of the corpus; 0: none */
     uint64_t seed;
     uint64_t max_iters;   /* the run's target, kept so a resume continues it */
+    CnSchedule schedule;  /* learning rate over the run (cn_schedule_lr) */
+    uint64_t warmup;      /* iterations of linear warm-up; 0: none */
+    double lr_decay;      /* step: factor per epoch ... */
+    double lr_decay_after;/* ... once this many epochs are done */
+    double lr_min;        /* cosine: the floor it decays to */
+    double bptt_random;   /* pi: carried gradients survive a step with this
+                             probability, scaled by 1/pi; 1: plain truncation */
+    CnInit init;          /* how the weights were initialised */
+    double time_budget;   /* seconds of training; 0: none (the CLI stops on it) */
 } CnTrainConfig;
+
+/* The learning rate at an iteration: the base lr of cfg->optim, times
+ *   step:   lr_decay ^ (whole epochs done after lr_decay_after)
+ *   cosine: the cosine from 1 down to lr_min / lr over `fraction` in [0, 1],
+ *           the share of the run done (iterations of max_iters, or time of
+ *           the budget)
+ * times the linear warm-up (iteration + 1) / warmup over the first warmup
+ * iterations. */
+double cn_schedule_lr(const CnTrainConfig *cfg, uint64_t iteration, double epoch,
+                      double fraction);
+const char *cn_schedule_name(CnSchedule schedule);
+int cn_schedule_parse(const char *name, CnSchedule *schedule);
 
 /* Everything a checkpoint holds besides the model. */
 typedef struct {
@@ -351,6 +408,7 @@ typedef struct {
     double last_loss;
     double val_loss;        /* last validation loss; NaN if none */
     double best_val_loss;   /* NaN if none */
+    uint64_t best_iteration; /* where best_val_loss was measured */
     double train_seconds;   /* wall time spent training, summed over runs */
     CnRng rng;              /* dropout (and initialisation) stream */
     uint64_t optim_t;
@@ -405,6 +463,9 @@ typedef struct {
     int *ids;                /* (T, B) */
     int *targets;            /* (T, B) */
     double last_grad_norm;   /* before clipping */
+    double lr;               /* learning rate of the last step */
+    double budget_fraction;  /* share of a time budget used, set by the caller before
+                                each step; negative: the schedule follows iterations */
 } CnTrainer;
 
 /* Sets up a run on `threads` threads (results do not depend on the count).

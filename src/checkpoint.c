@@ -6,7 +6,8 @@
  *     model:      u32 cell, vocab V, hidden H, layers L
  *     config:     u32 batch, seq_length, optimizer; f64 lr, momentum, beta1,
  *                 beta2, eps, decay_rate, clip_value, clip_norm, dropout,
- *                 val_frac; u64 seed, max_iters
+ *                 val_frac; u64 seed, max_iters; u32 schedule, init; u64 warmup;
+ *                 f64 lr_decay, lr_decay_after, lr_min, bptt_random, time_budget
  *     progress:   u64 iteration, epoch, chunk, corpus_bytes; u32 corpus_crc;
  *                 f64 smooth_loss, last_loss, val_loss, best_val_loss,
  *                 train_seconds; u64 rng[4], optim_t, best_iteration
@@ -143,6 +144,13 @@ static void encode(Writer *w, const CnModel *m, const CnTrainState *st, uint64_t
         put_f64(w, conf[i]);
     put_u64(w, c->seed);
     put_u64(w, c->max_iters);
+    put_u32(w, (uint32_t)c->schedule);
+    put_u32(w, (uint32_t)c->init);
+    put_u64(w, c->warmup);
+    const double sched[] = {c->lr_decay, c->lr_decay_after, c->lr_min, c->bptt_random,
+                            c->time_budget};
+    for (size_t i = 0; i < sizeof sched / sizeof sched[0]; i++)
+        put_f64(w, sched[i]);
     put_u64(w, st->iteration);
     put_u64(w, st->epoch);
     put_u64(w, st->chunk);
@@ -167,7 +175,8 @@ static void encode(Writer *w, const CnModel *m, const CnTrainState *st, uint64_t
 static uint64_t encoded_size(const CnModel *m, const CnTrainState *st)
 {
     size_t arrays = m->nparams + (st ? st->optim_len + st->state_len : 0);
-    return HEADER_BYTES + 4 * 4 + 3 * 4 + 10 * 8 + 2 * 8 + 4 * 8 + 4 + 5 * 8 + 4 * 8 + 8 + 8 +
+    return HEADER_BYTES + 4 * 4 + 3 * 4 + 10 * 8 + 2 * 8 + 2 * 4 + 8 + 5 * 8 + 4 * 8 + 4 +
+           5 * 8 + 4 * 8 + 8 + 8 +
            4 * (uint64_t)m->vocab.size + 3 * 8 + 4 * (uint64_t)arrays + 4;
 }
 
@@ -426,6 +435,13 @@ static int check_config(Reader *r, const CnTrainConfig *c)
             return bad(r, "has an invalid training configuration");
     if (c->dropout >= 1 || c->val_frac >= 1)
         return bad(r, "has an invalid training configuration");
+    double sched[] = {c->lr_decay, c->lr_decay_after, c->lr_min, c->bptt_random, c->time_budget};
+    for (size_t i = 0; i < sizeof sched / sizeof sched[0]; i++)
+        if (!finite_nonneg(sched[i]))
+            return bad(r, "has an invalid learning-rate schedule");
+    if ((unsigned)c->schedule > CN_LR_COSINE || (unsigned)c->init > CN_INIT_ORTHOGONAL ||
+        c->bptt_random > 1)
+        return bad(r, "has an invalid learning-rate schedule");
     return 0;
 }
 
@@ -465,6 +481,15 @@ int cn_checkpoint_parse(const void *data, size_t n, const char *name, CnModel *m
     c->val_frac = get_f64(&r);
     c->seed = get_u64(&r);
     c->max_iters = get_u64(&r);
+    uint32_t schedule = get_u32(&r), init = get_u32(&r);
+    c->schedule = schedule > CN_LR_COSINE ? (CnSchedule)-1 : (CnSchedule)schedule;
+    c->init = init > CN_INIT_ORTHOGONAL ? (CnInit)-1 : (CnInit)init;
+    c->warmup = get_u64(&r);
+    c->lr_decay = get_f64(&r);
+    c->lr_decay_after = get_f64(&r);
+    c->lr_min = get_f64(&r);
+    c->bptt_random = get_f64(&r);
+    c->time_budget = get_f64(&r);
     if (check_config(&r, c) != 0)
         return -1;
     s.iteration = get_u64(&r);

@@ -68,7 +68,8 @@ extern volatile int cli_signal;
 
 /* What the status line and the log show of a run (src/cli_progress.c). */
 typedef struct {
-    uint64_t iteration, target;
+    uint64_t iteration, target;           /* target 0: bounded by time alone */
+    double fraction;                      /* of the run done, for the progress bar */
     double epoch, loss, smooth, val_loss; /* val_loss NaN if none yet */
     int evaluated;                        /* val_loss was measured at this iteration */
     double chars_per_s, elapsed, eta, seconds;

@@ -61,7 +61,10 @@ void progress_status(Progress *p, const Status *s, int plain_due)
     p->last_draw = now;
     char it[32], total[32], cps[32], el[32], eta[32], val[64] = "";
     cli_count(s->iteration, it);
-    cli_count(s->target, total);
+    if (s->target)
+        cli_count(s->target, total);
+    else
+        snprintf(total, sizeof total, "?"); /* a time budget ends the run */
     cli_count((uint64_t)s->chars_per_s, cps);
     cli_duration(s->elapsed, el);
     cli_duration(s->eta, eta);
@@ -69,7 +72,7 @@ void progress_status(Progress *p, const Status *s, int plain_due)
         snprintf(val, sizeof val, " | val %.4f (%.3f bpc)", s->val_loss, s->val_loss / log(2.0));
     if (p->tty) {
         char bar[BAR_WIDTH + 1];
-        double frac = s->target ? (double)s->iteration / (double)s->target : 0;
+        double frac = s->fraction < 0 ? 0 : s->fraction > 1 ? 1 : s->fraction;
         int filled = (int)(frac * BAR_WIDTH + 0.5);
         for (int i = 0; i < BAR_WIDTH; i++)
             bar[i] = i < filled ? '#' : '.';

@@ -19,12 +19,24 @@ static const char *const optim_choices[] = {"sgd",     "momentum", "nesterov",
                                             "adagrad", "rmsprop",  "adam", NULL};
 
 typedef struct {
-    const char *model, *optim, *checkpoint, *resume, *init_from, *log;
-    int hidden, layers, seq_length, batch, print_every, sample_length, threads, quiet;
+    const char *model, *optim, *checkpoint, *resume, *init_from, *log, *schedule, *init,
+        *time_budget;
+    int hidden, layers, seq_length, batch, print_every, sample_length, threads, quiet, patience;
     double dropout, lr, momentum, beta1, beta2, eps, decay_rate, clip_value, clip_norm, epochs,
-        val_frac, temperature;
-    uint64_t iters, eval_every, sample_every, seed;
+        val_frac, temperature, lr_decay, lr_decay_after, lr_min, bptt_random;
+    uint64_t iters, eval_every, sample_every, seed, warmup;
+    double budget; /* --time-budget in seconds; 0: none */
 } TrainArgs;
+
+/* "90s", "10m", "2h", "1.5h" or plain seconds -> seconds; -1 if malformed */
+static double parse_duration(const char *s)
+{
+    char *end;
+    double v = strtod(s, &end);
+    double unit = !*end ? 1 : !strcmp(end, "s") ? 1 : !strcmp(end, "m") ? 60
+                  : !strcmp(end, "h") ? 3600 : -1;
+    return end == s || unit < 0 || !(v > 0) || !isfinite(v) ? -1 : v * unit;
+}
 
 /* "data/input.txt" -> "input.ckpt" (in the current directory) */
 static char *default_checkpoint(const char *corpus)
@@ -163,8 +175,16 @@ static int setup(const Command *cmd, TrainArgs *a, const CnText *text, CnModel *
         .dropout = a->dropout,
         .val_frac = a->val_frac,
         .seed = a->seed,
+        .warmup = a->warmup,
+        .lr_decay = a->lr_decay,
+        .lr_decay_after = a->lr_decay_after,
+        .lr_min = a->lr_min,
+        .bptt_random = a->bptt_random,
+        .time_budget = a->budget,
     };
     cn_optim_parse(a->optim, &cfg.optim.kind);
+    cn_schedule_parse(a->schedule, &cfg.schedule);
+    cn_init_parse(a->init, &cfg.init);
     memset(st, 0, sizeof *st);
     const char *from = a->resume ? a->resume : a->init_from;
     if (from) {
@@ -213,6 +233,13 @@ static int setup(const Command *cmd, TrainArgs *a, const CnText *text, CnModel *
             OVERRIDE("clip-value", clip_value)
             OVERRIDE("clip-norm", clip_norm)
             OVERRIDE("dropout", dropout)
+            OVERRIDE("lr-schedule", schedule)
+            OVERRIDE("warmup", warmup)
+            OVERRIDE("lr-decay", lr_decay)
+            OVERRIDE("lr-decay-after", lr_decay_after)
+            OVERRIDE("lr-min", lr_min)
+            OVERRIDE("bptt-random", bptt_random)
+            OVERRIDE("time-budget", time_budget)
 #undef OVERRIDE
             *st = saved;
             st->cfg = merged;
@@ -243,7 +270,7 @@ static int setup(const Command *cmd, TrainArgs *a, const CnText *text, CnModel *
         return EXIT_ERROR;
     }
     cn_rng_seed(&st->rng, a->seed);
-    cn_model_randomize(model, &st->rng);
+    cn_model_randomize(model, cfg.init, &st->rng);
     return 0;
 }
 
@@ -257,8 +284,11 @@ typedef struct {
     const char *resume_cmd;  /* the files as given, for the resume hint */
     const char *ckpt;
     char *best;              /* where the best checkpoint is kept (validation runs) */
-    uint64_t target, start_iter;
+    uint64_t target, start_iter; /* target 0: the time budget alone ends the run */
+    double budget;           /* seconds of training allowed in all; 0: no budget */
+    int patience;            /* evaluations without improvement before stopping; 0: never */
     double seconds_before;   /* training time of earlier runs (resumed) */
+    double wall_start;       /* when this run's loop began */
     double train_time;       /* this run's time inside steps */
     double interval_time;    /* since the last plain progress line */
     uint64_t interval_iters;
@@ -290,6 +320,20 @@ static void describe(const CnTrainer *tr, char *out, size_t n)
         snprintf(out + len, n - (size_t)len, ", dropout %g", c->dropout);
 }
 
+/* Training time so far, this run's wall time since its loop began (steps,
+ * evaluations, saves) plus earlier runs': what a time budget counts. */
+static double run_seconds(const Run *r)
+{
+    return r->seconds_before + (cli_now() - r->wall_start);
+}
+
+/* The run has reached an end: its target iteration or its time budget. */
+static int run_over(const Run *r)
+{
+    return (r->target && r->tr->st.iteration >= r->target) ||
+           (r->budget > 0 && run_seconds(r) >= r->budget);
+}
+
 static void print_banner(const Run *r)
 {
     const CnTrainer *tr = r->tr;
@@ -301,12 +345,22 @@ static void print_banner(const Run *r)
                   "per epoch", r->corpus, cli_count(tr->text->nchars, n1),
                   cli_count(tr->n_train, n2), cli_count(tr->n_val, n3),
                   cli_count(tr->chunks_per_epoch, n4));
-    progress_line(r->pg, "", "  run: iterations %s to %s (%.2f epochs); checkpoint %s%s%s; "
-                  "kernels %s, %d thread%s", cli_count(tr->st.iteration, n1),
-                  cli_count(r->target, n2), (double)r->target / (double)tr->chunks_per_epoch,
-                  r->ckpt, r->best ? ", best kept in " : "", r->best ? r->best : "",
-                  cn_kernels_name(), cn_pool_size(tr->pool),
-                  cn_pool_size(tr->pool) == 1 ? "" : "s");
+    char ends[96] = "", budget[32];
+    if (r->target)
+        snprintf(ends, sizeof ends, " to %s (%.2f epochs)", cli_count(r->target, n2),
+                 (double)r->target / (double)tr->chunks_per_epoch);
+    if (r->budget > 0)
+        snprintf(ends + strlen(ends), sizeof ends - strlen(ends), "%s for %s of training",
+                 r->target ? ", at most" : "", cli_duration(r->budget - r->seconds_before, budget));
+    char sched[96] = "";
+    const CnTrainConfig *c = &tr->st.cfg;
+    if (c->schedule != CN_LR_CONSTANT || c->warmup)
+        snprintf(sched, sizeof sched, "; lr schedule %s%s", cn_schedule_name(c->schedule),
+                 c->warmup ? " with warm-up" : "");
+    progress_line(r->pg, "", "  run: iterations %s%s%s; checkpoint %s%s%s; kernels %s, %d "
+                  "thread%s", cli_count(tr->st.iteration, n1), ends, sched, r->ckpt,
+                  r->best ? ", best kept in " : "", r->best ? r->best : "", cn_kernels_name(),
+                  cn_pool_size(tr->pool), cn_pool_size(tr->pool) == 1 ? "" : "s");
 }
 
 /* Saves the checkpoint. A failure leaves the previous file as it was (the
@@ -316,7 +370,7 @@ static int save_checkpoint(Run *r, const char *then)
 {
     CnError err;
     progress_end(r->pg);
-    r->tr->st.train_seconds = r->seconds_before + r->train_time;
+    r->tr->st.train_seconds = run_seconds(r);
     if (cn_trainer_save(r->tr, r->ckpt, &err) == 0) {
         r->last_saved = (double)r->tr->st.iteration;
         r->failed_saves = 0;
@@ -355,12 +409,19 @@ static Status status_of(const Run *r, double loss, int evaluated)
 {
     const CnTrainer *tr = r->tr;
     uint64_t it = tr->st.iteration;
-    double per_iter = it > r->start_iter ? r->train_time / (double)(it - r->start_iter) : 0;
-    return (Status){.iteration = it, .target = r->target, .epoch = cn_trainer_epoch(tr),
-                    .loss = loss, .smooth = tr->st.smooth_loss, .val_loss = tr->st.val_loss,
-                    .evaluated = evaluated, .chars_per_s = r->chars_per_s,
-                    .elapsed = r->train_time, .eta = per_iter * (double)(r->target - it),
-                    .seconds = r->seconds_before + r->train_time, .final = it >= r->target};
+    double seconds = run_seconds(r), elapsed = seconds - r->seconds_before;
+    double per_iter = it > r->start_iter ? elapsed / (double)(it - r->start_iter) : 0;
+    double eta = r->target ? per_iter * (double)(r->target - it) : INFINITY;
+    double fraction = r->target ? (double)it / (double)r->target : 0;
+    if (r->budget > 0) {
+        eta = fmin(eta, fmax(0, r->budget - seconds));
+        fraction = fmax(fraction, seconds / r->budget);
+    }
+    return (Status){.iteration = it, .target = r->target, .fraction = fraction,
+                    .epoch = cn_trainer_epoch(tr), .loss = loss, .smooth = tr->st.smooth_loss,
+                    .val_loss = tr->st.val_loss, .evaluated = evaluated,
+                    .chars_per_s = r->chars_per_s, .elapsed = elapsed, .eta = eta,
+                    .seconds = seconds, .final = run_over(r)};
 }
 
 static int report_divergence(Run *r, double loss)
@@ -393,7 +454,7 @@ static int evaluate_and_save(Run *r)
     CnTrainer *tr = r->tr;
     uint64_t it = tr->st.iteration;
     int improved = validate(tr);
-    int last = it >= r->target;
+    int last = run_over(r);
     char then[96];
     if (last)
         snprintf(then, sizeof then, "this run's last iterations are not saved");
@@ -401,8 +462,8 @@ static int evaluate_and_save(Run *r)
         snprintf(then, sizeof then, "stopping after %d failed saves in a row",
                  MAX_FAILED_SAVES);
     else
-        snprintf(then, sizeof then, "training goes on and tries again at iteration %llu",
-                 (unsigned long long)(r->a->eval_every ? it + r->a->eval_every : r->target));
+        snprintf(then, sizeof then, "training goes on and tries again %s",
+                 r->a->eval_every ? "at the next evaluation" : "at the end");
     if (save_checkpoint(r, then) != 0)
         return last || r->failed_saves >= MAX_FAILED_SAVES ? EXIT_ERROR : EXIT_OK;
     if (improved && r->best)
@@ -424,8 +485,8 @@ static void print_summary(const Run *r)
     char n1[32], n2[32], d1[32];
     progress_finish(r->pg);
     printf("done: %s iterations (%.2f epochs) in %s; smoothed train loss %.4f\n",
-           cli_count(tr->st.iteration, n1), cn_trainer_epoch(tr), cli_duration(r->train_time, d1),
-           tr->st.smooth_loss);
+           cli_count(tr->st.iteration, n1), cn_trainer_epoch(tr),
+           cli_duration(run_seconds(r) - r->seconds_before, d1), tr->st.smooth_loss);
     const char *pick = r->ckpt;
     if (isfinite(tr->st.best_val_loss)) {
         pick = r->best_saved ? r->best : r->ckpt;
@@ -444,7 +505,9 @@ static int train_loop(Run *r)
 {
     CnTrainer *tr = r->tr;
     const TrainArgs *a = r->a;
-    while (tr->st.iteration < r->target) {
+    r->wall_start = cli_now();
+    int stop_early = 0;
+    while (!run_over(r) && !stop_early) {
         if (cli_signal) {
             int sig = cli_signal;
             if (save_checkpoint(r, "interrupted without saving") != 0)
@@ -455,6 +518,8 @@ static int train_loop(Run *r)
             fflush(stdout);
             return sig == SIGTERM ? EXIT_SIGTERM : EXIT_SIGINT;
         }
+        if (r->budget > 0) /* schedules follow the budget */
+            tr->budget_fraction = run_seconds(r) / r->budget;
         double t0 = cli_now(), loss;
         CnStepResult res = cn_trainer_step(tr, &loss);
         double dt = cli_now() - t0;
@@ -462,9 +527,9 @@ static int train_loop(Run *r)
         if (res == CN_STEP_DIVERGED)
             return report_divergence(r, loss);
         uint64_t it = tr->st.iteration;
-        int print_due = it == r->start_iter + 1 || it % (uint64_t)a->print_every == 0 ||
-                        it == r->target;
-        int eval_due = (a->eval_every && it % a->eval_every == 0) || it == r->target;
+        int ending = run_over(r);
+        int print_due = it == r->start_iter + 1 || it % (uint64_t)a->print_every == 0 || ending;
+        int eval_due = (a->eval_every && it % a->eval_every == 0) || ending;
         if (print_due || r->pg->tty) {
             r->chars_per_s = (double)(r->interval_iters * (uint64_t)a->batch * a->seq_length) /
                              (r->interval_time > 0 ? r->interval_time : 1e-9);
@@ -478,11 +543,20 @@ static int train_loop(Run *r)
             int rc = evaluate_and_save(r);
             if (rc != EXIT_OK)
                 return rc;
+            uint64_t since = it - tr->st.best_iteration;
+            if (r->patience && isfinite(tr->st.best_val_loss) && !ending &&
+                since >= (uint64_t)r->patience * a->eval_every) {
+                char n1[32];
+                progress_line(r->pg, "", "no better validation loss in %d evaluations (since "
+                              "iteration %s): stopping early", r->patience,
+                              cli_count(tr->st.best_iteration, n1));
+                stop_early = 1;
+            }
         }
         Status st = status_of(r, loss, eval_due);
         progress_status(r->pg, &st, print_due);
         if (print_due || eval_due)
-            log_row(r->pg, &st, tr->st.cfg.optim.lr, tr->last_grad_norm);
+            log_row(r->pg, &st, tr->lr, tr->last_grad_norm);
     }
     print_summary(r);
     return EXIT_OK;
@@ -495,8 +569,12 @@ int cmd_train(int argc, char **argv)
         .batch = 50, .print_every = 10, .sample_length = 200, .lr = 2e-3, .momentum = 0.9,
         .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .decay_rate = 0.95, .clip_norm = 5,
         .epochs = 10, .val_frac = 0.1, .temperature = 0.8, .eval_every = 1000,
-        .sample_every = 1000, .seed = 1, .threads = cn_cpu_count(),
+        .sample_every = 1000, .seed = 1, .threads = cn_cpu_count(), .schedule = "constant",
+        .init = "uniform", .lr_decay = 0.97, .lr_decay_after = 10, .lr_min = 0,
+        .bptt_random = 1,
     };
+    static const char *const schedule_choices[] = {"constant", "step", "cosine", NULL};
+    static const char *const init_choices[] = {"uniform", "orthogonal", NULL};
     const double inf = INFINITY;
     Flag flags[] = {
         {.name = "model", .type = FLAG_STR, .value = &a.model, .arg = "KIND",
@@ -554,6 +632,31 @@ int cmd_train(int argc, char **argv)
          .help = "continue a run exactly where its checkpoint stopped"},
         {.name = "init-from", .type = FLAG_STR, .value = &a.init_from, .arg = "PATH",
          .help = "start from a checkpoint's weights with a fresh optimizer"},
+        {.name = "time-budget", .type = FLAG_STR, .value = &a.time_budget, .arg = "TIME",
+         .help = "train for this long (90s, 10m, 2h), then evaluate and save; with no "
+                 "--iters or --epochs it alone ends the run"},
+        {.name = "lr-schedule", .type = FLAG_STR, .value = &a.schedule, .arg = "KIND",
+         .help = "constant; step: x lr-decay per epoch after lr-decay-after epochs; cosine: "
+                 "down to lr-min over the run (its iterations, or its time budget)",
+         .choices = schedule_choices},
+        {.name = "warmup", .type = FLAG_U64, .value = &a.warmup, .arg = "N",
+         .help = "linear learning-rate warm-up over the first N iterations", .lo = 0,
+         .hi = 1e15},
+        {.name = "lr-decay", .type = FLAG_REAL, .value = &a.lr_decay, .arg = "F",
+         .help = "step schedule: factor per epoch", .lo = 0, .hi = 1, .lo_open = 1},
+        {.name = "lr-decay-after", .type = FLAG_REAL, .value = &a.lr_decay_after, .arg = "E",
+         .help = "step schedule: epochs before the decay starts", .lo = 0, .hi = 1e9},
+        {.name = "lr-min", .type = FLAG_REAL, .value = &a.lr_min, .arg = "X",
+         .help = "cosine schedule: the learning rate at the end", .lo = 0, .hi = inf},
+        {.name = "init", .type = FLAG_STR, .value = &a.init, .arg = "KIND",
+         .help = "uniform (+-1/sqrt(H)) or orthogonal (recurrent blocks orthogonal, the rest "
+                 "Glorot)", .choices = init_choices},
+        {.name = "bptt-random", .type = FLAG_REAL, .value = &a.bptt_random, .arg = "P",
+         .help = "randomized truncation: the carried gradient survives each step with "
+                 "probability P, scaled by 1/P; 1 = off", .lo = 0, .hi = 1, .lo_open = 1},
+        {.name = "patience", .type = FLAG_INT, .value = &a.patience, .arg = "N",
+         .help = "stop after N evaluations without a better validation loss; 0 = never",
+         .lo = 0, .hi = 1e9},
         {.name = "seed", .type = FLAG_U64, .value = &a.seed, .arg = "S",
          .help = "random seed (weights, dropout, samples)", .lo = 0, .hi = 1.8e19},
         {.name = "threads", .type = FLAG_INT, .value = &a.threads, .arg = "N",
@@ -581,6 +684,10 @@ int cmd_train(int argc, char **argv)
     int rc = cli_parse(&cmd, argc, argv, args, &nargs);
     if (rc)
         return rc == 1 ? EXIT_OK : rc;
+    if (a.time_budget && (a.budget = parse_duration(a.time_budget)) < 0) {
+        cli_error("--time-budget %s is not a duration; give e.g. 90s, 10m or 2h", a.time_budget);
+        return EXIT_USAGE;
+    }
     if (a.resume && a.init_from) {
         cli_error("--resume and --init-from exclude each other; --resume continues a run, "
                   "--init-from starts a new one from its weights");
@@ -635,17 +742,21 @@ int cmd_train(int argc, char **argv)
         goto out_model;
     }
 
+    /* the run ends at --iters, else --epochs (default 10) unless only a time
+     * budget is given; a resumed run keeps its own ends unless given new ones */
+    int bounds_given = a.iters || cli_flag(&cmd, "epochs")->set || a.time_budget;
     uint64_t target = a.iters;
-    if (!target && (cli_flag(&cmd, "epochs")->set || !a.resume))
+    if (!target && (cli_flag(&cmd, "epochs")->set || (!a.resume && !a.time_budget)))
         target = (uint64_t)ceil(a.epochs * (double)tr.chunks_per_epoch);
-    if (!target)
+    if (a.resume && !bounds_given)
         target = tr.st.cfg.max_iters;
-    tr.st.cfg.max_iters = target;
-    if (tr.st.iteration >= target) {
+    tr.st.cfg.max_iters = target; /* 0: the time budget alone ends the run */
+    if ((target && tr.st.iteration >= target) ||
+        (tr.st.cfg.time_budget > 0 && tr.st.train_seconds >= tr.st.cfg.time_budget)) {
         char n1[32];
         fprintf(stderr,
-                "charnn: %s has already trained %s iterations; give a larger --iters or "
-                "--epochs to train further\n",
+                "charnn: %s has already trained %s iterations (its end); give a larger "
+                "--iters, --epochs or --time-budget to train further\n",
                 a.resume, cli_count(tr.st.iteration, n1));
         exit_code = EXIT_OK;
         goto out_trainer;
@@ -655,6 +766,7 @@ int cmd_train(int argc, char **argv)
     Run run = {.tr = &tr, .a = &a, .model = &model, .pg = &pg,
                .corpus = nargs > 1 ? joined : corpus, .resume_cmd = files, .ckpt = ckpt,
                .best = tr.n_val ? best_path(ckpt) : NULL, .target = target,
+               .budget = tr.st.cfg.time_budget, .patience = a.patience,
                .start_iter = tr.st.iteration, .seconds_before = tr.st.train_seconds,
                .last_saved = -1.0};
     if (a.log) {

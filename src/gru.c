@@ -122,8 +122,10 @@ void CN_ISA_FN(cn_gru_backward)(const CnCellArgs *c, const CnPart *part)
         isa->gemm_packed(drh, H, dz + 2 * H, 3 * H, 1, B, c->whn_t, q0, q1, NULL, 0);
         reset_backward(dz, dh_next, gates, drh, h_prev, B, H, u0, u1);
         cn_pool_barrier(part->pool);
-        if (t > 0)
+        if (t > 0) {
             isa->gemm_packed(dh_next, H, dz, 3 * H, 1, B, c->wh_t, q0, q1, NULL, 1);
+            cn_carry(c->acts, dh_next, t, B, H, u0, u1);
+        }
     }
     int n = c->steps * B;
     isa->gemm(part, c->g->Wh, 3 * H, a->h, 1, H, c->acts->dz, 3 * H, 0, H, 2 * H, n, NULL, 1);

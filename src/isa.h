@@ -103,6 +103,21 @@ static inline void cn_own_units(const CnPart *part, int H, int nr, int *q0, int 
     *u1 = *q1 * nr < H ? *q1 * nr : H;
 }
 
+/* Randomized truncation: scales this thread's units of the gradient
+ * carried from step t to t-1 (rows of B streams, H units) by each stream's
+ * factor, when the trainer drew them (acts->carry_on). */
+static inline void cn_carry(const CnActs *acts, CnReal *g, int t, int B, int H, int u0, int u1)
+{
+    if (!acts->carry_on)
+        return;
+    for (int b = 0; b < B; b++) {
+        CnReal f = acts->carry[(size_t)t * B + b];
+        CnReal *row = g + (size_t)b * H;
+        for (int j = u0; j < u1; j++)
+            row[j] *= f;
+    }
+}
+
 /* Per-ISA functions: declared once for every build. */
 #define CN_ISA_DECLARE(isa)                                                                    \
     extern const CnIsa cn_isa_##isa;

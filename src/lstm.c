@@ -155,8 +155,11 @@ void CN_ISA_FN(cn_lstm_backward)(const CnCellArgs *c, const CnPart *part)
                        a->c + t * BH, a->c + (t + 1) * BH, a->tanh_c + t * BH, c->w->peep, B,
                        H, u0, u1);
         cn_pool_barrier(part->pool);
-        if (t > 0)
+        if (t > 0) {
             isa->gemm_packed(dh_next, H, dz, 4 * H, 1, B, c->wh_t, q0, q1, NULL, 0);
+            cn_carry(c->acts, dh_next, t, B, H, u0, u1);
+            cn_carry(c->acts, dc, t, B, H, u0, u1);
+        }
     }
     isa->gemm(part, c->g->Wh, 4 * H, a->h, 1, H, c->acts->dz, 4 * H, 0, H, 4 * H, c->steps * B,
               NULL, 1);

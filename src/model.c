@@ -125,28 +125,97 @@ int cn_model_init(CnModel *m, CnCell cell, int hidden, int layers, CnVocab *voca
     return 0;
 }
 
-static void fill_uniform(CnReal *w, size_t n, double k, CnRng *rng)
+static const char *const init_names[] = {"uniform", "orthogonal"};
+
+const char *cn_init_name(CnInit init)
 {
-    for (size_t i = 0; i < n; i++)
-        w[i] = (CnReal)((2 * cn_rng_uniform(rng) - 1) * k);
+    return (unsigned)init <= CN_INIT_ORTHOGONAL ? init_names[init] : "?";
 }
 
-void cn_model_randomize(CnModel *m, CnRng *rng)
+int cn_init_parse(const char *name, CnInit *init)
+{
+    for (int k = 0; k <= CN_INIT_ORTHOGONAL; k++) {
+        if (strcmp(name, init_names[k]) == 0) {
+            *init = (CnInit)k;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* w (rows, cols) with row stride ld, uniform in [-k, k] */
+static void fill_uniform(CnReal *w, size_t rows, size_t cols, size_t ld, double k, CnRng *rng)
+{
+    for (size_t r = 0; r < rows; r++)
+        for (size_t c = 0; c < cols; c++)
+            w[r * ld + c] = (CnReal)((2 * cn_rng_uniform(rng) - 1) * k);
+}
+
+static double normal(CnRng *rng) /* Box-Muller */
+{
+    double u = cn_rng_uniform(rng), v = cn_rng_uniform(rng);
+    return sqrt(-2 * log(1 - u)) * cos(6.283185307179586 * v);
+}
+
+/* w (n, n) with row stride ld: a random orthogonal matrix, the Gram-Schmidt
+ * orthonormalisation of Gaussian rows (q is (n, n) scratch). */
+static void fill_orthogonal(CnReal *w, size_t n, size_t ld, double *q, CnRng *rng)
+{
+    for (size_t i = 0; i < n; i++) {
+        double *row = q + i * n, norm;
+        do {
+            for (size_t k = 0; k < n; k++)
+                row[k] = normal(rng);
+            for (size_t j = 0; j < i; j++) { /* modified Gram-Schmidt, twice for accuracy */
+                for (int pass = 0; pass < 2; pass++) {
+                    double dot = 0;
+                    for (size_t k = 0; k < n; k++)
+                        dot += row[k] * q[j * n + k];
+                    for (size_t k = 0; k < n; k++)
+                        row[k] -= dot * q[j * n + k];
+                }
+            }
+            norm = 0;
+            for (size_t k = 0; k < n; k++)
+                norm += row[k] * row[k];
+            norm = sqrt(norm);
+        } while (norm < 1e-6);
+        for (size_t k = 0; k < n; k++)
+            row[k] /= norm;
+    }
+    for (size_t r = 0; r < n; r++)
+        for (size_t c = 0; c < n; c++)
+            w[r * ld + c] = (CnReal)q[r * n + c];
+}
+
+void cn_model_randomize(CnModel *m, CnInit init, CnRng *rng)
 {
     const CnShape *s = &m->shape;
-    size_t V = (size_t)s->vocab, H = (size_t)s->hidden;
-    size_t GH = (size_t)cn_cell_gates(s->cell) * H;
+    size_t V = (size_t)s->vocab, H = (size_t)s->hidden, G = (size_t)cn_cell_gates(s->cell);
+    size_t GH = G * H;
     double k = 1 / sqrt((double)H);
+    double *q = init == CN_INIT_ORTHOGONAL ? malloc(H * H * sizeof *q) : NULL;
+    if (init == CN_INIT_ORTHOGONAL && !q)
+        init = CN_INIT_UNIFORM; /* no memory for the scratch: the plain choice */
     memset(m->params, 0, m->nparams * sizeof *m->params);
     for (int l = 0; l < s->layers; l++) {
         CnLayerView *lv = &m->w.layer[l];
-        fill_uniform(lv->Wx, (l == 0 ? V : H) * GH, k, rng);
-        fill_uniform(lv->Wh, H * GH, k, rng);
+        size_t in = l == 0 ? V : H;
+        if (init == CN_INIT_ORTHOGONAL) {
+            fill_uniform(lv->Wx, in, GH, GH, sqrt(6.0 / (double)(in + H)), rng);
+            for (size_t g = 0; g < G; g++) /* each gate's block (H, H) at columns g*H */
+                fill_orthogonal(lv->Wh + g * H, H, GH, q, rng);
+        } else {
+            fill_uniform(lv->Wx, in, GH, GH, k, rng);
+            fill_uniform(lv->Wh, H, GH, GH, k, rng);
+        }
         if (is_lstm(s->cell))
             for (size_t j = 0; j < H; j++)
                 lv->b[H + j] = 1; /* forget gate */
     }
-    fill_uniform(m->w.Wy, H * V, k, rng);
+    double ky = init == CN_INIT_ORTHOGONAL ? sqrt(6.0 / (double)(H + V)) : k;
+    fill_uniform(m->w.Wy, H, V, V, ky, rng);
+    free(q);
 }
 
 void cn_model_free(CnModel *m)
@@ -234,6 +303,7 @@ static size_t acts_layout(CnActs *a, const CnShape *s, int B, int T, double drop
         CARVE(a->dh, BH);
         CARVE(a->dc, BH);
         CARVE(a->drh, BH);
+        CARVE(a->carry, muladd(Tz, Bz, 0));
         /* raw operands packed as they go: dz (G*H columns) and dy (V) */
         size_t widest = GH > (size_t)V ? GH : (size_t)V;
         size_t per_thread = muladd((size_t)CN_KC, (widest + (size_t)nr - 1) / nr * nr, 0);

@@ -203,3 +203,35 @@ void cn_optim_update(const CnOptim *opt, CnReal *w, const CnReal *g, size_t i0, 
     }
     }
 }
+
+static const char *const schedule_names[] = {"constant", "step", "cosine"};
+
+const char *cn_schedule_name(CnSchedule schedule)
+{
+    return (unsigned)schedule <= CN_LR_COSINE ? schedule_names[schedule] : "?";
+}
+
+int cn_schedule_parse(const char *name, CnSchedule *schedule)
+{
+    for (int k = 0; k <= CN_LR_COSINE; k++) {
+        if (strcmp(name, schedule_names[k]) == 0) {
+            *schedule = (CnSchedule)k;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+double cn_schedule_lr(const CnTrainConfig *c, uint64_t iteration, double epoch, double fraction)
+{
+    double lr = c->optim.lr;
+    if (c->schedule == CN_LR_STEP && epoch >= c->lr_decay_after)
+        lr *= pow(c->lr_decay, floor(epoch - c->lr_decay_after));
+    if (c->schedule == CN_LR_COSINE) {
+        double f = fraction < 0 ? 0 : fraction > 1 ? 1 : fraction;
+        lr = c->lr_min + (lr - c->lr_min) * 0.5 * (1 + cos(3.141592653589793 * f));
+    }
+    if (iteration < c->warmup)
+        lr *= (double)(iteration + 1) / (double)c->warmup;
+    return lr;
+}

@@ -54,8 +54,10 @@ void CN_ISA_FN(cn_rnn_backward)(const CnCellArgs *c, const CnPart *part)
                 dz[i] = (dH[i] + dh_next[i]) * (1 - h[i] * h[i]);
             }
         cn_pool_barrier(part->pool);
-        if (t > 0)
+        if (t > 0) {
             isa->gemm_packed(dh_next, H, dz, H, 1, B, c->wh_t, q0, q1, NULL, 0);
+            cn_carry(c->acts, dh_next, t, B, H, u0, u1);
+        }
     }
     isa->gemm(part, c->g->Wh, H, c->a->h, 1, H, c->acts->dz, H, 0, H, H, c->steps * B, NULL, 1);
 }

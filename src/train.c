@@ -130,7 +130,8 @@ int cn_trainer_init(CnTrainer *tr, CnModel *model, const CnText *text, CnTrainSt
     int B = c->batch, T = c->seq_length;
     if (B < 1 || T < 1 || !(c->dropout >= 0 && c->dropout < 1) ||
         !(c->val_frac >= 0 && c->val_frac < 1) || !(c->clip_value >= 0) ||
-        !(c->clip_norm >= 0)) {
+        !(c->clip_norm >= 0) || !(c->bptt_random > 0 && c->bptt_random <= 1) ||
+        (unsigned)c->schedule > CN_LR_COSINE || !(c->lr_min >= 0) || !(c->lr_decay > 0)) {
         cn_errorf(err, "training configuration is out of range");
         goto fail;
     }
@@ -200,6 +201,7 @@ int cn_trainer_init(CnTrainer *tr, CnModel *model, const CnText *text, CnTrainSt
     tr->targets = tr->ids + (size_t)B * T;
     seek_streams(tr);
     tr->last_grad_norm = NAN;
+    tr->budget_fraction = -1;
     return 0;
 fail:
     cn_trainer_free(tr);
@@ -282,6 +284,12 @@ CnStepResult cn_trainer_step(CnTrainer *tr, double *loss_out)
     CnRng rng_before = s->rng;
     StepWork work = {.tr = tr, .scale = 1};
 
+    double fraction = tr->budget_fraction >= 0 ? tr->budget_fraction
+                      : c->max_iters           ? (double)s->iteration / (double)c->max_iters
+                                               : 0;
+    tr->lr = cn_schedule_lr(c, s->iteration, cn_trainer_epoch(tr), fraction);
+    tr->optim.cfg.lr = tr->lr;
+
     /* the vocabulary covers the text (the caller checked), so this succeeds */
     fetch_chunk(&m->vocab, tr->text, tr->cursor, B, T, tr->ids, tr->targets);
     run_phase(tr, &work, PHASE_ZERO);
@@ -289,6 +297,15 @@ CnStepResult cn_trainer_step(CnTrainer *tr, double *loss_out)
     *loss_out = loss;
     double norm = NAN;
     if (loss <= CN_LOSS_LIMIT) { /* false for NaN too */
+        tr->acts.carry_on = c->bptt_random < 1;
+        if (tr->acts.carry_on) {
+            /* randomized truncation: a carried gradient survives a step with
+             * probability pi and is scaled by 1/pi, so its expectation is the
+             * full gradient */
+            CnReal keep = (CnReal)(1 / c->bptt_random);
+            for (int i = 0; i < B * T; i++)
+                tr->acts.carry[i] = cn_rng_uniform(&s->rng) < c->bptt_random ? keep : 0;
+        }
         cn_backward(m, &tr->acts, tr->ids, tr->targets, tr->grads);
         run_phase(tr, &work, PHASE_NORM);
         double sum = 0;

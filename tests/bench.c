@@ -69,7 +69,7 @@ int main(int argc, char **argv)
         die(err.msg);
     CnRng rng;
     cn_rng_seed(&rng, 1);
-    cn_model_randomize(&model, &rng);
+    cn_model_randomize(&model, CN_INIT_UNIFORM, &rng);
 
     if (!strcmp(mode, "sample")) {
         CnSampler s;

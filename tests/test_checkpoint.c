@@ -25,7 +25,7 @@ static void make_model(CnModel *m, CnCell cell)
     cn_model_init(m, cell, 5, 2, &vocab, &err);
     CnRng rng;
     cn_rng_seed(&rng, 3);
-    cn_model_randomize(m, &rng);
+    cn_model_randomize(m, CN_INIT_UNIFORM, &rng);
 }
 
 static void make_state(CnTrainState *st, const CnModel *m)
@@ -34,7 +34,10 @@ static void make_state(CnTrainState *st, const CnModel *m)
     st->cfg = (CnTrainConfig){.batch = 3, .seq_length = 7,
                               .optim = {CN_ADAM, 0.002, 0.9, 0.9, 0.999, 1e-8, 0.95},
                               .clip_value = 5, .clip_norm = 1.5, .dropout = 0.25,
-                              .val_frac = 0.1, .seed = 12345678901234ull, .max_iters = 999};
+                              .val_frac = 0.1, .seed = 12345678901234ull, .max_iters = 999,
+                              .schedule = CN_LR_COSINE, .init = CN_INIT_ORTHOGONAL, .warmup = 50,
+                              .lr_decay = 0.97, .lr_decay_after = 10, .lr_min = 1e-5,
+                              .bptt_random = 0.8, .time_budget = 600};
     st->iteration = 77, st->epoch = 2, st->chunk = 5;
     st->corpus_bytes = 4242, st->corpus_crc = 0xdeadbeef;
     st->smooth_loss = 1.25, st->last_loss = 1.5, st->val_loss = 1.75, st->best_val_loss = 1.7;
@@ -182,7 +185,7 @@ static void test_damage(void)
 
     /* a NaN parameter with a valid CRC: first parameter after the vocabulary */
     memcpy(copy, buf, n);
-    size_t first_param = 24 + 16 + 12 + 80 + 16 + 32 + 4 + 40 + 32 + 8 + 8 + 4 * 4 + 8;
+    size_t first_param = 24 + 16 + 12 + 80 + 16 + 8 + 8 + 40 + 32 + 4 + 40 + 32 + 8 + 8 + 4 * 4 + 8;
     put_u32(copy + first_param, 0x7fc00000u);
     reseal(copy, n);
     CHECK(cn_checkpoint_parse(copy, n, "nan.ckpt", &out, NULL, &err) != 0 &&

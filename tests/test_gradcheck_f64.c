@@ -49,7 +49,7 @@ static void check_state_untouched(void)
     cn_acts_init(&acts, &m.shape, B, T, 0, 1, NULL, &err);
     CnRng rng;
     cn_rng_seed(&rng, 7);
-    cn_model_randomize(&m, &rng);
+    cn_model_randomize(&m, CN_INIT_UNIFORM, &rng);
     size_t nstate = 2 * (size_t)L * B * H, BH = (size_t)B * H;
     CnReal before[2 * L * B * H];
     for (size_t i = 0; i < nstate; i++)

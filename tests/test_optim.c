@@ -129,8 +129,41 @@ static void test_config_checks(void)
           "state arrays per optimizer: sgd 0, momentum 1, adam 2");
 }
 
+/* Learning-rate schedules against values worked out by hand. */
+static void test_schedules(void)
+{
+    CnTrainConfig c = {.optim = {.lr = 0.1}, .lr_decay = 0.97, .lr_decay_after = 10,
+                       .lr_min = 0.001};
+    c.schedule = CN_LR_CONSTANT;
+    CHECK(cn_schedule_lr(&c, 500, 12.5, 0.3) == 0.1, "constant: 0.1 throughout");
+    c.schedule = CN_LR_STEP;
+    /* char-rnn's: x0.97 per whole epoch after epoch 10: at 12.5, 0.1 * 0.97^2 = 0.09409 */
+    CHECK(cn_schedule_lr(&c, 0, 9.9, 0) == 0.1 &&
+              fabs(cn_schedule_lr(&c, 0, 12.5, 0) - 0.09409) < 1e-12,
+          "step: 0.1 before epoch 10, 0.1 x 0.97^2 = 0.09409 at epoch 12.5 (got %.6f)",
+          cn_schedule_lr(&c, 0, 12.5, 0));
+    c.schedule = CN_LR_COSINE;
+    /* 0.001 + 0.099 (1 + cos(pi f)) / 2: f = 0 -> 0.1, 0.5 -> 0.0505, 1 -> 0.001 */
+    CHECK(fabs(cn_schedule_lr(&c, 0, 0, 0) - 0.1) < 1e-12 &&
+              fabs(cn_schedule_lr(&c, 0, 0, 0.5) - 0.0505) < 1e-12 &&
+              fabs(cn_schedule_lr(&c, 0, 0, 1) - 0.001) < 1e-12 &&
+              fabs(cn_schedule_lr(&c, 0, 0, 7) - 0.001) < 1e-12,
+          "cosine: 0.1 at the start, 0.0505 halfway, 0.001 at the end and after");
+    c.warmup = 4;
+    /* warm-up multiplies by (i + 1) / 4 for i < 4: 0.025 at i = 0, 0.075 at i = 2 */
+    CHECK(fabs(cn_schedule_lr(&c, 0, 0, 0) - 0.025) < 1e-12 &&
+              fabs(cn_schedule_lr(&c, 2, 0, 0) - 0.075) < 1e-12 &&
+              fabs(cn_schedule_lr(&c, 4, 0, 0) - 0.1) < 1e-12,
+          "warm-up: 0.025, 0.075, then the schedule's 0.1");
+    CnSchedule k;
+    CHECK(cn_schedule_parse("cosine", &k) == 0 && k == CN_LR_COSINE &&
+              cn_schedule_parse("linear", &k) != 0 && !strcmp(cn_schedule_name(CN_LR_STEP), "step"),
+          "schedule names parse");
+}
+
 int main(void)
 {
+    test_schedules();
     test_optimizers();
     test_clipping();
     test_config_checks();

@@ -27,12 +27,20 @@ static const char *repeat(const char *line, int reps)
     return buf;
 }
 
+static int scheduled; /* config(): a cosine schedule, warm-up, random truncation */
+
 static CnTrainConfig config(CnOptimKind kind, double lr, double dropout)
 {
-    return (CnTrainConfig){.batch = 4, .seq_length = 8,
-                           .optim = {kind, lr, 0.9, 0.9, 0.999, 1e-8, 0.95},
-                           .clip_value = 5, .clip_norm = 5, .dropout = dropout,
-                           .val_frac = 0.1, .seed = 7};
+    CnTrainConfig c = {.batch = 4, .seq_length = 8,
+                       .optim = {kind, lr, 0.9, 0.9, 0.999, 1e-8, 0.95},
+                       .clip_value = 5, .clip_norm = 5, .dropout = dropout,
+                       .val_frac = 0.1, .seed = 7, .lr_decay = 0.97, .lr_decay_after = 10,
+                       .bptt_random = 1};
+    if (scheduled) {
+        c.schedule = CN_LR_COSINE, c.warmup = 10, c.lr_min = lr / 20, c.max_iters = 60;
+        c.bptt_random = 0.7, c.init = CN_INIT_ORTHOGONAL;
+    }
+    return c;
 }
 
 /* A fresh model and trainer over text; returns 0 on success. */
@@ -50,7 +58,7 @@ static int start(CnTrainer *tr, CnModel *m, const CnText *text, CnCell cell, int
         printf("setup: %s\n", err.msg);
         return -1;
     }
-    cn_model_randomize(m, &st.rng);
+    cn_model_randomize(m, cfg.init, &st.rng);
     if (cn_trainer_init(tr, m, text, &st, 0, threads, &err) != 0) {
         printf("trainer: %s\n", err.msg);
         return -1;
@@ -146,9 +154,10 @@ static void resume_case(const CnText *text, CnCell cell, CnOptimKind kind, doubl
               memcmp(&a.st.rng, &b.st.rng, sizeof a.st.rng) == 0 &&
               a.st.iteration == b.st.iteration && a.st.chunk == b.st.chunk &&
               a.st.smooth_loss == b.st.smooth_loss,
-          "%s %s dropout %.1f: 60 steps straight = 20, save, resume, 40 (bit-identical "
+          "%s %s dropout %.1f%s: 60 steps straight = 20, save, resume, 40 (bit-identical "
           "parameters, optimizer, state, RNG; %llu epochs crossed)",
-          cn_cell_name(cell), cn_optim_name(kind), dropout, (unsigned long long)a.st.epoch);
+          cn_cell_name(cell), cn_optim_name(kind), dropout,
+          scheduled ? ", cosine + warm-up + bptt-random 0.7" : "", (unsigned long long)a.st.epoch);
     cn_trainer_free(&a);
     cn_trainer_free(&b);
     cn_model_free(&ma);
@@ -167,6 +176,9 @@ static void test_resume(void)
     resume_case(&text, CN_RNN, CN_ADAM, 0);
     resume_case(&text, CN_PEEPHOLE, CN_RMSPROP, 0.5);
     resume_case(&text, CN_GRU, CN_NESTEROV, 0.3);
+    scheduled = 1; /* cosine with warm-up, random truncation, orthogonal init */
+    resume_case(&text, CN_LSTM, CN_ADAM, 0.2);
+    scheduled = 0;
     cn_text_free(&text);
 }
 
@@ -368,6 +380,99 @@ static void test_huge_alphabet(void)
     free(buf);
 }
 
+/* Randomized truncation: with every factor 1 the gradient is the full one,
+ * bit for bit; with pi = 0.5 each draw differs, and their average over
+ * many draws approaches the full gradient (unbiased), its error shrinking
+ * like 1/sqrt(draws). */
+static void test_bptt_random(void)
+{
+    enum { B = 3, T = 12, H = 8, V = 6 };
+    CnError err;
+    CnVocab vocab;
+    uint32_t *chars = malloc(V * sizeof *chars);
+    for (int k = 0; k < V; k++)
+        chars[k] = 'a' + (uint32_t)k;
+    cn_vocab_from_chars(&vocab, chars, V, &err);
+    CnModel m;
+    CnActs acts;
+    cn_model_init(&m, CN_LSTM, H, 1, &vocab, &err);
+    cn_acts_init(&acts, &m.shape, B, T, 0, 1, NULL, &err);
+    CnRng rng;
+    cn_rng_seed(&rng, 12);
+    for (size_t i = 0; i < m.nparams; i++)
+        m.params[i] = (CnReal)(cn_rng_uniform(&rng) - 0.5);
+    int ids[B * T], targets[B * T];
+    for (int i = 0; i < B * T; i++)
+        ids[i] = (int)(cn_rng_next(&rng) % V), targets[i] = (int)(cn_rng_next(&rng) % V);
+    size_t n = m.nparams;
+    CnReal *full = calloc(n, sizeof *full), *g = calloc(n, sizeof *g);
+    double *mean = calloc(n, sizeof *mean);
+    cn_forward(&m, &acts, ids, targets, T, NULL);
+    cn_backward(&m, &acts, ids, targets, full);
+    acts.carry_on = 1;
+    for (int i = 0; i < B * T; i++)
+        acts.carry[i] = 1;
+    cn_forward(&m, &acts, ids, targets, T, NULL);
+    cn_backward(&m, &acts, ids, targets, g);
+    CHECK(memcmp(g, full, n * sizeof *g) == 0, "bptt-random with every factor 1 is the full "
+          "gradient, bit for bit");
+    double norm = cn_grad_norm(full, n), err_at[2] = {0};
+    const int draws[2] = {250, 4000};
+    for (int d = 0, done = 0; d < 2; d++) {
+        for (; done < draws[d]; done++) {
+            for (int i = 0; i < B * T; i++)
+                acts.carry[i] = cn_rng_uniform(&rng) < 0.5 ? 2 : 0;
+            memset(g, 0, n * sizeof *g);
+            cn_forward(&m, &acts, ids, targets, T, NULL);
+            cn_backward(&m, &acts, ids, targets, g);
+            for (size_t i = 0; i < n; i++)
+                mean[i] += g[i];
+        }
+        double e = 0;
+        for (size_t i = 0; i < n; i++) {
+            double diff = mean[i] / draws[d] - full[i];
+            e += diff * diff;
+        }
+        err_at[d] = sqrt(e) / norm;
+    }
+    CHECK(err_at[1] < 0.05 && err_at[1] < err_at[0] / 2,
+          "bptt-random 0.5: the mean of %d draws is within %.4f of the full gradient (relative; "
+          "%.4f after %d draws)", draws[1], err_at[1], err_at[0], draws[0]);
+    free(full), free(g), free(mean);
+    cn_acts_free(&acts);
+    cn_model_free(&m);
+}
+
+/* Orthogonal initialisation: every gate block of Wh has orthonormal rows. */
+static void test_orthogonal_init(void)
+{
+    enum { H = 24 };
+    CnError err;
+    CnVocab vocab;
+    uint32_t *chars = malloc(3 * sizeof *chars);
+    chars[0] = 'a', chars[1] = 'b', chars[2] = 'c';
+    cn_vocab_from_chars(&vocab, chars, 3, &err);
+    CnModel m;
+    cn_model_init(&m, CN_GRU, H, 2, &vocab, &err);
+    CnRng rng;
+    cn_rng_seed(&rng, 5);
+    cn_model_randomize(&m, CN_INIT_ORTHOGONAL, &rng);
+    double worst = 0;
+    for (int l = 0; l < 2; l++)
+        for (int g = 0; g < 3; g++) {
+            const CnReal *w = m.w.layer[l].Wh + g * H; /* (H, H) block, row stride 3H */
+            for (int i = 0; i < H; i++)
+                for (int j = 0; j < H; j++) {
+                    double dot = 0;
+                    for (int k = 0; k < H; k++)
+                        dot += (double)w[i * 3 * H + k] * w[j * 3 * H + k];
+                    worst = fmax(worst, fabs(dot - (i == j)));
+                }
+        }
+    CHECK(worst < 1e-5, "orthogonal init: every gate block W W^T = I within %.1e", worst);
+    cn_model_free(&m);
+}
+
 int main(void)
 {
     if (!mkdtemp(dir)) {
@@ -381,6 +486,8 @@ int main(void)
     test_learning();
     test_threads();
     test_huge_alphabet();
+    test_bptt_random();
+    test_orthogonal_init();
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0)

@@ -118,3 +118,24 @@ check $? "charnn help COMMAND"
 "$CHARNN" help --man > "$dir/charnn.1" && head -1 "$dir/charnn.1" | grep -q '^\.TH CHARNN 1' &&
     grep -q '^\.SS "train \[FILE...\] \[options\]"' "$dir/charnn.1" && grep -q '^\.B \\-\\-clip\\-norm N' "$dir/charnn.1"
 check $? "charnn help --man writes the manual page from the option tables" "$dir/charnn.1"
+
+# --- a time budget, a cosine schedule that follows it, and patience
+"$CHARNN" train "$dir/a.txt" $small --time-budget 2s --lr-schedule cosine --lr-min 0.0001 \
+    --eval-every 200 --print-every 50 --log "$dir/budget.csv" --checkpoint "$dir/tb.ckpt" >"$dir/out" 2>&1
+rc=$?
+last=$(tail -1 "$dir/budget.csv")
+secs=$(echo "$last" | cut -d, -f9) lr=$(echo "$last" | cut -d, -f6)
+[ $rc -eq 0 ] && grep -q 'for 0:02 of training; lr schedule cosine' "$dir/out" &&
+    awk -v s="$secs" -v lr="$lr" 'BEGIN { exit !(s >= 2 && s < 4 && lr < 0.0002) }' &&
+    [ -s "$dir/tb.best.ckpt" ]
+check $? "--time-budget 2s trains for 2 s, the cosine schedule ends near --lr-min (${secs}s, lr $lr), best kept" "$dir/out"
+awk 'BEGIN { srand(3); for (i = 0; i < 300; i++) printf "%c", 97 + int(rand() * 8); print "" }' > "$dir/noise.txt"
+for i in $(seq 1 45); do echo "abcabcabcabcabcabcabcabcabcabcabcabcabcabch"; done > "$dir/pn.txt"
+cat "$dir/noise.txt" >> "$dir/pn.txt"   # the validation tail is noise: it stops improving
+"$CHARNN" train "$dir/pn.txt" $small --val-frac 0.12 --lr 0.02 --iters 2000 --eval-every 10 --patience 3 \
+    --print-every 1000 --checkpoint "$dir/pat.ckpt" >"$dir/out" 2>&1
+rc=$?
+it=$("$CHARNN" info "$dir/pat.ckpt" | sed -n 's/^trained: *\([0-9,]*\) iterations.*/\1/p' | tr -d ,)
+[ $rc -eq 0 ] && grep -q '^no better validation loss in 3 evaluations (since iteration [0-9,]*): stopping early$' "$dir/out" &&
+    [ "$it" -lt 2000 ]
+check $? "--patience 3 stops early when validation stops improving (at iteration $it of 2000)" "$dir/out"
