@@ -5,6 +5,7 @@
 #   make bench           training and sampling throughput (tests/bench.c)
 #   make soak            SIGKILL soak of the checkpoint (KILLS=, default 60)
 #   make fuzz            libFuzzer targets with clang (FUZZ_SECONDS= each, 60)
+#   make MPI=1 test-mpi  data-parallel training under mpirun, 2 ranks against 1
 #   make install         charnn, charnn.h, libcharnn.a, charnn.1, charnn.pc under
 #                        PREFIX (default /usr/local), DESTDIR respected
 #   make uninstall       removes them
@@ -24,12 +25,18 @@ BASE     := -std=c11 -ffp-contract=off -fno-math-errno -pthread -Wall -Wextra -W
 CPPFLAGS += -Iinclude -MMD -MP
 LDLIBS   += -lm -pthread
 
-# SANITIZE=1: everything in build/san, with ASan and UBSan, any report fatal
+# SANITIZE=1: everything in build/san, with ASan and UBSan, any report fatal.
+# MPI=1: everything in build/mpi, built with mpicc, charnn trains data-parallel
+# under mpirun (src/cli_mpi.c); without it nothing of MPI is compiled.
 ifeq ($(SANITIZE),1)
 B        := build/san
 SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 BASE     += $(SAN)
 LDFLAGS  += $(SAN)
+CHARNN   := $(B)/charnn
+else ifeq ($(MPI),1)
+B        := build/mpi
+CC       := mpicc
 CHARNN   := $(B)/charnn
 else
 B        := build
@@ -38,7 +45,8 @@ endif
 
 ISA_SRC := src/gemm.c src/loss.c src/rnn.c src/lstm.c src/gru.c
 LIB_SRC := $(filter-out src/main.c src/cli_%.c $(ISA_SRC),$(wildcard src/*.c))
-CLI_SRC := src/main.c $(wildcard src/cli_*.c)
+CLI_SRC := src/main.c $(filter-out src/cli_mpi.c src/cli_solo.c,$(wildcard src/cli_*.c)) \
+           $(if $(filter 1,$(MPI)),src/cli_mpi.c,src/cli_solo.c)
 
 X86   := $(findstring x86_64,$(shell $(CC) -dumpmachine))
 ISAS  := generic $(if $(X86),avx2 avx512)
@@ -133,6 +141,11 @@ bench: $(B)/bench
 $(B)/bench: tests/bench.c $(B)/libcharnn.a | $(B)
 	$(CC) $(CPPFLAGS) $(BASE) $(CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libcharnn.a $(LDLIBS)
 
+# make MPI=1 test-mpi: 2 ranks against 1 (tests/test_mpi.sh); needs
+# Debian's openmpi-bin and libopenmpi-dev
+test-mpi: $(CHARNN) charnn
+	@CHARNN=./$(CHARNN) CHARNN_SOLO=./charnn sh tests/run.sh tests/mpi.sh
+
 KILLS ?= 60
 soak: $(CHARNN) $(B)/charnn-faults
 	@CHARNN=./$(CHARNN) BUILD=$(B) sh tests/soak.sh $(KILLS)
@@ -183,5 +196,5 @@ uninstall:
 clean:
 	rm -rf build charnn
 
-.PHONY: all test bench soak fuzz install uninstall clean
+.PHONY: all test test-mpi bench soak fuzz install uninstall clean
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(LIB64_OBJ:.o=.d) $(B)/faults/checkpoint.d

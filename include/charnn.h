@@ -169,7 +169,7 @@ typedef enum { CN_LR_CONSTANT, CN_LR_STEP, CN_LR_COSINE } CnSchedule;
  * Biases start at 0, the LSTM forget gate's at 1, peepholes at 0. */
 typedef enum { CN_INIT_UNIFORM, CN_INIT_ORTHOGONAL } CnInit;
 
-void cn_model_randomize(CnModel *model, CnInit init, CnRng *rng);
+int cn_model_randomize(CnModel *model, CnInit init, CnRng *rng, CnError *err);
 const char *cn_init_name(CnInit init);
 int cn_init_parse(const char *name, CnInit *init);
 void cn_model_free(CnModel *model);
@@ -220,7 +220,7 @@ typedef struct {
     CnShape shape;
     int B, T;
     int steps;               /* steps of the last forward */
-    double dropout;          /* p, applied between layers when training */
+    double dropout;          /* p, applied to every layer's output when training */
     int train;               /* 1: buffers for backward exist */
     int dropped;             /* the last forward drew dropout masks */
     int weights_frozen;      /* 1: parameters fixed while in use; pack them once */
@@ -229,6 +229,9 @@ typedef struct {
     CnLayerActs layer[CN_MAX_LAYERS];
     CnReal *state_h;         /* (L, B, H) state carried between chunks */
     CnReal *state_c;         /* (L, B, H) (lstm, peephole); follows state_h in memory */
+    CnReal *top_x;           /* (T, B, H) the top layer's output after dropout, the
+                                output layer's input (training with dropout) */
+    CnReal *top_mask;        /* (T, B, H) its dropout mask */
     CnReal *logits;          /* (T, B, V) logits; probabilities after a loss */
     double *loss_rows;       /* (T, B) -log p[target] of each prediction */
     CnPacked wx[CN_MAX_LAYERS], wh[CN_MAX_LAYERS], wy; /* forward operands */
@@ -241,6 +244,11 @@ typedef struct {
     CnReal *carry;           /* (T, B) factors of the gradient carried from step t to
                                 t-1 in stream b: 0 or 1/pi (randomized truncation) */
     int carry_on;            /* the next backward applies them */
+    double grad_scale;       /* dloss/dlogit scale: 1/(steps*B) when 0; a shard of a
+                                bigger batch uses 1/(steps*whole batch) */
+    int stream_first;        /* the number of stream 0 of these B in the whole batch
+                                (a shard's first stream; 0 alone) */
+    uint64_t mask_key;       /* keys the last forward's dropout masks */
     CnReal *scratch;         /* (threads, scratch_per_thread) packing buffers */
     size_t scratch_per_thread;
     CnReal *memory;          /* the one allocation behind all of the above */
@@ -369,7 +377,7 @@ typedef struct {
     CnOptimConfig optim;
     double clip_value;    /* 0: off */
     double clip_norm;     /* 0: off */
-    double dropout;       /* between layers */
+    double dropout;       /* on each layer's output, into the next layer or the output */
     double val_frac;      /* held-out tail of the corpus; 0: none */
     uint64_t seed;
     uint64_t max_iters;   /* the run's target, kept so a resume continues it */
@@ -378,8 +386,8 @@ typedef struct {
     double lr_decay;      /* step: factor per epoch ... */
     double lr_decay_after;/* ... once this many epochs are done */
     double lr_min;        /* cosine: the floor it decays to */
-    double bptt_random;   /* pi: carried gradients survive a step with this
-                             probability, scaled by 1/pi; 1: plain truncation */
+    double bptt_random;   /* pi in (0, 1): carried gradients survive a step with
+                             this probability, scaled by 1/pi; 0 or 1: off */
     CnInit init;          /* how the weights were initialised */
     double time_budget;   /* seconds of training; 0: none (the CLI stops on it) */
 } CnTrainConfig;
@@ -446,6 +454,21 @@ int cn_export_json(FILE *out, const CnModel *model);
 /* ---------------------------------------------------------------------------
  * The trainer: model, optimizer, data streams and buffers of one run.
  */
+/* Data parallelism: several processes train one run, each its own streams
+ * [first, first + count) of the run's cfg.batch. Each normalises its loss by
+ * the whole batch, draws the random numbers of the whole batch (so dropout
+ * masks and the generator's state are those of a single process), and after
+ * its backward pass calls reduce, which must sum grads (n values) and the
+ * scalars (the loss) over all processes in place, the same on every one.
+ * Clipping and the update then run identically everywhere, so parameters
+ * stay equal without being sent. A checkpoint holds the whole batch's state
+ * (cn_state_place), so it resumes on any number of processes. */
+typedef struct {
+    int first, count;
+    void (*reduce)(void *ctx, CnReal *grads, size_t n, double *scalars, int nscalars);
+    void *ctx;
+} CnShard;
+
 typedef struct {
     CnModel *model;          /* borrowed */
     const CnText *text;      /* borrowed */
@@ -458,8 +481,9 @@ typedef struct {
     size_t n_train, n_val;   /* characters in the training head and validation tail */
     size_t stream_len;       /* characters each stream predicts per epoch */
     uint64_t chunks_per_epoch;
-    size_t *stream_start;    /* (B) byte offset of each stream's first character */
-    size_t *cursor;          /* (B) byte offset of each stream's next chunk */
+    CnShard shard;           /* this process's streams: all of them when alone */
+    size_t *stream_start;    /* (count) byte offset of each stream's first character */
+    size_t *cursor;          /* (count) byte offset of each stream's next chunk */
     int *ids;                /* (T, B) */
     int *targets;            /* (T, B) */
     double last_grad_norm;   /* before clipping */
@@ -468,12 +492,14 @@ typedef struct {
                                 each step; negative: the schedule follows iterations */
 } CnTrainer;
 
-/* Sets up a run on `threads` threads (results do not depend on the count).
- * st holds the configuration and, when resuming, the saved progress (its
- * arrays are taken over); its corpus fields are filled in. The model's
- * vocabulary must cover text. */
+
+/* Sets up a run on `threads` threads (results do not depend on the count),
+ * for the streams of shard (NULL: all of them, alone). st holds the
+ * configuration and, when resuming, the saved progress (its arrays are taken
+ * over); its corpus fields are filled in. The model's vocabulary must cover
+ * text. */
 int cn_trainer_init(CnTrainer *tr, CnModel *model, const CnText *text, CnTrainState *st,
-                    int resume, int threads, CnError *err);
+                    int resume, int threads, const CnShard *shard, CnError *err);
 /* Bytes of memory a run would allocate besides the corpus, 0 on overflow. */
 size_t cn_trainer_bytes(const CnShape *shape, const CnTrainConfig *cfg, int threads);
 
@@ -494,6 +520,14 @@ CnStepResult cn_trainer_step(CnTrainer *tr, double *loss);
 double cn_trainer_validate(CnTrainer *tr, CnError *err);
 /* Saves model and progress (the trainer's own optimizer and state arrays). */
 int cn_trainer_save(CnTrainer *tr, const char *path, CnError *err);
+/* The same with the carried state of the whole batch (a shard's caller
+ * gathers it): state_len values laid out as in CnTrainState. */
+int cn_trainer_save_state(CnTrainer *tr, const char *path, const CnReal *state,
+                          size_t state_len, CnError *err);
+/* Copies a shard's carried state (local: h then c, (L, count, H) each) into
+ * its rows of the whole batch's (global: (L, batch, H) each). */
+void cn_state_place(CnReal *global, const CnReal *local, const CnShape *shape, int batch,
+                    int first, int count);
 double cn_trainer_epoch(const CnTrainer *tr); /* epochs done, as a fraction */
 void cn_trainer_free(CnTrainer *tr);
 

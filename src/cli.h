@@ -102,6 +102,33 @@ int log_open(Progress *p, const char *path, const char *description, uint64_t it
 void log_row(Progress *p, const Status *s, double lr, double grad_norm);
 void log_close(Progress *p);
 
+/* One process, or one of several MPI ranks training one run together
+ * (src/cli_mpi.c with make MPI=1, src/cli_solo.c otherwise). Rank 0 prints,
+ * evaluates and saves; decisions that depend on its clock are broadcast so
+ * that every rank takes the same path through the training loop. */
+typedef struct {
+    int rank, size;
+} Comm;
+
+extern Comm cli_comm;
+void comm_init(int *argc, char ***argv);
+void comm_finish(void);
+const char *comm_build(void);          /* for --version */
+/* This rank's share of a batch's streams and the hook that sums gradients
+ * (and the loss) over the ranks, folding in whether any rank has seen a
+ * signal. */
+void comm_shard(int batch, CnShard *shard);
+int comm_signal(void);                 /* a signal reached some rank (or this one) */
+int comm_agree(int ok);                /* 1 if ok on every rank */
+void comm_broadcast(int *v, int n);    /* rank 0's v[0..n) everywhere */
+void comm_broadcast_doubles(double *v, int n);
+int comm_same(uint32_t value);         /* 1 if value is the same on every rank */
+/* The whole batch's carried state, gathered on rank 0 (malloc'd; NULL on
+ * the other ranks or on failure); *len values. */
+CnReal *comm_gather_state(const CnTrainer *tr, size_t *len);
+/* Seconds spent summing gradients so far (the allreduce), and how often. */
+double comm_reduce_seconds(uint64_t *calls);
+
 int cmd_train(int argc, char **argv);
 int cmd_sample(int argc, char **argv);
 int cmd_eval(int argc, char **argv);

@@ -26,6 +26,8 @@ void cli_error(const char *fmt, ...)
     va_list ap;
     fflush(stdout);
     fputs(cli_color_allowed(STDERR_FILENO) ? "\033[31mcharnn:\033[0m " : "charnn: ", stderr);
+    if (cli_comm.rank != 0)
+        fprintf(stderr, "(rank %d) ", cli_comm.rank);
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);

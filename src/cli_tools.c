@@ -278,7 +278,7 @@ int cmd_gradcheck(int argc, char **argv)
         {.name = "seq-length", .type = FLAG_INT, .value = &seq_length, .arg = "T",
          .help = "steps", .lo = 1, .hi = 32},
         {.name = "dropout", .type = FLAG_REAL, .value = &dropout, .arg = "P",
-         .help = "dropout between layers (fixed masks)", .lo = 0, .hi = 1, .hi_open = 1},
+         .help = "dropout on the layers' outputs (fixed masks)", .lo = 0, .hi = 1, .hi_open = 1},
         {.name = "seed", .type = FLAG_U64, .value = &seed, .arg = "S",
          .help = "random model, inputs and state", .lo = 0, .hi = 1.8e19},
         {.name = NULL},

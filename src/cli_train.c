@@ -270,7 +270,11 @@ static int setup(const Command *cmd, TrainArgs *a, const CnText *text, CnModel *
         return EXIT_ERROR;
     }
     cn_rng_seed(&st->rng, a->seed);
-    cn_model_randomize(model, cfg.init, &st->rng);
+    if (cn_model_randomize(model, cfg.init, &st->rng, &err) != 0) {
+        cli_error("%s", err.msg);
+        cn_model_free(model);
+        return EXIT_ERROR;
+    }
     return 0;
 }
 
@@ -295,6 +299,7 @@ typedef struct {
     double chars_per_s;      /* over the last interval */
     double last_saved;       /* iteration of this run's last checkpoint; -1: none */
     int failed_saves;        /* in a row */
+    int ending;              /* rank 0 found the run over (its clock decides) */
     int best_saved;          /* the best checkpoint was written by this run */
 } Run;
 
@@ -371,15 +376,34 @@ static int save_checkpoint(Run *r, const char *then)
     CnError err;
     progress_end(r->pg);
     r->tr->st.train_seconds = run_seconds(r);
-    if (cn_trainer_save(r->tr, r->ckpt, &err) == 0) {
+    const CnModel *m = r->tr->model;
+    if (!comm_same(cn_crc32(0, m->params, m->nparams * sizeof *m->params))) {
+        if (cli_comm.rank == 0)
+            cli_error("the ranks' parameters differ at iteration %llu, which is a bug in charnn "
+                      "(please report it); stopping without saving",
+                      (unsigned long long)r->tr->st.iteration);
+        r->failed_saves = MAX_FAILED_SAVES; /* no point in going on */
+        return -1;
+    }
+    size_t len;
+    CnReal *state = comm_gather_state(r->tr, &len); /* every rank takes part */
+    int ok[1] = {1};
+    if (cli_comm.rank == 0) {
+        ok[0] = state && cn_trainer_save_state(r->tr, r->ckpt, state, len, &err) == 0;
+        if (!state)
+            snprintf(err.msg, sizeof err.msg, "out of memory gathering the carried state");
+    }
+    free(state);
+    comm_broadcast(ok, 1);
+    if (ok[0]) {
         r->last_saved = (double)r->tr->st.iteration;
         r->failed_saves = 0;
         return 0;
     }
     r->failed_saves++;
-    if (r->last_saved >= 0)
+    if (cli_comm.rank == 0 && r->last_saved >= 0)
         cli_error("%s (it holds iteration %.0f); %s", err.msg, r->last_saved, then);
-    else
+    else if (cli_comm.rank == 0)
         cli_error("%s; %s", err.msg, then);
     return -1;
 }
@@ -437,6 +461,8 @@ static int report_divergence(Run *r, double loss)
     else
         snprintf(what, sizeof what, "the update made the parameters infinite");
     progress_end(r->pg);
+    if (cli_comm.rank != 0)
+        return EXIT_DIVERGED;
     cli_error("training diverged at iteration %llu: %s. %s Lower --lr (now %g) or clip the "
               "gradient (--clip-norm 5).",
               (unsigned long long)tr->st.iteration + 1, what,
@@ -453,8 +479,9 @@ static int evaluate_and_save(Run *r)
 {
     CnTrainer *tr = r->tr;
     uint64_t it = tr->st.iteration;
-    int improved = validate(tr);
-    int last = run_over(r);
+    int improved[1] = {cli_comm.rank == 0 && validate(tr)};
+    comm_broadcast(improved, 1);
+    int last = r->ending;
     char then[96];
     if (last)
         snprintf(then, sizeof then, "this run's last iterations are not saved");
@@ -466,14 +493,14 @@ static int evaluate_and_save(Run *r)
                  r->a->eval_every ? "at the next evaluation" : "at the end");
     if (save_checkpoint(r, then) != 0)
         return last || r->failed_saves >= MAX_FAILED_SAVES ? EXIT_ERROR : EXIT_OK;
-    if (improved && r->best)
+    if (improved[0] && r->best && cli_comm.rank == 0)
         keep_best(r);
     char n1[32];
     if (isfinite(tr->st.val_loss))
-        progress_line(r->pg, improved ? "\033[32m" : "",
+        progress_line(r->pg, improved[0] ? "\033[32m" : "",
                       "eval at iteration %s: val loss %.4f (%.4f bits/char)%s | saved %s",
                       cli_count(it, n1), tr->st.val_loss, tr->st.val_loss / log(2.0),
-                      improved ? ", the best so far" : "", r->ckpt);
+                      improved[0] ? ", the best so far" : "", r->ckpt);
     else
         progress_line(r->pg, "", "saved %s at iteration %s", r->ckpt, cli_count(it, n1));
     return EXIT_OK;
@@ -497,7 +524,23 @@ static void print_summary(const Run *r)
                r->ckpt);
     }
     printf("sample from it with: %s sample %s\n", cli_program, pick);
+    uint64_t calls;
+    double reduce = comm_reduce_seconds(&calls);
+    if (calls)
+        printf("%d ranks: summing the gradient (%s values) took %.2f ms per iteration\n",
+               cli_comm.size, cli_count(tr->model->nparams, n1), 1e3 * reduce / (double)calls);
     fflush(stdout);
+}
+
+/* Rank 0's clock decides for every rank whether the run is over and how far
+ * it is into its time budget (which a schedule may follow), so that all
+ * take the same steps with the same learning rate. Returns "over". */
+static int share_clock(Run *r)
+{
+    double v[2] = {run_over(r), r->budget > 0 ? run_seconds(r) / r->budget : -1};
+    comm_broadcast_doubles(v, 2);
+    r->tr->budget_fraction = v[1];
+    return v[0] != 0;
 }
 
 /* Steps until the target, an interrupt or a failure; returns the exit code. */
@@ -506,20 +549,20 @@ static int train_loop(Run *r)
     CnTrainer *tr = r->tr;
     const TrainArgs *a = r->a;
     r->wall_start = cli_now();
-    int stop_early = 0;
-    while (!run_over(r) && !stop_early) {
-        if (cli_signal) {
-            int sig = cli_signal;
+    int ending = share_clock(r), stop_early[1] = {0};
+    while (!ending && !stop_early[0]) {
+        if (comm_signal()) { /* the same iteration on every rank */
+            int sig = cli_signal ? cli_signal : SIGTERM;
             if (save_checkpoint(r, "interrupted without saving") != 0)
                 return EXIT_ERROR;
             char n1[32];
-            printf("interrupted at iteration %s: saved %s; resume with: %s train %s --resume %s\n",
-                   cli_count(tr->st.iteration, n1), r->ckpt, cli_program, r->resume_cmd, r->ckpt);
+            if (cli_comm.rank == 0)
+                printf("interrupted at iteration %s: saved %s; resume with: %s train %s "
+                       "--resume %s\n", cli_count(tr->st.iteration, n1), r->ckpt, cli_program,
+                       r->resume_cmd, r->ckpt);
             fflush(stdout);
             return sig == SIGTERM ? EXIT_SIGTERM : EXIT_SIGINT;
         }
-        if (r->budget > 0) /* schedules follow the budget */
-            tr->budget_fraction = run_seconds(r) / r->budget;
         double t0 = cli_now(), loss;
         CnStepResult res = cn_trainer_step(tr, &loss);
         double dt = cli_now() - t0;
@@ -527,7 +570,7 @@ static int train_loop(Run *r)
         if (res == CN_STEP_DIVERGED)
             return report_divergence(r, loss);
         uint64_t it = tr->st.iteration;
-        int ending = run_over(r);
+        ending = r->ending = share_clock(r);
         int print_due = it == r->start_iter + 1 || it % (uint64_t)a->print_every == 0 || ending;
         int eval_due = (a->eval_every && it % a->eval_every == 0) || ending;
         if (print_due || r->pg->tty) {
@@ -536,7 +579,7 @@ static int train_loop(Run *r)
         }
         if (print_due)
             r->interval_time = 0, r->interval_iters = 0;
-        if (a->sample_every && it % a->sample_every == 0)
+        if (a->sample_every && it % a->sample_every == 0 && cli_comm.rank == 0)
             show_sample(r->pg, r->model, it, tr->st.cfg.seed ^ it, a->sample_length,
                         a->temperature);
         if (eval_due) {
@@ -544,21 +587,23 @@ static int train_loop(Run *r)
             if (rc != EXIT_OK)
                 return rc;
             uint64_t since = it - tr->st.best_iteration;
-            if (r->patience && isfinite(tr->st.best_val_loss) && !ending &&
-                since >= (uint64_t)r->patience * a->eval_every) {
+            if (cli_comm.rank == 0 && r->patience && isfinite(tr->st.best_val_loss) &&
+                !ending && since >= (uint64_t)r->patience * a->eval_every) {
                 char n1[32];
                 progress_line(r->pg, "", "no better validation loss in %d evaluations (since "
                               "iteration %s): stopping early", r->patience,
                               cli_count(tr->st.best_iteration, n1));
-                stop_early = 1;
+                stop_early[0] = 1;
             }
+            comm_broadcast(stop_early, 1);
         }
         Status st = status_of(r, loss, eval_due);
         progress_status(r->pg, &st, print_due);
         if (print_due || eval_due)
             log_row(r->pg, &st, tr->lr, tr->last_grad_norm);
     }
-    print_summary(r);
+    if (cli_comm.rank == 0)
+        print_summary(r);
     return EXIT_OK;
 }
 
@@ -584,7 +629,8 @@ int cmd_train(int argc, char **argv)
         {.name = "layers", .type = FLAG_INT, .value = &a.layers, .arg = "N",
          .help = "stacked recurrent layers", .lo = 1, .hi = CN_MAX_LAYERS},
         {.name = "dropout", .type = FLAG_REAL, .value = &a.dropout, .arg = "P",
-         .help = "dropout probability between layers", .lo = 0, .hi = 1, .hi_open = 1},
+         .help = "dropout probability on each layer's output (into the next layer or the "
+                 "output layer)", .lo = 0, .hi = 1, .hi_open = 1},
         {.name = "seq-length", .type = FLAG_INT, .value = &a.seq_length, .arg = "T",
          .help = "steps of backpropagation through time", .lo = 1, .hi = 1 << 20},
         {.name = "batch", .type = FLAG_INT, .value = &a.batch, .arg = "B",
@@ -716,79 +762,94 @@ int cmd_train(int argc, char **argv)
         return EXIT_ERROR;
     }
 
+    /* Every step may fail; with several MPI ranks they all reach comm_agree
+     * once, so that one failing rank stops the others instead of leaving them
+     * waiting. Zeroed objects free safely. */
     CnError err;
     CnText text;
     CnModel model;
     CnTrainState st;
     CnTrainer tr;
-    int exit_code = EXIT_ERROR;
+    Progress pg;
+    memset(&text, 0, sizeof text);
     memset(&model, 0, sizeof model);
+    memset(&st, 0, sizeof st);
+    memset(&tr, 0, sizeof tr);
+    progress_init(&pg, a.quiet || cli_comm.rank != 0);
+    if (cli_comm.size > 1) /* mpirun hands ranks a pty even when writing to a file */
+        pg.tty = pg.color = 0;
+    rc = EXIT_OK;
     if (cn_text_load_files(&text, args, nargs, &err) != 0) {
         cli_error("%s", err.msg);
-        free(ckpt_owned);
-        return EXIT_ERROR;
+        rc = EXIT_ERROR;
     }
-    rc = setup(&cmd, &a, &text, &model, &st);
-    if (rc) {
-        cn_train_state_free(&st);
-        exit_code = rc;
-        goto out_model;
+    if (!rc)
+        rc = setup(&cmd, &a, &text, &model, &st);
+    if (!rc) {
+        int threads = cli_flag(&cmd, "threads")->set
+                          ? a.threads
+                          : cn_threads_for(&model.shape, st.cfg.batch, a.threads);
+        CnShard shard;
+        comm_shard(st.cfg.batch, &shard);
+        if (st.cfg.batch < cli_comm.size) {
+            if (cli_comm.rank == 0)
+                cli_error("a batch of %d streams cannot be shared by %d ranks: run at most %d "
+                          "ranks%s", st.cfg.batch, cli_comm.size, st.cfg.batch,
+                          a.resume ? "" : ", or give a larger --batch");
+            rc = EXIT_USAGE;
+        } else if (cn_trainer_init(&tr, &model, &text, &st, a.resume != NULL, threads, &shard,
+                            &err) != 0) {
+            cli_error("%s", err.msg);
+            rc = EXIT_ERROR;
+        }
     }
-    int threads = cli_flag(&cmd, "threads")->set
-                      ? a.threads
-                      : cn_threads_for(&model.shape, st.cfg.batch, a.threads);
-    if (cn_trainer_init(&tr, &model, &text, &st, a.resume != NULL, threads, &err) != 0) {
-        cli_error("%s", err.msg);
-        goto out_model;
-    }
-
     /* the run ends at --iters, else --epochs (default 10) unless only a time
      * budget is given; a resumed run keeps its own ends unless given new ones */
-    int bounds_given = a.iters || cli_flag(&cmd, "epochs")->set || a.time_budget;
-    uint64_t target = a.iters;
-    if (!target && (cli_flag(&cmd, "epochs")->set || (!a.resume && !a.time_budget)))
-        target = (uint64_t)ceil(a.epochs * (double)tr.chunks_per_epoch);
-    if (a.resume && !bounds_given)
-        target = tr.st.cfg.max_iters;
-    tr.st.cfg.max_iters = target; /* 0: the time budget alone ends the run */
-    if ((target && tr.st.iteration >= target) ||
-        (tr.st.cfg.time_budget > 0 && tr.st.train_seconds >= tr.st.cfg.time_budget)) {
-        char n1[32];
-        fprintf(stderr,
-                "charnn: %s has already trained %s iterations (its end); give a larger "
-                "--iters, --epochs or --time-budget to train further\n",
-                a.resume, cli_count(tr.st.iteration, n1));
-        exit_code = EXIT_OK;
-        goto out_trainer;
+    uint64_t target = 0;
+    if (!rc) {
+        int bounds_given = a.iters || cli_flag(&cmd, "epochs")->set || a.time_budget;
+        target = a.iters;
+        if (!target && (cli_flag(&cmd, "epochs")->set || (!a.resume && !a.time_budget)))
+            target = (uint64_t)ceil(a.epochs * (double)tr.chunks_per_epoch);
+        if (a.resume && !bounds_given)
+            target = tr.st.cfg.max_iters;
+        tr.st.cfg.max_iters = target; /* 0: the time budget alone ends the run */
     }
-    Progress pg;
-    progress_init(&pg, a.quiet);
-    Run run = {.tr = &tr, .a = &a, .model = &model, .pg = &pg,
-               .corpus = nargs > 1 ? joined : corpus, .resume_cmd = files, .ckpt = ckpt,
-               .best = tr.n_val ? best_path(ckpt) : NULL, .target = target,
-               .budget = tr.st.cfg.time_budget, .patience = a.patience,
-               .start_iter = tr.st.iteration, .seconds_before = tr.st.train_seconds,
-               .last_saved = -1.0};
-    if (a.log) {
+    if (!rc && a.log && cli_comm.rank == 0) {
         char what[256], line[600];
         describe(&tr, what, sizeof what);
         snprintf(line, sizeof line, "charnn %s train %s: %s", CHARNN_VERSION, files, what);
-        if (log_open(&pg, a.log, line, tr.st.iteration) != 0) {
-            free(run.best);
-            goto out_trainer;
-        }
+        if (log_open(&pg, a.log, line, tr.st.iteration) != 0)
+            rc = EXIT_ERROR;
     }
-    print_banner(&run);
-    cli_catch_signals();
-    exit_code = train_loop(&run);
-    progress_end(&pg);
+    if (!comm_agree(rc == EXIT_OK)) {
+        rc = rc ? rc : EXIT_ERROR; /* another rank failed and said why */
+    } else if ((target && tr.st.iteration >= target) ||
+               (tr.st.cfg.time_budget > 0 && tr.st.train_seconds >= tr.st.cfg.time_budget)) {
+        char n1[32];
+        if (cli_comm.rank == 0)
+            fprintf(stderr,
+                    "charnn: %s has already trained %s iterations (its end); give a larger "
+                    "--iters, --epochs or --time-budget to train further\n",
+                    a.resume, cli_count(tr.st.iteration, n1));
+    } else {
+        Run run = {.tr = &tr, .a = &a, .model = &model, .pg = &pg,
+                   .corpus = nargs > 1 ? joined : corpus, .resume_cmd = files, .ckpt = ckpt,
+                   .best = tr.n_val ? best_path(ckpt) : NULL, .target = target,
+                   .budget = tr.st.cfg.time_budget, .patience = a.patience,
+                   .start_iter = tr.st.iteration, .seconds_before = tr.st.train_seconds,
+                   .last_saved = -1.0};
+        print_banner(&run);
+        cli_catch_signals();
+        rc = train_loop(&run);
+        progress_end(&pg);
+        free(run.best);
+    }
     log_close(&pg);
-    free(run.best);
-out_trainer:
+    cn_train_state_free(&st);
     cn_trainer_free(&tr);
-out_model:
     cn_model_free(&model);
     cn_text_free(&text);
     free(ckpt_owned);
-    return exit_code;
+    return rc;
 }

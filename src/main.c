@@ -44,7 +44,17 @@ static const Entry *find(const char *name)
     return NULL;
 }
 
+static int run(int argc, char **argv);
+
 int main(int argc, char **argv)
+{
+    comm_init(&argc, &argv);
+    int rc = run(argc, argv);
+    comm_finish();
+    return rc;
+}
+
+static int run(int argc, char **argv)
 {
     if (argc > 0 && argv[0] && argv[0][0])
         cli_program = argv[0];
@@ -59,8 +69,9 @@ int main(int argc, char **argv)
         return EXIT_OK;
     }
     if (strcmp(name, "--version") == 0 || strcmp(name, "version") == 0) {
-        printf("charnn %s (kernels: %s, %d processors)\n", CHARNN_VERSION, cn_kernels_name(),
-               cn_cpu_count());
+        if (cli_comm.rank == 0)
+            printf("charnn %s (%s; kernels: %s, %d processors)\n", CHARNN_VERSION,
+                   comm_build(), cn_kernels_name(), cn_cpu_count());
         return EXIT_OK;
     }
     if (strcmp(name, "help") == 0 && strcmp(argv[2], "--man") == 0) {
@@ -86,6 +97,9 @@ int main(int argc, char **argv)
         return e->run(1, help_argv);
     }
     const Entry *e = find(name);
+    /* under MPI only training is shared; other commands run on rank 0 */
+    if (cli_comm.rank != 0 && (!e || e->run != cmd_train))
+        return EXIT_OK;
     if (!e) {
         cli_error("unknown command '%s'; commands are train, sample, eval, info, export, "
                   "plot, gradcheck (see %s --help)", name, cli_program);

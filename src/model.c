@@ -157,22 +157,39 @@ static double normal(CnRng *rng) /* Box-Muller */
     return sqrt(-2 * log(1 - u)) * cos(6.283185307179586 * v);
 }
 
-/* w (n, n) with row stride ld: a random orthogonal matrix, the Gram-Schmidt
- * orthonormalisation of Gaussian rows (q is (n, n) scratch). */
-static void fill_orthogonal(CnReal *w, size_t n, size_t ld, double *q, CnRng *rng)
+/* a . b over n, in 8 independent partial sums (so that it vectorizes) */
+static double dot_lanes(const double *a, const CnReal *b, size_t n)
+{
+    double lane[8] = {0};
+    size_t k = 0;
+    for (; k + 8 <= n; k += 8)
+        for (int j = 0; j < 8; j++)
+            lane[j] += a[k + j] * b[k + j];
+    double dot = 0;
+    for (; k < n; k++)
+        dot += a[k] * b[k];
+    for (int j = 0; j < 8; j++)
+        dot += lane[j];
+    return dot;
+}
+
+/* w (n, n) with row stride ld: a random orthogonal matrix, the modified
+ * Gram-Schmidt orthonormalisation of Gaussian rows, each built in row (n)
+ * double scratch with every projection taken twice, so that the rows are
+ * orthonormal to float rounding. */
+static void fill_orthogonal(CnReal *w, size_t n, size_t ld, double *row, CnRng *rng)
 {
     for (size_t i = 0; i < n; i++) {
-        double *row = q + i * n, norm;
+        double norm;
         do {
             for (size_t k = 0; k < n; k++)
                 row[k] = normal(rng);
-            for (size_t j = 0; j < i; j++) { /* modified Gram-Schmidt, twice for accuracy */
+            for (size_t j = 0; j < i; j++) {
+                const CnReal *done = w + j * ld;
                 for (int pass = 0; pass < 2; pass++) {
-                    double dot = 0;
+                    double dot = dot_lanes(row, done, n);
                     for (size_t k = 0; k < n; k++)
-                        dot += row[k] * q[j * n + k];
-                    for (size_t k = 0; k < n; k++)
-                        row[k] -= dot * q[j * n + k];
+                        row[k] -= dot * done[k];
                 }
             }
             norm = 0;
@@ -181,22 +198,21 @@ static void fill_orthogonal(CnReal *w, size_t n, size_t ld, double *q, CnRng *rn
             norm = sqrt(norm);
         } while (norm < 1e-6);
         for (size_t k = 0; k < n; k++)
-            row[k] /= norm;
+            w[i * ld + k] = (CnReal)(row[k] / norm);
     }
-    for (size_t r = 0; r < n; r++)
-        for (size_t c = 0; c < n; c++)
-            w[r * ld + c] = (CnReal)q[r * n + c];
 }
 
-void cn_model_randomize(CnModel *m, CnInit init, CnRng *rng)
+int cn_model_randomize(CnModel *m, CnInit init, CnRng *rng, CnError *err)
 {
     const CnShape *s = &m->shape;
     size_t V = (size_t)s->vocab, H = (size_t)s->hidden, G = (size_t)cn_cell_gates(s->cell);
     size_t GH = G * H;
     double k = 1 / sqrt((double)H);
-    double *q = init == CN_INIT_ORTHOGONAL ? malloc(H * H * sizeof *q) : NULL;
-    if (init == CN_INIT_ORTHOGONAL && !q)
-        init = CN_INIT_UNIFORM; /* no memory for the scratch: the plain choice */
+    double *row = init == CN_INIT_ORTHOGONAL ? malloc(H * sizeof *row) : NULL;
+    if (init == CN_INIT_ORTHOGONAL && !row) {
+        cn_errorf(err, "out of memory for the orthogonal initialisation");
+        return -1;
+    }
     memset(m->params, 0, m->nparams * sizeof *m->params);
     for (int l = 0; l < s->layers; l++) {
         CnLayerView *lv = &m->w.layer[l];
@@ -204,7 +220,7 @@ void cn_model_randomize(CnModel *m, CnInit init, CnRng *rng)
         if (init == CN_INIT_ORTHOGONAL) {
             fill_uniform(lv->Wx, in, GH, GH, sqrt(6.0 / (double)(in + H)), rng);
             for (size_t g = 0; g < G; g++) /* each gate's block (H, H) at columns g*H */
-                fill_orthogonal(lv->Wh + g * H, H, GH, q, rng);
+                fill_orthogonal(lv->Wh + g * H, H, GH, row, rng);
         } else {
             fill_uniform(lv->Wx, in, GH, GH, k, rng);
             fill_uniform(lv->Wh, H, GH, GH, k, rng);
@@ -215,7 +231,8 @@ void cn_model_randomize(CnModel *m, CnInit init, CnRng *rng)
     }
     double ky = init == CN_INIT_ORTHOGONAL ? sqrt(6.0 / (double)(H + V)) : k;
     fill_uniform(m->w.Wy, H, V, V, ky, rng);
-    free(q);
+    free(row);
+    return 0;
 }
 
 void cn_model_free(CnModel *m)
@@ -293,6 +310,10 @@ static size_t acts_layout(CnActs *a, const CnShape *s, int B, int T, double drop
     CARVE(a->state_h, is_lstm(s->cell) ? 2 * LBH : LBH);
     if (base && is_lstm(s->cell))
         a->state_c = a->state_h + LBH;
+    if (train && dropout > 0) {
+        CARVE(a->top_x, TBH);
+        CARVE(a->top_mask, TBH);
+    }
     CARVE(a->logits, muladd(Tz * Bz, (size_t)V, 0));
     CARVE(a->loss_rows, muladd(Tz * Bz, sizeof(double) / sizeof(CnReal), 0));
     PACK(a->wy, H, V, 1);
@@ -436,12 +457,52 @@ static void add_colsum(CnReal *y, const CnReal *X, int M, int N, int c0, int c1)
     }
 }
 
+/* Dropout masks, drawn by each thread for its own rows where they are used.
+ * Row r = (t, b) of the input of layer l (1..L-1; l = L: the output layer)
+ * gets H values, 0 with probability p, else 1/(1-p), from its own splitmix64
+ * stream, keyed by the pass's mask_key and (l, t, b) with b the stream's
+ * number in the whole batch: a mask depends neither on the threads nor, for
+ * a shard, on which process draws it. Each 64-bit draw decides two units
+ * (dropped when its 32-bit half is below p 2^32). */
+static uint64_t mix64(uint64_t z)
+{
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+static void fill_mask_rows(const CnActs *a, CnReal *mask, int l, int r0, int r1)
+{
+    int H = a->shape.hidden, B = a->B;
+    uint64_t cut = (uint64_t)(a->dropout * 4294967296.0);
+    CnReal keep = (CnReal)(1 / (1 - a->dropout));
+    for (int r = r0; r < r1; r++) {
+        uint64_t t = (uint64_t)(r / B), b = (uint64_t)(a->stream_first + r % B);
+        uint64_t x = mix64(a->mask_key ^ ((uint64_t)l << 52 | t << 26 | b));
+        CnReal *m = mask + (size_t)r * H;
+        for (int j = 0; j < H; j += 2) {
+            uint64_t bits = mix64(x += 0x9e3779b97f4a7c15ull);
+            m[j] = (bits & 0xffffffffu) < cut ? 0 : keep;
+            if (j + 1 < H)
+                m[j + 1] = (bits >> 32) < cut ? 0 : keep;
+        }
+    }
+}
+
 /* Input of layer l > 0: layer l-1's h_1..h_steps, or the dropout copy. */
 static const CnReal *layer_input(const CnActs *a, int l)
 {
     if (a->dropped)
         return a->layer[l].x;
     return a->layer[l - 1].h + (size_t)a->B * a->shape.hidden;
+}
+
+/* Input of the output layer: the top layer's h_1..h_steps, or the dropout copy. */
+static const CnReal *output_input(const CnActs *a)
+{
+    if (a->dropped)
+        return a->top_x;
+    return a->layer[a->shape.layers - 1].h + (size_t)a->B * a->shape.hidden;
 }
 
 static CnCellArgs cell_args(const Pass *p, int l, CnView *g)
@@ -493,6 +554,7 @@ static void forward_task(void *ctx, int tid, int nthreads)
         } else {
             if (a->dropped) {
                 const CnReal *below = a->layer[l - 1].h + BH;
+                fill_mask_rows(a, la->mask, l, r0, r1);
                 for (size_t i = (size_t)r0 * H; i < (size_t)r1 * H; i++)
                     la->x[i] = below[i] * la->mask[i];
             }
@@ -508,8 +570,15 @@ static void forward_task(void *ctx, int tid, int nthreads)
         case CN_GRU: isa->gru_forward(&cell, &part); break;
         }
     }
-    /* logits (n, V) = h_top (n, H) . Wy (H, V) + by, then softmax rows */
-    const CnReal *top = a->layer[s->layers - 1].h + BH;
+    /* logits (n, V) = x_out (n, H) . Wy (H, V) + by, then softmax rows; x_out
+     * is h_top, or h_top * mask (this thread's rows) */
+    const CnReal *top = output_input(a);
+    if (a->dropped) {
+        const CnReal *h_top = a->layer[s->layers - 1].h + BH;
+        fill_mask_rows(a, a->top_mask, s->layers, r0, r1);
+        for (size_t i = (size_t)r0 * H; i < (size_t)r1 * H; i++)
+            a->top_x[i] = h_top[i] * a->top_mask[i];
+    }
     if (r0 < r1)
         isa->gemm_packed(a->logits + (size_t)r0 * V, V, top + (size_t)r0 * H, H, 1, r1 - r0,
                          &a->wy, 0, cn_panels(&a->wy, isa->nr), m->w.by, 0);
@@ -517,24 +586,13 @@ static void forward_task(void *ctx, int tid, int nthreads)
         isa->softmax_loss(a->logits, p->targets, a->loss_rows, r0, r1, V);
 }
 
-/* x (n) = below (n) * mask, mask_i = 0 with probability p, else 1/(1-p).
- * Drawn in order on one thread: the masks do not depend on the threads. */
-static void draw_masks(CnActs *a, int steps, CnRng *rng)
-{
-    size_t n = (size_t)steps * a->B * a->shape.hidden;
-    CnReal keep = (CnReal)(1 / (1 - a->dropout));
-    for (int l = 1; l < a->shape.layers; l++)
-        for (size_t i = 0; i < n; i++)
-            a->layer[l].mask[i] = cn_rng_uniform(rng) < a->dropout ? 0 : keep;
-}
-
 double cn_forward(const CnModel *m, CnActs *a, const int *ids, const int *targets, int steps,
                   CnRng *rng)
 {
     a->steps = steps;
-    a->dropped = rng && a->train && a->dropout > 0 && m->shape.layers > 1;
+    a->dropped = rng && a->train && a->dropout > 0;
     if (a->dropped)
-        draw_masks(a, steps, rng);
+        a->mask_key = cn_rng_next(rng);
     Pass p = {.m = m, .a = a, .ids = ids, .targets = targets, .steps = steps,
               .pack = !(a->weights_frozen && a->packed_from == m->params)};
     cn_pool_run(a->pool, forward_task, &p);
@@ -555,9 +613,8 @@ static void backward_task(void *ctx, int tid, int nthreads)
     const CnIsa *isa = cn_isa();
     CnActs *a = p->a;
     CnPart part = part_of(a, tid, nthreads);
-    int B = a->B, H = s->hidden, V = s->vocab, GH = cn_cell_gates(s->cell) * H;
-    int n = p->steps * B, r0, r1, c0, c1;
-    size_t BH = (size_t)B * H;
+    int H = s->hidden, V = s->vocab, GH = cn_cell_gates(s->cell) * H;
+    int n = p->steps * a->B, r0, r1, c0, c1;
     CnView g;
     cn_view_init(&g, s, p->grads);
     cn_share(n, tid, nthreads, &r0, &r1);
@@ -575,8 +632,8 @@ static void backward_task(void *ctx, int tid, int nthreads)
     }
     pack_share(isa, &a->wy_t, m->w.Wy, V, 1, &part);
 
-    /* dy = (p - onehot(target)) / n, in place of p */
-    CnReal scale = (CnReal)(1.0 / n);
+    /* dy = (p - onehot(target)) / n, in place of p (n: the whole batch's) */
+    CnReal scale = (CnReal)(a->grad_scale > 0 ? a->grad_scale : 1.0 / n);
     for (int r = r0; r < r1; r++) {
         CnReal *dy = a->logits + (size_t)r * V;
         dy[p->targets[r]] -= 1;
@@ -584,13 +641,17 @@ static void backward_task(void *ctx, int tid, int nthreads)
             dy[j] *= scale;
     }
     cn_pool_barrier(a->pool);
-    /* dWy += h_top^T dy;  dby += sum dy;  dH (n, H) = dy . Wy^T */
-    const CnReal *top = a->layer[s->layers - 1].h + BH;
-    isa->gemm(&part, g.Wy, V, top, 1, H, a->logits, V, 0, H, V, n, NULL, 1);
+    /* dWy += x_out^T dy;  dby += sum dy;  dH (n, H) = (dy . Wy^T) * mask */
+    isa->gemm(&part, g.Wy, V, output_input(a), 1, H, a->logits, V, 0, H, V, n, NULL, 1);
     cn_share(V, tid, nthreads, &c0, &c1);
     add_colsum(g.by, a->logits, n, V, c0, c1);
     packed_share(isa, &part, a->dH, H, a->logits, V, n, &a->wy_t, NULL, 0);
     cn_pool_barrier(a->pool);
+    if (a->dropped) {
+        for (size_t i = (size_t)r0 * H; i < (size_t)r1 * H; i++)
+            a->dH[i] *= a->top_mask[i];
+        cn_pool_barrier(a->pool);
+    }
 
     for (int l = s->layers - 1; l >= 0; l--) {
         CnLayerView *gl = &g.layer[l];

@@ -104,21 +104,40 @@ size_t cn_trainer_bytes(const CnShape *shape, const CnTrainConfig *cfg, int thre
     return total;
 }
 
-/* Moves every stream to chunk st.chunk of the epoch. */
+/* Moves each of this process's streams to chunk st.chunk of the epoch. */
 static void seek_streams(CnTrainer *tr)
 {
-    int B = tr->st.cfg.batch, T = tr->st.cfg.seq_length;
-    for (int b = 0; b < B; b++) {
-        size_t first = (size_t)b * tr->stream_len;
-        tr->stream_start[b] = cn_text_seek(tr->text, first);
-        tr->cursor[b] = tr->st.chunk == 0
-                            ? tr->stream_start[b]
+    int T = tr->st.cfg.seq_length;
+    for (int i = 0; i < tr->shard.count; i++) {
+        size_t first = (size_t)(tr->shard.first + i) * tr->stream_len;
+        tr->stream_start[i] = cn_text_seek(tr->text, first);
+        tr->cursor[i] = tr->st.chunk == 0
+                            ? tr->stream_start[i]
                             : cn_text_seek(tr->text, first + (size_t)tr->st.chunk * T);
     }
 }
 
+/* Rows [first, first + count) of each (L, batch, H) block of a carried
+ * state (h, then c for the LSTMs), to or from a shard's own (L, count, H). */
+static void state_rows(CnReal *global, CnReal *local, const CnShape *s, int batch, int first,
+                       int count, int to_global)
+{
+    int blocks = s->layers * (s->cell == CN_LSTM || s->cell == CN_PEEPHOLE ? 2 : 1);
+    size_t H = (size_t)s->hidden, rows = (size_t)count * H;
+    for (int k = 0; k < blocks; k++) {
+        CnReal *g = global + ((size_t)k * batch + (size_t)first) * H, *l = local + k * rows;
+        memcpy(to_global ? g : l, to_global ? l : g, rows * sizeof(CnReal));
+    }
+}
+
+void cn_state_place(CnReal *global, const CnReal *local, const CnShape *s, int batch, int first,
+                    int count)
+{
+    state_rows(global, (CnReal *)local, s, batch, first, count, 1);
+}
+
 int cn_trainer_init(CnTrainer *tr, CnModel *model, const CnText *text, CnTrainState *st,
-                    int resume, int threads, CnError *err)
+                    int resume, int threads, const CnShard *shard, CnError *err)
 {
     memset(tr, 0, sizeof *tr);
     tr->model = model;
@@ -128,10 +147,18 @@ int cn_trainer_init(CnTrainer *tr, CnModel *model, const CnText *text, CnTrainSt
     CnTrainState *s = &tr->st;
     const CnTrainConfig *c = &s->cfg;
     int B = c->batch, T = c->seq_length;
+    tr->shard = shard ? *shard : (CnShard){.first = 0, .count = B};
+    int nb = tr->shard.count;
+    if (nb < 1 || tr->shard.first < 0 || tr->shard.first + nb > B) {
+        cn_errorf(err, "streams %d to %d are not a share of a batch of %d",
+                  tr->shard.first, tr->shard.first + nb, B);
+        goto fail;
+    }
     if (B < 1 || T < 1 || !(c->dropout >= 0 && c->dropout < 1) ||
         !(c->val_frac >= 0 && c->val_frac < 1) || !(c->clip_value >= 0) ||
-        !(c->clip_norm >= 0) || !(c->bptt_random > 0 && c->bptt_random <= 1) ||
-        (unsigned)c->schedule > CN_LR_COSINE || !(c->lr_min >= 0) || !(c->lr_decay > 0)) {
+        !(c->clip_norm >= 0) || !(c->bptt_random >= 0 && c->bptt_random <= 1) ||
+        (unsigned)c->schedule > CN_LR_COSINE || !(c->lr_min >= 0) ||
+        (c->schedule == CN_LR_STEP && !(c->lr_decay > 0))) {
         cn_errorf(err, "training configuration is out of range");
         goto fail;
     }
@@ -165,14 +192,15 @@ int cn_trainer_init(CnTrainer *tr, CnModel *model, const CnText *text, CnTrainSt
         goto fail;
     }
     if (cn_pool_create(&tr->pool, threads, err) != 0 ||
-        cn_acts_init(&tr->acts, &model->shape, B, T, c->dropout, 1, tr->pool, err) != 0)
+        cn_acts_init(&tr->acts, &model->shape, nb, T, c->dropout, 1, tr->pool, err) != 0)
         goto fail;
+    tr->acts.grad_scale = 1.0 / ((double)B * T); /* the whole batch's mean */
+    tr->acts.stream_first = tr->shard.first;
     if (cn_optim_init(&tr->optim, &c->optim, model->nparams, err) != 0)
         goto fail;
-    size_t nstate = state_values(&model->shape, B);
     if (resume) {
         if (s->optim_len != tr->optim.n * (size_t)cn_optim_slots(c->optim.kind) ||
-            s->state_len != nstate) {
+            s->state_len != state_values(&model->shape, B)) {
             cn_errorf(err, "checkpoint has no training state to resume; use --init-from to start a "
                      "new run from its weights");
             goto fail;
@@ -180,8 +208,8 @@ int cn_trainer_init(CnTrainer *tr, CnModel *model, const CnText *text, CnTrainSt
         if (s->optim_len)
             memcpy(tr->optim.state, s->optim_state, s->optim_len * sizeof(CnReal));
         tr->optim.t = s->optim_t;
-        /* state_h and state_c are adjacent in the activation memory */
-        memcpy(tr->acts.state_h, s->state, nstate * sizeof(CnReal));
+        /* this process's rows; state_h and state_c are adjacent in memory */
+        state_rows(s->state, tr->acts.state_h, &model->shape, B, tr->shard.first, nb, 0);
     } else {
         s->iteration = s->epoch = s->chunk = 0;
         s->smooth_loss = log((double)model->shape.vocab);
@@ -191,14 +219,14 @@ int cn_trainer_init(CnTrainer *tr, CnModel *model, const CnText *text, CnTrainSt
     cn_train_state_free(s);
     tr->grads = calloc(model->nparams, sizeof *tr->grads);
     tr->partials = malloc(cn_norm_blocks(model->nparams) * sizeof *tr->partials);
-    tr->stream_start = malloc((size_t)B * sizeof *tr->stream_start);
-    tr->cursor = malloc((size_t)B * sizeof *tr->cursor);
-    tr->ids = malloc((size_t)2 * B * T * sizeof *tr->ids);
+    tr->stream_start = malloc((size_t)nb * sizeof *tr->stream_start);
+    tr->cursor = malloc((size_t)nb * sizeof *tr->cursor);
+    tr->ids = malloc((size_t)2 * nb * T * sizeof *tr->ids);
     if (!tr->grads || !tr->partials || !tr->stream_start || !tr->cursor || !tr->ids) {
         cn_errorf(err, "out of memory setting up training");
         goto fail;
     }
-    tr->targets = tr->ids + (size_t)B * T;
+    tr->targets = tr->ids + (size_t)nb * T;
     seek_streams(tr);
     tr->last_grad_norm = NAN;
     tr->budget_fraction = -1;
@@ -280,7 +308,7 @@ CnStepResult cn_trainer_step(CnTrainer *tr, double *loss_out)
     CnTrainState *s = &tr->st;
     const CnTrainConfig *c = &s->cfg;
     CnModel *m = tr->model;
-    int B = c->batch, T = c->seq_length;
+    int B = c->batch, T = c->seq_length, nb = tr->shard.count, first = tr->shard.first;
     CnRng rng_before = s->rng;
     StepWork work = {.tr = tr, .scale = 1};
 
@@ -291,22 +319,32 @@ CnStepResult cn_trainer_step(CnTrainer *tr, double *loss_out)
     tr->optim.cfg.lr = tr->lr;
 
     /* the vocabulary covers the text (the caller checked), so this succeeds */
-    fetch_chunk(&m->vocab, tr->text, tr->cursor, B, T, tr->ids, tr->targets);
+    fetch_chunk(&m->vocab, tr->text, tr->cursor, nb, T, tr->ids, tr->targets);
     run_phase(tr, &work, PHASE_ZERO);
     double loss = cn_forward(m, &tr->acts, tr->ids, tr->targets, T, &s->rng) / ((double)B * T);
-    *loss_out = loss;
     double norm = NAN;
-    if (loss <= CN_LOSS_LIMIT) { /* false for NaN too */
-        tr->acts.carry_on = c->bptt_random < 1;
+    /* shards keep in step: all go through backward and reduce, whatever
+     * their loss, and decide on the summed loss and gradient */
+    if (loss <= CN_LOSS_LIMIT || tr->shard.reduce) { /* false for NaN too */
+        tr->acts.carry_on = c->bptt_random > 0 && c->bptt_random < 1;
         if (tr->acts.carry_on) {
             /* randomized truncation: a carried gradient survives a step with
              * probability pi and is scaled by 1/pi, so its expectation is the
-             * full gradient */
+             * full gradient; drawn for the whole batch, (t, stream) in order */
             CnReal keep = (CnReal)(1 / c->bptt_random);
-            for (int i = 0; i < B * T; i++)
-                tr->acts.carry[i] = cn_rng_uniform(&s->rng) < c->bptt_random ? keep : 0;
+            for (int t = 0; t < T; t++)
+                for (int b = 0; b < B; b++) {
+                    CnReal f = cn_rng_uniform(&s->rng) < c->bptt_random ? keep : 0;
+                    if (b >= first && b < first + nb)
+                        tr->acts.carry[t * nb + b - first] = f;
+                }
         }
         cn_backward(m, &tr->acts, tr->ids, tr->targets, tr->grads);
+        if (tr->shard.reduce)
+            tr->shard.reduce(tr->shard.ctx, tr->grads, m->nparams, &loss, 1);
+    }
+    *loss_out = loss;
+    if (loss <= CN_LOSS_LIMIT) {
         run_phase(tr, &work, PHASE_NORM);
         double sum = 0;
         for (size_t b = 0; b < cn_norm_blocks(m->nparams); b++)
@@ -335,7 +373,7 @@ CnStepResult cn_trainer_step(CnTrainer *tr, double *loss_out)
     if (++s->chunk == tr->chunks_per_epoch) {
         s->chunk = 0;
         s->epoch++;
-        memcpy(tr->cursor, tr->stream_start, (size_t)B * sizeof *tr->cursor);
+        memcpy(tr->cursor, tr->stream_start, (size_t)nb * sizeof *tr->cursor);
         cn_acts_reset_state(&tr->acts);
     }
     return CN_STEP_OK;
@@ -356,18 +394,34 @@ double cn_trainer_epoch(const CnTrainer *tr)
     return (double)tr->st.epoch + (double)tr->st.chunk / (double)tr->chunks_per_epoch;
 }
 
-int cn_trainer_save(CnTrainer *tr, const char *path, CnError *err)
+int cn_trainer_save_state(CnTrainer *tr, const char *path, const CnReal *state,
+                          size_t state_len, CnError *err)
 {
     const CnModel *m = tr->model;
     if (!cn_all_finite(m->params, m->nparams)) {
         cn_errorf(err, "parameters are no longer finite; not overwriting %s", path);
         return -1;
     }
+    if (state_len != state_values(&m->shape, tr->st.cfg.batch)) {
+        cn_errorf(err, "carried state of %zu values for a batch of %d", state_len,
+                  tr->st.cfg.batch);
+        return -1;
+    }
     CnTrainState view = tr->st;
     view.optim_t = tr->optim.t;
     view.optim_len = tr->optim.n * (size_t)cn_optim_slots(tr->optim.cfg.kind);
     view.optim_state = tr->optim.state;
-    view.state_len = state_values(&m->shape, tr->acts.B);
-    view.state = tr->acts.state_h;
+    view.state_len = state_len;
+    view.state = (CnReal *)state;
     return cn_checkpoint_save(path, m, &view, err);
+}
+
+int cn_trainer_save(CnTrainer *tr, const char *path, CnError *err)
+{
+    /* a shard holds only its streams' state: its caller gathers the rest */
+    return cn_trainer_save_state(tr, path, tr->acts.state_h,
+                                 tr->shard.count == tr->st.cfg.batch
+                                     ? state_values(&tr->model->shape, tr->acts.B)
+                                     : 0,
+                                 err);
 }

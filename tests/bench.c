@@ -69,7 +69,7 @@ int main(int argc, char **argv)
         die(err.msg);
     CnRng rng;
     cn_rng_seed(&rng, 1);
-    cn_model_randomize(&model, CN_INIT_UNIFORM, &rng);
+    cn_model_randomize(&model, CN_INIT_UNIFORM, &rng, &err);
 
     if (!strcmp(mode, "sample")) {
         CnSampler s;
@@ -94,7 +94,7 @@ int main(int argc, char **argv)
         CnTrainer tr;
         if (threads == 0)
             threads = cn_threads_for(&model.shape, batch, cn_cpu_count());
-        if (cn_trainer_init(&tr, &model, &text, &st, 0, threads, &err) != 0)
+        if (cn_trainer_init(&tr, &model, &text, &st, 0, threads, NULL, &err) != 0)
             die(err.msg);
         double loss, t0 = 0;
         for (int i = 0; i < warmup + iters; i++) {

@@ -25,7 +25,7 @@ static void make_model(CnModel *m, CnCell cell)
     cn_model_init(m, cell, 5, 2, &vocab, &err);
     CnRng rng;
     cn_rng_seed(&rng, 3);
-    cn_model_randomize(m, CN_INIT_UNIFORM, &rng);
+    cn_model_randomize(m, CN_INIT_UNIFORM, &rng, &err);
 }
 
 static void make_state(CnTrainState *st, const CnModel *m)

@@ -2,8 +2,8 @@
 /*
  * Finite-difference gradient checks, in double precision (this test links
  * the library built with -DCHARNN_DOUBLE). For every cell kind, with two
- * layers, B = 3 streams, T = 4 steps, a non-zero carried-in state and
- * dropout between the layers (fixed masks), cn_gradcheck compares every
+ * layers (and one), B = 3 streams, T = 4 steps, a non-zero carried-in state
+ * and dropout on the layers' outputs (fixed masks), cn_gradcheck compares every
  * parameter's analytic gradient with the fourth-order central difference
  *     n = (-L(w+2e) + 8 L(w+e) - 8 L(w-e) + L(w-2e)) / 12e,   e = 1e-3,
  * of the mean loss L over the B*T predictions.
@@ -17,20 +17,98 @@
 #include "check.h"
 #include "internal.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
-static void run(CnCell cell, double dropout)
+static void run(CnCell cell, int layers, double dropout)
 {
-    CnShape shape = {cell, 5, 4, 2};
+    CnShape shape = {cell, 5, 4, layers};
     CnGradcheck t[4 * CN_MAX_LAYERS + 2];
     CnError err;
     int n = cn_gradcheck(&shape, 3, 4, dropout, 42 + (uint64_t)cell, t, 4 * CN_MAX_LAYERS + 2,
                          &err);
     CHECK(n > 0, "gradcheck %s ran: %s", cn_cell_name(cell), n > 0 ? "" : err.msg);
     for (int k = 0; k < n; k++)
-        CHECK(t[k].worst < 1e-5, "gradcheck %-8s dropout %.2f %-7s %3zu entries, worst relative "
-              "error %.2e", cn_cell_name(cell), dropout, t[k].name, t[k].entries, t[k].worst);
+        CHECK(t[k].worst < 1e-5, "gradcheck %-8s %d layer%s dropout %.2f %-7s %3zu entries, "
+              "worst relative error %.2e", cn_cell_name(cell), layers, layers == 1 ? "" : "s",
+              dropout, t[k].name, t[k].entries, t[k].worst);
+}
+
+/* Dropout reaches the output layer too: a one-layer model's training loss
+ * changes with the masks, and masks that keep everything change nothing. */
+static void check_output_dropout(void)
+{
+    enum { B = 3, T = 4, H = 4 };
+    CnError err;
+    CnVocab vocab;
+    uint32_t *chars = malloc(5 * sizeof *chars);
+    for (int k = 0; k < 5; k++)
+        chars[k] = 'a' + (uint32_t)k;
+    cn_vocab_from_chars(&vocab, chars, 5, &err);
+    CnModel m;
+    CnActs acts;
+    cn_model_init(&m, CN_LSTM, H, 1, &vocab, &err);
+    cn_acts_init(&acts, &m.shape, B, T, 0.5, 1, NULL, &err);
+    CnRng rng;
+    cn_rng_seed(&rng, 7);
+    cn_model_randomize(&m, CN_INIT_UNIFORM, &rng, &err);
+    int ids[T * B], targets[T * B];
+    for (int i = 0; i < T * B; i++)
+        ids[i] = i % 5, targets[i] = (i + 1) % 5;
+    double plain = cn_forward(&m, &acts, ids, targets, T, NULL);
+    double dropped = cn_forward(&m, &acts, ids, targets, T, &rng);
+    CHECK(acts.dropped && fabs(dropped - plain) > 1e-6,
+          "dropout on a one-layer model's output changes its loss: %.6f to %.6f", plain,
+          dropped);
+    acts.dropout = 1e-300; /* keep = 1/(1-p) = 1 and nothing dropped */
+    double kept = cn_forward(&m, &acts, ids, targets, T, &rng);
+    CHECK(kept == plain, "masks that keep every unit give the plain loss exactly");
+    cn_acts_free(&acts);
+    cn_model_free(&m);
+}
+
+/* The masks: a fraction p of zeros (within 5 standard deviations), the rest
+ * 1/(1-p), no two rows alike, new masks on every pass. */
+static void check_mask_statistics(void)
+{
+    enum { B = 8, T = 16, H = 64, L = 2 };
+    const double p = 0.3;
+    CnError err;
+    CnVocab vocab;
+    uint32_t *chars = malloc(5 * sizeof *chars);
+    for (int k = 0; k < 5; k++)
+        chars[k] = 'a' + (uint32_t)k;
+    cn_vocab_from_chars(&vocab, chars, 5, &err);
+    CnModel m;
+    CnActs acts;
+    cn_model_init(&m, CN_GRU, H, L, &vocab, &err);
+    cn_acts_init(&acts, &m.shape, B, T, p, 1, NULL, &err);
+    CnRng rng;
+    cn_rng_seed(&rng, 3);
+    cn_model_randomize(&m, CN_INIT_UNIFORM, &rng, &err);
+    int ids[T * B] = {0}, targets[T * B] = {0};
+    cn_forward(&m, &acts, ids, targets, T, &rng);
+    const CnReal *masks[2] = {acts.layer[1].mask, acts.top_mask};
+    size_t n = (size_t)T * B * H, zeros = 0, others = 0, alike = 0;
+    CnReal keep = (CnReal)(1 / (1 - p));
+    for (int k = 0; k < 2; k++)
+        for (size_t i = 0; i < n; i++)
+            zeros += masks[k][i] == 0, others += masks[k][i] != 0 && masks[k][i] != keep;
+    for (int i = 0; i < 2 * T * B; i++) /* rows of both masks, every pair */
+        for (int j = i + 1; j < 2 * T * B; j++)
+            alike += !memcmp(masks[i / (T * B)] + (size_t)(i % (T * B)) * H,
+                             masks[j / (T * B)] + (size_t)(j % (T * B)) * H, H * sizeof(CnReal));
+    double frac = (double)zeros / (2.0 * n), sd = sqrt(p * (1 - p) / (2.0 * n));
+    CHECK(fabs(frac - p) < 5 * sd && others == 0 && alike == 0,
+          "dropout masks: %.4f of %zu values dropped (p = %.2f), the rest 1/(1-p); rows all "
+          "different", frac, 2 * n, p);
+    CnReal first[H];
+    memcpy(first, acts.top_mask, sizeof first);
+    cn_forward(&m, &acts, ids, targets, T, &rng);
+    CHECK(memcmp(first, acts.top_mask, sizeof first) != 0, "each pass draws new masks");
+    cn_acts_free(&acts);
+    cn_model_free(&m);
 }
 
 /* Forward must not move the carried state; only cn_acts_carry_state does. */
@@ -49,7 +127,7 @@ static void check_state_untouched(void)
     cn_acts_init(&acts, &m.shape, B, T, 0, 1, NULL, &err);
     CnRng rng;
     cn_rng_seed(&rng, 7);
-    cn_model_randomize(&m, CN_INIT_UNIFORM, &rng);
+    cn_model_randomize(&m, CN_INIT_UNIFORM, &rng, &err);
     size_t nstate = 2 * (size_t)L * B * H, BH = (size_t)B * H;
     CnReal before[2 * L * B * H];
     for (size_t i = 0; i < nstate; i++)
@@ -70,9 +148,12 @@ int main(void)
 {
     const CnCell cells[] = {CN_RNN, CN_LSTM, CN_PEEPHOLE, CN_GRU};
     for (int k = 0; k < 4; k++) {
-        run(cells[k], 0.0);
-        run(cells[k], 0.25);
+        run(cells[k], 2, 0.0);
+        run(cells[k], 2, 0.25);
+        run(cells[k], 1, 0.25);
     }
+    check_output_dropout();
+    check_mask_statistics();
     check_state_untouched();
     return check_status();
 }

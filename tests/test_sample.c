@@ -90,7 +90,7 @@ int main(void)
     CnModel m;
     cn_model_init(&m, CN_GRU, 8, 2, &vocab, &err);
     cn_rng_seed(&rng, 3);
-    cn_model_randomize(&m, CN_INIT_UNIFORM, &rng);
+    cn_model_randomize(&m, CN_INIT_UNIFORM, &rng, &err);
     int runs[2][64];
     for (int r = 0; r < 2; r++) {
         CnSampler s;

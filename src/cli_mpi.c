@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The MPI build of the CLI's Comm (cli.h), compiled only with make MPI=1
+ * (mpicc). Each rank trains a contiguous share of the batch's streams; one
+ * MPI_Allreduce per iteration sums the flat gradient array, a second, of a
+ * few doubles, sums the loss and each rank's "saw a signal" flag. Rank 0's
+ * decisions are broadcast; the carried state is gathered on rank 0 for
+ * checkpoints, which therefore resume on any number of ranks.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "cli.h"
+
+#include <limits.h>
+#include <mpi.h>
+#include <stdlib.h>
+#include <string.h>
+
+#ifdef CHARNN_DOUBLE
+#define MPI_REAL_TYPE MPI_DOUBLE
+#else
+#define MPI_REAL_TYPE MPI_FLOAT
+#endif
+
+Comm cli_comm = {0, 1};
+static int signal_anywhere;
+static double reduce_seconds;
+static uint64_t reduce_calls;
+static char build[MPI_MAX_LIBRARY_VERSION_STRING + 64];
+
+void comm_init(int *argc, char ***argv)
+{
+    MPI_Init(argc, argv);
+    MPI_Comm_rank(MPI_COMM_WORLD, &cli_comm.rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &cli_comm.size);
+}
+
+void comm_finish(void)
+{
+    MPI_Finalize();
+}
+
+const char *comm_build(void)
+{
+    char lib[MPI_MAX_LIBRARY_VERSION_STRING];
+    int len;
+    MPI_Get_library_version(lib, &len);
+    lib[strcspn(lib, ",\n")] = '\0';
+    snprintf(build, sizeof build, "MPI (%s), %d rank%s", lib, cli_comm.size,
+             cli_comm.size == 1 ? "" : "s");
+    return build;
+}
+
+/* The gradient in pieces of at most INT_MAX values (MPI counts are int),
+ * then the scalars with this rank's signal flag. */
+static void reduce(void *ctx, CnReal *grads, size_t n, double *scalars, int nscalars)
+{
+    (void)ctx;
+    double t0 = MPI_Wtime();
+    for (size_t done = 0; done < n;) {
+        int count = n - done > (size_t)INT_MAX ? INT_MAX : (int)(n - done);
+        MPI_Allreduce(MPI_IN_PLACE, grads + done, count, MPI_REAL_TYPE, MPI_SUM, MPI_COMM_WORLD);
+        done += (size_t)count;
+    }
+    double buf[8];
+    int k = nscalars < 7 ? nscalars : 7;
+    memcpy(buf, scalars, (size_t)k * sizeof *buf);
+    buf[k] = cli_signal != 0;
+    MPI_Allreduce(MPI_IN_PLACE, buf, k + 1, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
+    memcpy(scalars, buf, (size_t)k * sizeof *buf);
+    signal_anywhere |= buf[k] > 0;
+    reduce_seconds += MPI_Wtime() - t0;
+    reduce_calls++;
+}
+
+void comm_shard(int batch, CnShard *shard)
+{
+    int first = (int)((long long)batch * cli_comm.rank / cli_comm.size);
+    int next = (int)((long long)batch * (cli_comm.rank + 1) / cli_comm.size);
+    *shard = (CnShard){.first = first, .count = next - first,
+                       .reduce = cli_comm.size > 1 ? reduce : NULL};
+}
+
+int comm_signal(void)
+{
+    return signal_anywhere || (cli_comm.size == 1 && cli_signal);
+}
+
+int comm_agree(int ok)
+{
+    int all = ok;
+    MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD);
+    return all;
+}
+
+void comm_broadcast(int *v, int n)
+{
+    MPI_Bcast(v, n, MPI_INT, 0, MPI_COMM_WORLD);
+}
+
+void comm_broadcast_doubles(double *v, int n)
+{
+    MPI_Bcast(v, n, MPI_DOUBLE, 0, MPI_COMM_WORLD);
+}
+
+int comm_same(uint32_t value)
+{
+    unsigned lo = value, hi = value;
+    MPI_Allreduce(MPI_IN_PLACE, &lo, 1, MPI_UNSIGNED, MPI_MIN, MPI_COMM_WORLD);
+    MPI_Allreduce(MPI_IN_PLACE, &hi, 1, MPI_UNSIGNED, MPI_MAX, MPI_COMM_WORLD);
+    return lo == hi;
+}
+
+CnReal *comm_gather_state(const CnTrainer *tr, size_t *len)
+{
+    const CnShape *s = &tr->model->shape;
+    int blocks = s->layers * (s->cell == CN_LSTM || s->cell == CN_PEEPHOLE ? 2 : 1);
+    int batch = tr->st.cfg.batch, mine = blocks * tr->shard.count * s->hidden;
+    /* each rank's (first, count) and rows, on rank 0 */
+    int me[2] = {tr->shard.first, tr->shard.count}, *shares = NULL, *counts = NULL,
+        *displs = NULL;
+    CnReal *all = NULL, *state = NULL;
+    *len = (size_t)blocks * batch * s->hidden;
+    if (cli_comm.rank == 0) {
+        shares = malloc(2 * (size_t)cli_comm.size * sizeof *shares);
+        counts = malloc((size_t)cli_comm.size * sizeof *counts);
+        displs = malloc((size_t)cli_comm.size * sizeof *displs);
+        all = malloc(*len * sizeof *all);
+        state = malloc(*len * sizeof *state);
+        if (!shares || !counts || !displs || !all || !state) {
+            cli_error("out of memory gathering the carried state");
+            MPI_Abort(MPI_COMM_WORLD, EXIT_ERROR);
+        }
+    }
+    MPI_Gather(me, 2, MPI_INT, shares, 2, MPI_INT, 0, MPI_COMM_WORLD);
+    if (cli_comm.rank == 0)
+        for (int r = 0, at = 0; r < cli_comm.size; r++) {
+            counts[r] = blocks * shares[2 * r + 1] * s->hidden;
+            displs[r] = at;
+            at += counts[r];
+        }
+    MPI_Gatherv(tr->acts.state_h, mine, MPI_REAL_TYPE, all, counts, displs, MPI_REAL_TYPE, 0,
+                MPI_COMM_WORLD);
+    if (cli_comm.rank == 0)
+        for (int r = 0; r < cli_comm.size; r++)
+            cn_state_place(state, all + displs[r], s, batch, shares[2 * r], shares[2 * r + 1]);
+    free(shares);
+    free(counts);
+    free(displs);
+    free(all);
+    return state;
+}
+
+double comm_reduce_seconds(uint64_t *calls)
+{
+    *calls = reduce_calls;
+    return reduce_seconds;
+}
