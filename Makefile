@@ -2,7 +2,7 @@
 #   make                 the charnn binary and build/libcharnn.a
 #   make test            every test; ends with "N passed, N failed"
 #   make test SANITIZE=1 the same, built with AddressSanitizer and UBSan
-#   make bench           training and sampling throughput (tests/bench.c)
+#   make bench           training and sampling throughput (charnn bench)
 #   make soak            SIGKILL soak of the checkpoint (KILLS=, default 60)
 #   make fuzz            libFuzzer targets with clang (FUZZ_SECONDS= each, 60)
 #   make MPI=1 test-mpi  data-parallel training under mpirun, 2 ranks against 1
@@ -126,20 +126,20 @@ $(B) $(B)/f64 $(B)/f64/generic $(B)/faults $(ISAS:%=$(B)/%):
 test: $(CHARNN) $(B)/charnn-faults $(B)/xmlcheck $(TESTS) $(REPLAY)
 	@CHARNN=./$(CHARNN) BUILD=$(B) SANITIZE=$(SANITIZE) sh tests/run.sh $(TESTS) $(TEST_SH)
 
-# Throughput of the speed issue's configurations, 1 and 2 threads, and of
-# sampling (tests/bench.c). Run it on an otherwise idle machine.
+# Throughput of the speed issue's configurations a) to d), 1 and 2 threads,
+# the default model, and sampling (charnn bench). Run it on an otherwise idle
+# machine.
 BENCH_THREADS ?= 1 2
-bench: $(B)/bench
+bench: $(CHARNN)
 	@for t in $(BENCH_THREADS); do \
-	  $(B)/bench train --model lstm --hidden 128 --layers 2 --batch 50 --seq 50 --iters 40 --threads $$t; \
-	  $(B)/bench train --model lstm --hidden 512 --layers 2 --batch 32 --seq 64 --iters 6 --threads $$t; \
-	  $(B)/bench train --model gru --hidden 512 --layers 1 --batch 32 --seq 64 --iters 15 --threads $$t; \
-	  $(B)/bench train --model rnn --hidden 100 --layers 1 --batch 1 --seq 25 --iters 20000 --warmup 200 --threads $$t; \
+	  ./$(CHARNN) bench --model lstm --hidden 128 --layers 2 --batch 50 --seq-length 50 --iters 40 --sample 0 --threads $$t; \
+	  ./$(CHARNN) bench --model lstm --hidden 512 --layers 2 --batch 32 --seq-length 64 --iters 6 --sample 0 --threads $$t; \
+	  ./$(CHARNN) bench --model gru --hidden 512 --layers 1 --batch 32 --seq-length 64 --iters 15 --sample 0 --threads $$t; \
+	  ./$(CHARNN) bench --model rnn --hidden 100 --layers 1 --batch 1 --seq-length 25 --iters 20000 --warmup 200 --sample 0 --threads $$t; \
+	  ./$(CHARNN) bench --iters 10 --sample 0 --threads $$t; \
 	done
-	@$(B)/bench sample --model lstm --hidden 128 --layers 2
-
-$(B)/bench: tests/bench.c $(B)/libcharnn.a | $(B)
-	$(CC) $(CPPFLAGS) $(BASE) $(CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libcharnn.a $(LDLIBS)
+	@./$(CHARNN) bench --model lstm --hidden 128 --layers 2 --iters 0
+	@./$(CHARNN) bench --iters 0
 
 # make MPI=1 test-mpi: 2 ranks against 1 (tests/test_mpi.sh); needs
 # Debian's openmpi-bin and libopenmpi-dev

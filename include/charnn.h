@@ -210,6 +210,25 @@ typedef struct {
     CnReal *mask;   /* (T, B, H) dropout mask, 0 or 1/(1-p) (layers > 0, training) */
 } CnLayerActs;
 
+/* Where a training step's time goes (charnn bench). Point CnActs.profile at
+ * one and thread 0 adds the seconds of every phase it runs to seconds[]; a
+ * phase's share of thread 0's time is its share of the step, since the
+ * threads split every phase evenly and wait for each other at its end. */
+typedef enum {
+    CN_PHASE_RECURRENT, /* recurrent products h_{t-1} Wh, their backward, dWh */
+    CN_PHASE_CELL,      /* the rest of each step: gates, states, their derivatives */
+    CN_PHASE_INPUT,     /* input lookups and projections, dropout, dWx */
+    CN_PHASE_OUTPUT,    /* output layer: logits, softmax and loss, backward, dWy */
+    CN_PHASE_UPDATE,    /* gradient norm, clipping, the optimizer */
+    CN_PHASE_OTHER,     /* packing weights, zeroing gradients, fetching text */
+    CN_PHASES
+} CnPhase;
+typedef struct {
+    double seconds[CN_PHASES];
+    double lap; /* when the running phase started */
+} CnProfile;
+const char *cn_phase_name(CnPhase phase);
+
 /* A weight matrix copied into the panel layout the matrix kernels read. */
 typedef struct {
     CnReal *p;
@@ -249,6 +268,7 @@ typedef struct {
     int stream_first;        /* the number of stream 0 of these B in the whole batch
                                 (a shard's first stream; 0 alone) */
     uint64_t mask_key;       /* keys the last forward's dropout masks */
+    CnProfile *profile;      /* NULL, or where thread 0 adds up the phases' time */
     CnReal *scratch;         /* (threads, scratch_per_thread) packing buffers */
     size_t scratch_per_thread;
     CnReal *memory;          /* the one allocation behind all of the above */

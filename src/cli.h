@@ -130,6 +130,8 @@ CnReal *comm_gather_state(const CnTrainer *tr, size_t *len);
 double comm_reduce_seconds(uint64_t *calls);
 
 int cmd_train(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
+extern const char *const cell_choices[]; /* --model's: rnn lstm peephole gru */
 int cmd_sample(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_info(int argc, char **argv);

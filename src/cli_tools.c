@@ -214,6 +214,14 @@ int cmd_info(int argc, char **argv)
                c->batch, c->seq_length, cn_optim_name(c->optim.kind), c->optim.lr,
                c->clip_value, c->clip_norm, c->dropout, c->val_frac,
                (unsigned long long)c->seed, cli_count(c->max_iters, n1));
+        printf("schedule:     %s", cn_schedule_name(c->schedule));
+        if (c->schedule == CN_LR_STEP)
+            printf(" x%g per epoch after %g epochs", c->lr_decay, c->lr_decay_after);
+        if (c->schedule == CN_LR_COSINE)
+            printf(" down to %g", c->lr_min);
+        printf(", warm-up %s iterations, init %s, bptt-random %g, time budget %s\n",
+               cli_count(c->warmup, n1), cn_init_name(c->init), c->bptt_random,
+               c->time_budget > 0 ? cli_duration(c->time_budget, d1) : "none");
     }
     if (isfinite(st.last_loss))
         printf("train loss:   %.4f (smoothed %.4f)\n", st.last_loss, st.smooth_loss);
@@ -259,14 +267,13 @@ int cmd_export(int argc, char **argv)
 
 int cmd_gradcheck(int argc, char **argv)
 {
-    static const char *const cells[] = {"rnn", "lstm", "peephole", "gru", NULL};
     const char *model = "lstm";
     int hidden = 4, layers = 2, vocab = 5, batch = 3, seq_length = 4;
     double dropout = 0;
     uint64_t seed = 1;
     Flag flags[] = {
         {.name = "model", .type = FLAG_STR, .value = &model, .arg = "KIND",
-         .help = "cell: rnn, lstm, peephole or gru", .choices = cells},
+         .help = "cell: rnn, lstm, peephole or gru", .choices = cell_choices},
         {.name = "hidden", .type = FLAG_INT, .value = &hidden, .arg = "N",
          .help = "hidden units per layer", .lo = 1, .hi = 64},
         {.name = "layers", .type = FLAG_INT, .value = &layers, .arg = "N", .help = "layers",

@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static const char *const cell_choices[] = {"rnn", "lstm", "peephole", "gru", NULL};
+const char *const cell_choices[] = {"rnn", "lstm", "peephole", "gru", NULL};
 static const char *const optim_choices[] = {"sgd",     "momentum", "nesterov",
                                             "adagrad", "rmsprop",  "adam", NULL};
 

@@ -30,8 +30,10 @@ void CN_ISA_FN(cn_gru_forward)(const CnCellArgs *c, const CnPart *part)
         const CnReal *h_prev = a->h + t * BH;
         CnReal *rh = a->rh + t * BH;
         CnReal *h = a->h + (t + 1) * BH;
+        cn_lap(c->acts, part->tid, CN_PHASE_CELL);
         for (int g = 0; g < 2; g++)
             isa->gemm_packed(z, 3 * H, h_prev, H, 1, B, c->wh, g * P + q0, g * P + q1, NULL, 1);
+        cn_lap(c->acts, part->tid, CN_PHASE_RECURRENT);
         for (int b = 0; b < B; b++) {
             CnReal *zr = z + b * G3, *zu = zr + H;
             size_t r = (size_t)b * H;
@@ -42,7 +44,9 @@ void CN_ISA_FN(cn_gru_forward)(const CnCellArgs *c, const CnPart *part)
             }
         }
         cn_pool_barrier(part->pool);
+        cn_lap(c->acts, part->tid, CN_PHASE_CELL);
         isa->gemm_packed(z, 3 * H, rh, H, 1, B, c->wh, 2 * P + q0, 2 * P + q1, NULL, 1);
+        cn_lap(c->acts, part->tid, CN_PHASE_RECURRENT);
         for (int b = 0; b < B; b++) {
             CnReal *zu = z + b * G3 + H, *zn = zu + H;
             size_t r = (size_t)b * H;
@@ -119,16 +123,22 @@ void CN_ISA_FN(cn_gru_backward)(const CnCellArgs *c, const CnPart *part)
         const CnReal *h_prev = a->h + t * BH;
         update_backward(dz, dh_next, gates, dH, h_prev, B, H, u0, u1);
         cn_pool_barrier(part->pool);
+        cn_lap(c->acts, part->tid, CN_PHASE_CELL);
         isa->gemm_packed(drh, H, dz + 2 * H, 3 * H, 1, B, c->whn_t, q0, q1, NULL, 0);
+        cn_lap(c->acts, part->tid, CN_PHASE_RECURRENT);
         reset_backward(dz, dh_next, gates, drh, h_prev, B, H, u0, u1);
         cn_pool_barrier(part->pool);
         if (t > 0) {
+            cn_lap(c->acts, part->tid, CN_PHASE_CELL);
             isa->gemm_packed(dh_next, H, dz, 3 * H, 1, B, c->wh_t, q0, q1, NULL, 1);
+            cn_lap(c->acts, part->tid, CN_PHASE_RECURRENT);
             cn_carry(c->acts, dh_next, t, B, H, u0, u1);
         }
     }
     int n = c->steps * B;
+    cn_lap(c->acts, part->tid, CN_PHASE_CELL);
     isa->gemm(part, c->g->Wh, 3 * H, a->h, 1, H, c->acts->dz, 3 * H, 0, H, 2 * H, n, NULL, 1);
     isa->gemm(part, c->g->Wh + 2 * H, 3 * H, a->rh, 1, H, c->acts->dz + 2 * H, 3 * H, 0, H, H, n,
               NULL, 1);
+    cn_lap(c->acts, part->tid, CN_PHASE_RECURRENT);
 }

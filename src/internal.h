@@ -47,6 +47,20 @@ static inline int cn_text_next_id(const CnVocab *vocab, const CnText *text, size
     return cn_vocab_index(vocab, cp);
 }
 
+/* Seconds on the monotonic clock (src/pool.c). */
+double cn_seconds(void);
+
+/* Profiling (CnActs.profile): thread 0 ends the running phase here, adding
+ * its time to `phase`, and starts the next. */
+static inline void cn_lap(const CnActs *a, int tid, CnPhase phase)
+{
+    if (a->profile && tid == 0) {
+        double now = cn_seconds();
+        a->profile->seconds[phase] += now - a->profile->lap;
+        a->profile->lap = now;
+    }
+}
+
 /* Fault injection, compiled in only for the test build build/charnn-faults
  * (-DCHARNN_FAULTS, tests/faults.c): cn_fault("write") returns the errno a
  * checkpoint step should fail with (CHARNN_FAULT=write:3 fails the third

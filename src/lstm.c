@@ -68,9 +68,11 @@ void CN_ISA_FN(cn_lstm_forward)(const CnCellArgs *c, const CnPart *part)
     const CnLayerActs *a = c->a;
     for (int t = 0; t < c->steps; t++) {
         CnReal *z = a->z + t * B * 4 * (size_t)H;
+        cn_lap(c->acts, part->tid, CN_PHASE_CELL);
         for (int g = 0; g < 4; g++)
             isa->gemm_packed(z, 4 * H, a->h + t * BH, H, 1, B, c->wh, g * P + q0, g * P + q1,
                              NULL, 1);
+        cn_lap(c->acts, part->tid, CN_PHASE_RECURRENT);
         gates_forward(z, a->c + (t + 1) * BH, a->tanh_c + t * BH, a->h + (t + 1) * BH,
                       a->c + t * BH, c->w->peep, B, H, u0, u1);
         cn_pool_barrier(part->pool);
@@ -156,11 +158,15 @@ void CN_ISA_FN(cn_lstm_backward)(const CnCellArgs *c, const CnPart *part)
                        H, u0, u1);
         cn_pool_barrier(part->pool);
         if (t > 0) {
+            cn_lap(c->acts, part->tid, CN_PHASE_CELL);
             isa->gemm_packed(dh_next, H, dz, 4 * H, 1, B, c->wh_t, q0, q1, NULL, 0);
+            cn_lap(c->acts, part->tid, CN_PHASE_RECURRENT);
             cn_carry(c->acts, dh_next, t, B, H, u0, u1);
             cn_carry(c->acts, dc, t, B, H, u0, u1);
         }
     }
+    cn_lap(c->acts, part->tid, CN_PHASE_CELL);
     isa->gemm(part, c->g->Wh, 4 * H, a->h, 1, H, c->acts->dz, 4 * H, 0, H, 4 * H, c->steps * B,
               NULL, 1);
+    cn_lap(c->acts, part->tid, CN_PHASE_RECURRENT);
 }

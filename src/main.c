@@ -21,6 +21,7 @@ static const Entry commands[] = {
     {"export", cmd_export, "write a checkpoint's model as JSON"},
     {"plot", cmd_plot, "draw a training log's losses as an SVG picture"},
     {"gradcheck", cmd_gradcheck, "check the backward pass against finite differences"},
+    {"bench", cmd_bench, "time training and sampling: chars/s, GFLOP/s, where the time goes"},
 };
 enum { NCOMMANDS = sizeof commands / sizeof commands[0] };
 
@@ -89,7 +90,7 @@ static int run(int argc, char **argv)
         const Entry *e = find(argv[2]);
         if (!e) {
             cli_error("no command '%s'; commands are train, sample, eval, info, export, "
-                      "plot, gradcheck", argv[2]);
+                      "plot, gradcheck, bench", argv[2]);
             return EXIT_USAGE;
         }
         char help[] = "--help";
@@ -102,7 +103,7 @@ static int run(int argc, char **argv)
         return EXIT_OK;
     if (!e) {
         cli_error("unknown command '%s'; commands are train, sample, eval, info, export, "
-                  "plot, gradcheck (see %s --help)", name, cli_program);
+                  "plot, gradcheck, bench (see %s --help)", name, cli_program);
         return EXIT_USAGE;
     }
     return e->run(argc - 2, argv + 2);

@@ -535,6 +535,7 @@ static void forward_task(void *ctx, int tid, int nthreads)
         }
         pack_share(isa, &a->wy, m->w.Wy, V, 0, &part);
     }
+    cn_lap(a, tid, CN_PHASE_OTHER);
     for (int l = 0; l < s->layers; l++) {
         const CnLayerView *w = &m->w.layer[l];
         CnLayerActs *la = &a->layer[l];
@@ -562,6 +563,7 @@ static void forward_task(void *ctx, int tid, int nthreads)
             packed_share(isa, &part, la->z, GH, layer_input(a, l), H, n, &a->wx[l], w->b, 0);
         }
         cn_pool_barrier(a->pool);
+        cn_lap(a, tid, CN_PHASE_INPUT);
         CnCellArgs cell = cell_args(p, l, NULL);
         switch (s->cell) {
         case CN_RNN: isa->rnn_forward(&cell, &part); break;
@@ -569,6 +571,7 @@ static void forward_task(void *ctx, int tid, int nthreads)
         case CN_PEEPHOLE: isa->lstm_forward(&cell, &part); break;
         case CN_GRU: isa->gru_forward(&cell, &part); break;
         }
+        cn_lap(a, tid, CN_PHASE_CELL);
     }
     /* logits (n, V) = x_out (n, H) . Wy (H, V) + by, then softmax rows; x_out
      * is h_top, or h_top * mask (this thread's rows) */
@@ -584,6 +587,7 @@ static void forward_task(void *ctx, int tid, int nthreads)
                          &a->wy, 0, cn_panels(&a->wy, isa->nr), m->w.by, 0);
     if (p->targets && r0 < r1)
         isa->softmax_loss(a->logits, p->targets, a->loss_rows, r0, r1, V);
+    cn_lap(a, tid, CN_PHASE_OUTPUT);
 }
 
 double cn_forward(const CnModel *m, CnActs *a, const int *ids, const int *targets, int steps,
@@ -631,6 +635,7 @@ static void backward_task(void *ctx, int tid, int nthreads)
             pack_share(isa, &a->wx_t[l], w->Wx, GH, 1, &part);
     }
     pack_share(isa, &a->wy_t, m->w.Wy, V, 1, &part);
+    cn_lap(a, tid, CN_PHASE_OTHER);
 
     /* dy = (p - onehot(target)) / n, in place of p (n: the whole batch's) */
     CnReal scale = (CnReal)(a->grad_scale > 0 ? a->grad_scale : 1.0 / n);
@@ -652,6 +657,7 @@ static void backward_task(void *ctx, int tid, int nthreads)
             a->dH[i] *= a->top_mask[i];
         cn_pool_barrier(a->pool);
     }
+    cn_lap(a, tid, CN_PHASE_OUTPUT);
 
     for (int l = s->layers - 1; l >= 0; l--) {
         CnLayerView *gl = &g.layer[l];
@@ -662,6 +668,7 @@ static void backward_task(void *ctx, int tid, int nthreads)
         case CN_PEEPHOLE: isa->lstm_backward(&cell, &part); break;
         case CN_GRU: isa->gru_backward(&cell, &part); break;
         }
+        cn_lap(a, tid, CN_PHASE_CELL);
         cn_share(GH, tid, nthreads, &c0, &c1);
         add_colsum(gl->b, a->dz, n, GH, c0, c1);
         if (l == 0) {
@@ -685,6 +692,7 @@ static void backward_task(void *ctx, int tid, int nthreads)
             }
         }
         cn_pool_barrier(a->pool);
+        cn_lap(a, tid, CN_PHASE_INPUT);
     }
 }
 

@@ -15,6 +15,22 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+double cn_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+const char *cn_phase_name(CnPhase phase)
+{
+    static const char *const names[CN_PHASES] = {
+        "recurrent products", "rest of the cells", "input layer", "output layer",
+        "clip and update", "other"};
+    return phase < CN_PHASES ? names[phase] : "?";
+}
 
 /* pause ~2k times (tens of microseconds), then yield, then sleep */
 enum { SPINS_BEFORE_YIELD = 1 << 11, SPINS_BEFORE_SLEEP = 1 << 14 };

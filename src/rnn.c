@@ -23,7 +23,9 @@ void CN_ISA_FN(cn_rnn_forward)(const CnCellArgs *c, const CnPart *part)
         CnReal *z = c->a->z + t * BH;
         const CnReal *h_prev = c->a->h + t * BH;
         CnReal *h = c->a->h + (t + 1) * BH;
+        cn_lap(c->acts, part->tid, CN_PHASE_CELL);
         isa->gemm_packed(z, H, h_prev, H, 1, B, c->wh, q0, q1, NULL, 1);
+        cn_lap(c->acts, part->tid, CN_PHASE_RECURRENT);
         for (int b = 0; b < B; b++)
             for (int j = u0; j < u1; j++)
                 h[(size_t)b * H + j] = cn_ftanh(z[(size_t)b * H + j]);
@@ -55,9 +57,13 @@ void CN_ISA_FN(cn_rnn_backward)(const CnCellArgs *c, const CnPart *part)
             }
         cn_pool_barrier(part->pool);
         if (t > 0) {
+            cn_lap(c->acts, part->tid, CN_PHASE_CELL);
             isa->gemm_packed(dh_next, H, dz, H, 1, B, c->wh_t, q0, q1, NULL, 0);
+            cn_lap(c->acts, part->tid, CN_PHASE_RECURRENT);
             cn_carry(c->acts, dh_next, t, B, H, u0, u1);
         }
     }
+    cn_lap(c->acts, part->tid, CN_PHASE_CELL);
     isa->gemm(part, c->g->Wh, H, c->a->h, 1, H, c->acts->dz, H, 0, H, H, c->steps * B, NULL, 1);
+    cn_lap(c->acts, part->tid, CN_PHASE_RECURRENT);
 }

@@ -311,6 +311,8 @@ CnStepResult cn_trainer_step(CnTrainer *tr, double *loss_out)
     int B = c->batch, T = c->seq_length, nb = tr->shard.count, first = tr->shard.first;
     CnRng rng_before = s->rng;
     StepWork work = {.tr = tr, .scale = 1};
+    if (tr->acts.profile)
+        tr->acts.profile->lap = cn_seconds();
 
     double fraction = tr->budget_fraction >= 0 ? tr->budget_fraction
                       : c->max_iters           ? (double)s->iteration / (double)c->max_iters
@@ -343,6 +345,7 @@ CnStepResult cn_trainer_step(CnTrainer *tr, double *loss_out)
         if (tr->shard.reduce)
             tr->shard.reduce(tr->shard.ctx, tr->grads, m->nparams, &loss, 1);
     }
+    cn_lap(&tr->acts, 0, CN_PHASE_OTHER);
     *loss_out = loss;
     if (loss <= CN_LOSS_LIMIT) {
         run_phase(tr, &work, PHASE_NORM);
@@ -366,6 +369,7 @@ CnStepResult cn_trainer_step(CnTrainer *tr, double *loss_out)
         seek_streams(tr);
         return CN_STEP_DIVERGED;
     }
+    cn_lap(&tr->acts, 0, CN_PHASE_UPDATE);
     cn_acts_carry_state(&tr->acts);
     s->iteration++;
     s->last_loss = loss;

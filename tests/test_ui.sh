@@ -12,7 +12,8 @@ dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 printf 'the rain in spain falls mainly on the plain\n%.0s' $(seq 1 40) > "$dir/a.txt"
 printf 'how now brown cow\n%.0s' $(seq 1 40) > "$dir/b.txt"
-small="--hidden 12 --layers 1 --batch 2 --seq-length 8 --sample-every 0"
+small="--model lstm --hidden 12 --layers 1 --batch 2 --seq-length 8 --sample-every 0 --lr 0.002
+       --lr-schedule constant --warmup 0"
 
 check() { # status description [detail file]
     if [ "$1" -eq 0 ]; then echo "ok - $2"; else
@@ -113,6 +114,16 @@ check $? "sample --length 0 streams until Ctrl-C, then exits 130 (got $rc, $(wc 
 check $? "charnn gradcheck checks every tensor and passes" "$dir/gc"
 "$CHARNN" gradcheck --hidden 0 >/dev/null 2>&1
 check $(( $? != 2 )) "gradcheck refuses bad flags with exit 2"
+# bench: chars/s, GFLOP/s, a breakdown of the step that adds up to 100%, sampling
+"$CHARNN" bench --model lstm --hidden 32 --layers 2 --batch 4 --seq-length 8 --iters 5 \
+    --sample 500 --threads 1 >"$dir/bench" 2>&1
+[ $? -eq 0 ] && grep -Eq '^training: 5 iterations .* chars/s, .* GFLOP/s' "$dir/bench" &&
+    grep -Eq '^sampling: 500 characters, [0-9,]+ chars/s' "$dir/bench" &&
+    awk '/^  [a-z].*%/ { sub(/%/, "", $(NF-2)); s += $(NF-2); n++; if ($1 == "recurrent") r = $(NF-2) }
+         END { exit !(n == 6 && s > 99.4 && s < 100.6 && r > 0) }' "$dir/bench"
+check $? "charnn bench times training and sampling, and its breakdown adds up" "$dir/bench"
+"$CHARNN" bench --vocab 1 >/dev/null 2>&1
+check $(( $? != 2 )) "bench refuses bad flags with exit 2"
 "$CHARNN" help plot | grep -q '^usage: .* plot LOG.csv' && "$CHARNN" help gradcheck | grep -q -- '--model KIND'
 check $? "charnn help COMMAND"
 "$CHARNN" help --man > "$dir/charnn.1" && head -1 "$dir/charnn.1" | grep -q '^\.TH CHARNN 1' &&

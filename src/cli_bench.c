@@ -1,0 +1,196 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * charnn bench: training and sampling throughput on synthetic text, timed
+ * like ../shared/bench/torch_charrnn.py: chars/s = B * T * timed iterations
+ * / their wall time (warm-up excluded); GFLOP/s = 6 FLOPs (forward 2,
+ * backward 4) * entries of the input, recurrent and output weight matrices
+ * * chars/s / 1e9. Also where the time of a step goes (CnProfile).
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "cli.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Entries of the weight matrices (no biases or peepholes):
+ * V.GH + H.GH (layer 1) + (L-1).2.H.GH (layers above) + H.V (output). */
+static double weight_entries(const CnShape *s)
+{
+    double GH = (double)cn_cell_gates(s->cell) * s->hidden, H = s->hidden, V = s->vocab;
+    return V * GH + H * GH + (s->layers - 1) * 2 * H * GH + H * V;
+}
+
+/* n random characters drawn uniformly from the first `vocab` printable
+ * ASCII ones, with each of them at least once. */
+static char *synthetic_text(size_t n, int vocab, CnRng *rng)
+{
+    char *s = malloc(n);
+    if (!s)
+        return NULL;
+    for (size_t i = 0; i < n; i++)
+        s[i] = (char)(' ' + (i < (size_t)vocab ? (int)i : (int)(cn_rng_uniform(rng) * vocab)));
+    return s;
+}
+
+static int bench_training(CnModel *model, CnText *text, int batch, int seq_length, int iters,
+                          int warmup, int threads)
+{
+    CnError err;
+    CnTrainState st;
+    memset(&st, 0, sizeof st);
+    st.cfg = (CnTrainConfig){
+        .batch = batch, .seq_length = seq_length, .clip_norm = 5, .val_frac = 0.1, .seed = 1,
+        .optim = {.kind = CN_ADAM, .lr = 2e-3, .momentum = 0.9, .beta1 = 0.9, .beta2 = 0.999,
+                  .eps = 1e-8, .decay_rate = 0.95}};
+    cn_rng_seed(&st.rng, 1);
+    CnTrainer tr;
+    if (cn_trainer_init(&tr, model, text, &st, 0, threads, NULL, &err) != 0) {
+        cli_error("%s", err.msg);
+        return EXIT_ERROR;
+    }
+    CnProfile profile = {{0}, 0};
+    double loss, t0 = now();
+    for (int i = 0; i < warmup + iters; i++) {
+        if (i == warmup) {
+            memset(&profile, 0, sizeof profile);
+            tr.acts.profile = &profile;
+            t0 = now();
+        }
+        if (cn_trainer_step(&tr, &loss) != CN_STEP_OK) {
+            cli_error("the loss diverged on random text: this is a bug, please report it");
+            cn_trainer_free(&tr);
+            return EXIT_DIVERGED;
+        }
+    }
+    double seconds = now() - t0, cps = (double)batch * seq_length * iters / seconds;
+    double entries = weight_entries(&model->shape), total = 0;
+    char n1[32], n2[32];
+    printf("training: %d iterations after %d of warm-up: %s chars/s, %.3g ms per iteration, "
+           "%.1f GFLOP/s (6 x %s weight entries x chars/s)\n",
+           iters, warmup, cli_count((uint64_t)(cps + 0.5), n1), 1e3 * seconds / iters,
+           6 * entries * cps / 1e9, cli_count((uint64_t)entries, n2));
+    for (int p = 0; p < CN_PHASES; p++)
+        total += profile.seconds[p];
+    printf("where a step's time goes:\n");
+    for (int p = 0; p < CN_PHASES; p++)
+        printf("  %-20s %5.1f%%  %8.3f ms\n", cn_phase_name((CnPhase)p),
+               total > 0 ? 100 * profile.seconds[p] / total : 0,
+               1e3 * profile.seconds[p] / iters);
+    cn_trainer_free(&tr);
+    return EXIT_OK;
+}
+
+static int bench_sampling(const CnModel *model, int length)
+{
+    CnError err;
+    CnSampler s;
+    if (cn_sampler_init(&s, model, 1, &err) != 0) {
+        cli_error("%s", err.msg);
+        return EXIT_ERROR;
+    }
+    CnSampleOptions opt = {.temperature = 1};
+    cn_sampler_feed(&s, 0);
+    double t0 = now();
+    for (int i = 0; i < length; i++)
+        cn_sampler_feed(&s, cn_sampler_next(&s, &opt));
+    double cps = length / (now() - t0);
+    char n1[32], n2[32];
+    printf("sampling: %s characters, %s chars/s\n", cli_count((uint64_t)length, n1),
+           cli_count((uint64_t)(cps + 0.5), n2));
+    cn_sampler_free(&s);
+    return EXIT_OK;
+}
+
+int cmd_bench(int argc, char **argv)
+{
+    const char *kind = "gru";
+    int hidden = 512, layers = 2, vocab = 65, batch = 32, seq_length = 64, iters = 20,
+        warmup = 3, threads = 0, sample = 20000;
+    Flag flags[] = {
+        {.name = "model", .type = FLAG_STR, .value = &kind, .arg = "KIND",
+         .help = "cell: rnn, lstm, peephole or gru", .choices = cell_choices},
+        {.name = "hidden", .type = FLAG_INT, .value = &hidden, .arg = "N",
+         .help = "hidden units per layer", .lo = 1, .hi = 1 << 24},
+        {.name = "layers", .type = FLAG_INT, .value = &layers, .arg = "N",
+         .help = "stacked recurrent layers", .lo = 1, .hi = CN_MAX_LAYERS},
+        {.name = "vocab", .type = FLAG_INT, .value = &vocab, .arg = "V",
+         .help = "characters in the synthetic text", .lo = 2, .hi = 95},
+        {.name = "batch", .type = FLAG_INT, .value = &batch, .arg = "B",
+         .help = "parallel streams per iteration", .lo = 1, .hi = 1 << 16},
+        {.name = "seq-length", .type = FLAG_INT, .value = &seq_length, .arg = "T",
+         .help = "steps of backpropagation through time", .lo = 1, .hi = 1 << 16},
+        {.name = "iters", .type = FLAG_INT, .value = &iters, .arg = "N",
+         .help = "timed training iterations; 0 = no training", .lo = 0, .hi = 1 << 20},
+        {.name = "warmup", .type = FLAG_INT, .value = &warmup, .arg = "N",
+         .help = "untimed iterations first", .lo = 0, .hi = 1 << 20},
+        {.name = "threads", .type = FLAG_INT, .value = &threads, .arg = "N",
+         .help = "threads (default: as charnn train chooses)", .lo = 0, .hi = 1024},
+        {.name = "sample", .type = FLAG_INT, .value = &sample, .arg = "N",
+         .help = "characters to sample, timed; 0 = no sampling", .lo = 0, .hi = 1 << 30},
+        {.name = NULL},
+    };
+    Command cmd = {.name = "bench", .usage = "bench [options]",
+                   .summary = "Time training steps and sampling of a random model on random "
+                              "text: chars/s, ms per iteration, GFLOP/s and where the time "
+                              "goes. Same Adam and norm clipping as charnn train.",
+                   .flags = flags, .min_args = 0, .max_args = 0};
+    const char *args[1];
+    int nargs, rc = cli_parse(&cmd, argc, argv, args, &nargs);
+    if (rc)
+        return rc == 1 ? EXIT_OK : rc;
+
+    CnError err;
+    CnRng rng;
+    cn_rng_seed(&rng, 1);
+    size_t n = (size_t)batch * seq_length * ((size_t)warmup + iters + 2) * 10 / 9 + 1000;
+    char *chars = synthetic_text(n, vocab, &rng);
+    CnText text;
+    CnVocab vocab_set;
+    CnModel model;
+    CnShape shape = {CN_GRU, vocab, hidden, layers};
+    cn_cell_parse(kind, &shape.cell);
+    if (!chars) {
+        cli_error("out of memory for %zu characters of text: give a smaller --batch or --iters",
+                  n);
+        return EXIT_ERROR;
+    }
+    if (cn_text_from_memory(&text, chars, n, "random text", &err) != 0) {
+        free(chars);
+        cli_error("%s", err.msg);
+        return EXIT_ERROR;
+    }
+    if (cn_vocab_build(&vocab_set, &text, &err) != 0 ||
+        cn_model_init(&model, shape.cell, hidden, layers, &vocab_set, &err) != 0 ||
+        cn_model_randomize(&model, CN_INIT_UNIFORM, &rng, &err) != 0) {
+        cli_error("%s", err.msg);
+        cn_text_free(&text);
+        free(chars);
+        return EXIT_ERROR;
+    }
+    if (threads == 0)
+        threads = cn_threads_for(&model.shape, batch, cn_cpu_count());
+    char n1[32];
+    printf("bench: %s, %d layer%s x %d hidden, vocabulary %d, %s parameters; batch %d x "
+           "seq-length %d, adam, clip-norm 5; %d thread%s, %s kernels\n",
+           cn_cell_name(shape.cell), layers, layers == 1 ? "" : "s", hidden, vocab,
+           cli_count(model.nparams, n1), batch, seq_length, threads, threads == 1 ? "" : "s",
+           cn_kernels_name());
+    fflush(stdout);
+    rc = EXIT_OK;
+    if (iters > 0)
+        rc = bench_training(&model, &text, batch, seq_length, iters, warmup, threads);
+    if (rc == EXIT_OK && sample > 0)
+        rc = bench_sampling(&model, sample);
+    cn_model_free(&model);
+    cn_text_free(&text);
+    free(chars);
+    return rc;
+}
