@@ -373,6 +373,7 @@ int cn_sample_logits(const CnReal *logits, int V, const CnSampleOptions *opt, Cn
  * the model must not change while the sampler is in use. */
 typedef struct {
     const CnModel *model;
+    CnPool *pool;    /* threads sharing each step (models big enough); NULL: one */
     CnActs acts;     /* B = 1, T = 1 */
     CnRng rng;
     double *probs;   /* (V) */

@@ -805,7 +805,7 @@ int cmd_train(int argc, char **argv)
             rc = EXIT_ERROR;
         }
     }
-    /* the run ends at --iters, else --epochs (default 10) unless only a time
+    /* the run ends at --iters, else --epochs (default 7) unless only a time
      * budget is given; a resumed run keeps its own ends unless given new ones */
     uint64_t target = 0;
     if (!rc) {

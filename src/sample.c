@@ -67,8 +67,16 @@ int cn_sampler_init(CnSampler *s, const CnModel *model, uint64_t seed, CnError *
 {
     memset(s, 0, sizeof *s);
     s->model = model;
-    if (cn_acts_init(&s->acts, &model->shape, 1, 1, 0, 0, NULL, err) != 0)
+    /* one character at a time reads every weight once: a model too big for
+     * the cache is bound by memory bandwidth, which threads add up */
+    int threads = cn_threads_for(&model->shape, 1, cn_cpu_count());
+    if (threads > 1 && cn_pool_create(&s->pool, threads, err) != 0)
         return -1;
+    if (cn_acts_init(&s->acts, &model->shape, 1, 1, 0, 0, s->pool, err) != 0) {
+        cn_pool_destroy(s->pool);
+        s->pool = NULL;
+        return -1;
+    }
     s->acts.weights_frozen = 1; /* the model must not change while sampling */
     int V = model->shape.vocab;
     s->probs = malloc((size_t)V * sizeof *s->probs);
@@ -105,6 +113,7 @@ int cn_sampler_next(CnSampler *s, const CnSampleOptions *opt)
 void cn_sampler_free(CnSampler *s)
 {
     cn_acts_free(&s->acts);
+    cn_pool_destroy(s->pool);
     free(s->probs);
     free(s->order);
     memset(s, 0, sizeof *s);

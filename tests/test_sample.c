@@ -105,5 +105,38 @@ int main(void)
     }
     CHECK(memcmp(runs[0], runs[1], sizeof runs[0]) == 0, "a sampler is reproducible from its seed");
     cn_model_free(&m);
+
+    /* a model big enough for the sampler to share each step between threads
+     * (when the machine has several) draws what one thread draws */
+    chars = malloc(3 * sizeof *chars);
+    chars[0] = 'a', chars[1] = 'b', chars[2] = 'c';
+    cn_vocab_from_chars(&vocab, chars, 3, &err);
+    cn_model_init(&m, CN_LSTM, 256, 2, &vocab, &err);
+    cn_rng_seed(&rng, 5);
+    cn_model_randomize(&m, CN_INIT_UNIFORM, &rng, &err);
+    CnSampler s;
+    cn_sampler_init(&s, &m, 42, &err);
+    CnActs one;
+    cn_acts_init(&one, &m.shape, 1, 1, 0, 0, NULL, &err);
+    CnRng one_rng;
+    cn_rng_seed(&one_rng, 42);
+    CnSampleOptions opt = {0.8, 0, 0};
+    int same = 1, id = 0;
+    cn_sampler_feed(&s, id);
+    cn_forward(&m, &one, &id, NULL, 1, NULL);
+    cn_acts_carry_state(&one);
+    for (int i = 0; i < 100; i++) {
+        id = cn_sampler_next(&s, &opt);
+        same &= id == cn_sample_logits(one.logits, 3, &opt, &one_rng, probs, order);
+        same &= memcmp(s.acts.logits, one.logits, 3 * sizeof(CnReal)) == 0;
+        cn_sampler_feed(&s, id);
+        cn_forward(&m, &one, &id, NULL, 1, NULL);
+        cn_acts_carry_state(&one);
+    }
+    CHECK(same, "a sampler with %d threads draws the same 100 characters and logits as one "
+                "thread", cn_pool_size(s.pool));
+    cn_acts_free(&one);
+    cn_sampler_free(&s);
+    cn_model_free(&m);
     return check_status();
 }
