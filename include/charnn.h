@@ -143,6 +143,9 @@ typedef struct {
 /* Number of parameters of a shape, or 0 if the shape is invalid or its size
  * overflows. */
 size_t cn_shape_nparams(const CnShape *shape);
+/* Values of the state B streams carry between chunks: h, and c for the
+ * LSTMs, of every layer, (L, B, H) each. */
+size_t cn_state_values(const CnShape *shape, int B);
 /* Points the views into a flat array of cn_shape_nparams(shape) values. */
 void cn_view_init(CnView *view, const CnShape *shape, CnReal *base);
 /* Checks ranges (1 <= H, L <= CN_MAX_LAYERS, ...); message names the field. */

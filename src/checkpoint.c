@@ -538,8 +538,7 @@ int cn_checkpoint_parse(const void *data, size_t n, const char *name, CnModel *m
     size_t optim_len = m->nparams * (size_t)cn_optim_slots(c->optim.kind);
     s.optim_len = get_count(&r, optim_len, 0, "optimizer state");
     s.optim_state = get_reals(&r, s.optim_len, "optimizer state");
-    size_t state_len = (size_t)L * (size_t)(c->batch > 0 ? c->batch : 0) * H *
-                       (shape.cell == CN_LSTM || shape.cell == CN_PEEPHOLE ? 2 : 1);
+    size_t state_len = cn_state_values(&shape, c->batch > 0 ? c->batch : 0);
     s.state_len = get_count(&r, state_len, 0, "carried state");
     s.state = get_reals(&r, s.state_len, "carried state");
     take(&r, 4); /* CRC, checked above */

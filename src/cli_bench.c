@@ -6,19 +6,10 @@
  * backward 4) * entries of the input, recurrent and output weight matrices
  * * chars/s / 1e9. Also where the time of a step goes (CnProfile).
  */
-#define _POSIX_C_SOURCE 200809L
 #include "cli.h"
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 /* Entries of the weight matrices (no biases or peepholes):
  * V.GH + H.GH (layer 1) + (L-1).2.H.GH (layers above) + H.V (output). */
@@ -57,12 +48,12 @@ static int bench_training(CnModel *model, CnText *text, int batch, int seq_lengt
         return EXIT_ERROR;
     }
     CnProfile profile = {{0}, 0};
-    double loss, t0 = now();
+    double loss, t0 = cli_now();
     for (int i = 0; i < warmup + iters; i++) {
         if (i == warmup) {
             memset(&profile, 0, sizeof profile);
             tr.acts.profile = &profile;
-            t0 = now();
+            t0 = cli_now();
         }
         if (cn_trainer_step(&tr, &loss) != CN_STEP_OK) {
             cli_error("the loss diverged on random text: this is a bug, please report it");
@@ -70,7 +61,7 @@ static int bench_training(CnModel *model, CnText *text, int batch, int seq_lengt
             return EXIT_DIVERGED;
         }
     }
-    double seconds = now() - t0, cps = (double)batch * seq_length * iters / seconds;
+    double seconds = cli_now() - t0, cps = (double)batch * seq_length * iters / seconds;
     double entries = weight_entries(&model->shape), total = 0;
     char n1[32], n2[32];
     printf("training: %d iterations after %d of warm-up: %s chars/s, %.3g ms per iteration, "
@@ -98,10 +89,10 @@ static int bench_sampling(const CnModel *model, int length)
     }
     CnSampleOptions opt = {.temperature = 1};
     cn_sampler_feed(&s, 0);
-    double t0 = now();
+    double t0 = cli_now();
     for (int i = 0; i < length; i++)
         cn_sampler_feed(&s, cn_sampler_next(&s, &opt));
-    double cps = length / (now() - t0);
+    double cps = length / (cli_now() - t0);
     char n1[32], n2[32];
     printf("sampling: %s characters, %s chars/s\n", cli_count((uint64_t)length, n1),
            cli_count((uint64_t)(cps + 0.5), n2));

@@ -113,13 +113,12 @@ int comm_same(uint32_t value)
 CnReal *comm_gather_state(const CnTrainer *tr, size_t *len)
 {
     const CnShape *s = &tr->model->shape;
-    int blocks = s->layers * (s->cell == CN_LSTM || s->cell == CN_PEEPHOLE ? 2 : 1);
-    int batch = tr->st.cfg.batch, mine = blocks * tr->shard.count * s->hidden;
+    int batch = tr->st.cfg.batch, mine = (int)cn_state_values(s, tr->shard.count);
     /* each rank's (first, count) and rows, on rank 0 */
     int me[2] = {tr->shard.first, tr->shard.count}, *shares = NULL, *counts = NULL,
         *displs = NULL;
     CnReal *all = NULL, *state = NULL;
-    *len = (size_t)blocks * batch * s->hidden;
+    *len = cn_state_values(s, batch);
     if (cli_comm.rank == 0) {
         shares = malloc(2 * (size_t)cli_comm.size * sizeof *shares);
         counts = malloc((size_t)cli_comm.size * sizeof *counts);
@@ -134,7 +133,7 @@ CnReal *comm_gather_state(const CnTrainer *tr, size_t *len)
     MPI_Gather(me, 2, MPI_INT, shares, 2, MPI_INT, 0, MPI_COMM_WORLD);
     if (cli_comm.rank == 0)
         for (int r = 0, at = 0; r < cli_comm.size; r++) {
-            counts[r] = blocks * shares[2 * r + 1] * s->hidden;
+            counts[r] = (int)cn_state_values(s, shares[2 * r + 1]);
             displs[r] = at;
             at += counts[r];
         }

@@ -58,8 +58,7 @@ int comm_same(uint32_t value)
 CnReal *comm_gather_state(const CnTrainer *tr, size_t *len)
 {
     const CnShape *s = &tr->model->shape;
-    *len = (size_t)s->layers * tr->acts.B * s->hidden *
-           (s->cell == CN_LSTM || s->cell == CN_PEEPHOLE ? 2 : 1);
+    *len = cn_state_values(s, tr->acts.B);
     CnReal *state = malloc(*len * sizeof *state);
     if (state)
         memcpy(state, tr->acts.state_h, *len * sizeof *state);

@@ -80,8 +80,7 @@ int cn_gradcheck(const CnShape *shape, int B, int T, double dropout, uint64_t se
     cn_rng_seed(&rng, seed);
     for (size_t i = 0; i < m.nparams; i++)
         m.params[i] = (CnReal)(cn_rng_uniform(&rng) - 0.5);
-    int lstm = shape->cell == CN_LSTM || shape->cell == CN_PEEPHOLE;
-    size_t nstate = (size_t)shape->layers * B * shape->hidden * (lstm ? 2 : 1);
+    size_t nstate = cn_state_values(shape, B);
     int *ids = malloc(2 * (size_t)B * T * sizeof *ids);
     CnReal *state0 = malloc(nstate * sizeof *state0);
     CnReal *grads = calloc(m.nparams, sizeof *grads);

@@ -89,6 +89,11 @@ size_t cn_shape_nparams(const CnShape *s)
     return n == SIZE_MAX ? 0 : n;
 }
 
+size_t cn_state_values(const CnShape *s, int B)
+{
+    return (size_t)s->layers * (size_t)B * (size_t)s->hidden * (is_lstm(s->cell) ? 2 : 1);
+}
+
 void cn_view_init(CnView *view, const CnShape *s, CnReal *base)
 {
     size_t V = (size_t)s->vocab, H = (size_t)s->hidden;

@@ -84,12 +84,6 @@ double cn_evaluate(const CnModel *m, const CnText *text, size_t from, size_t n, 
 
 /* ------------------------------------------------------------------------- */
 
-static size_t state_values(const CnShape *s, int B)
-{
-    int lstm = s->cell == CN_LSTM || s->cell == CN_PEEPHOLE;
-    return (size_t)s->layers * (size_t)B * (size_t)s->hidden * (lstm ? 2 : 1);
-}
-
 size_t cn_trainer_bytes(const CnShape *shape, const CnTrainConfig *cfg, int threads)
 {
     size_t P = cn_shape_nparams(shape);
@@ -122,10 +116,9 @@ static void seek_streams(CnTrainer *tr)
 static void state_rows(CnReal *global, CnReal *local, const CnShape *s, int batch, int first,
                        int count, int to_global)
 {
-    int blocks = s->layers * (s->cell == CN_LSTM || s->cell == CN_PEEPHOLE ? 2 : 1);
-    size_t H = (size_t)s->hidden, rows = (size_t)count * H;
-    for (int k = 0; k < blocks; k++) {
-        CnReal *g = global + ((size_t)k * batch + (size_t)first) * H, *l = local + k * rows;
+    size_t H = (size_t)s->hidden, rows = (size_t)count * H, blocks = cn_state_values(s, 1) / H;
+    for (size_t k = 0; k < blocks; k++) {
+        CnReal *g = global + (k * (size_t)batch + (size_t)first) * H, *l = local + k * rows;
         memcpy(to_global ? g : l, to_global ? l : g, rows * sizeof(CnReal));
     }
 }
@@ -200,7 +193,7 @@ int cn_trainer_init(CnTrainer *tr, CnModel *model, const CnText *text, CnTrainSt
         goto fail;
     if (resume) {
         if (s->optim_len != tr->optim.n * (size_t)cn_optim_slots(c->optim.kind) ||
-            s->state_len != state_values(&model->shape, B)) {
+            s->state_len != cn_state_values(&model->shape, B)) {
             cn_errorf(err, "checkpoint has no training state to resume; use --init-from to start a "
                      "new run from its weights");
             goto fail;
@@ -406,7 +399,7 @@ int cn_trainer_save_state(CnTrainer *tr, const char *path, const CnReal *state,
         cn_errorf(err, "parameters are no longer finite; not overwriting %s", path);
         return -1;
     }
-    if (state_len != state_values(&m->shape, tr->st.cfg.batch)) {
+    if (state_len != cn_state_values(&m->shape, tr->st.cfg.batch)) {
         cn_errorf(err, "carried state of %zu values for a batch of %d", state_len,
                   tr->st.cfg.batch);
         return -1;
@@ -425,7 +418,7 @@ int cn_trainer_save(CnTrainer *tr, const char *path, CnError *err)
     /* a shard holds only its streams' state: its caller gathers the rest */
     return cn_trainer_save_state(tr, path, tr->acts.state_h,
                                  tr->shard.count == tr->st.cfg.batch
-                                     ? state_values(&tr->model->shape, tr->acts.B)
+                                     ? cn_state_values(&tr->model->shape, tr->acts.B)
                                      : 0,
                                  err);
 }
