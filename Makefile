@@ -100,12 +100,12 @@ $(B)/test_%: tests/test_%.c tests/check.h $(B)/libcharnn.a | $(B)
 	$(CC) $(CPPFLAGS) -Isrc $(BASE) $(CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libcharnn.a $(LDLIBS)
 
 # The test build with fault injection (tests/faults.c): its own checkpoint
-# code, the rest of the library as usual.
-$(B)/charnn-faults: $(CLI_OBJ) $(B)/faults/checkpoint.o $(B)/faults/faults.o $(B)/libcharnn.a
-	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(B)/faults/checkpoint.o $(B)/faults/faults.o \
-	    $(B)/libcharnn.a $(LDLIBS)
+# and training code, the rest of the library as usual.
+FAULT_OBJ := $(B)/faults/checkpoint.o $(B)/faults/train.o $(B)/faults/faults.o
+$(B)/charnn-faults: $(CLI_OBJ) $(FAULT_OBJ) $(B)/libcharnn.a
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(FAULT_OBJ) $(B)/libcharnn.a $(LDLIBS)
 
-$(B)/faults/checkpoint.o: src/checkpoint.c | $(B)/faults
+$(B)/faults/%.o: src/%.c | $(B)/faults
 	$(CC) $(CPPFLAGS) -DCHARNN_FAULTS $(BASE) $(CFLAGS) -c -o $@ $<
 
 $(B)/faults/faults.o: tests/faults.c | $(B)/faults
@@ -197,4 +197,4 @@ clean:
 	rm -rf build charnn
 
 .PHONY: all test test-mpi bench soak fuzz install uninstall clean
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(LIB64_OBJ:.o=.d) $(B)/faults/checkpoint.d
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(LIB64_OBJ:.o=.d) $(FAULT_OBJ:.o=.d)

@@ -59,7 +59,7 @@ int cn_utf8_decode(const unsigned char *s, size_t n, uint32_t *cp);
 /* Writes cp as UTF-8 into out (no terminator); returns the length 1..4. */
 int cn_utf8_encode(uint32_t cp, char out[4]);
 
-/* A corpus held in memory (or memory-mapped), known to be valid UTF-8. */
+/* A corpus held in memory, known to be valid UTF-8. */
 typedef struct {
     const unsigned char *bytes; /* (nbytes) the text */
     size_t nbytes;
@@ -67,17 +67,20 @@ typedef struct {
     size_t *seek_index;         /* byte offset of every CN_SEEK_STRIDE-th char */
     void *owned;                /* what cn_text_free releases */
     size_t owned_len;
-    int mapped;                 /* owned is an mmap of owned_len bytes */
+    int mapped;                 /* owned is anonymous memory from mmap */
 } CnText;
 
 enum { CN_SEEK_STRIDE = 1024 };
 
-/* Loads a file ("-" reads standard input): memory-maps regular files, checks
- * that the content is non-empty, valid UTF-8, and indexes it for seeking. */
+/* Loads a file ("-" reads standard input) into memory of its own (never
+ * mapped, so that changes to the file while it is in use change nothing),
+ * checks that the content is non-empty, valid UTF-8, and indexes it for
+ * seeking. Devices other than terminals are refused, and so is a corpus
+ * larger than half of the machine's memory. */
 int cn_text_load(CnText *text, const char *path, CnError *err);
 /* Several files concatenated in order ("-" for standard input, at most
- * once): one file is mapped as by cn_text_load, several are read into one
- * buffer. Each must be valid UTF-8; messages name the file. */
+ * once), each loaded as by cn_text_load. Each must be valid UTF-8; messages
+ * name the file. */
 int cn_text_load_files(CnText *text, const char *const *paths, int n, CnError *err);
 /* Same checks on a caller's buffer, which must outlive the CnText. */
 int cn_text_from_memory(CnText *text, const void *data, size_t n, const char *name,
@@ -192,6 +195,7 @@ int cn_pool_size(const CnPool *pool);            /* 1 for NULL */
 void cn_pool_run(CnPool *pool, CnTask task, void *ctx); /* NULL: runs task(ctx, 0, 1) */
 void cn_pool_barrier(CnPool *pool);              /* inside a task: wait for all threads */
 int cn_cpu_count(void);                          /* online processors, at least 1 */
+uint64_t cn_physical_memory(void);               /* bytes of memory, 0 if unknown */
 /* Threads worth using for a model trained or evaluated on B streams, at most
  * max: one when a step's recurrent product is too small to share, and never
  * more than a layer has panels of units to hand out. */
@@ -441,6 +445,11 @@ typedef struct {
     double val_loss;        /* last validation loss; NaN if none */
     double best_val_loss;   /* NaN if none */
     uint64_t best_iteration; /* where best_val_loss was measured */
+    uint64_t run;           /* which run this is: a hash of its starting point
+                               (initial parameters, corpus, seed, batch, T,
+                               optimizer), set by cn_trainer_init and kept by
+                               a resume; 0: unknown (a version 1 checkpoint) */
+    uint32_t version;       /* format version of the file it was loaded from */
     double train_seconds;   /* wall time spent training, summed over runs */
     CnRng rng;              /* dropout (and initialisation) stream */
     uint64_t optim_t;
@@ -456,11 +465,15 @@ void cn_train_state_free(CnTrainState *st);
  * Checkpoints: a little-endian binary file, documented in README.md, with a
  * CRC-32 over everything; written to a temporary file, flushed, synced and
  * renamed over the old one, so the previous checkpoint survives any failure.
+ * Loading checks the size the header implies before reading the rest.
  */
-enum { CN_CHECKPOINT_VERSION = 1 };
+enum { CN_CHECKPOINT_VERSION = 2 };
 
 int cn_checkpoint_save(const char *path, const CnModel *model, const CnTrainState *st,
                        CnError *err);
+/* The temporary file a save of path writes first: "PATH.PID.tmp", unique to
+ * the process. Returns -1 if it does not fit in n bytes. */
+int cn_temp_path(const char *path, char *tmp, size_t n);
 /* Loads and verifies everything. st may be NULL when only the model is needed. */
 int cn_checkpoint_load(const char *path, CnModel *model, CnTrainState *st, CnError *err);
 /* The same from memory (name is used in messages). */
@@ -527,7 +540,7 @@ int cn_trainer_init(CnTrainer *tr, CnModel *model, const CnText *text, CnTrainSt
 /* Bytes of memory a run would allocate besides the corpus, 0 on overflow. */
 size_t cn_trainer_bytes(const CnShape *shape, const CnTrainConfig *cfg, int threads);
 
-typedef enum { CN_STEP_OK = 0, CN_STEP_DIVERGED = 1 } CnStepResult;
+typedef enum { CN_STEP_OK = 0, CN_STEP_DIVERGED = 1, CN_STEP_BAD_TEXT = 2 } CnStepResult;
 
 /* Losses above this (nats/char) count as divergence: a uniform guess over
  * all of Unicode costs ln(0x110000) = 13.9. */
@@ -538,7 +551,9 @@ typedef enum { CN_STEP_OK = 0, CN_STEP_DIVERGED = 1 } CnStepResult;
  * returns CN_STEP_DIVERGED and changes nothing (parameters, state, RNG and
  * position stay those of the last good step). If the update itself makes a
  * parameter non-finite, also returns CN_STEP_DIVERGED; the parameters are
- * then lost, and cn_trainer_save refuses to write them. */
+ * then lost, and cn_trainer_save refuses to write them. Returns
+ * CN_STEP_BAD_TEXT, changing nothing, if the text holds a character outside
+ * the vocabulary (text changed after cn_trainer_init checked it). */
 CnStepResult cn_trainer_step(CnTrainer *tr, double *loss);
 /* Mean loss (nats/char) over the validation tail, NaN without one. */
 double cn_trainer_validate(CnTrainer *tr, CnError *err);

@@ -10,19 +10,23 @@
  *                 f64 lr_decay, lr_decay_after, lr_min, bptt_random, time_budget
  *     progress:   u64 iteration, epoch, chunk, corpus_bytes; u32 corpus_crc;
  *                 f64 smooth_loss, last_loss, val_loss, best_val_loss,
- *                 train_seconds; u64 rng[4], optim_t, best_iteration
+ *                 train_seconds; u64 rng[4], optim_t, best_iteration,
+ *                 run (version 2 on; version 1 files load with run 0)
  *     arrays:     u32 vocab[V]; u64 n + f32 params[n]; u64 n + f32
  *                 optimizer state[n]; u64 n + f32 carried state[n]
  *     u32 CRC-32 (IEEE 802.3) of every byte before it
- * A save writes PATH.tmp, flushes and fsyncs it, renames it over PATH and
- * fsyncs the directory: PATH is always either the old or the new file.
+ * A save writes PATH.PID.tmp (a name no other process uses), flushes and
+ * fsyncs it, renames it over PATH and fsyncs the directory: PATH is always
+ * either the old or the new file. A PATH that is a symbolic link stays one:
+ * the file it points to is replaced.
  */
-#define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700 /* realpath */
 #include "internal.h"
 
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -164,6 +168,7 @@ static void encode(Writer *w, const CnModel *m, const CnTrainState *st, uint64_t
         put_u64(w, st->rng.s[i]);
     put_u64(w, st->optim_t);
     put_u64(w, st->best_iteration);
+    put_u64(w, st->run);
     for (int k = 0; k < m->vocab.size; k++)
         put_u32(w, m->vocab.chars[k]);
     put_reals(w, m->params, m->nparams);
@@ -172,12 +177,24 @@ static void encode(Writer *w, const CnModel *m, const CnTrainState *st, uint64_t
     put_u32(w, w->crc);
 }
 
+/* Bytes from the start to the vocabulary: header, model, config, progress. */
+static uint64_t fixed_size(uint32_t version)
+{
+    return HEADER_BYTES + 4 * 4 + 3 * 4 + 10 * 8 + 2 * 8 + 2 * 4 + 8 + 5 * 8 + 4 * 8 + 4 +
+           5 * 8 + 4 * 8 + 8 + 8 + (version >= 2 ? 8 : 0);
+}
+
+/* The size of a whole file: the fixed part, V code points, the three
+ * counted arrays of `values` values in all, and the CRC. */
+static uint64_t file_size(uint32_t version, uint64_t V, uint64_t values)
+{
+    return fixed_size(version) + 4 * V + 3 * 8 + 4 * values + 4;
+}
+
 static uint64_t encoded_size(const CnModel *m, const CnTrainState *st)
 {
     size_t arrays = m->nparams + (st ? st->optim_len + st->state_len : 0);
-    return HEADER_BYTES + 4 * 4 + 3 * 4 + 10 * 8 + 2 * 8 + 2 * 4 + 8 + 5 * 8 + 4 * 8 + 4 +
-           5 * 8 + 4 * 8 + 8 + 8 +
-           4 * (uint64_t)m->vocab.size + 3 * 8 + 4 * (uint64_t)arrays + 4;
+    return file_size(CN_CHECKPOINT_VERSION, (uint64_t)m->vocab.size, arrays);
 }
 
 int cn_checkpoint_encode(const CnModel *m, const CnTrainState *st, unsigned char **out,
@@ -217,10 +234,23 @@ static void sync_parent_dir(const char *path)
     }
 }
 
+int cn_temp_path(const char *path, char *tmp, size_t n)
+{
+    return snprintf(tmp, n, "%s.%ld.tmp", path, (long)getpid()) < (int)n ? 0 : -1;
+}
+
 int cn_checkpoint_save(const char *path, const CnModel *m, const CnTrainState *st, CnError *err)
 {
-    char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", path) >= (int)sizeof tmp) {
+    char tmp[4096], target[PATH_MAX];
+    struct stat sb;
+    if (lstat(path, &sb) == 0 && S_ISLNK(sb.st_mode)) { /* keep the link: replace its file */
+        if (!realpath(path, target)) {
+            cn_errorf(err, "cannot follow the symbolic link %s: %s", path, strerror(errno));
+            return -1;
+        }
+        path = target;
+    }
+    if (cn_temp_path(path, tmp, sizeof tmp) != 0) {
         cn_errorf(err, "checkpoint path is too long");
         return -1;
     }
@@ -292,6 +322,7 @@ typedef struct {
     const char *name;
     CnError *err;
     int failed;
+    uint32_t version;
 } Reader;
 
 static const unsigned char *take(Reader *r, size_t n)
@@ -390,7 +421,9 @@ static CnReal *get_reals(Reader *r, size_t n, const char *what)
     return x;
 }
 
-static int check_header(Reader *r)
+/* Magic, byte order, version, and the size the header records against the
+ * file's `size`; with the whole file in r, its CRC too. */
+static int check_header(Reader *r, uint64_t size)
 {
     if (r->len < 8 || memcmp(r->p, magic, 8) != 0) {
         cn_errorf(r->err, "%s is not a charnn checkpoint (bad magic number)", r->name);
@@ -406,11 +439,15 @@ static int check_header(Reader *r)
     if (bom != BOM)
         return bad(r, "has a corrupted byte-order mark");
     if (version == 0 || version > CN_CHECKPOINT_VERSION)
-        return bad(r, "is format version %u, but this charnn reads version %d; use a newer charnn",
-                   version, CN_CHECKPOINT_VERSION);
-    if (total != r->len)
-        return bad(r, "is %zu bytes but should be %llu: %s", r->len, (unsigned long long)total,
-                   total > r->len ? "truncated (an interrupted copy?)" : "it has trailing bytes");
+        return bad(r, "is format version %u, but this charnn reads versions 1 to %d; use a newer "
+                   "charnn", version, CN_CHECKPOINT_VERSION);
+    r->version = version;
+    if (total != size)
+        return bad(r, "is %llu bytes but should be %llu: %s", (unsigned long long)size,
+                   (unsigned long long)total,
+                   total > size ? "truncated (an interrupted copy?)" : "it has trailing bytes");
+    if (r->len != size)
+        return 0;
     uint32_t stored = (uint32_t)r->p[r->len - 4] | (uint32_t)r->p[r->len - 3] << 8 |
                       (uint32_t)r->p[r->len - 2] << 16 | (uint32_t)r->p[r->len - 1] << 24;
     if (cn_crc32(0, r->p, r->len - 4) != stored)
@@ -452,7 +489,7 @@ int cn_checkpoint_parse(const void *data, size_t n, const char *name, CnModel *m
     memset(m, 0, sizeof *m);
     CnTrainState s;
     memset(&s, 0, sizeof s);
-    if (check_header(&r) != 0)
+    if (check_header(&r, n) != 0)
         return -1;
     CnShape shape;
     uint32_t cell = get_u32(&r), V = get_u32(&r), H = get_u32(&r), L = get_u32(&r);
@@ -506,6 +543,8 @@ int cn_checkpoint_parse(const void *data, size_t n, const char *name, CnModel *m
         s.rng.s[i] = get_u64(&r);
     s.optim_t = get_u64(&r);
     s.best_iteration = get_u64(&r);
+    s.run = r.version >= 2 ? get_u64(&r) : 0;
+    s.version = r.version;
     if (r.failed)
         return -1;
     if (!finite_nonneg(s.train_seconds) || isinf(s.smooth_loss) || isinf(s.last_loss) ||
@@ -557,28 +596,45 @@ fail:
     return -1;
 }
 
-int cn_checkpoint_load(const char *path, CnModel *m, CnTrainState *st, CnError *err)
+static uint32_t le32(const unsigned char *b)
 {
-    int fd = open(path, O_RDONLY);
-    if (fd < 0) {
-        cn_errorf(err, "cannot open checkpoint %s: %s", path,
-                 strerror(errno));
+    return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+}
+
+/* Before a file of `size` bytes is read whole: its first bytes (head, n of
+ * them) must describe a checkpoint of exactly that size, with or without
+ * its optimizer and carried state. A huge, sparse or damaged file is
+ * refused without reading the rest. */
+static int check_size(const unsigned char *head, size_t n, uint64_t size, const char *name,
+                      CnError *err)
+{
+    Reader r = {.p = head, .len = n, .name = name, .err = err};
+    if (check_header(&r, size) != 0)
         return -1;
-    }
-    struct stat sb;
-    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        cn_errorf(err, "%s is not a regular file; give a checkpoint file",
-                 path);
-        close(fd);
-        return -1;
-    }
-    size_t n = (size_t)sb.st_size, got = 0;
-    unsigned char *buf = malloc(n ? n : 1);
-    if (!buf) {
-        cn_errorf(err, "out of memory reading %s", path);
-        close(fd);
-        return -1;
-    }
+    if (n < fixed_size(r.version))
+        return bad(&r, "is truncated");
+    const unsigned char *m = head + HEADER_BYTES;
+    CnShape shape = {(CnCell)le32(m), (int)(le32(m + 4) > 0x110000 ? 0 : le32(m + 4)),
+                     (int)(le32(m + 8) > (1u << 24) ? 0 : le32(m + 8)),
+                     (int)(le32(m + 12) > CN_MAX_LAYERS ? 0 : le32(m + 12))};
+    uint32_t batch = le32(m + 16), optim = le32(m + 24);
+    size_t P = le32(m) > CN_GRU ? 0 : cn_shape_nparams(&shape);
+    if (P == 0 || batch > (1u << 30) || optim > CN_ADAM)
+        return 0; /* small enough to read: the parser names what is wrong */
+    uint64_t V = (uint64_t)shape.vocab, O = P * (uint64_t)cn_optim_slots((CnOptimKind)optim);
+    uint64_t S = cn_state_values(&shape, (int)batch);
+    for (int k = 0; k < 4; k++)
+        if (size == file_size(r.version, V, P + (k & 1 ? O : 0) + (k & 2 ? S : 0)))
+            return 0;
+    return bad(&r, "is %llu bytes, which no model of its shape (%s, %d layers x %d, %d "
+               "characters) takes: the file is damaged", (unsigned long long)size,
+               cn_cell_name(shape.cell), shape.layers, shape.hidden, shape.vocab);
+}
+
+/* Reads n bytes of fd into buf; returns how many it got. */
+static size_t read_fully(int fd, unsigned char *buf, size_t n)
+{
+    size_t got = 0;
     while (got < n) {
         ssize_t k = read(fd, buf + got, n - got);
         if (k < 0 && errno == EINTR)
@@ -587,6 +643,37 @@ int cn_checkpoint_load(const char *path, CnModel *m, CnTrainState *st, CnError *
             break;
         got += (size_t)k;
     }
+    return got;
+}
+
+int cn_checkpoint_load(const char *path, CnModel *m, CnTrainState *st, CnError *err)
+{
+    int fd = open(path, O_RDONLY);
+    if (fd < 0) {
+        cn_errorf(err, "cannot open checkpoint %s: %s", path, strerror(errno));
+        return -1;
+    }
+    struct stat sb;
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        cn_errorf(err, "%s is not a regular file; give a checkpoint file", path);
+        close(fd);
+        return -1;
+    }
+    unsigned char head[512];
+    size_t n = (size_t)sb.st_size, got = read_fully(fd, head, n < sizeof head ? n : sizeof head);
+    if (check_size(head, got, (uint64_t)sb.st_size, path, err) != 0) {
+        close(fd);
+        memset(m, 0, sizeof *m);
+        return -1;
+    }
+    unsigned char *buf = malloc(n ? n : 1);
+    if (!buf) {
+        cn_errorf(err, "out of memory reading %s", path);
+        close(fd);
+        return -1;
+    }
+    memcpy(buf, head, got);
+    got += read_fully(fd, buf + got, n - got);
     close(fd);
     int rc = cn_checkpoint_parse(buf, got, path, m, st, err);
     free(buf);

@@ -14,8 +14,7 @@ enum {
     EXIT_ERROR = 1,     /* bad input file, checkpoint, I/O, memory */
     EXIT_USAGE = 2,     /* bad command line */
     EXIT_DIVERGED = 3,  /* loss or gradient not finite */
-    EXIT_SIGINT = 130,
-    EXIT_SIGTERM = 143,
+    EXIT_SIGNAL = 128, /* + the signal: 129 SIGHUP, 130 SIGINT, 143 SIGTERM */
 };
 
 typedef enum { FLAG_INT, FLAG_U64, FLAG_REAL, FLAG_STR, FLAG_SWITCH } FlagType;
@@ -55,14 +54,14 @@ Flag *cli_flag(const Command *cmd, const char *name);
 
 /* "charnn: <message>" on stderr, one line. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* "charnn: note: <message>" on stderr: something changed for the user's good. */
+void cli_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* 1234567 -> "1,234,567" */
 const char *cli_count(uint64_t n, char buf[32]);
 /* seconds -> "1:02:03" or "2:03" */
 const char *cli_duration(double seconds, char buf[32]);
 double cli_now(void); /* monotonic seconds */
-/* Physical memory in bytes, 0 if unknown. */
-uint64_t cli_physical_memory(void);
-/* Installs SIGINT/SIGTERM handlers that set cli_signal. */
+/* Installs SIGINT/SIGTERM/SIGHUP handlers that set cli_signal. */
 void cli_catch_signals(void);
 extern volatile int cli_signal;
 
@@ -82,7 +81,10 @@ typedef struct {
     int quiet;        /* only the final summary */
     int line_open;    /* a status line is on screen */
     double last_draw; /* when it was last redrawn */
-    FILE *log;        /* --log CSV, or NULL */
+    FILE *log;        /* --log CSV (owned by the run's Outputs), or NULL */
+    const char *log_name;
+    const char *lost; /* "standard output" or the log's name: a write failed */
+    int lost_errno;   /* why */
 } Progress;
 
 int cli_color_allowed(int fd);
@@ -97,10 +99,50 @@ void progress_sample(Progress *p, uint64_t iteration, double temperature, const 
                      size_t len);
 void progress_end(Progress *p);    /* clears the status line */
 void progress_finish(Progress *p); /* ends it, leaving it on screen */
-/* Opens (appends to) the CSV log; reports failure itself. */
-int log_open(Progress *p, const char *path, const char *description, uint64_t iteration);
+/* Starts the CSV log in f (open for appending): the description and the
+ * header in a new file, a line marking a resumed or a new run in an old one.
+ * A failed write to stdout or the log sets p->lost and raises SIGPIPE's flag
+ * in cli_signal, so that the run saves and stops. */
+void log_start(Progress *p, FILE *f, const char *name, const char *description,
+               uint64_t iteration, int resumed);
 void log_row(Progress *p, const Status *s, double lr, double grad_norm);
-void log_close(Progress *p);
+void log_flush(Progress *p);
+
+/* What a training run writes (src/cli_outputs.c). */
+typedef struct {
+    const char *given; /* the path as given or derived, for messages */
+    char *path;        /* the file it names, links resolved: checkpoints are saved there */
+    char *lock_path;   /* PATH.lock, held for the whole run (not for a log that is a
+                          device such as /dev/null) */
+    int lock_fd;       /* -1: not held */
+    int created;       /* the log: this run created the file */
+} Output;
+
+typedef struct {
+    Output ckpt, best, log; /* log.given NULL: no log */
+    FILE *log_file;         /* the log, open for appending and locked */
+    int best_on_disk;       /* the best file already holds the run's best so far */
+} Outputs;
+
+/* Before anything is loaded: checks the outputs' paths against the run's
+ * inputs (the corpus files, --resume, --init-from) and each other, checks
+ * that each can be written, takes the checkpoints' locks and opens the log.
+ * Returns 0, or reports the problem and returns an exit code. */
+int outputs_prepare(Outputs *out, const char *const *inputs, int ninputs, const char *resume,
+                    const char *init_from);
+/* Once the run is set up: refuses to replace a checkpoint at an output that
+ * this run must not (another run's, a later point of this one, the
+ * --init-from source) unless forced, and never a file that is not one. */
+int outputs_check_existing(Outputs *out, const CnTrainer *tr, const char *resume,
+                           const char *init_from, int force, int with_best);
+/* Releases the locks and closes the log (removing it if this run created it
+ * and wrote nothing). */
+void outputs_release(Outputs *out);
+/* The same file: one inode (both exist: hard links too), or one path with
+ * every symbolic link resolved. */
+int cli_same_file(const char *a, const char *b);
+char *cli_best_path(const char *ckpt);   /* "input.ckpt" -> "input.best.ckpt" (malloc'd) */
+char *cli_latest_path(const char *ckpt); /* "input.best.ckpt" -> "input.ckpt" (malloc'd) */
 
 /* One process, or one of several MPI ranks training one run together
  * (src/cli_mpi.c with make MPI=1, src/cli_solo.c otherwise). Rank 0 prints,

@@ -21,6 +21,17 @@ int cli_parse_only;
 int cli_help_roff;
 volatile int cli_signal;
 
+void cli_note(const char *fmt, ...)
+{
+    va_list ap;
+    fflush(stdout);
+    fputs("charnn: note: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}
+
 void cli_error(const char *fmt, ...)
 {
     va_list ap;
@@ -143,8 +154,8 @@ static int out_of_range(const Flag *f, double x)
 static void range_text(const Flag *f, char *out, size_t n)
 {
     char lo[32], hi[32];
-    snprintf(lo, sizeof lo, "%g", f->lo);
-    snprintf(hi, sizeof hi, "%g", f->hi);
+    snprintf(lo, sizeof lo, "%.15g", f->lo); /* 16777216, not 1.67772e+07 */
+    snprintf(hi, sizeof hi, "%.15g", f->hi);
     if (isinf(f->hi))
         snprintf(out, n, "%s %s", f->lo_open ? "greater than" : "at least", lo);
     else
@@ -177,8 +188,8 @@ static int set_value(Flag *f, const char *text)
     char *end;
     errno = 0;
     if (f->type == FLAG_REAL) {
-        double x = strtod(text, &end);
-        if (end == text || *end || !isfinite(x) || errno == ERANGE) {
+        double x = strtod(text, &end); /* ERANGE on underflow too: 5e-324 is a number */
+        if (end == text || *end || !isfinite(x)) {
             cli_error("--%s %s is not a number; give e.g. --%s %g", f->name, text, f->name,
                       *(double *)f->value);
             return EXIT_USAGE;
@@ -341,12 +352,6 @@ double cli_now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-uint64_t cli_physical_memory(void)
-{
-    long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
-    return pages > 0 && size > 0 ? (uint64_t)pages * (uint64_t)size : 0;
-}
-
 static void on_signal(int sig)
 {
     cli_signal = sig;
@@ -360,4 +365,5 @@ void cli_catch_signals(void)
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL); /* a closed terminal */
 }

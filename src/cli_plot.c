@@ -5,13 +5,16 @@
  * iterations, epochs on the top axis, ticks, labels, a legend, and the run's
  * configuration as the title.
  */
-#define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700 /* realpath */
 #include "cli.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 enum { W = 960, HT = 560, LEFT = 80, RIGHT = 30, TOP = 96, BOTTOM = 64 };
 
@@ -110,6 +113,22 @@ static int read_log(const char *path, Log *log)
             fclose(f);
             return -1;
         }
+        /* charnn logs iterations below 10^15 and losses up to CN_LOSS_LIMIT;
+           anything else is not its log, and would stretch the axes past
+           what a picture can show */
+        const char *odd = !(r.iteration >= 0 && r.iteration < 1e15) ? "iteration"
+                          : !(r.epoch >= 0 && r.epoch < 1e15)        ? "epoch"
+                          : !(r.loss >= 0 && r.loss <= CN_LOSS_LIMIT) ? "loss"
+                          : !(r.smooth >= 0 && r.smooth <= CN_LOSS_LIMIT) ? "smooth_loss"
+                          : !(isnan(r.val) || (r.val >= 0 && r.val <= CN_LOSS_LIMIT)) ? "val_loss"
+                                                                                       : NULL;
+        if (odd) {
+            cli_error("%s:%d: the %s is out of the range charnn logs (iterations 0 to 10^15, "
+                      "losses 0 to %g nats/char); give the file written by charnn train --log",
+                      path, lineno, odd, CN_LOSS_LIMIT);
+            fclose(f);
+            return -1;
+        }
         if (log->n == log->cap) {
             size_t cap = log->cap ? 2 * log->cap : 256;
             Row *bigger = realloc(log->rows, cap * sizeof *bigger);
@@ -135,6 +154,16 @@ static double nice_step(double range, int want)
 {
     double raw = range / want, p = pow(10, floor(log10(raw))), m = raw / p;
     return (m < 1.5 ? 1 : m < 3.5 ? 2 : m < 7.5 ? 5 : 10) * p;
+}
+
+/* The ticks of [lo, hi] at multiples of step: the first in *first, the
+ * count returned (at most 50), each tick first + i * step. Counting them
+ * up front keeps the loops finite where x += step would stop moving x. */
+static int ticks(double lo, double hi, double step, double *first)
+{
+    *first = ceil(lo / step) * step;
+    double n = floor((hi - *first) / step + 1e-9) + 1;
+    return n > 50 ? 50 : n < 0 ? 0 : (int)n;
 }
 
 static void xml_text(FILE *out, const char *s)
@@ -198,31 +227,37 @@ static int write_svg(FILE *out, const Log *log)
     fputs("</text>\n", out);
     /* grid and ticks: iterations below, loss on the left */
     char label[64];
+    double xf, yf;
+    int nx = ticks(x0, x1, xs, &xf), ny = ticks(y0, y1, ys, &yf);
     fputs("<g stroke=\"#e4e4e4\">\n", out);
-    for (double x = ceil(x0 / xs) * xs; x <= x1 + 1e-9 * xs; x += xs)
-        fprintf(out, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\"/>\n", PX(x), TOP, PX(x),
-                HT - BOTTOM);
-    for (double y = ceil(y0 / ys) * ys; y <= y1 + 1e-9 * ys; y += ys)
-        fprintf(out, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\"/>\n", LEFT, PY(y),
-                W - RIGHT, PY(y));
+    for (int i = 0; i < nx; i++)
+        fprintf(out, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\"/>\n", PX(xf + i * xs),
+                TOP, PX(xf + i * xs), HT - BOTTOM);
+    for (int i = 0; i < ny; i++)
+        fprintf(out, "<line x1=\"%d\" y1=\"%.1f\" x2=\"%d\" y2=\"%.1f\"/>\n", LEFT,
+                PY(yf + i * ys), W - RIGHT, PY(yf + i * ys));
     fputs("</g>\n<g text-anchor=\"middle\">\n", out);
-    for (double x = ceil(x0 / xs) * xs; x <= x1 + 1e-9 * xs; x += xs) {
-        format_tick(label, sizeof label, x, xs);
-        fprintf(out, "<text x=\"%.1f\" y=\"%d\">%s</text>\n", PX(x), HT - BOTTOM + 18, label);
+    for (int i = 0; i < nx; i++) {
+        format_tick(label, sizeof label, xf + i * xs, xs);
+        fprintf(out, "<text x=\"%.1f\" y=\"%d\">%s</text>\n", PX(xf + i * xs), HT - BOTTOM + 18,
+                label);
     }
     fputs("</g>\n<g text-anchor=\"end\">\n", out);
-    for (double y = ceil(y0 / ys) * ys; y <= y1 + 1e-9 * ys; y += ys) {
-        format_tick(label, sizeof label, y, ys);
-        fprintf(out, "<text x=\"%d\" y=\"%.1f\">%s</text>\n", LEFT - 8, PY(y) + 4, label);
+    for (int i = 0; i < ny; i++) {
+        format_tick(label, sizeof label, yf + i * ys, ys);
+        fprintf(out, "<text x=\"%d\" y=\"%.1f\">%s</text>\n", LEFT - 8, PY(yf + i * ys) + 4,
+                label);
     }
     fputs("</g>\n", out);
     /* epochs on the top axis, from the epochs-per-iteration of the rows */
     const Row *last = &rows[n - 1];
     if (last->iteration > 0 && last->epoch > 0) {
         double per = last->epoch / last->iteration, e0 = x0 * per, e1 = x1 * per;
-        double es = nice_step(e1 - e0, 8);
+        double es = nice_step(e1 - e0 > 0 ? e1 - e0 : 1, 8), ef;
+        int ne = ticks(e0, e1, es, &ef);
         fputs("<g text-anchor=\"middle\" fill=\"#555\">\n", out);
-        for (double e = ceil(e0 / es) * es; e <= e1 + 1e-9 * es; e += es) {
+        for (int i = 0; i < ne; i++) {
+            double e = ef + i * es;
             format_tick(label, sizeof label, e, es);
             fprintf(out, "<line x1=\"%.1f\" y1=\"%d\" x2=\"%.1f\" y2=\"%d\" stroke=\"#555\"/>"
                          "<text x=\"%.1f\" y=\"%d\">%s</text>\n",
@@ -278,6 +313,74 @@ static int write_svg(FILE *out, const Log *log)
     return ferror(out) ? -1 : 0;
 }
 
+/* The picture may not be the log itself, and replaces only a picture. */
+static int check_output(const char *log, const char *output)
+{
+    struct stat sb;
+    if (cli_same_file(output, log)) {
+        cli_error("-o %s is the log itself; give another -o, e.g. loss.svg", output);
+        return EXIT_USAGE;
+    }
+    if (stat(output, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size == 0)
+        return stat(output, &sb) == 0 && S_ISDIR(sb.st_mode)
+                   ? (cli_error("-o %s is a directory; give a file name, e.g. %s/loss.svg",
+                                output, output), EXIT_USAGE)
+                   : 0;
+    char head[256] = "";
+    FILE *f = fopen(output, "r");
+    size_t n = f ? fread(head, 1, sizeof head - 1, f) : 0;
+    if (f)
+        fclose(f);
+    head[n] = '\0';
+    if (!strstr(head, "<svg") && strncmp(head, "<?xml", 5) != 0) {
+        cli_error("%s exists and is not an SVG picture; charnn plot replaces only pictures: "
+                  "give another -o", output);
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
+/* Writes the picture as every charnn file is written: into a temporary
+ * file beside it, then renamed over it, so that a failure (a full disk)
+ * leaves the old picture. A device (/dev/stdout) is written directly. */
+static int write_picture(const char *output, const Log *log)
+{
+    struct stat sb;
+    char target[PATH_MAX], tmp[PATH_MAX + 32];
+    const char *path = output;
+    if (lstat(output, &sb) == 0 && S_ISLNK(sb.st_mode) && realpath(output, target))
+        path = target;
+    int direct = stat(path, &sb) == 0 && !S_ISREG(sb.st_mode);
+    if (!direct && cn_temp_path(path, tmp, sizeof tmp) != 0) {
+        cli_error("cannot write %s: the name is too long", output);
+        return EXIT_ERROR;
+    }
+    FILE *out = fopen(direct ? path : tmp, "w");
+    if (!out) {
+        cli_error("cannot write %s: %s", output, strerror(errno));
+        return EXIT_ERROR;
+    }
+    int failed = write_svg(out, log) != 0;
+    failed |= fflush(out) != 0 || (!direct && fsync(fileno(out)) != 0);
+    int e = errno;
+    failed |= fclose(out) != 0;
+    if (!failed && !direct && rename(tmp, path) != 0)
+        failed = 1, e = errno;
+    if (failed) {
+        if (!direct)
+            unlink(tmp);
+        cli_error("cannot write %s: %s%s", output, strerror(e),
+                  direct ? "" : "; the previous picture, if any, is untouched");
+        return EXIT_ERROR;
+    }
+    size_t evals = 0;
+    for (size_t i = 0; i < log->n; i++)
+        evals += isfinite(log->rows[i].val);
+    if (!direct) /* not into the picture itself (-o /dev/stdout) */
+        printf("wrote %s: %zu training points, %zu validation points\n", output, log->n, evals);
+    return EXIT_OK;
+}
+
 int cmd_plot(int argc, char **argv)
 {
     const char *output = NULL;
@@ -307,26 +410,9 @@ int cmd_plot(int argc, char **argv)
         output = derived;
     }
     Log log = {0};
-    rc = EXIT_ERROR;
-    if (read_log(args[0], &log) == 0) {
-        FILE *out = fopen(output, "w");
-        if (!out) {
-            cli_error("cannot write %s: %s", output, strerror(errno));
-        } else {
-            int failed = write_svg(out, &log) != 0;
-            failed |= fclose(out) != 0;
-            if (failed) {
-                cli_error("cannot write %s: %s", output, strerror(errno));
-            } else {
-                size_t evals = 0;
-                for (size_t i = 0; i < log.n; i++)
-                    evals += isfinite(log.rows[i].val);
-                printf("wrote %s: %zu training points, %zu validation points\n", output, log.n,
-                       evals);
-                rc = EXIT_OK;
-            }
-        }
-    }
+    rc = check_output(args[0], output);
+    if (!rc)
+        rc = read_log(args[0], &log) == 0 ? write_picture(output, &log) : EXIT_ERROR;
     free(log.rows);
     free(derived);
     return rc;

@@ -12,8 +12,10 @@
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 enum { BAR_WIDTH = 20 };
@@ -33,6 +35,24 @@ void progress_init(Progress *p, int quiet)
     p->color = cli_color_allowed(STDOUT_FILENO);
     p->quiet = quiet;
     p->last_draw = -1;
+}
+
+/* Output that cannot be written (a closed pipe, a full disk, a hung-up
+ * terminal) stops the run the way a signal does: it saves and says why. */
+static void lost(Progress *p, const char *what, int e)
+{
+    if (!p->lost) {
+        p->lost = what;
+        p->lost_errno = e ? e : EIO;
+    }
+    if (!cli_signal)
+        cli_signal = SIGPIPE;
+}
+
+static void flushed(Progress *p)
+{
+    if (fflush(stdout) != 0 || ferror(stdout))
+        lost(p, "standard output", errno);
 }
 
 static const char *paint(const Progress *p, const char *code)
@@ -88,7 +108,7 @@ void progress_status(Progress *p, const Status *s, int plain_due)
                "| ETA %s\n",
                (int)strlen(total), it, total, s->epoch, s->loss, s->smooth, val, cps, el, eta);
     }
-    fflush(stdout);
+    flushed(p);
 }
 
 void progress_line(Progress *p, const char *color, const char *fmt, ...)
@@ -103,7 +123,7 @@ void progress_line(Progress *p, const char *color, const char *fmt, ...)
     va_end(ap);
     fputs(paint(p, "\033[0m"), stdout);
     fputc('\n', stdout);
-    fflush(stdout);
+    flushed(p);
 }
 
 void progress_sample(Progress *p, uint64_t iteration, double temperature, const char *text,
@@ -117,7 +137,7 @@ void progress_sample(Progress *p, uint64_t iteration, double temperature, const 
            "----%s\n",
            paint(p, "\033[33m"), cli_count(iteration, it), temperature, paint(p, "\033[0m"),
            (int)len, text, paint(p, "\033[33m"), paint(p, "\033[0m"));
-    fflush(stdout);
+    flushed(p);
 }
 
 void progress_end(Progress *p)
@@ -130,6 +150,7 @@ void progress_finish(Progress *p)
     if (p->line_open) /* leave the last status line on screen */
         fputc('\n', stdout);
     p->line_open = 0;
+    flushed(p);
 }
 
 /* ------------------------------------------------------------------------- */
@@ -138,23 +159,29 @@ void progress_finish(Progress *p)
  *   chars_per_s, seconds
  * one row per print interval and per evaluation; val_loss is empty on rows
  * without an evaluation. A new file starts with a "# " line describing the
- * run and the header; a resumed run appends. */
-int log_open(Progress *p, const char *path, const char *description, uint64_t iteration)
+ * run and the header; a resumed run appends "# resumed at iteration N", a
+ * new run appended to an old log its own "# " line. */
+void log_start(Progress *p, FILE *f, const char *name, const char *description,
+               uint64_t iteration, int resumed)
 {
-    FILE *f = fopen(path, "a");
-    if (!f) {
-        cli_error("cannot open the log %s: %s; check the path", path, strerror(errno));
-        return -1;
-    }
-    fseek(f, 0, SEEK_END);
-    if (ftell(f) == 0)
+    p->log = f;
+    p->log_name = name;
+    struct stat sb;
+    int fresh = fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size == 0;
+    if (fresh)
         fprintf(f, "# %s\niteration,epoch,loss,smooth_loss,val_loss,lr,grad_norm,chars_per_s,"
                    "seconds\n", description);
-    else
+    else if (resumed)
         fprintf(f, "# resumed at iteration %llu\n", (unsigned long long)iteration);
-    fflush(f);
-    p->log = f;
-    return 0;
+    else
+        fprintf(f, "# %s\n", description); /* a new run, appended: rows start again */
+    log_flush(p);
+}
+
+void log_flush(Progress *p)
+{
+    if (p->log && (fflush(p->log) != 0 || ferror(p->log)))
+        lost(p, p->log_name, errno);
 }
 
 void log_row(Progress *p, const Status *s, double lr, double grad_norm)
@@ -166,12 +193,5 @@ void log_row(Progress *p, const Status *s, double lr, double grad_norm)
     if (s->evaluated && isfinite(s->val_loss))
         fprintf(p->log, "%.6f", s->val_loss);
     fprintf(p->log, ",%g,%.6g,%.0f,%.3f\n", lr, grad_norm, s->chars_per_s, s->seconds);
-    fflush(p->log);
-}
-
-void log_close(Progress *p)
-{
-    if (p->log)
-        fclose(p->log);
-    p->log = NULL;
+    log_flush(p);
 }

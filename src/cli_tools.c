@@ -5,6 +5,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
 
+#include <errno.h>
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -105,7 +106,8 @@ int cmd_sample(int argc, char **argv)
     }
     cli_catch_signals();
     CnSampleOptions opt = {.temperature = temperature, .top_k = top_k, .argmax = argmax};
-    for (uint64_t i = 0; (length == 0 || i < length) && !cli_signal; i++) {
+    /* stops at the first write that fails (a closed or full output) */
+    for (uint64_t i = 0; (length == 0 || i < length) && !cli_signal && !ferror(stdout); i++) {
         int id = cn_sampler_next(&s, &opt);
         put_char(model.vocab.chars[id]);
         if (stream)
@@ -114,13 +116,13 @@ int cmd_sample(int argc, char **argv)
     }
     if (!cli_signal)
         putchar('\n');
-    int write_failed = fflush(stdout) != 0 || ferror(stdout);
+    int write_failed = fflush(stdout) != 0 || ferror(stdout), e = errno;
     cn_sampler_free(&s);
     cn_model_free(&model);
     if (cli_signal)
-        return cli_signal == SIGTERM ? EXIT_SIGTERM : EXIT_SIGINT;
+        return EXIT_SIGNAL + cli_signal;
     if (write_failed) {
-        cli_error("cannot write the sample to standard output");
+        cli_error("cannot write the sample to standard output: %s", strerror(e));
         return EXIT_ERROR;
     }
     return EXIT_OK;
@@ -128,13 +130,14 @@ int cmd_sample(int argc, char **argv)
 
 int cmd_eval(int argc, char **argv)
 {
-    int seq_length = 256, threads = cn_cpu_count();
+    int seq_length = 256, threads = 0;
     Flag flags[] = {
         {.name = "seq-length", .type = FLAG_INT, .value = &seq_length, .arg = "T",
          .help = "steps per chunk (speed only: the state carries across chunks)", .lo = 1,
          .hi = 1 << 20},
         {.name = "threads", .type = FLAG_INT, .value = &threads, .arg = "N",
-         .help = "threads (default: all processors)", .lo = 1, .hi = 1024},
+         .help = "threads, at most the processors (default: as many as help the model)",
+         .lo = 1, .hi = 1024},
         {.name = NULL},
     };
     Command cmd = {.name = "eval", .usage = "eval CKPT FILE",
@@ -164,6 +167,15 @@ int cmd_eval(int argc, char **argv)
         cn_text_free(&text);
         cn_model_free(&model);
         return EXIT_ERROR;
+    }
+    /* one stream: worth several threads only for a big model */
+    int ncpu = cn_cpu_count();
+    if (!threads) {
+        threads = cn_threads_for(&model.shape, 1, ncpu);
+    } else if (threads > ncpu) {
+        cli_note("--threads %d is more than this machine's %d processor%s; using %d", threads,
+                 ncpu, ncpu == 1 ? "" : "s", ncpu);
+        threads = ncpu;
     }
     size_t count;
     CnPool *pool = NULL;
@@ -200,7 +212,7 @@ int cmd_info(int argc, char **argv)
     const CnShape *s = &model.shape;
     const CnTrainConfig *c = &st.cfg;
     char n1[32], n2[32], d1[32];
-    printf("checkpoint:   %s (format version %d)\n", args[0], CN_CHECKPOINT_VERSION);
+    printf("checkpoint:   %s (format version %u)\n", args[0], (unsigned)st.version);
     printf("model:        %s, %d layer%s x %d hidden\n", cn_cell_name(s->cell), s->layers,
            s->layers == 1 ? "" : "s", s->hidden);
     printf("parameters:   %s\n", cli_count(model.nparams, n1));
@@ -228,13 +240,15 @@ int cmd_info(int argc, char **argv)
     else
         printf("train loss:   none recorded\n");
     if (isfinite(st.val_loss)) {
+        char *latest = cli_latest_path(args[0]), *best = latest ? cli_best_path(latest) : NULL;
         printf("val loss:     %.4f nats/char (%.4f bits/char)\n", st.val_loss,
                st.val_loss / log(2.0));
-        printf("best:         %.4f at iteration %s, %s\n", st.best_val_loss,
+        printf("best:         %.4f at iteration %s, %s%s%s\n", st.best_val_loss,
                cli_count(st.best_iteration, n1),
-               st.best_iteration == st.iteration
-                   ? "this checkpoint (the run keeps it as NAME.best.ckpt too)"
-                   : "kept in NAME.best.ckpt beside the run's latest checkpoint");
+               st.best_iteration == st.iteration ? "this checkpoint (the run keeps it as " : "kept in ",
+               best ? best : "?", st.best_iteration == st.iteration ? " too)" : " by the run");
+        free(latest);
+        free(best);
     } else {
         printf("val loss:     none recorded\n");
     }

@@ -8,10 +8,12 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 const char *const cell_choices[] = {"rnn", "lstm", "peephole", "gru", NULL};
@@ -21,7 +23,8 @@ static const char *const optim_choices[] = {"sgd",     "momentum", "nesterov",
 typedef struct {
     const char *model, *optim, *checkpoint, *resume, *init_from, *log, *schedule, *init,
         *time_budget;
-    int hidden, layers, seq_length, batch, print_every, sample_length, threads, quiet, patience;
+    int hidden, layers, seq_length, batch, print_every, sample_length, threads, quiet, patience,
+        force;
     double dropout, lr, momentum, beta1, beta2, eps, decay_rate, clip_value, clip_norm, epochs,
         val_frac, temperature, lr_decay, lr_decay_after, lr_min, bptt_random;
     uint64_t iters, eval_every, sample_every, seed, warmup;
@@ -38,7 +41,8 @@ static double parse_duration(const char *s)
     return end == s || unit < 0 || !(v > 0) || !isfinite(v) ? -1 : v * unit;
 }
 
-/* "data/input.txt" -> "input.ckpt" (in the current directory) */
+/* "data/input.txt" -> "input.ckpt" (in the current directory); with
+ * --resume the run goes on in its own checkpoint (cli_latest_path). */
 static char *default_checkpoint(const char *corpus)
 {
     const char *base = strcmp(corpus, "-") == 0 ? "stdin" : corpus;
@@ -54,18 +58,6 @@ static char *default_checkpoint(const char *corpus)
     char *path = malloc(len + 6);
     if (path)
         snprintf(path, len + 6, "%.*s.ckpt", (int)len, base);
-    return path;
-}
-
-/* "input.ckpt" -> "input.best.ckpt"; "model" -> "model.best". */
-static char *best_path(const char *ckpt)
-{
-    size_t len = strlen(ckpt), stem = len;
-    if (len > 5 && strcmp(ckpt + len - 5, ".ckpt") == 0)
-        stem = len - 5;
-    char *path = malloc(len + 6);
-    if (path)
-        snprintf(path, len + 6, "%.*s.best%s", (int)stem, ckpt, ckpt + stem);
     return path;
 }
 
@@ -127,12 +119,19 @@ static void show_sample(Progress *p, const CnModel *model, uint64_t iteration, u
     free(text);
 }
 
-/* Validation loss into the run state; returns 1 if it is a new best. */
+/* Validation loss into the run state; returns 1 if it is a new best. A
+ * validation that fails (out of memory) is reported; training goes on. */
 static int validate(CnTrainer *tr)
 {
     CnError err;
+    err.msg[0] = '\0';
     double v = cn_trainer_validate(tr, &err);
     tr->st.val_loss = v;
+    if (isnan(v) && err.msg[0]) {
+        char n1[32];
+        cli_error("cannot validate at iteration %s: %s; training goes on, and this checkpoint "
+                  "has no validation loss", cli_count(tr->st.iteration, n1), err.msg);
+    }
     if (!isfinite(v) || v >= tr->st.best_val_loss)
         return 0;
     tr->st.best_val_loss = v;
@@ -144,7 +143,7 @@ static int validate(CnTrainer *tr)
 static int check_memory(const CnShape *shape, const CnTrainConfig *cfg, int threads)
 {
     size_t need = cn_trainer_bytes(shape, cfg, threads);
-    uint64_t have = cli_physical_memory();
+    uint64_t have = cn_physical_memory();
     if (need && (!have || need <= have))
         return 0;
     char n1[32], n2[32];
@@ -278,6 +277,76 @@ static int setup(const Command *cmd, TrainArgs *a, const CnText *text, CnModel *
     return 0;
 }
 
+/* The corpus files as they were when read, to notice a change on disk (the
+ * run trains on its own copy of the text either way). */
+typedef struct {
+    const char *const *paths;
+    int n;
+    struct stat *at_start; /* (n) */
+} Corpus;
+
+static void corpus_note(Corpus *c, const char *const *paths, int n)
+{
+    c->paths = paths;
+    c->n = n;
+    c->at_start = calloc((size_t)n, sizeof *c->at_start);
+    for (int i = 0; c->at_start && i < n; i++)
+        if (strcmp(paths[i], "-") == 0 || stat(paths[i], &c->at_start[i]) != 0)
+            c->at_start[i].st_nlink = 0; /* nothing to compare */
+}
+
+/* The first corpus file that differs on disk from when it was read. */
+static const char *corpus_changed(const Corpus *c)
+{
+    for (int i = 0; c && c->at_start && i < c->n; i++) {
+        const struct stat *a = &c->at_start[i];
+        struct stat b;
+        if (!S_ISREG(a->st_mode))
+            continue;
+        if (stat(c->paths[i], &b) != 0 || b.st_size != a->st_size || b.st_ino != a->st_ino ||
+            b.st_dev != a->st_dev || b.st_mtim.tv_sec != a->st_mtim.tv_sec ||
+            b.st_mtim.tv_nsec != a->st_mtim.tv_nsec)
+            return c->paths[i];
+    }
+    return NULL;
+}
+
+/* Appends s to the growing string *buf, quoted for a POSIX shell where it
+ * needs to be ('it'\''s' for it's). Leaves *buf NULL when out of memory. */
+static void append_word(char **buf, const char *s, int quote)
+{
+    if (!*buf)
+        return;
+    int plain = !quote || (s[0] && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+                                                "0123456789_./:=+-,@%") == strlen(s));
+    size_t len = strlen(*buf), need = len + 4 * strlen(s) + 4;
+    char *bigger = realloc(*buf, need);
+    if (!bigger) {
+        free(*buf);
+        *buf = NULL;
+        return;
+    }
+    char *p = bigger + len;
+    if (len)
+        *p++ = ' ';
+    if (plain) {
+        strcpy(p, s);
+    } else {
+        *p++ = '\'';
+        for (; *s; s++) {
+            if (*s == '\'') {
+                memcpy(p, "'\\''", 4);
+                p += 4;
+            } else {
+                *p++ = *s;
+            }
+        }
+        *p++ = '\'';
+        *p = '\0';
+    }
+    *buf = bigger;
+}
+
 /* A training run in progress, as the loop sees it. */
 typedef struct {
     CnTrainer *tr;
@@ -285,9 +354,12 @@ typedef struct {
     const CnModel *model;
     Progress *pg;
     const char *corpus;      /* for messages: the first file, or "standard input" */
-    const char *resume_cmd;  /* the files as given, for the resume hint */
-    const char *ckpt;
-    char *best;              /* where the best checkpoint is kept (validation runs) */
+    const char *resume_cmd;  /* how to resume: the whole command, quoted for a shell */
+    const char *ckpt;        /* the checkpoint as given, for messages */
+    const char *ckpt_path;   /* the file it names: saves go there */
+    const char *best;        /* where the best checkpoint is kept (validation runs) */
+    const char *best_path;
+    const Corpus *files;     /* the corpus files, to notice changes on disk */
     uint64_t target, start_iter; /* target 0: the time budget alone ends the run */
     double budget;           /* seconds of training allowed in all; 0: no budget */
     int patience;            /* evaluations without improvement before stopping; 0: never */
@@ -300,7 +372,8 @@ typedef struct {
     double last_saved;       /* iteration of this run's last checkpoint; -1: none */
     int failed_saves;        /* in a row */
     int ending;              /* rank 0 found the run over (its clock decides) */
-    int best_saved;          /* the best checkpoint was written by this run */
+    int best_saved;          /* the best file holds the run's best (written by this run,
+                                or by the run it resumes) */
 } Run;
 
 enum { MAX_FAILED_SAVES = 3 };
@@ -389,7 +462,7 @@ static int save_checkpoint(Run *r, const char *then)
     CnReal *state = comm_gather_state(r->tr, &len); /* every rank takes part */
     int ok[1] = {1};
     if (cli_comm.rank == 0) {
-        ok[0] = state && cn_trainer_save_state(r->tr, r->ckpt, state, len, &err) == 0;
+        ok[0] = state && cn_trainer_save_state(r->tr, r->ckpt_path, state, len, &err) == 0;
         if (!state)
             snprintf(err.msg, sizeof err.msg, "out of memory gathering the carried state");
     }
@@ -413,17 +486,17 @@ static int save_checkpoint(Run *r, const char *then)
  * or as a copy where links are not possible. Atomic like every save. */
 static void keep_best(Run *r)
 {
-    char tmp[4096];
+    char tmp[PATH_MAX + 32];
     CnError err;
-    if (snprintf(tmp, sizeof tmp, "%s.tmp", r->best) >= (int)sizeof tmp)
+    if (cn_temp_path(r->best_path, tmp, sizeof tmp) != 0)
         return;
     unlink(tmp);
-    if (link(r->ckpt, tmp) == 0 && rename(tmp, r->best) == 0) {
+    if (link(r->ckpt_path, tmp) == 0 && rename(tmp, r->best_path) == 0) {
         r->best_saved = 1;
         return;
     }
     unlink(tmp);
-    if (cn_trainer_save(r->tr, r->best, &err) == 0)
+    if (cn_trainer_save(r->tr, r->best_path, &err) == 0)
         r->best_saved = 1;
     else
         cli_error("%s; the best checkpoint stays as it was", err.msg);
@@ -524,6 +597,10 @@ static void print_summary(const Run *r)
                r->ckpt);
     }
     printf("sample from it with: %s sample %s\n", cli_program, pick);
+    const char *changed = corpus_changed(r->files);
+    if (changed)
+        printf("note: %s changed on disk during training; this run trained on the text as it "
+               "was when it started, which a --resume needs\n", changed);
     uint64_t calls;
     double reduce = comm_reduce_seconds(&calls);
     if (calls)
@@ -553,15 +630,20 @@ static int train_loop(Run *r)
     while (!ending && !stop_early[0]) {
         if (comm_signal()) { /* the same iteration on every rank */
             int sig = cli_signal ? cli_signal : SIGTERM;
-            if (save_checkpoint(r, "interrupted without saving") != 0)
+            const char *lost = r->pg->lost;
+            if (save_checkpoint(r, lost ? "stopping without saving" : "interrupted without saving")
+                != 0)
                 return EXIT_ERROR;
             char n1[32];
-            if (cli_comm.rank == 0)
-                printf("interrupted at iteration %s: saved %s; resume with: %s train %s "
-                       "--resume %s\n", cli_count(tr->st.iteration, n1), r->ckpt, cli_program,
-                       r->resume_cmd, r->ckpt);
+            if (cli_comm.rank == 0 && lost)
+                cli_error("cannot write to %s (%s): saved %s at iteration %s and stopped; resume "
+                          "with: %s", lost, strerror(r->pg->lost_errno), r->ckpt,
+                          cli_count(tr->st.iteration, n1), r->resume_cmd);
+            else if (cli_comm.rank == 0)
+                printf("interrupted at iteration %s: saved %s; resume with: %s\n",
+                       cli_count(tr->st.iteration, n1), r->ckpt, r->resume_cmd);
             fflush(stdout);
-            return sig == SIGTERM ? EXIT_SIGTERM : EXIT_SIGINT;
+            return sig == SIGPIPE ? EXIT_ERROR : EXIT_SIGNAL + sig;
         }
         double t0 = cli_now(), loss;
         CnStepResult res = cn_trainer_step(tr, &loss);
@@ -569,12 +651,20 @@ static int train_loop(Run *r)
         r->train_time += dt, r->interval_time += dt, r->interval_iters++;
         if (res == CN_STEP_DIVERGED)
             return report_divergence(r, loss);
+        if (res == CN_STEP_BAD_TEXT) {
+            progress_end(r->pg);
+            cli_error("the corpus in memory has a character outside the vocabulary at iteration "
+                      "%llu, which is a bug in charnn (please report it); the last checkpoint is "
+                      "untouched", (unsigned long long)tr->st.iteration + 1);
+            return EXIT_ERROR;
+        }
         uint64_t it = tr->st.iteration;
         ending = r->ending = share_clock(r);
         int print_due = it == r->start_iter + 1 || it % (uint64_t)a->print_every == 0 || ending;
         int eval_due = (a->eval_every && it % a->eval_every == 0) || ending;
         if (print_due || r->pg->tty) {
-            r->chars_per_s = (double)(r->interval_iters * (uint64_t)a->batch * a->seq_length) /
+            const CnTrainConfig *c = &tr->st.cfg; /* a resumed run's, not the flags' */
+            r->chars_per_s = (double)(r->interval_iters * (uint64_t)c->batch * c->seq_length) /
                              (r->interval_time > 0 ? r->interval_time : 1e-9);
         }
         if (print_due)
@@ -675,7 +765,8 @@ int cmd_train(int argc, char **argv)
          .help = "fraction of the corpus (its tail) held out for validation", .lo = 0, .hi = 1,
          .hi_open = 1},
         {.name = "checkpoint", .type = FLAG_STR, .value = &a.checkpoint, .arg = "PATH",
-         .help = "checkpoint file (default: the corpus name + .ckpt)"},
+         .help = "checkpoint file (default: the corpus name + .ckpt in this directory; with "
+                 "--resume, the resumed run's own)"},
         {.name = "resume", .type = FLAG_STR, .value = &a.resume, .arg = "PATH",
          .help = "continue a run exactly where its checkpoint stopped"},
         {.name = "init-from", .type = FLAG_STR, .value = &a.init_from, .arg = "PATH",
@@ -715,6 +806,10 @@ int cmd_train(int argc, char **argv)
          .help = "append a CSV row per print interval and evaluation (see charnn plot)"},
         {.name = "quiet", .type = FLAG_SWITCH, .value = &a.quiet,
          .help = "print only errors and the final summary"},
+        {.name = "force", .type = FLAG_SWITCH, .value = &a.force,
+         .help = "replace a checkpoint that holds another run's model, a later point of this "
+                 "run, or the --init-from source (never the corpus or a file that is not a "
+                 "checkpoint)"},
         {.name = NULL},
     };
     enum { MAX_FILES = 256 };
@@ -749,30 +844,48 @@ int cmd_train(int argc, char **argv)
             return EXIT_USAGE;
         }
     }
+    /* from here on a signal is noticed (and start-up ends on it), and a
+       lost output is a write error, not a death */
+    cli_catch_signals();
+    signal(SIGPIPE, SIG_IGN);
     const char *corpus = strcmp(args[0], "-") == 0 ? "standard input" : args[0];
-    char *ckpt_owned = a.checkpoint ? NULL : default_checkpoint(args[0]);
+    char *ckpt_owned = a.checkpoint ? NULL
+                       : a.resume    ? cli_latest_path(a.resume)
+                                     : default_checkpoint(args[0]);
     const char *ckpt = a.checkpoint ? a.checkpoint : ckpt_owned;
-    char files[1024] = "", joined[300]; /* for messages: the files as given */
+    char *best = ckpt ? cli_best_path(ckpt) : NULL;
+    /* the files as given, quoted: the log's description and the resume hint */
+    char *files = calloc(1, 1), *resume_cmd = calloc(1, 1), joined[300];
     for (int i = 0; i < nargs; i++)
-        snprintf(files + strlen(files), sizeof files - strlen(files), "%s%s", i ? " " : "",
-                 args[i]);
+        append_word(&files, args[i], 1);
+    append_word(&resume_cmd, cli_program, 1);
+    append_word(&resume_cmd, "train", 0);
+    append_word(&resume_cmd, files ? files : "", 0);
+    append_word(&resume_cmd, "--resume", 0);
+    if (ckpt)
+        append_word(&resume_cmd, ckpt, 1);
     if (nargs > 1)
         snprintf(joined, sizeof joined, "%s and %d more file%s", args[0], nargs - 1,
                  nargs > 2 ? "s" : "");
-    if (!ckpt) {
+    if (!ckpt || !best || !files || !resume_cmd) {
         cli_error("out of memory");
+        free(ckpt_owned), free(best), free(files), free(resume_cmd);
         return EXIT_ERROR;
     }
 
     /* Every step may fail; with several MPI ranks they all reach comm_agree
      * once, so that one failing rank stops the others instead of leaving them
-     * waiting. Zeroed objects free safely. */
+     * waiting. Zeroed objects free safely. Rank 0 alone writes, so it alone
+     * checks and locks the outputs, before anything is loaded. */
     CnError err;
     CnText text;
     CnModel model;
     CnTrainState st;
     CnTrainer tr;
     Progress pg;
+    Outputs out = {.ckpt = {.given = ckpt, .lock_fd = -1}, .best = {.given = best, .lock_fd = -1},
+                   .log = {.given = a.log, .lock_fd = -1}};
+    Corpus files_read = {0};
     memset(&text, 0, sizeof text);
     memset(&model, 0, sizeof model);
     memset(&st, 0, sizeof st);
@@ -780,17 +893,26 @@ int cmd_train(int argc, char **argv)
     progress_init(&pg, a.quiet || cli_comm.rank != 0);
     if (cli_comm.size > 1) /* mpirun hands ranks a pty even when writing to a file */
         pg.tty = pg.color = 0;
-    rc = EXIT_OK;
-    if (cn_text_load_files(&text, args, nargs, &err) != 0) {
-        cli_error("%s", err.msg);
-        rc = EXIT_ERROR;
+    rc = cli_comm.rank == 0 ? outputs_prepare(&out, args, nargs, a.resume, a.init_from) : 0;
+    if (!rc) {
+        corpus_note(&files_read, args, nargs);
+        if (cn_text_load_files(&text, args, nargs, &err) != 0) {
+            cli_error("%s", err.msg);
+            rc = EXIT_ERROR;
+        }
     }
     if (!rc)
         rc = setup(&cmd, &a, &text, &model, &st);
     if (!rc) {
-        int threads = cli_flag(&cmd, "threads")->set
-                          ? a.threads
-                          : cn_threads_for(&model.shape, st.cfg.batch, a.threads);
+        int ncpu = cn_cpu_count(), threads = a.threads;
+        if (!cli_flag(&cmd, "threads")->set) {
+            threads = cn_threads_for(&model.shape, st.cfg.batch, ncpu);
+        } else if (threads > ncpu) {
+            if (cli_comm.rank == 0)
+                cli_note("--threads %d is more than this machine's %d processor%s; using %d",
+                         threads, ncpu, ncpu == 1 ? "" : "s", ncpu);
+            threads = ncpu;
+        }
         CnShard shard;
         comm_shard(st.cfg.batch, &shard);
         if (st.cfg.batch < cli_comm.size) {
@@ -805,6 +927,8 @@ int cmd_train(int argc, char **argv)
             rc = EXIT_ERROR;
         }
     }
+    if (!rc && cli_comm.rank == 0)
+        rc = outputs_check_existing(&out, &tr, a.resume, a.init_from, a.force, tr.n_val > 0);
     /* the run ends at --iters, else --epochs (default 7) unless only a time
      * budget is given; a resumed run keeps its own ends unless given new ones */
     uint64_t target = 0;
@@ -817,12 +941,25 @@ int cmd_train(int argc, char **argv)
             target = tr.st.cfg.max_iters;
         tr.st.cfg.max_iters = target; /* 0: the time budget alone ends the run */
     }
-    if (!rc && a.log && cli_comm.rank == 0) {
-        char what[256], line[600];
+    if (!rc && out.log_file) {
+        char what[256];
         describe(&tr, what, sizeof what);
-        snprintf(line, sizeof line, "charnn %s train %s: %s", CHARNN_VERSION, files, what);
-        if (log_open(&pg, a.log, line, tr.st.iteration) != 0)
+        size_t len = strlen(files) + strlen(what) + 64;
+        char *line = malloc(len);
+        if (line) {
+            snprintf(line, len, "charnn %s train %s: %s", CHARNN_VERSION, files, what);
+            log_start(&pg, out.log_file, a.log, line, tr.st.iteration, a.resume != NULL);
+            free(line);
+        }
+        if (!line || pg.lost) {
+            cli_error("cannot write the log %s: %s", a.log,
+                      line ? strerror(pg.lost_errno) : "out of memory");
             rc = EXIT_ERROR;
+        }
+    }
+    if (!rc && cli_signal) {
+        cli_error("interrupted before training started; nothing was written");
+        rc = cli_signal == SIGPIPE ? EXIT_ERROR : EXIT_SIGNAL + cli_signal;
     }
     if (!comm_agree(rc == EXIT_OK)) {
         rc = rc ? rc : EXIT_ERROR; /* another rank failed and said why */
@@ -836,22 +973,27 @@ int cmd_train(int argc, char **argv)
                     a.resume, cli_count(tr.st.iteration, n1));
     } else {
         Run run = {.tr = &tr, .a = &a, .model = &model, .pg = &pg,
-                   .corpus = nargs > 1 ? joined : corpus, .resume_cmd = files, .ckpt = ckpt,
-                   .best = tr.n_val ? best_path(ckpt) : NULL, .target = target,
+                   .corpus = nargs > 1 ? joined : corpus, .resume_cmd = resume_cmd,
+                   .ckpt = ckpt, .ckpt_path = out.ckpt.path, .files = &files_read,
+                   .best = tr.n_val ? best : NULL, .best_path = out.best.path,
+                   .best_saved = out.best_on_disk, .target = target,
                    .budget = tr.st.cfg.time_budget, .patience = a.patience,
                    .start_iter = tr.st.iteration, .seconds_before = tr.st.train_seconds,
                    .last_saved = -1.0};
         print_banner(&run);
-        cli_catch_signals();
         rc = train_loop(&run);
         progress_end(&pg);
-        free(run.best);
     }
-    log_close(&pg);
+    pg.log = NULL;
+    outputs_release(&out);
     cn_train_state_free(&st);
     cn_trainer_free(&tr);
     cn_model_free(&model);
     cn_text_free(&text);
+    free(files_read.at_start);
     free(ckpt_owned);
+    free(best);
+    free(files);
+    free(resume_cmd);
     return rc;
 }

@@ -90,6 +90,12 @@ int cn_cpu_count(void)
     return n < 1 ? 1 : n > 1024 ? 1024 : (int)n;
 }
 
+uint64_t cn_physical_memory(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+    return pages > 0 && size > 0 ? (uint64_t)pages * (uint64_t)size : 0;
+}
+
 int cn_threads_for(const CnShape *s, int B, int max)
 {
     /* below ~256k multiply-adds a step is a few microseconds of work, less

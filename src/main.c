@@ -3,8 +3,11 @@
  * charnn: the command-line entry point. Dispatches to a command; every
  * command parses its own flags (src/cli_*.c) and calls libcharnn.
  */
+#define _POSIX_C_SOURCE 200809L
 #include "cli.h"
 
+#include <errno.h>
+#include <signal.h>
 #include <string.h>
 
 typedef struct {
@@ -49,8 +52,17 @@ static int run(int argc, char **argv);
 
 int main(int argc, char **argv)
 {
+    /* a file-size limit makes writes fail (EFBIG), which every command
+       handles, instead of killing the process mid-save */
+    signal(SIGXFSZ, SIG_IGN);
     comm_init(&argc, &argv);
     int rc = run(argc, argv);
+    /* whatever the command, output that did not reach stdout is an error */
+    int e = fflush(stdout) != 0 ? errno : ferror(stdout) ? EIO : 0;
+    if (e && rc == EXIT_OK) {
+        cli_error("cannot write to standard output: %s", strerror(e));
+        rc = EXIT_ERROR;
+    }
     comm_finish();
     return rc;
 }

@@ -36,9 +36,13 @@ int cn_sample_logits(const CnReal *logits, int V, const CnSampleOptions *opt, Cn
             best = j;
     if (opt->argmax)
         return best;
+    /* the largest logit gets exp(0) = 1 even where 1/temperature is
+       infinite (a temperature of 5e-324): the rest then get exp(-inf) = 0 */
     double max = logits[best], inv_temp = 1 / opt->temperature;
-    for (int j = 0; j < V; j++)
-        probs[j] = exp(((double)logits[j] - max) * inv_temp);
+    for (int j = 0; j < V; j++) {
+        double d = (double)logits[j] - max;
+        probs[j] = d == 0 ? 1 : exp(d * inv_temp);
+    }
     if (opt->top_k > 0 && opt->top_k < V) {
         /* mark the top k by negating their probabilities, then zero the rest */
         top_k_indices(logits, V, opt->top_k, order);

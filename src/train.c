@@ -50,7 +50,7 @@ double cn_evaluate(const CnModel *m, const CnText *text, size_t from, size_t n, 
     if ((size_t)T > per_stream)
         T = (int)per_stream;
     CnActs acts;
-    int *ids = malloc((size_t)2 * B * T * sizeof *ids);
+    int *ids = cn_fault("evaluate") ? NULL : malloc((size_t)2 * B * T * sizeof *ids);
     size_t *cursor = malloc((size_t)B * sizeof *cursor);
     if (!ids || !cursor || cn_acts_init(&acts, &m->shape, B, T, 0, 0, pool, err) != 0) {
         if (!ids || !cursor)
@@ -165,9 +165,13 @@ int cn_trainer_init(CnTrainer *tr, CnModel *model, const CnText *text, CnTrainSt
     tr->stream_len = tr->n_train > 0 ? (tr->n_train - 1) / (size_t)B : 0;
     tr->chunks_per_epoch = tr->stream_len / (size_t)T;
     if (tr->chunks_per_epoch == 0) {
+        char held[96] = "";
+        if (c->val_frac >= 0.5)
+            snprintf(held, sizeof held, ", or a smaller --val-frac (%g holds out %zu of the %zu)",
+                     c->val_frac, tr->n_val, text->nchars);
         cn_errorf(err, "the training text has %zu characters, too few for --batch %d x --seq-length "
-                 "%d (needs at least %zu); use a smaller batch or sequence length",
-                 tr->n_train, B, T, (size_t)B * T + 1);
+                 "%d (needs at least %zu); use a smaller batch or sequence length%s",
+                 tr->n_train, B, T, (size_t)B * T + 1, held);
         goto fail;
     }
     uint32_t crc = cn_crc32(0, text->bytes, text->nbytes);
@@ -204,6 +208,12 @@ int cn_trainer_init(CnTrainer *tr, CnModel *model, const CnText *text, CnTrainSt
         /* this process's rows; state_h and state_c are adjacent in memory */
         state_rows(s->state, tr->acts.state_h, &model->shape, B, tr->shard.first, nb, 0);
     } else {
+        /* the run's identity: where it starts (two runs that start alike
+           are the same run, step for step) */
+        uint32_t what[] = {crc, (uint32_t)c->seed, (uint32_t)(c->seed >> 32), (uint32_t)B,
+                           (uint32_t)T, (uint32_t)c->optim.kind};
+        s->run = (uint64_t)cn_crc32(0, model->params, model->nparams * sizeof(CnReal)) << 32 |
+                 cn_crc32(0, what, sizeof what);
         s->iteration = s->epoch = s->chunk = 0;
         s->smooth_loss = log((double)model->shape.vocab);
         s->last_loss = s->val_loss = s->best_val_loss = NAN;
@@ -313,8 +323,12 @@ CnStepResult cn_trainer_step(CnTrainer *tr, double *loss_out)
     tr->lr = cn_schedule_lr(c, s->iteration, cn_trainer_epoch(tr), fraction);
     tr->optim.cfg.lr = tr->lr;
 
-    /* the vocabulary covers the text (the caller checked), so this succeeds */
-    fetch_chunk(&m->vocab, tr->text, tr->cursor, nb, T, tr->ids, tr->targets);
+    /* the vocabulary covers the text (the caller checked), so this succeeds;
+       an id outside it would index past every table */
+    if (fetch_chunk(&m->vocab, tr->text, tr->cursor, nb, T, tr->ids, tr->targets) != 0) {
+        seek_streams(tr);
+        return CN_STEP_BAD_TEXT;
+    }
     run_phase(tr, &work, PHASE_ZERO);
     double loss = cn_forward(m, &tr->acts, tr->ids, tr->targets, T, &s->rng) / ((double)B * T);
     double norm = NAN;

@@ -4,8 +4,9 @@
  *     CHARNN_FAULT=point:N[+][,point:N[+]...]   fail the Nth call of a point
  *                                              (and every later one with +)
  *     CHARNN_SLOW_SAVE_MS=ms                   pause inside every save
- * Points: create, write, flush, sync, close (fail with ENOSPC, a full disk)
- * and rename (EACCES, a read-only directory).
+ * Points: create, write, flush, sync, close (fail with ENOSPC, a full disk),
+ * rename (EACCES, a read-only directory) and evaluate (ENOMEM: the
+ * validation's buffers cannot be allocated).
  */
 #define _POSIX_C_SOURCE 200809L
 #include "internal.h"
@@ -15,7 +16,8 @@
 #include <string.h>
 #include <time.h>
 
-static const char *const points[] = {"create", "write", "flush", "sync", "close", "rename"};
+static const char *const points[] = {"create", "write", "flush", "sync", "close", "rename",
+                                     "evaluate"};
 enum { NPOINTS = sizeof points / sizeof points[0] };
 
 int cn_fault(const char *point)
@@ -33,7 +35,9 @@ int cn_fault(const char *point)
             char *end;
             unsigned long at = strtoul(s + len + 1, &end, 10);
             if (n == at || (*end == '+' && n > at))
-                return strcmp(point, "rename") == 0 ? EACCES : ENOSPC;
+                return strcmp(point, "rename") == 0     ? EACCES
+                       : strcmp(point, "evaluate") == 0 ? ENOMEM
+                                                        : ENOSPC;
         }
     }
     return 0;

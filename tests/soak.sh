@@ -29,7 +29,7 @@ while [ "$i" -lt "$kills" ]; do
         >/dev/null 2>"$dir/err" &
     pid=$!
     sleep "$nap"
-    [ -e "$ckpt.tmp" ] && in_save=$((in_save + 1))   # a save was under way (or left behind)
+    ls "$ckpt".*.tmp >/dev/null 2>&1 && in_save=$((in_save + 1)) # a save was under way
     kill -KILL "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
     if "$CHARNN" info "$ckpt" >"$dir/info" 2>"$dir/info.err"; then

@@ -3,7 +3,9 @@
  * Checkpoints: a save/load round trip restores every field bit for bit;
  * every single-byte corruption and every truncation is refused (no crash,
  * no silent acceptance); foreign, future-version and big-endian files get
- * messages that say so; a save replaces the old file atomically.
+ * messages that say so; a save replaces the old file atomically, through a
+ * symbolic link too, with a temporary file named for the process; version 1
+ * files load; a file's size is checked against its header before it is read.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "check.h"
@@ -11,6 +13,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static char dir[] = "/tmp/charnn-test-ckpt-XXXXXX";
@@ -42,6 +45,7 @@ static void make_state(CnTrainState *st, const CnModel *m)
     st->corpus_bytes = 4242, st->corpus_crc = 0xdeadbeef;
     st->smooth_loss = 1.25, st->last_loss = 1.5, st->val_loss = 1.75, st->best_val_loss = 1.7;
     st->best_iteration = 60;
+    st->run = 0x0123456789abcdefull;
     st->train_seconds = 12.5;
     cn_rng_seed(&st->rng, 99);
     st->optim_t = 77;
@@ -62,7 +66,7 @@ static int same_state(const CnTrainState *a, const CnTrainState *b)
            a->corpus_crc == b->corpus_crc && a->smooth_loss == b->smooth_loss &&
            a->last_loss == b->last_loss && a->val_loss == b->val_loss &&
            a->best_val_loss == b->best_val_loss && a->train_seconds == b->train_seconds &&
-           a->best_iteration == b->best_iteration &&
+           a->best_iteration == b->best_iteration && a->run == b->run &&
            memcmp(&a->rng, &b->rng, sizeof a->rng) == 0 && a->optim_t == b->optim_t &&
            a->optim_len == b->optim_len && a->state_len == b->state_len &&
            memcmp(a->optim_state, b->optim_state, a->optim_len * sizeof(CnReal)) == 0 &&
@@ -101,8 +105,25 @@ static void test_round_trip(void)
                                      "state come back bit for bit");
     CHECK(cn_checkpoint_save(path, &m, &st, &err) == 0, "saving over an existing checkpoint");
     char tmp[300];
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    CHECK(access(tmp, F_OK) != 0, "no temporary file is left behind");
+    CHECK(cn_temp_path(path, tmp, sizeof tmp) == 0 && access(tmp, F_OK) != 0,
+          "no temporary file is left behind");
+    char pid[32];
+    snprintf(pid, sizeof pid, ".%ld.tmp", (long)getpid());
+    CHECK(strstr(tmp, pid) != NULL, "the temporary file is named for this process: %s", tmp);
+
+    /* a symbolic link stays one: the file it points to is replaced */
+    char real[300], link_path[300];
+    snprintf(real, sizeof real, "%s/real.ckpt", dir);
+    snprintf(link_path, sizeof link_path, "%s/link.ckpt", dir);
+    struct stat sb;
+    CHECK(cn_checkpoint_save(real, &m, NULL, &err) == 0 && symlink(real, link_path) == 0 &&
+              cn_checkpoint_save(link_path, &m, &st, &err) == 0 && lstat(link_path, &sb) == 0 &&
+              S_ISLNK(sb.st_mode) && cn_checkpoint_load(real, &back, &st_back, &err) == 0 &&
+              st_back.optim_len == st.optim_len,
+          "a save through a symbolic link keeps the link and replaces its file");
+    cn_model_free(&back);
+    cn_train_state_free(&st_back);
+    cn_checkpoint_load(path, &back, &st_back, &err);
 
     /* a model without training progress */
     CnModel bare;
@@ -124,6 +145,75 @@ static void test_round_trip(void)
     cn_train_state_free(&st_back);
     cn_model_free(&m);
     cn_train_state_free(&st);
+}
+
+/* Bytes before the vocabulary in a version 2 file; version 1 lacks the run
+ * (8 bytes at FIXED - 8). */
+enum { FIXED = 24 + 16 + 12 + 80 + 16 + 8 + 8 + 40 + 32 + 4 + 40 + 32 + 8 + 8 + 8 };
+
+static void put_u64(unsigned char *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (unsigned char)(v >> (8 * i));
+}
+
+/* A version 1 file (no run) loads: everything else as saved, run 0. */
+static void test_version_1(void)
+{
+    CnModel m, out;
+    CnTrainState st, back;
+    CnError err;
+    make_model(&m, CN_GRU);
+    make_state(&st, &m);
+    st.state_len = 1 * 0; /* a model with optimizer state, no carried state */
+    unsigned char *buf;
+    size_t n;
+    cn_checkpoint_encode(&m, &st, &buf, &n, &err);
+    unsigned char *v1 = malloc(n - 8);
+    memcpy(v1, buf, FIXED - 8);
+    memcpy(v1 + FIXED - 8, buf + FIXED, n - FIXED);
+    put_u32(v1 + 8, 1);
+    put_u64(v1 + 16, n - 8);
+    reseal(v1, n - 8);
+    int ok = cn_checkpoint_parse(v1, n - 8, "v1.ckpt", &out, &back, &err) == 0;
+    CHECK(ok, "a version 1 checkpoint loads: %s", ok ? "" : err.msg);
+    if (ok) {
+        st.run = 0;
+        CHECK(back.version == 1 && same_state(&st, &back) &&
+                  memcmp(out.params, m.params, m.nparams * sizeof(CnReal)) == 0,
+              "with every field as saved and no run identity");
+        cn_model_free(&out);
+        cn_train_state_free(&back);
+    }
+    free(v1);
+    free(buf);
+    cn_model_free(&m);
+    cn_train_state_free(&st);
+}
+
+/* The loader reads the header first: a file whose size fits no model of
+ * its shape is refused without being read. */
+static void test_size_before_reading(void)
+{
+    CnModel m, out;
+    CnError err;
+    make_model(&m, CN_RNN);
+    unsigned char *buf;
+    size_t n;
+    cn_checkpoint_encode(&m, NULL, &buf, &n, &err);
+    char path[256];
+    snprintf(path, sizeof path, "%s/padded.ckpt", dir);
+    size_t big = 1 << 20;
+    put_u64(buf + 16, big);
+    FILE *f = fopen(path, "wb");
+    int written = f && fwrite(buf, 1, n, f) == n && fseek(f, (long)big - 1, SEEK_SET) == 0 &&
+                  fputc(0, f) != EOF;
+    written = f && fclose(f) == 0 && written;
+    CHECK(written && cn_checkpoint_load(path, &out, NULL, &err) != 0 &&
+              strstr(err.msg, "no model of its shape"),
+          "a header whose size no model of its shape takes is refused: %s", err.msg);
+    free(buf);
+    cn_model_free(&m);
 }
 
 static void test_damage(void)
@@ -168,10 +258,10 @@ static void test_damage(void)
 
     unsigned char *copy = malloc(n);
     memcpy(copy, buf, n);
-    put_u32(copy + 8, 2);
+    put_u32(copy + 8, CN_CHECKPOINT_VERSION + 1);
     reseal(copy, n);
     CHECK(cn_checkpoint_parse(copy, n, "new.ckpt", &out, NULL, &err) != 0 &&
-              strstr(err.msg, "version 2") && strstr(err.msg, "newer"),
+              strstr(err.msg, "version 3") && strstr(err.msg, "newer"),
           "a future format version is refused: %s", err.msg);
     memcpy(copy, buf, n);
     copy[12] = 1, copy[13] = 2, copy[14] = 3, copy[15] = 4;
@@ -185,7 +275,7 @@ static void test_damage(void)
 
     /* a NaN parameter with a valid CRC: first parameter after the vocabulary */
     memcpy(copy, buf, n);
-    size_t first_param = 24 + 16 + 12 + 80 + 16 + 8 + 8 + 40 + 32 + 4 + 40 + 32 + 8 + 8 + 4 * 4 + 8;
+    size_t first_param = FIXED + 4 * 4 + 8;
     put_u32(copy + first_param, 0x7fc00000u);
     reseal(copy, n);
     CHECK(cn_checkpoint_parse(copy, n, "nan.ckpt", &out, NULL, &err) != 0 &&
@@ -217,6 +307,8 @@ int main(void)
         return 1;
     }
     test_round_trip();
+    test_version_1();
+    test_size_before_reading();
     test_damage();
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);

@@ -264,8 +264,8 @@ cp "$CK" "$T/flipped.ckpt"
 MID=$((N / 2))
 BYTE=$(od -An -tu1 -j "$MID" -N 1 "$CK" | tr -d ' ')
 poke "$T/flipped.ckpt" "$MID" "$(printf '\\%03o' $((BYTE ^ 255)))"
-cp "$CK" "$T/version2.ckpt"
-poke "$T/version2.ckpt" 8 '\002\000\000\000'
+cp "$CK" "$T/version3.ckpt"
+poke "$T/version3.ckpt" 8 '\003\000\000\000'
 cp "$CK" "$T/bigendian.ckpt"
 poke "$T/bigendian.ckpt" 12 '\001\002\003\004'
 
@@ -284,8 +284,8 @@ for command in sample info export eval; do
         $CHARNN $command "$T/trunchalf.ckpt" $extra
     expect_fail 1 "$command: a flipped byte fails the CRC" 'CRC' \
         $CHARNN $command "$T/flipped.ckpt" $extra
-    expect_fail 1 "$command: format version 2 is too new" 'version|newer' \
-        $CHARNN $command "$T/version2.ckpt" $extra
+    expect_fail 1 "$command: format version 3 is too new" 'version|newer' \
+        $CHARNN $command "$T/version3.ckpt" $extra
     expect_fail 1 "$command: a big-endian byte-order mark is named" 'big-endian' \
         $CHARNN $command "$T/bigendian.ckpt" $extra
 done
@@ -472,7 +472,7 @@ resume_check() { # DESC FLAGS...
     # short first run changes (an interrupted run keeps it: test_train)
     desc=$1
     shift
-    rm -f "$T/ra.ckpt" "$T/rb.ckpt"
+    rm -f "$T"/ra*.ckpt "$T"/rb*.ckpt
     must_run $CHARNN train "$C" --batch 2 --seq-length 8 --print-every 1 --seed 5 \
         --lr-schedule constant "$@" --iters 6 --checkpoint "$T/ra.ckpt" || return
     losses "$T/out" >"$T/ra.loss"
@@ -510,7 +510,7 @@ diverge_check() { # DESC FLAGS...
     shift
     cp "$CK" "$T/div.ckpt"
     run $CHARNN train "$C" $TINY --iters 20 --lr 1e300 --optim sgd --clip-norm 0 \
-        --checkpoint "$T/div.ckpt" "$@"
+        --checkpoint "$T/div.ckpt" --force "$@"
     begin
     [ "$rc" -eq 3 ] || problem "expected exit 3, got $rc"
     check_error_line

@@ -34,7 +34,7 @@ for point in create write flush sync close rename; do
         head -1 "$dir/err" | grep -q "^charnn: cannot $( [ $point = flush ] && echo write || echo $point) .*untouched; training goes on and tries again at the next evaluation$"
     check $? "$point fails on every save: one line each, stops after 3 in a row, exit 1 (got $rc)" "$(head -1 "$dir/err")"
     check $intact "$point fails: the previous checkpoint is byte-identical and loads"
-    [ -e "$dir/good.ckpt.tmp" ]
+    ls "$dir"/good.ckpt.*tmp >/dev/null 2>&1
     check $((! $?)) "$point fails: no temporary file is left behind"
 done
 
@@ -58,7 +58,8 @@ check $? "a failed final save exits 1, says so, and keeps the previous checkpoin
 # start a slow-saving run in the background with SIGINT/SIGTERM deliverable
 start_slow() { # ms
     env --default-signal=INT,TERM CHARNN_SLOW_SAVE_MS="$1" $F train "$dir/corpus.txt" $small \
-        --checkpoint "$dir/sig.ckpt" --iters 100000000 --eval-every 100000 >"$dir/out" 2>"$dir/err" &
+        --checkpoint "$dir/sig.ckpt" --force --iters 100000000 --eval-every 100000 \
+        >"$dir/out" 2>"$dir/err" &
     pid=$!
     n=0
     while ! grep -q "^iter" "$dir/out" 2>/dev/null && [ $n -lt 100 ]; do sleep 0.05; n=$((n + 1)); done

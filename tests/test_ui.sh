@@ -12,8 +12,8 @@ dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 printf 'the rain in spain falls mainly on the plain\n%.0s' $(seq 1 40) > "$dir/a.txt"
 printf 'how now brown cow\n%.0s' $(seq 1 40) > "$dir/b.txt"
-small="--model lstm --hidden 12 --layers 1 --batch 2 --seq-length 8 --sample-every 0 --lr 0.002
-       --lr-schedule constant --warmup 0"
+small="--model lstm --hidden 12 --layers 1 --batch 2 --seq-length 8 --sample-every 0 --lr 0.002"
+small="$small --lr-schedule constant --warmup 0" # one line: script -c below runs it in a shell
 
 check() { # status description [detail file]
     if [ "$1" -eq 0 ]; then echo "ok - $2"; else
@@ -82,7 +82,7 @@ if command -v script >/dev/null 2>&1; then
     grep -q "$(printf '\r')" "$dir/tty" && grep -q '####################.*100%' "$dir/tty" &&
         grep -q "$(printf '\033\\[32m')eval at iteration" "$dir/tty"
     check $? "on a terminal: a redrawn status line with a progress bar, colour" "$dir/tty"
-    script -qc "TERM=xterm NO_COLOR=1 $CHARNN train $dir/a.txt $small --iters 30 --eval-every 10 --checkpoint $dir/t.ckpt" /dev/null > "$dir/tty" 2>&1
+    script -qc "TERM=xterm NO_COLOR=1 $CHARNN train $dir/a.txt $small --iters 30 --eval-every 10 --checkpoint $dir/t2.ckpt" /dev/null > "$dir/tty" 2>&1
     ! grep -q "$(printf '\033\\[[0-9;]*m')" "$dir/tty" && grep -q '\[####################\]' "$dir/tty"
     check $? "with NO_COLOR: the status line, without colour" "$dir/tty"
 else
