@@ -4,6 +4,8 @@
 #   make test SANITIZE=1 the same, built with AddressSanitizer and UBSan
 #   make bench           training and sampling throughput (charnn bench)
 #   make soak            SIGKILL soak of the checkpoint (KILLS=, default 60)
+#   make abuse           a careless user, repeated: concurrent runs, the corpus
+#                        changed while training, signals (ROUNDS=, default 20)
 #   make fuzz            libFuzzer targets with clang (FUZZ_SECONDS= each, 60)
 #   make MPI=1 test-mpi  data-parallel training under mpirun, 2 ranks against 1
 #   make install         charnn, charnn.h, libcharnn.a, charnn.1, charnn.pc under
@@ -150,6 +152,10 @@ KILLS ?= 60
 soak: $(CHARNN) $(B)/charnn-faults
 	@CHARNN=./$(CHARNN) BUILD=$(B) sh tests/soak.sh $(KILLS)
 
+ROUNDS ?= 20
+abuse: $(CHARNN)
+	@CHARNN=./$(CHARNN) SANITIZE=$(SANITIZE) ROUNDS=$(ROUNDS) sh tests/run.sh tests/abuse.sh
+
 # libFuzzer (clang, Debian's libclang-rt-dev): each target for FUZZ_SECONDS
 # from its seed corpus; new inputs collect in build/fuzz/corpus_<target>.
 FUZZ_SECONDS ?= 60
@@ -196,5 +202,5 @@ uninstall:
 clean:
 	rm -rf build charnn
 
-.PHONY: all test test-mpi bench soak fuzz install uninstall clean
+.PHONY: all test test-mpi bench soak abuse fuzz install uninstall clean
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(LIB64_OBJ:.o=.d) $(FAULT_OBJ:.o=.d)

@@ -61,6 +61,10 @@ const char *cli_count(uint64_t n, char buf[32]);
 /* seconds -> "1:02:03" or "2:03" */
 const char *cli_duration(double seconds, char buf[32]);
 double cli_now(void); /* monotonic seconds */
+/* The threads to use: `requested` (--threads; 0 if not given: as many as
+ * help a model of this shape on this many streams), at most the
+ * processors, with a note when a request is reduced. */
+int cli_threads(int requested, const CnShape *shape, int streams);
 /* Installs SIGINT/SIGTERM/SIGHUP handlers that set cli_signal. */
 void cli_catch_signals(void);
 extern volatile int cli_signal;

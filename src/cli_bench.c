@@ -166,8 +166,7 @@ int cmd_bench(int argc, char **argv)
         free(chars);
         return EXIT_ERROR;
     }
-    if (threads == 0)
-        threads = cn_threads_for(&model.shape, batch, cn_cpu_count());
+    threads = cli_threads(threads, &model.shape, batch);
     char n1[32];
     printf("bench: %s, %d layer%s x %d hidden, vocabulary %d, %s parameters; batch %d x "
            "seq-length %d, adam, clip-norm 5; %d thread%s, %s kernels\n",

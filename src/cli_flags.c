@@ -345,6 +345,20 @@ const char *cli_duration(double seconds, char buf[32])
     return buf;
 }
 
+int cli_threads(int requested, const CnShape *shape, int streams)
+{
+    int ncpu = cn_cpu_count();
+    if (requested <= 0)
+        return cn_threads_for(shape, streams, ncpu);
+    if (requested > ncpu) { /* more would only wait for each other */
+        if (cli_comm.rank == 0)
+            cli_note("--threads %d is more than this machine's %d processor%s; using %d",
+                     requested, ncpu, ncpu == 1 ? "" : "s", ncpu);
+        return ncpu;
+    }
+    return requested;
+}
+
 double cli_now(void)
 {
     struct timespec ts;

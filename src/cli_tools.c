@@ -168,15 +168,7 @@ int cmd_eval(int argc, char **argv)
         cn_model_free(&model);
         return EXIT_ERROR;
     }
-    /* one stream: worth several threads only for a big model */
-    int ncpu = cn_cpu_count();
-    if (!threads) {
-        threads = cn_threads_for(&model.shape, 1, ncpu);
-    } else if (threads > ncpu) {
-        cli_note("--threads %d is more than this machine's %d processor%s; using %d", threads,
-                 ncpu, ncpu == 1 ? "" : "s", ncpu);
-        threads = ncpu;
-    }
+    threads = cli_threads(threads, &model.shape, 1); /* one stream: few threads help */
     size_t count;
     CnPool *pool = NULL;
     double loss = cn_pool_create(&pool, threads, &err) != 0

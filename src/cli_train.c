@@ -904,15 +904,8 @@ int cmd_train(int argc, char **argv)
     if (!rc)
         rc = setup(&cmd, &a, &text, &model, &st);
     if (!rc) {
-        int ncpu = cn_cpu_count(), threads = a.threads;
-        if (!cli_flag(&cmd, "threads")->set) {
-            threads = cn_threads_for(&model.shape, st.cfg.batch, ncpu);
-        } else if (threads > ncpu) {
-            if (cli_comm.rank == 0)
-                cli_note("--threads %d is more than this machine's %d processor%s; using %d",
-                         threads, ncpu, ncpu == 1 ? "" : "s", ncpu);
-            threads = ncpu;
-        }
+        int threads = cli_threads(cli_flag(&cmd, "threads")->set ? a.threads : 0, &model.shape,
+                                  st.cfg.batch);
         CnShard shard;
         comm_shard(st.cfg.batch, &shard);
         if (st.cfg.batch < cli_comm.size) {

@@ -112,6 +112,8 @@ static void test_round_trip(void)
     CHECK(strstr(tmp, pid) != NULL, "the temporary file is named for this process: %s", tmp);
 
     /* a symbolic link stays one: the file it points to is replaced */
+    cn_model_free(&back);
+    cn_train_state_free(&st_back);
     char real[300], link_path[300];
     snprintf(real, sizeof real, "%s/real.ckpt", dir);
     snprintf(link_path, sizeof link_path, "%s/link.ckpt", dir);
