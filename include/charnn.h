@@ -446,9 +446,9 @@ typedef struct {
     double best_val_loss;   /* NaN if none */
     uint64_t best_iteration; /* where best_val_loss was measured */
     uint64_t run;           /* which run this is: a hash of its starting point
-                               (initial parameters, corpus, seed, batch, T,
-                               optimizer), set by cn_trainer_init and kept by
-                               a resume; 0: unknown (a version 1 checkpoint) */
+                               (initial parameters, corpus and configuration),
+                               set by cn_trainer_init and kept by a resume;
+                               0: unknown (a version 1 checkpoint) */
     uint32_t version;       /* format version of the file it was loaded from */
     double train_seconds;   /* wall time spent training, summed over runs */
     CnRng rng;              /* dropout (and initialisation) stream */

@@ -618,9 +618,13 @@ static int check_size(const unsigned char *head, size_t n, uint64_t size, const 
                      (int)(le32(m + 8) > (1u << 24) ? 0 : le32(m + 8)),
                      (int)(le32(m + 12) > CN_MAX_LAYERS ? 0 : le32(m + 12))};
     uint32_t batch = le32(m + 16), optim = le32(m + 24);
-    size_t P = le32(m) > CN_GRU ? 0 : cn_shape_nparams(&shape);
-    if (P == 0 || batch > (1u << 30) || optim > CN_ADAM)
-        return 0; /* small enough to read: the parser names what is wrong */
+    if (le32(m) > CN_GRU)
+        return bad(&r, "has an unknown model kind");
+    size_t P = cn_shape_nparams(&shape);
+    if (P == 0)
+        return bad(&r, "has an invalid shape");
+    if (batch > (1u << 30) || optim > CN_ADAM)
+        return bad(&r, "has an invalid training configuration");
     uint64_t V = (uint64_t)shape.vocab, O = P * (uint64_t)cn_optim_slots((CnOptimKind)optim);
     uint64_t S = cn_state_values(&shape, (int)batch);
     for (int k = 0; k < 4; k++)

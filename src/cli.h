@@ -139,6 +139,12 @@ int outputs_prepare(Outputs *out, const char *const *inputs, int ninputs, const 
  * --init-from source) unless forced, and never a file that is not one. */
 int outputs_check_existing(Outputs *out, const CnTrainer *tr, const char *resume,
                            const char *init_from, int force, int with_best);
+/* A run resumed into a file that is not its own (neither the resumed file
+ * nor, for X.best.ckpt, X.ckpt) branches off: it gets an identity of its
+ * own in *branch, so that the two lines never count as one. Returns 1 then,
+ * 0 when the run simply goes on. */
+int outputs_branch(const Outputs *out, const char *resume, uint64_t run, uint64_t iteration,
+                   uint64_t *branch);
 /* Releases the locks and closes the log (removing it if this run created it
  * and wrote nothing). */
 void outputs_release(Outputs *out);

@@ -373,11 +373,14 @@ static void on_signal(int sig)
 
 void cli_catch_signals(void)
 {
-    struct sigaction sa;
+    struct sigaction sa, was;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGHUP, &sa, NULL); /* a closed terminal */
+    /* a signal ignored when charnn started stays ignored: nohup (SIGHUP), a
+       shell's background job (SIGINT) */
+    const int sigs[] = {SIGINT, SIGTERM, SIGHUP}; /* SIGHUP: a closed terminal */
+    for (int i = 0; i < 3; i++)
+        if (sigaction(sigs[i], NULL, &was) != 0 || was.sa_handler != SIG_IGN || sigs[i] == SIGTERM)
+            sigaction(sigs[i], &sa, NULL);
 }

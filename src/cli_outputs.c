@@ -164,9 +164,15 @@ static int take_lock(Output *o, const char *what, const char *flag)
     }
     snprintf(o->lock_path, len, "%s.lock", o->path);
     for (int attempt = 0; attempt < 10; attempt++) {
-        int fd = open(o->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+        int fd = open(o->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644), e = errno;
+        struct stat lsb;
+        if (fd < 0 && e != ENOENT && lstat(o->lock_path, &lsb) == 0) {
+            cli_error("cannot open the lock file %s: %s; remove it if no charnn run is writing "
+                      "%s", o->lock_path, strerror(e), o->given);
+            return EXIT_ERROR;
+        }
         if (fd < 0) {
-            cannot_write(what, flag, o->given, errno);
+            cannot_write(what, flag, o->given, e);
             return EXIT_ERROR;
         }
         if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
@@ -381,8 +387,13 @@ static int check_existing(Outputs *out, Output *o, const char *what, const CnTra
                           const char *resume, const char *init_from, int force)
 {
     int fd = open(o->path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    if (fd < 0 && errno == ENOENT)
         return 0; /* nothing there */
+    if (fd < 0) {
+        cli_error("cannot read %s to see what it holds (%s); charnn replaces only what it can "
+                  "check: give another --checkpoint", o->given, strerror(errno));
+        return EXIT_USAGE;
+    }
     char magic[8];
     ssize_t got = read(fd, magic, sizeof magic);
     close(fd);
@@ -451,8 +462,32 @@ int outputs_check_existing(Outputs *out, const CnTrainer *tr, const char *resume
     return rc;
 }
 
+int outputs_branch(const Outputs *out, const char *resume, uint64_t run, uint64_t iteration,
+                   uint64_t *branch)
+{
+    char *own = cli_latest_path(resume);
+    int same = cli_same_file(out->ckpt.given, resume) || (own && cli_same_file(out->ckpt.given, own));
+    free(own);
+    if (same)
+        return 0;
+    uint64_t at[2] = {run, iteration};
+    uint32_t where = cn_crc32(0, out->ckpt.path, strlen(out->ckpt.path));
+    *branch = (uint64_t)cn_crc32(0, at, sizeof at) << 32 | where;
+    return 1;
+}
+
 void outputs_release(Outputs *out)
 {
+    if (out->log_file) { /* before its lock goes: nobody else may have opened it */
+        struct stat sb;
+        fflush(out->log_file);
+        int empty = fstat(fileno(out->log_file), &sb) == 0 && S_ISREG(sb.st_mode) &&
+                    sb.st_size == 0;
+        if (out->log.created && empty)
+            unlink(out->log.given); /* made by this run, which wrote nothing into it */
+        fclose(out->log_file);
+    }
+    out->log_file = NULL;
     Output *ck[3] = {&out->ckpt, &out->best, &out->log};
     for (int k = 0; k < 3; k++) {
         if (ck[k]->lock_fd >= 0) {
@@ -464,14 +499,4 @@ void outputs_release(Outputs *out)
         ck[k]->lock_fd = -1;
         ck[k]->lock_path = ck[k]->path = NULL;
     }
-    if (out->log_file) {
-        struct stat sb;
-        fflush(out->log_file);
-        int empty = fstat(fileno(out->log_file), &sb) == 0 && S_ISREG(sb.st_mode) &&
-                    sb.st_size == 0;
-        fclose(out->log_file);
-        if (out->log.created && empty)
-            unlink(out->log.given); /* made by this run, which wrote nothing into it */
-    }
-    out->log_file = NULL;
 }

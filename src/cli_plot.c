@@ -313,6 +313,26 @@ static int write_svg(FILE *out, const Log *log)
     return ferror(out) ? -1 : 0;
 }
 
+/* The start of an SVG document: an XML declaration, comments and a
+ * doctype at most, then the root element <svg. */
+static int is_svg(const char *p)
+{
+    if (strncmp(p, "\xef\xbb\xbf", 3) == 0) /* a byte-order mark */
+        p += 3;
+    for (;;) {
+        p += strspn(p, " \t\r\n");
+        const char *end = strncmp(p, "<?xml", 5) == 0 ? strstr(p, "?>")
+                          : strncmp(p, "<!--", 4) == 0 ? strstr(p, "-->")
+                          : strncmp(p, "<!DOCTYPE", 9) == 0 ? strchr(p, '>')
+                                                             : NULL;
+        if (!end)
+            break;
+        p = end + (end[0] == '-' ? 3 : end[0] == '?' ? 2 : 1);
+    }
+    return strncmp(p, "<svg", 4) == 0 && (p[4] == ' ' || p[4] == '>' || p[4] == '\n' ||
+                                           p[4] == '\t' || p[4] == '\r');
+}
+
 /* The picture may not be the log itself, and replaces only a picture. */
 static int check_output(const char *log, const char *output)
 {
@@ -326,13 +346,13 @@ static int check_output(const char *log, const char *output)
                    ? (cli_error("-o %s is a directory; give a file name, e.g. %s/loss.svg",
                                 output, output), EXIT_USAGE)
                    : 0;
-    char head[256] = "";
+    char head[4096] = "";
     FILE *f = fopen(output, "r");
     size_t n = f ? fread(head, 1, sizeof head - 1, f) : 0;
     if (f)
         fclose(f);
     head[n] = '\0';
-    if (!strstr(head, "<svg") && strncmp(head, "<?xml", 5) != 0) {
+    if (!is_svg(head)) {
         cli_error("%s exists and is not an SVG picture; charnn plot replaces only pictures: "
                   "give another -o", output);
         return EXIT_USAGE;

@@ -694,6 +694,11 @@ static int train_loop(Run *r)
     }
     if (cli_comm.rank == 0)
         print_summary(r);
+    if (r->pg->lost) { /* the last rows (or lines) were lost; the checkpoint was saved */
+        cli_error("cannot write to %s (%s): its end is missing; the run finished and saved %s",
+                  r->pg->lost, strerror(r->pg->lost_errno), r->ckpt);
+        return EXIT_ERROR;
+    }
     return EXIT_OK;
 }
 
@@ -864,6 +869,12 @@ int cmd_train(int argc, char **argv)
     append_word(&resume_cmd, "--resume", 0);
     if (ckpt)
         append_word(&resume_cmd, ckpt, 1);
+    char *own = ckpt ? cli_latest_path(ckpt) : NULL;
+    if (own && strcmp(own, ckpt) != 0) { /* --resume X.best.ckpt alone would go on in X.ckpt */
+        append_word(&resume_cmd, "--checkpoint", 0);
+        append_word(&resume_cmd, ckpt, 1);
+    }
+    free(own);
     if (nargs > 1)
         snprintf(joined, sizeof joined, "%s and %d more file%s", args[0], nargs - 1,
                  nargs > 2 ? "s" : "");
@@ -897,8 +908,11 @@ int cmd_train(int argc, char **argv)
     if (!rc) {
         corpus_note(&files_read, args, nargs);
         if (cn_text_load_files(&text, args, nargs, &err) != 0) {
-            cli_error("%s", err.msg);
-            rc = EXIT_ERROR;
+            if (cli_signal)
+                cli_error("interrupted before training started; nothing was written");
+            else
+                cli_error("%s", err.msg);
+            rc = cli_signal ? EXIT_SIGNAL + cli_signal : EXIT_ERROR;
         }
     }
     if (!rc)
@@ -922,6 +936,10 @@ int cmd_train(int argc, char **argv)
     }
     if (!rc && cli_comm.rank == 0)
         rc = outputs_check_existing(&out, &tr, a.resume, a.init_from, a.force, tr.n_val > 0);
+    uint64_t branch[1];
+    if (!rc && cli_comm.rank == 0 && a.resume &&
+        outputs_branch(&out, a.resume, tr.st.run, tr.st.iteration, branch))
+        tr.st.run = branch[0];
     /* the run ends at --iters, else --epochs (default 7) unless only a time
      * budget is given; a resumed run keeps its own ends unless given new ones */
     uint64_t target = 0;
@@ -933,6 +951,10 @@ int cmd_train(int argc, char **argv)
         if (a.resume && !bounds_given)
             target = tr.st.cfg.max_iters;
         tr.st.cfg.max_iters = target; /* 0: the time budget alone ends the run */
+    }
+    if (!rc && cli_signal) {
+        cli_error("interrupted before training started; nothing was written");
+        rc = EXIT_SIGNAL + cli_signal;
     }
     if (!rc && out.log_file) {
         char what[256];
@@ -949,10 +971,6 @@ int cmd_train(int argc, char **argv)
                       line ? strerror(pg.lost_errno) : "out of memory");
             rc = EXIT_ERROR;
         }
-    }
-    if (!rc && cli_signal) {
-        cli_error("interrupted before training started; nothing was written");
-        rc = cli_signal == SIGPIPE ? EXIT_ERROR : EXIT_SIGNAL + cli_signal;
     }
     if (!comm_agree(rc == EXIT_OK)) {
         rc = rc ? rc : EXIT_ERROR; /* another rank failed and said why */

@@ -7,6 +7,7 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <string.h>
 
@@ -52,6 +53,12 @@ static int run(int argc, char **argv);
 
 int main(int argc, char **argv)
 {
+    /* a standard descriptor closed by the caller (>&-) is held by /dev/null,
+       read-only: writes to it still fail, and no file charnn opens (a lock,
+       a log) can take its number and receive what was meant for it */
+    for (int fd = 0; fd <= 2; fd++)
+        if (fcntl(fd, F_GETFD) == -1 && errno == EBADF && open("/dev/null", O_RDONLY) != fd)
+            return EXIT_ERROR;
     /* a file-size limit makes writes fail (EFBIG), which every command
        handles, instead of killing the process mid-save */
     signal(SIGXFSZ, SIG_IGN);

@@ -110,9 +110,7 @@ static int read_all(CnText *text, int fd, const char *name, size_t expect, size_
             continue;
         }
         ssize_t got = read(fd, buf + n, cap - n);
-        if (got < 0 && errno == EINTR)
-            continue;
-        if (got <= 0) {
+        if (got <= 0) { /* EINTR too: a signal handler of the caller's ran */
             text->owned = buf;
             text->owned_len = cap;
             if (got == 0)
@@ -155,7 +153,7 @@ int cn_text_load(CnText *text, const char *path, CnError *err)
         cn_errorf(err, "%s is a directory; give a text file", name);
         goto fail;
     }
-    if (S_ISCHR(sb.st_mode) && !isatty(fd)) { /* /dev/zero, /dev/urandom */
+    if ((S_ISCHR(sb.st_mode) && !isatty(fd)) || S_ISBLK(sb.st_mode)) { /* /dev/zero */
         cn_errorf(err, "%s is a device, not a text file; give a text file", name);
         goto fail;
     }

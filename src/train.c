@@ -208,12 +208,17 @@ int cn_trainer_init(CnTrainer *tr, CnModel *model, const CnText *text, CnTrainSt
         /* this process's rows; state_h and state_c are adjacent in memory */
         state_rows(s->state, tr->acts.state_h, &model->shape, B, tr->shard.first, nb, 0);
     } else {
-        /* the run's identity: where it starts (two runs that start alike
-           are the same run, step for step) */
-        uint32_t what[] = {crc, (uint32_t)c->seed, (uint32_t)(c->seed >> 32), (uint32_t)B,
-                           (uint32_t)T, (uint32_t)c->optim.kind};
+        /* the run's identity: where it starts, everything that decides its
+           course (two runs that start alike are the same run, step for step) */
+        uint64_t ints[] = {crc, c->seed, (uint64_t)B, (uint64_t)T, (uint64_t)c->optim.kind,
+                           (uint64_t)c->schedule, (uint64_t)c->init, c->warmup};
+        double reals[] = {c->optim.lr, c->optim.momentum, c->optim.beta1, c->optim.beta2,
+                          c->optim.eps, c->optim.decay_rate, c->clip_value, c->clip_norm,
+                          c->dropout, c->val_frac, c->lr_decay, c->lr_decay_after, c->lr_min,
+                          c->bptt_random, c->time_budget};
+        uint32_t how = cn_crc32(cn_crc32(0, ints, sizeof ints), reals, sizeof reals);
         s->run = (uint64_t)cn_crc32(0, model->params, model->nparams * sizeof(CnReal)) << 32 |
-                 cn_crc32(0, what, sizeof what);
+                 how;
         s->iteration = s->epoch = s->chunk = 0;
         s->smooth_loss = log((double)model->shape.vocab);
         s->last_loss = s->val_loss = s->best_val_loss = NAN;

@@ -90,8 +90,8 @@ start_slow 1500
 kill -INT $pid; sleep 0.7; kill -KILL $pid
 wait $pid 2>/dev/null
 cmp -s "$dir/sig.ckpt" "$dir/before.ckpt" && "$CHARNN" info "$dir/sig.ckpt" >/dev/null 2>&1 &&
-    "$CHARNN" train "$dir/corpus.txt" $small --resume "$dir/sig.ckpt" --checkpoint "$dir/sig.ckpt" \
-        --iters 100000000 --eval-every 100000 >/dev/null 2>&1 </dev/null &
+    env --default-signal=INT "$CHARNN" train "$dir/corpus.txt" $small --resume "$dir/sig.ckpt" \
+        --checkpoint "$dir/sig.ckpt" --iters 100000000 --eval-every 100000 >/dev/null 2>&1 </dev/null &
 pid2=$!
 sleep 0.5; kill -INT $pid2 2>/dev/null; wait $pid2
 rc=$?

@@ -20,7 +20,8 @@ LC_ALL=C
 export LC_ALL
 CHARNN=${CHARNN:-./charnn}
 case $CHARNN in /*) ;; *) CHARNN=$(pwd)/$CHARNN ;; esac
-FAULTS=$(pwd)/${BUILD:-build}/charnn-faults
+FAULTS=${BUILD:-build}/charnn-faults
+case $FAULTS in /*) ;; *) FAULTS=$(pwd)/$FAULTS ;; esac
 T=$(mktemp -d) || exit 1
 bg_pid=
 trap '[ -n "$bg_pid" ] && kill -KILL "$bg_pid" 2>/dev/null; chmod -R u+w "$T" 2>/dev/null; rm -rf "$T"' EXIT
@@ -184,6 +185,20 @@ begin; expect_rc 2; one_line; same base.csv base.keep
 report "3. plot -o naming its own log is refused (exit $rc), the log untouched"
 
 cp base.keep base.csv
+printf '<?xml version="1.0"?>\n<project><modelVersion>4.0.0</modelVersion></project>\n' > pom.xml
+cp pom.xml pom.keep
+run "$CHARNN" plot base.csv -o pom.xml
+begin; expect_rc 2; one_line; same pom.xml pom.keep
+report "3. plot does not write over an XML file that is not an SVG picture (exit $rc)"
+printf '<!DOCTYPE html>\n<html><body><svg width="10"></svg></body></html>\n' > page.html
+cp page.html page.keep
+run "$CHARNN" plot base.csv -o page.html
+begin; expect_rc 2; one_line; same page.html page.keep
+report "3. plot does not write over a web page with a picture in it (exit $rc)"
+run "$CHARNN" plot base.csv -o base.svg
+run "$CHARNN" plot base.csv -o base.svg
+begin; expect_rc 0
+report "3. plot replaces its own picture (exit $rc)"
 cp c.txt pic.txt
 run "$CHARNN" plot base.csv -o pic.txt
 begin; expect_rc 2; one_line; same pic.txt c.txt
@@ -244,6 +259,35 @@ run "$CHARNN" train c.txt $S --iters 5 --quiet --checkpoint notes.txt --force
 begin; expect_rc 2; one_line; err_has 'not a charnn checkpoint'; same notes.txt notes.keep
 report "4. a file that is not a checkpoint is never replaced, even with --force (exit $rc)"
 
+# Runs that differ only in their learning rate, or a branch of a run, are
+# other runs: their checkpoints do not replace each other's.
+run "$CHARNN" train c.txt $S --iters 5 --lr 0.01 --quiet --checkpoint lr01.ckpt
+cp lr01.ckpt lr01.keep
+run "$CHARNN" train c.txt $S --iters 5 --lr 0.001 --quiet --checkpoint lr001.ckpt
+run "$CHARNN" train c.txt --resume lr001.ckpt --iters 10 --quiet --checkpoint lr01.ckpt
+begin; expect_rc 2; one_line; same lr01.ckpt lr01.keep
+report "4. a run of a learning-rate sweep does not replace another's checkpoint (exit $rc)"
+# (r.ckpt holds iteration 50; the branch from iteration 10 goes past it)
+run "$CHARNN" train c.txt --resume early.ckpt --iters 55 --quiet --checkpoint br.ckpt
+cp r.ckpt r.keep
+run "$CHARNN" train c.txt --resume br.ckpt --iters 70 --quiet --checkpoint r.ckpt
+begin; expect_rc 2; one_line; same r.ckpt r.keep
+report "4. a branch (--resume into another --checkpoint) does not replace its trunk (exit $rc)"
+
+mkdir -p shared && chmod 777 shared && printf 'notes' > shared/x.ckpt && chmod 000 shared/x.ckpt
+cp c.txt shared/c.txt && chmod 644 shared/c.txt
+if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
+    chmod 755 "$T"
+    timeout 30 setpriv --reuid=65534 --regid=65534 --clear-groups "$CHARNN" train shared/c.txt \
+        $S --iters 5 --quiet --checkpoint shared/x.ckpt >out 2>err </dev/null
+    rc=$?
+else
+    run "$CHARNN" train shared/c.txt $S --iters 5 --quiet --checkpoint shared/x.ckpt
+fi
+begin; [ "$rc" -ne 0 ] || problem "exit 0"; one_line
+[ "$(cat shared/x.ckpt)" = notes ] || problem "shared/x.ckpt was replaced"
+report "4. a file at the checkpoint path that cannot be read is not replaced (exit $rc)"
+
 # ---------------------------------------------------------------------------
 # 5. One run per checkpoint
 
@@ -292,6 +336,48 @@ expect_rc 1
 err_has 'too large'
 no_tmp
 report "6. a file-size limit is a failed save with a message, no temporary file left (exit $rc)"
+
+if command -v nohup >/dev/null; then
+    env --default-signal=INT,TERM nohup "$CHARNN" train c.txt $S $LONG --checkpoint nohup.ckpt \
+        >run.out 2>run.out.err </dev/null &
+    bg_pid=$!
+    sleep 0.5
+    kill -HUP $bg_pid
+    sleep 0.5
+    begin
+    kill -0 $bg_pid 2>/dev/null || problem "SIGHUP ended a run started under nohup"
+    kill -TERM $bg_pid 2>/dev/null
+    finish_bg
+    expect_rc 143
+    report "6. under nohup SIGHUP is ignored as nohup asks; SIGTERM still saves (exit $rc)"
+fi
+
+rm -f cl.ckpt*
+timeout 30 "$CHARNN" train c.txt $S --iters 5 --checkpoint cl.ckpt --log cl.csv </dev/null >&- 2>err
+rc=$?
+begin; expect_rc 1; one_line; err_has 'standard output'; loads cl.ckpt
+grep -qv '^[#0-9i]' cl.csv && problem "cl.csv has lines that are not the log's"
+report "6. stdout closed (>&-): saves, says so and exits 1; nothing lands in another file"
+timeout 30 "$CHARNN" train c.txt $S --iters 5 --checkpoint cl2.ckpt --log cl2.csv <&- >&- 2>&-
+rc=$?
+begin; expect_rc 1; loads cl2.ckpt
+grep -qv '^[#0-9i]' cl2.csv && problem "cl2.csv has lines that are not the log's: $(grep -v '^[#0-9i]' cl2.csv | head -2)"
+report "6. all three standard descriptors closed: exit 1, the log holds only the log"
+
+# the log lost at the very last row: the reader leaves after the header
+if command -v mkfifo >/dev/null; then
+    rm -f fifo.csv last.ckpt*
+    mkfifo fifo.csv
+    timeout 30 head -n 1 fifo.csv >/dev/null &
+    reader=$!
+    CHARNN_SLOW_SAVE_MS=300 timeout 30 "$FAULTS" train c.txt $S --iters 1 --quiet \
+        --checkpoint last.ckpt --log fifo.csv >out 2>err </dev/null
+    rc=$?
+    kill $reader 2>/dev/null # if the run never opened the log
+    wait $reader
+    begin; expect_rc 1; err_has 'fifo\.csv'; loads last.ckpt
+    report "6. a log that cannot take its last row: exit 1 with a message, the checkpoint saved"
+fi
 
 # ---------------------------------------------------------------------------
 # 7. Unwritable output paths are found before training
@@ -440,6 +526,16 @@ run "$CHARNN" info fake.ckpt
 ms=$((($(date +%s%N) - t0) / 1000000))
 begin; expect_rc 1; one_line; [ $ms -lt 2000 ] || problem "took $ms ms"
 report "11. a checkpoint header claiming 8 GB is checked against its shape before reading ($ms ms)"
+# an invalid model kind in a header whose size field matches 8 GB: refused
+# from the header, with no memory to read 8 GB into
+head -c 200 s8.ckpt > kind.ckpt
+printf '\011' | dd of=kind.ckpt bs=1 seek=24 conv=notrunc 2>/dev/null
+printf '\000\000\000\000\002\000\000\000' | dd of=kind.ckpt bs=1 seek=16 conv=notrunc 2>/dev/null
+truncate -s 8G kind.ckpt
+(ulimit -v 1000000; "$CHARNN" info kind.ckpt >out 2>err; echo $? > kind.rc)
+rc=$(cat kind.rc)
+begin; expect_rc 1; one_line; err_has 'model kind'
+report "11. a header with an unknown model kind is refused before the file is read (exit $rc)"
 run "$CHARNN" train /dev/zero $S --iters 5 --checkpoint z.ckpt
 begin; expect_rc 1; one_line; err_has '/dev/zero'
 report "11. /dev/zero as the corpus is refused at once (exit $rc)"
@@ -495,13 +591,43 @@ begin; expect_rc 0
 report "12. a symlinked --checkpoint stays a link; its target is saved"
 
 for i in $(seq 300); do cat c.txt; done > huge.txt
-$DEFSIG "$CHARNN" train huge.txt $S --iters 5 --checkpoint early-int.ckpt >run.out 2>run.err &
+$DEFSIG "$CHARNN" train huge.txt $S --iters 5 --checkpoint early-int.ckpt --log early.csv \
+    >run.out 2>run.err &
 bg_pid=$!
 sleep 0.05
 kill -INT $bg_pid
 begin; finish_bg; expect_rc 130
 grep -qi 'interrupt' run.out run.err || problem "no word about the interrupt"
+grep -q 'nothing was written' run.err && [ -e early.csv ] && problem "early.csv was written"
 report "12. SIGINT during start-up exits 130 and says so"
+
+if command -v mkfifo >/dev/null; then
+    mkfifo in.fifo
+    sleep 20 > in.fifo & # a writer that never writes
+    writer=$!
+    $DEFSIG "$CHARNN" train - $S --iters 5 --checkpoint stdin.ckpt < in.fifo >run.out 2>run.err &
+    bg_pid=$!
+    sleep 0.3
+    kill -INT $bg_pid
+    begin; finish_bg; expect_rc 130
+    kill $writer 2>/dev/null
+    report "12. SIGINT while reading the corpus from a pipe that sends nothing ends the read (exit $rc)"
+fi
+
+start_bg run.out "$CHARNN" train c.txt $S $LONG --checkpoint fb.best.ckpt
+kill -INT $bg_pid
+begin; finish_bg; expect_rc 130
+grep -q -- '--resume fb.best.ckpt --checkpoint fb.best.ckpt' run.out || problem "hint: $(grep 'resume with' run.out)"
+report "12. the hint for a run saved into X.best.ckpt resumes into that file"
+
+if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
+    mkdir -p locked && chmod 777 locked && : > locked/m.ckpt.lock
+    timeout 30 setpriv --reuid=65534 --regid=65534 --clear-groups "$CHARNN" train c.txt $S \
+        --iters 5 --checkpoint locked/m.ckpt >out 2>err </dev/null
+    rc=$?
+    begin; expect_rc 1; one_line; err_has 'lock file'
+    report "12. a lock file that cannot be opened is named as such (exit $rc)"
+fi
 
 run "$CHARNN" info s8.ckpt
 begin
