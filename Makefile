@@ -24,12 +24,18 @@ CC       ?= cc
 CFLAGS   ?= -O3 -g
 BASE     := -std=c11 -ffp-contract=off -fno-math-errno -pthread -Wall -Wextra -Wpedantic \
             -Wshadow -Wstrict-prototypes
-CPPFLAGS += -Iinclude -MMD -MP
+CPPFLAGS += -MMD -MP
 LDLIBS   += -lm -pthread
+# The layers (README, "Layout"): the command line sees the public header
+# alone, so reaching inside the library does not compile; the library sees
+# its own headers; tests see everything.
+LIB_INC  := -Iinclude -Isrc/core -Isrc/kernels
+CLI_INC  := -Iinclude
+TEST_INC := $(LIB_INC) -Isrc/cli
 
 # SANITIZE=1: everything in build/san, with ASan and UBSan, any report fatal.
 # MPI=1: everything in build/mpi, built with mpicc, charnn trains data-parallel
-# under mpirun (src/cli_mpi.c); without it nothing of MPI is compiled.
+# under mpirun (src/cli/comm_mpi.c); without it nothing of MPI is compiled.
 ifeq ($(SANITIZE),1)
 B        := build/san
 SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -45,10 +51,10 @@ B        := build
 CHARNN   := charnn
 endif
 
-ISA_SRC := src/gemm.c src/loss.c src/rnn.c src/lstm.c src/gru.c
-LIB_SRC := $(filter-out src/main.c src/cli_%.c $(ISA_SRC),$(wildcard src/*.c))
-CLI_SRC := src/main.c $(filter-out src/cli_mpi.c src/cli_solo.c,$(wildcard src/cli_*.c)) \
-           $(if $(filter 1,$(MPI)),src/cli_mpi.c,src/cli_solo.c)
+ISA_SRC := $(addprefix src/kernels/,gemm.c loss.c rnn.c lstm.c gru.c)
+LIB_SRC := $(wildcard src/core/*.c) $(filter-out $(ISA_SRC),$(wildcard src/kernels/*.c))
+CLI_SRC := $(filter-out src/cli/comm_%.c,$(wildcard src/cli/*.c)) \
+           $(if $(filter 1,$(MPI)),src/cli/comm_mpi.c,src/cli/comm_solo.c)
 
 X86   := $(findstring x86_64,$(shell $(CC) -dumpmachine))
 ISAS  := generic $(if $(X86),avx2 avx512)
@@ -78,28 +84,38 @@ $(B)/libcharnn.a: $(LIB_OBJ)
 $(B)/libcharnn64.a: $(LIB64_OBJ)
 	$(AR) rcs $@ $^
 
-$(B)/%.o: src/%.c | $(B)
-	$(CC) $(CPPFLAGS) $(BASE) $(CFLAGS) -c -o $@ $<
+$(B)/cli/%.o: src/cli/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CLI_INC) $(CPPFLAGS) $(BASE) $(CFLAGS) -c -o $@ $<
 
-$(B)/f64/%.o: src/%.c | $(B)/f64
-	$(CC) $(CPPFLAGS) -DCHARNN_DOUBLE $(BASE) $(CFLAGS) -c -o $@ $<
+$(B)/%.o: src/%.c
+	@mkdir -p $(@D)
+	$(CC) $(LIB_INC) $(CPPFLAGS) $(BASE) $(CFLAGS) -c -o $@ $<
+
+$(B)/f64/%.o: src/%.c
+	@mkdir -p $(@D)
+	$(CC) $(LIB_INC) $(CPPFLAGS) -DCHARNN_DOUBLE $(BASE) $(CFLAGS) -c -o $@ $<
 
 define isa_rules
-$(B)/$(1)/%.o: src/%.c | $(B)/$(1)
-	$$(CC) $$(CPPFLAGS) -DCN_ISA=$(1) $$(FLAGS_$(1)) $$(BASE) $$(CFLAGS) -c -o $$@ $$<
+$(B)/$(1)/%.o: src/%.c
+	@mkdir -p $$(@D)
+	$$(CC) $$(LIB_INC) $$(CPPFLAGS) -DCN_ISA=$(1) $$(FLAGS_$(1)) $$(BASE) $$(CFLAGS) -c -o $$@ $$<
 endef
 $(foreach i,$(ISAS),$(eval $(call isa_rules,$(i))))
 
-$(B)/f64/generic/%.o: src/%.c | $(B)/f64/generic
-	$(CC) $(CPPFLAGS) -DCHARNN_DOUBLE -DCN_ISA=generic $(BASE) $(CFLAGS) -c -o $@ $<
+$(B)/f64/generic/%.o: src/%.c
+	@mkdir -p $(@D)
+	$(CC) $(LIB_INC) $(CPPFLAGS) -DCHARNN_DOUBLE -DCN_ISA=generic $(BASE) $(CFLAGS) -c -o $@ $<
 
 # tests named test_*_f64.c link the double-precision library
-$(B)/test_%_f64: tests/test_%_f64.c tests/check.h $(B)/libcharnn64.a | $(B)
-	$(CC) $(CPPFLAGS) -Isrc -DCHARNN_DOUBLE $(BASE) $(CFLAGS) $(LDFLAGS) -o $@ $< \
+$(B)/test_%_f64: tests/test_%_f64.c tests/check.h $(B)/libcharnn64.a
+	@mkdir -p $(@D)
+	$(CC) $(TEST_INC) $(CPPFLAGS) -DCHARNN_DOUBLE $(BASE) $(CFLAGS) $(LDFLAGS) -o $@ $< \
 	    $(B)/libcharnn64.a $(LDLIBS)
 
-$(B)/test_%: tests/test_%.c tests/check.h $(B)/libcharnn.a | $(B)
-	$(CC) $(CPPFLAGS) -Isrc $(BASE) $(CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libcharnn.a $(LDLIBS)
+$(B)/test_%: tests/test_%.c tests/check.h $(B)/libcharnn.a
+	@mkdir -p $(@D)
+	$(CC) $(TEST_INC) $(CPPFLAGS) $(BASE) $(CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libcharnn.a $(LDLIBS)
 
 # The test build with fault injection (tests/faults.c): its own checkpoint
 # and training code, the rest of the library as usual.
@@ -107,23 +123,24 @@ FAULT_OBJ := $(B)/faults/checkpoint.o $(B)/faults/train.o $(B)/faults/faults.o
 $(B)/charnn-faults: $(CLI_OBJ) $(FAULT_OBJ) $(B)/libcharnn.a
 	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(FAULT_OBJ) $(B)/libcharnn.a $(LDLIBS)
 
-$(B)/faults/%.o: src/%.c | $(B)/faults
-	$(CC) $(CPPFLAGS) -DCHARNN_FAULTS $(BASE) $(CFLAGS) -c -o $@ $<
+$(B)/faults/%.o: src/core/%.c
+	@mkdir -p $(@D)
+	$(CC) $(LIB_INC) $(CPPFLAGS) -DCHARNN_FAULTS $(BASE) $(CFLAGS) -c -o $@ $<
 
-$(B)/faults/faults.o: tests/faults.c | $(B)/faults
-	$(CC) $(CPPFLAGS) -Isrc -DCHARNN_FAULTS $(BASE) $(CFLAGS) -c -o $@ $<
+$(B)/faults/faults.o: tests/faults.c
+	@mkdir -p $(@D)
+	$(CC) $(TEST_INC) $(CPPFLAGS) -DCHARNN_FAULTS $(BASE) $(CFLAGS) -c -o $@ $<
 
 # fuzz targets replayed over their corpus without libFuzzer (make test)
-$(B)/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(B)/libcharnn.a $(CLI_OBJ) | $(B)
-	$(CC) $(CPPFLAGS) -Isrc $(BASE) $(CFLAGS) $(LDFLAGS) -o $@ $< tests/fuzz/replay.c \
-	    $(filter-out $(B)/main.o,$(CLI_OBJ)) $(B)/libcharnn.a $(LDLIBS)
+$(B)/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(B)/libcharnn.a $(CLI_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(TEST_INC) $(CPPFLAGS) $(BASE) $(CFLAGS) $(LDFLAGS) -o $@ $< tests/fuzz/replay.c \
+	    $(filter-out $(B)/cli/main.o,$(CLI_OBJ)) $(B)/libcharnn.a $(LDLIBS)
 
 # checks the SVG of charnn plot (tests/test_ui.sh)
-$(B)/xmlcheck: tests/xmlcheck.c | $(B)
+$(B)/xmlcheck: tests/xmlcheck.c
+	@mkdir -p $(@D)
 	$(CC) $(BASE) $(CFLAGS) $(LDFLAGS) -o $@ $<
-
-$(B) $(B)/f64 $(B)/f64/generic $(B)/faults $(ISAS:%=$(B)/%):
-	mkdir -p $@
 
 test: $(CHARNN) $(B)/charnn-faults $(B)/xmlcheck $(TESTS) $(REPLAY)
 	@CHARNN=./$(CHARNN) BUILD=$(B) SANITIZE=$(SANITIZE) sh tests/run.sh $(TESTS) $(TEST_SH)
@@ -143,7 +160,7 @@ bench: $(CHARNN)
 	@./$(CHARNN) bench --model lstm --hidden 128 --layers 2 --iters 0
 	@./$(CHARNN) bench --iters 0
 
-# make MPI=1 test-mpi: 2 ranks against 1 (tests/test_mpi.sh); needs
+# make MPI=1 test-mpi: 2 ranks against 1 (tests/mpi.sh); needs
 # Debian's openmpi-bin and libopenmpi-dev
 test-mpi: $(CHARNN) charnn
 	@CHARNN=./$(CHARNN) CHARNN_SOLO=./charnn sh tests/run.sh tests/mpi.sh
@@ -165,8 +182,8 @@ FUZZ_FLAGS   := -std=c11 -O1 -g -ffp-contract=off -fno-math-errno -pthread \
 fuzz:
 	@mkdir -p build/fuzz
 	@for t in $(FUZZ); do \
-	  extra=; [ $$t = cli ] && extra="$(filter-out src/main.c,$(CLI_SRC))"; \
-	  $(FUZZ_CC) $(FUZZ_FLAGS) -Iinclude -Isrc -DCN_ISA=generic -DCHARNN_GENERIC_ONLY -o build/fuzz/$$t \
+	  extra=; [ $$t = cli ] && extra="$(filter-out src/cli/main.c,$(CLI_SRC))"; \
+	  $(FUZZ_CC) $(FUZZ_FLAGS) $(TEST_INC) -DCN_ISA=generic -DCHARNN_GENERIC_ONLY -o build/fuzz/$$t \
 	      tests/fuzz/fuzz_$$t.c $$extra $(filter-out $(ISA_SRC),$(LIB_SRC)) $(ISA_SRC) -lm || exit 1; \
 	  mkdir -p build/fuzz/corpus_$$t; \
 	  build/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -close_fd_mask=3 \
