@@ -3,14 +3,16 @@
  * charnn: character-level language models (vanilla RNN, LSTM, peephole LSTM,
  * GRU) trained with truncated backpropagation through time, in plain C.
  *
- * This is the whole public interface of libcharnn. The equations are in
- * README.md ("The model"). Conventions used throughout:
- *   V = vocabulary size, H = hidden units, L = layers, B = streams (batch),
- *   T = steps per chunk, G = gate blocks per cell (rnn 1, gru 3, lstm 4).
- *   Matrices are row-major. Sequences are time-major: element (t, b) of a
- *   (T, B) array is at index t*B + b.
- * Functions that can fail return 0 on success and -1 on failure, with a
- * one-line message (no trailing newline, no program name) in a CnError.
+ * The public interface of libcharnn, all a program needs to train, resume,
+ * sample, score and export models: opaque handles (CnText, CnModel,
+ * CnCheckpoint, CnTrainer, CnSampler), plain configuration structs and
+ * accessors. Nothing here shows the library's buffers or kernels, which may
+ * change; what is here stays. The equations are in README.md ("The model").
+ *
+ * Functions that can fail return 0 (or a handle) on success and -1 (or
+ * NULL) on failure, with a one-line message (no newline, no program name)
+ * in a CnError. Every handle is freed by its _free function, which accepts
+ * NULL. Nothing in the library prints or exits.
  */
 #ifndef CHARNN_H
 #define CHARNN_H
@@ -19,208 +21,259 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define CHARNN_VERSION "0.1.0"
+#define CHARNN_VERSION "0.2.0"
 
-/* Precision of parameters and activations. The library is float; the test
- * suite also builds it as double (-DCHARNN_DOUBLE) for gradient checks.
- * Checkpoints always store float32. */
+/* Building the shared library exports these names and nothing else. */
+#if defined(CHARNN_BUILD) && defined(__GNUC__)
+#define CN_API __attribute__((visibility("default")))
+#else
+#define CN_API
+#endif
+
+CN_API const char *cn_version(void);      /* CHARNN_VERSION of the library in use */
+CN_API const char *cn_kernels_name(void); /* "avx512", "avx2" or "generic" */
+CN_API int cn_cpu_count(void);            /* online processors, at least 1 */
+CN_API uint64_t cn_physical_memory(void); /* bytes, 0 if unknown */
+CN_API double cn_seconds(void);           /* a monotonic clock */
+
+enum { CN_ERRLEN = 320, CN_MAX_LAYERS = 32 };
+typedef struct {
+    char msg[CN_ERRLEN]; /* e.g. "data/x.txt is not valid UTF-8 at byte 1234 (0xff); ..." */
+} CnError;
+
+/* The precision of parameters and states: float (the test suite also builds
+ * the library in double, -DCHARNN_DOUBLE). Checkpoints always store float. */
 #ifdef CHARNN_DOUBLE
 typedef double CnReal;
 #else
 typedef float CnReal;
 #endif
 
-enum { CN_MAX_LAYERS = 32, CN_ERRLEN = 320 };
-
-typedef struct {
-    char msg[CN_ERRLEN]; /* e.g. "data/x.txt: not valid UTF-8 at byte 1234" */
-} CnError;
-
 /* ---------------------------------------------------------------------------
- * Random numbers: xoshiro256** seeded through splitmix64. Deterministic
- * across platforms; its state is saved in checkpoints.
- */
-typedef struct {
-    uint64_t s[4];
-} CnRng;
-
-void cn_rng_seed(CnRng *rng, uint64_t seed);
-uint64_t cn_rng_next(CnRng *rng);
-double cn_rng_uniform(CnRng *rng); /* [0, 1), 53 random bits */
-
-/* ---------------------------------------------------------------------------
- * UTF-8 and text.
- */
-
-/* Decodes the code point at s[0..n). Returns its length (1..4), or 0 if the
- * bytes there are not valid UTF-8 (overlong forms, surrogates, values above
- * U+10FFFF and truncated sequences are all invalid). */
-int cn_utf8_decode(const unsigned char *s, size_t n, uint32_t *cp);
-/* Writes cp as UTF-8 into out (no terminator); returns the length 1..4. */
-int cn_utf8_encode(uint32_t cp, char out[4]);
-
-/* A corpus held in memory, known to be valid UTF-8. */
-typedef struct {
-    const unsigned char *bytes; /* (nbytes) the text */
-    size_t nbytes;
-    size_t nchars;              /* code points in the text */
-    size_t *seek_index;         /* byte offset of every CN_SEEK_STRIDE-th char */
-    void *owned;                /* what cn_text_free releases */
-    size_t owned_len;
-    int mapped;                 /* owned is anonymous memory from mmap */
-} CnText;
-
-enum { CN_SEEK_STRIDE = 1024 };
-
-/* Loads a file ("-" reads standard input) into memory of its own (never
- * mapped, so that changes to the file while it is in use change nothing),
- * checks that the content is non-empty, valid UTF-8, and indexes it for
- * seeking. Devices other than terminals are refused, and so is a corpus
- * larger than half of the machine's memory. */
-int cn_text_load(CnText *text, const char *path, CnError *err);
-/* Several files concatenated in order ("-" for standard input, at most
- * once), each loaded as by cn_text_load. Each must be valid UTF-8; messages
- * name the file. */
-int cn_text_load_files(CnText *text, const char *const *paths, int n, CnError *err);
-/* Same checks on a caller's buffer, which must outlive the CnText. */
-int cn_text_from_memory(CnText *text, const void *data, size_t n, const char *name,
-                        CnError *err);
-void cn_text_free(CnText *text);
-/* Byte offset of code point number char_index (char_index <= nchars). */
-size_t cn_text_seek(const CnText *text, size_t char_index);
-
-/* ---------------------------------------------------------------------------
- * Vocabulary: the distinct code points of a corpus, sorted, so that the
- * one-hot position of a character is its rank. Stored in checkpoints.
- */
-typedef struct {
-    int size;             /* V */
-    uint32_t *chars;      /* (V) code points, strictly increasing */
-    int32_t small[256];   /* index of code points < 256, or -1 */
-} CnVocab;
-
-int cn_vocab_build(CnVocab *vocab, const CnText *text, CnError *err);
-/* Takes ownership of chars (V strictly increasing valid code points). */
-int cn_vocab_from_chars(CnVocab *vocab, uint32_t *chars, int size, CnError *err);
-int cn_vocab_index(const CnVocab *vocab, uint32_t cp); /* -1 if absent */
-/* Checks that every character of text is in vocab; names the first that is
- * not, with its byte offset. */
-int cn_vocab_covers(const CnVocab *vocab, const CnText *text, const char *name,
-                    CnError *err);
-void cn_vocab_free(CnVocab *vocab);
-
-/* ---------------------------------------------------------------------------
- * Models.
+ * Names. Each table is indexed by its enum and ends with NULL; cn_lookup
+ * returns a name's index, or -1.
  */
 typedef enum { CN_RNN, CN_LSTM, CN_PEEPHOLE, CN_GRU } CnCell;
+typedef enum { CN_SGD, CN_MOMENTUM, CN_NESTEROV, CN_ADAGRAD, CN_RMSPROP, CN_ADAM } CnOptimKind;
+typedef enum { CN_LR_CONSTANT, CN_LR_STEP, CN_LR_COSINE } CnSchedule;
+typedef enum { CN_INIT_UNIFORM, CN_INIT_ORTHOGONAL } CnInit;
+CN_API extern const char *const cn_cell_names[];     /* rnn lstm peephole gru */
+CN_API extern const char *const cn_optim_names[];    /* sgd momentum ... adam */
+CN_API extern const char *const cn_schedule_names[]; /* constant step cosine */
+CN_API extern const char *const cn_init_names[];     /* uniform orthogonal */
+CN_API int cn_lookup(const char *const *names, const char *name);
 
-const char *cn_cell_name(CnCell cell);              /* "rnn", "lstm", ... */
-int cn_cell_parse(const char *name, CnCell *cell);  /* 0, or -1 if unknown */
-int cn_cell_gates(CnCell cell);                     /* G */
+/* ---------------------------------------------------------------------------
+ * UTF-8 and random numbers.
+ */
+/* The code point at s[0..n) in *cp; returns its length 1..4, or 0 if the
+ * bytes are not valid UTF-8 (overlong, surrogate, above U+10FFFF, cut). */
+CN_API int cn_utf8_decode(const unsigned char *s, size_t n, uint32_t *cp);
+CN_API int cn_utf8_encode(uint32_t cp, char out[4]); /* returns the length 1..4 */
 
+typedef struct {
+    uint64_t s[4];
+} CnRng; /* xoshiro256** seeded through splitmix64: the same on every platform */
+CN_API void cn_rng_seed(CnRng *rng, uint64_t seed);
+CN_API uint64_t cn_rng_next(CnRng *rng);
+CN_API double cn_rng_uniform(CnRng *rng); /* [0, 1), 53 random bits */
+
+/* ---------------------------------------------------------------------------
+ * Text: valid UTF-8 held in memory of its own.
+ */
+typedef struct CnText CnText;
+/* Files joined in order ("-": standard input, at most once). Each is read
+ * whole (never mapped: a file changed meanwhile changes nothing) and must
+ * be valid UTF-8; messages name the file. Devices are refused, and a text
+ * larger than half of the machine's memory. A signal that interrupts a
+ * read (a caller's handler ran) ends it with an error. */
+CN_API CnText *cn_text_load(const char *const *paths, int n, CnError *err);
+/* The same checks on n bytes, which are copied; name is for messages. */
+CN_API CnText *cn_text_from_memory(const void *data, size_t n, const char *name, CnError *err);
+CN_API size_t cn_text_chars(const CnText *text); /* code points */
+CN_API void cn_text_free(CnText *text);
+
+/* ---------------------------------------------------------------------------
+ * Models. The vocabulary is the distinct code points of the training text,
+ * increasing; a character's one-hot position is its rank.
+ */
 typedef struct {
     CnCell cell;
     int vocab;  /* V */
     int hidden; /* H */
-    int layers; /* L */
+    int layers; /* L, at most CN_MAX_LAYERS */
 } CnShape;
 
-/* Views of one layer's tensors inside a flat array. The internal layout is
- * input-major (the transpose of the exported [outputs, inputs] matrices):
- * row k of Wx holds input unit k's weights to every gate unit, so the
- * one-hot input of layer 0 selects one contiguous row. Gate blocks are
- * ordered lstm/peephole [i f o g], gru [r u n]. */
-typedef struct {
-    CnReal *Wx;   /* (In, G*H)  In = V for layer 0, else H */
-    CnReal *Wh;   /* (H, G*H) */
-    CnReal *b;    /* (G*H) */
-    CnReal *peep; /* (3*H) p_i, p_f, p_o (peephole only, else NULL) */
-} CnLayerView;
-
-typedef struct {
-    CnLayerView layer[CN_MAX_LAYERS];
-    CnReal *Wy; /* (H, V) output weights, input-major */
-    CnReal *by; /* (V) */
-} CnView;
-
-/* Number of parameters of a shape, or 0 if the shape is invalid or its size
- * overflows. */
-size_t cn_shape_nparams(const CnShape *shape);
-/* Values of the state B streams carry between chunks: h, and c for the
- * LSTMs, of every layer, (L, B, H) each. */
-size_t cn_state_values(const CnShape *shape, int B);
-/* Points the views into a flat array of cn_shape_nparams(shape) values. */
-void cn_view_init(CnView *view, const CnShape *shape, CnReal *base);
-/* Checks ranges (1 <= H, L <= CN_MAX_LAYERS, ...); message names the field. */
-int cn_shape_check(const CnShape *shape, CnError *err);
-
-typedef struct {
-    CnShape shape;
-    CnVocab vocab;   /* owned; vocab.size == shape.vocab */
-    size_t nparams;
-    CnReal *params;  /* (nparams) every parameter, one flat array */
-    CnView w;        /* views into params */
-} CnModel;
-
-/* Allocates a zeroed model and takes ownership of vocab. */
-int cn_model_init(CnModel *model, CnCell cell, int hidden, int layers, CnVocab *vocab,
-                  CnError *err);
-typedef enum { CN_LR_CONSTANT, CN_LR_STEP, CN_LR_COSINE } CnSchedule;
-
-/* Initial weights (cn_model_randomize):
- *   uniform:    every matrix uniform in [-1/sqrt(H), 1/sqrt(H)] (PyTorch's)
- *   orthogonal: each gate block of the recurrent matrices a random
- *               orthogonal matrix; input and output matrices uniform in
- *               [-a, a], a = sqrt(6 / (fan_in + fan_out)) (Glorot)
- * Biases start at 0, the LSTM forget gate's at 1, peepholes at 0. */
-typedef enum { CN_INIT_UNIFORM, CN_INIT_ORTHOGONAL } CnInit;
-
-int cn_model_randomize(CnModel *model, CnInit init, CnRng *rng, CnError *err);
-const char *cn_init_name(CnInit init);
-int cn_init_parse(const char *name, CnInit *init);
-void cn_model_free(CnModel *model);
+typedef struct CnModel CnModel;
+CN_API CnShape cn_model_shape(const CnModel *model);
+CN_API size_t cn_model_params(const CnModel *model);
+CN_API const uint32_t *cn_model_vocab(const CnModel *model);          /* (V) code points */
+CN_API int cn_model_char_index(const CnModel *model, uint32_t cp);    /* -1 if absent */
+/* Every character of text is in the vocabulary, or an error names the
+ * first that is not (name: how messages call the text). */
+CN_API int cn_model_covers(const CnModel *model, const CnText *text, const char *name,
+                           CnError *err);
+CN_API uint32_t cn_model_checksum(const CnModel *model); /* CRC-32 of the parameters */
+/* The model as JSON: tensor names and [outputs, inputs] layouts of README's
+ * "Exported tensors". 0, or -1 on a write error. */
+CN_API int cn_export_json(FILE *out, const CnModel *model);
+CN_API void cn_model_free(CnModel *model);
+CN_API int cn_cell_gates(CnCell cell); /* gate blocks G: rnn 1, gru 3, lstm 4 */
 
 /* ---------------------------------------------------------------------------
- * Threads: a pool of persistent workers that forward and backward passes,
- * training and evaluation split their work over. Results do not depend on
- * the number of threads: work is split along outputs, never along a sum.
- */
-typedef struct CnPool CnPool;
-typedef void (*CnTask)(void *ctx, int tid, int nthreads);
-
-/* nthreads counts the caller, which takes part in every task. */
-int cn_pool_create(CnPool **pool, int nthreads, CnError *err);
-void cn_pool_destroy(CnPool *pool);
-int cn_pool_size(const CnPool *pool);            /* 1 for NULL */
-void cn_pool_run(CnPool *pool, CnTask task, void *ctx); /* NULL: runs task(ctx, 0, 1) */
-void cn_pool_barrier(CnPool *pool);              /* inside a task: wait for all threads */
-int cn_cpu_count(void);                          /* online processors, at least 1 */
-uint64_t cn_physical_memory(void);               /* bytes of memory, 0 if unknown */
-/* Threads worth using for a model trained or evaluated on B streams, at most
- * max: one when a step's recurrent product is too small to share, and never
- * more than a layer has panels of units to hand out. */
-int cn_threads_for(const CnShape *shape, int B, int max);
-const char *cn_kernels_name(void);               /* "avx512", "avx2" or "generic" */
-
-/* ---------------------------------------------------------------------------
- * Forward and backward over a chunk of T steps on B streams (truncated BPTT).
- * CnActs holds the carried state and every activation backward needs; it is
- * allocated once and never grows.
+ * Training configuration and progress, as checkpoints keep them.
  */
 typedef struct {
-    CnReal *z;      /* (T, B, G*H) gate values (post-activation) */
-    CnReal *h;      /* (T+1, B, H) h[0] is the carried-in state */
-    CnReal *c;      /* (T+1, B, H) cell state, c[0] carried in (lstm, peephole) */
-    CnReal *tanh_c; /* (T, B, H) tanh(c_t) (lstm, peephole) */
-    CnReal *rh;     /* (T, B, H) r_t * h_{t-1} (gru) */
-    CnReal *x;      /* (T, B, H) input after dropout (layers > 0; may alias h of below) */
-    CnReal *mask;   /* (T, B, H) dropout mask, 0 or 1/(1-p) (layers > 0, training) */
-} CnLayerActs;
+    CnOptimKind kind;
+    double lr;         /* alpha */
+    double momentum;   /* mu (momentum, nesterov) */
+    double beta1;      /* adam */
+    double beta2;      /* adam */
+    double eps;        /* adagrad, rmsprop, adam */
+    double decay_rate; /* rho (rmsprop) */
+} CnOptimConfig;
 
-/* Where a training step's time goes (charnn bench). Point CnActs.profile at
- * one and thread 0 adds the seconds of every phase it runs to seconds[]; a
- * phase's share of thread 0's time is its share of the step, since the
- * threads split every phase evenly and wait for each other at its end. */
+typedef struct {
+    int batch;             /* B streams */
+    int seq_length;        /* T steps of backpropagation through time */
+    CnOptimConfig optim;
+    double clip_value;     /* clip each gradient to [-v, v]; 0: off */
+    double clip_norm;      /* rescale the gradient to norm <= n; 0: off */
+    double dropout;        /* on each layer's output, into the next layer or the output */
+    double val_frac;       /* held-out tail of the corpus; 0: none */
+    uint64_t seed;
+    uint64_t max_iters;    /* the run's target, kept so a resume continues it */
+    CnSchedule schedule;   /* step: x lr_decay per epoch after lr_decay_after epochs;
+                              cosine: down to lr_min over the run */
+    uint64_t warmup;       /* iterations of linear warm-up; 0: none */
+    double lr_decay, lr_decay_after, lr_min;
+    double bptt_random;    /* pi in (0, 1): carried gradients survive a step with
+                              probability pi, scaled by 1/pi; 1: off */
+    CnInit init;           /* uniform or orthogonal (README, "The model") */
+    double time_budget;    /* seconds of training; 0: none (the caller stops on it) */
+} CnTrainConfig;
+
+typedef struct {
+    uint64_t iteration, epoch, chunk; /* iterations and epochs done; next chunk */
+    uint64_t corpus_bytes;   /* the training corpus, so a resume can check it */
+    uint32_t corpus_crc;
+    double smooth_loss;      /* moving average 0.99/0.01 of the loss, from ln V */
+    double last_loss;
+    double val_loss;         /* the last validation loss; NaN: none */
+    double best_val_loss;    /* NaN: none */
+    uint64_t best_iteration; /* where best_val_loss was measured */
+    double train_seconds;    /* time spent training, summed over resumed runs */
+    uint64_t run;            /* the run's identity: a hash of its starting point,
+                                kept by resumes; 0: unknown (format version 1) */
+    uint32_t version;        /* format version of the file it was loaded from */
+} CnProgress;
+
+/* ---------------------------------------------------------------------------
+ * Checkpoints: a little-endian file (README, "Checkpoint format") with a
+ * CRC-32 over everything. A save writes PATH.PID.tmp, syncs it and renames
+ * it over PATH (a symbolic link stays one), so the previous checkpoint
+ * survives any failure. A load checks the size its header implies before
+ * reading the rest, then the CRC and every field.
+ */
+enum { CN_CHECKPOINT_VERSION = 2 };
+typedef struct CnCheckpoint CnCheckpoint;
+CN_API CnCheckpoint *cn_checkpoint_load(const char *path, CnError *err);
+CN_API const CnModel *cn_checkpoint_model(const CnCheckpoint *ck);
+CN_API const CnTrainConfig *cn_checkpoint_config(const CnCheckpoint *ck); /* batch 0: none */
+CN_API const CnProgress *cn_checkpoint_progress(const CnCheckpoint *ck);
+CN_API void cn_checkpoint_free(CnCheckpoint *ck);
+/* The temporary file a save of path writes first, "PATH.PID.tmp"; -1 if
+ * it does not fit in n bytes. */
+CN_API int cn_temp_path(const char *path, char *tmp, size_t n);
+/* Keeps the checkpoint at src under the name dst too: a hard link where
+ * possible, else a copy, written and renamed like a save. */
+CN_API int cn_checkpoint_keep(const char *src, const char *dst, CnError *err);
+
+/* ---------------------------------------------------------------------------
+ * Training. The training text (the corpus minus its validation tail) is cut
+ * into B contiguous streams; iteration k trains on chunk k of each, T
+ * characters, state carried from chunk to chunk. Results are the same for
+ * any number of threads.
+ */
+typedef struct CnTrainer CnTrainer;
+
+/* Data parallelism: several processes train one run, each its own streams
+ * [first, first + count) of the batch. After each backward pass reduce must
+ * sum grads (n values) and the scalars over all processes, in place, alike
+ * on every one; parameters then stay equal without being sent. */
+typedef struct {
+    int first, count;
+    void (*reduce)(void *ctx, CnReal *grads, size_t n, double *scalars, int nscalars);
+    void *ctx;
+} CnShard;
+
+/* A new run of a fresh model (cell, hidden, layers) over text's characters,
+ * initialised by cfg->init from cfg->seed. A run that would need more
+ * memory than the machine has is refused before anything is allocated.
+ * shard NULL: all streams, alone. */
+CN_API CnTrainer *cn_trainer_new(const CnText *text, CnCell cell, int hidden, int layers,
+                                 const CnTrainConfig *cfg, int threads, const CnShard *shard,
+                                 CnError *err);
+/* A new run from a checkpoint's weights, with a fresh optimizer. */
+CN_API CnTrainer *cn_trainer_from(CnCheckpoint *ck, const CnText *text, const CnTrainConfig *cfg,
+                                  int threads, const CnShard *shard, CnError *err);
+/* Continues the run of a checkpoint exactly, on the same corpus, with cfg
+ * (the checkpoint's configuration, hyperparameters changed at will). Both
+ * take the checkpoint's model and state (no copy): free ck afterwards, on
+ * success or failure; it holds nothing more. */
+CN_API CnTrainer *cn_trainer_resume(CnCheckpoint *ck, const CnText *text, const CnTrainConfig *cfg,
+                                    int threads, const CnShard *shard, CnError *err);
+/* Bytes a run would allocate besides the corpus; 0 on overflow. */
+CN_API size_t cn_trainer_bytes(const CnShape *shape, const CnTrainConfig *cfg, int threads);
+/* Threads worth using for B streams of a model of this shape, at most max. */
+CN_API int cn_threads_for(const CnShape *shape, int B, int max);
+
+typedef enum { CN_STEP_OK, CN_STEP_DIVERGED, CN_STEP_BAD_TEXT } CnStepResult;
+#define CN_LOSS_LIMIT 1e4 /* nats/char; a uniform guess over Unicode costs 13.9 */
+/* One iteration. A loss that is not finite or above CN_LOSS_LIMIT, or a
+ * gradient that is not finite, returns CN_STEP_DIVERGED and changes nothing;
+ * so does an update that makes a parameter non-finite, after which the run
+ * can no longer be saved. CN_STEP_BAD_TEXT: a character outside the
+ * vocabulary (a bug: the text was checked). */
+CN_API CnStepResult cn_trainer_step(CnTrainer *tr, double *loss);
+/* The validation loss into the progress: 1 if it is the best so far, 0 if
+ * not or without validation text (*loss NaN), -1 with err if it failed. */
+CN_API int cn_trainer_validate(CnTrainer *tr, double *loss, CnError *err);
+/* Saves model, configuration, progress, optimizer and carried state. */
+CN_API int cn_trainer_save(CnTrainer *tr, const char *path, CnError *err);
+/* The same with the whole batch's carried state, gathered by the caller
+ * (a shard holds only its own: cn_trainer_carried, cn_state_place). */
+CN_API int cn_trainer_save_state(CnTrainer *tr, const char *path, const CnReal *state,
+                                 size_t len, CnError *err);
+/* This process's carried state: h then c (LSTMs), (L, count, H) each. */
+CN_API const CnReal *cn_trainer_carried(const CnTrainer *tr, size_t *len);
+/* Values of the whole batch's carried state, and a shard's placed in it. */
+CN_API size_t cn_state_values(const CnShape *shape, int batch);
+CN_API void cn_state_place(CnReal *global, const CnReal *local, const CnShape *shape,
+                           int batch, int first, int count);
+
+typedef struct {
+    size_t train_chars, val_chars; /* the corpus's training head and validation tail */
+    uint64_t chunks_per_epoch;
+    double epoch;     /* epochs done, as a fraction */
+    double lr;        /* learning rate of the last step */
+    double grad_norm; /* its gradient norm before clipping; NaN before the first */
+    int threads;
+} CnTrainStatus;
+CN_API CnTrainStatus cn_trainer_status(const CnTrainer *tr);
+CN_API const CnProgress *cn_trainer_progress(const CnTrainer *tr);
+CN_API const CnTrainConfig *cn_trainer_config(const CnTrainer *tr);
+CN_API const CnModel *cn_trainer_model(const CnTrainer *tr);
+CN_API void cn_trainer_set_target(CnTrainer *tr, uint64_t max_iters);
+/* Training time so far (what a save records), and the share of a time
+ * budget used, which a cosine schedule then follows (negative: iterations). */
+CN_API void cn_trainer_set_time(CnTrainer *tr, double train_seconds, double budget_fraction);
+/* The run goes on in another file than its own: it branches off, with an
+ * identity of its own derived from its present one and `where`. */
+CN_API void cn_trainer_branch(CnTrainer *tr, const char *where);
+
+/* Where a step's time goes: attach a profile and every phase adds its
+ * seconds (those of thread 0, which takes part in every phase). */
 typedef enum {
     CN_PHASE_RECURRENT, /* recurrent products h_{t-1} Wh, their backward, dWh */
     CN_PHASE_CELL,      /* the rest of each step: gates, states, their derivatives */
@@ -234,347 +287,50 @@ typedef struct {
     double seconds[CN_PHASES];
     double lap; /* when the running phase started */
 } CnProfile;
-const char *cn_phase_name(CnPhase phase);
-
-/* A weight matrix copied into the panel layout the matrix kernels read. */
-typedef struct {
-    CnReal *p;
-    int K, width, nblk; /* K rows; nblk blocks of `width` columns */
-} CnPacked;
-
-typedef struct {
-    CnShape shape;
-    int B, T;
-    int steps;               /* steps of the last forward */
-    double dropout;          /* p, applied to every layer's output when training */
-    int train;               /* 1: buffers for backward exist */
-    int dropped;             /* the last forward drew dropout masks */
-    int weights_frozen;      /* 1: parameters fixed while in use; pack them once */
-    const CnReal *packed_from; /* parameters the forward copies were packed from */
-    CnPool *pool;            /* borrowed; NULL: one thread */
-    CnLayerActs layer[CN_MAX_LAYERS];
-    CnReal *state_h;         /* (L, B, H) state carried between chunks */
-    CnReal *state_c;         /* (L, B, H) (lstm, peephole); follows state_h in memory */
-    CnReal *top_x;           /* (T, B, H) the top layer's output after dropout, the
-                                output layer's input (training with dropout) */
-    CnReal *top_mask;        /* (T, B, H) its dropout mask */
-    CnReal *logits;          /* (T, B, V) logits; probabilities after a loss */
-    double *loss_rows;       /* (T, B) -log p[target] of each prediction */
-    CnPacked wx[CN_MAX_LAYERS], wh[CN_MAX_LAYERS], wy; /* forward operands */
-    CnPacked wx_t[CN_MAX_LAYERS], wh_t[CN_MAX_LAYERS], whn_t[CN_MAX_LAYERS], wy_t;
-    CnReal *dz;              /* (T, B, G*H) backward scratch */
-    CnReal *dH;              /* (T, B, H) gradient arriving at a layer's outputs */
-    CnReal *dh;              /* (B, H) */
-    CnReal *dc;              /* (B, H) */
-    CnReal *drh;             /* (B, H) */
-    CnReal *carry;           /* (T, B) factors of the gradient carried from step t to
-                                t-1 in stream b: 0 or 1/pi (randomized truncation) */
-    int carry_on;            /* the next backward applies them */
-    double grad_scale;       /* dloss/dlogit scale: 1/(steps*B) when 0; a shard of a
-                                bigger batch uses 1/(steps*whole batch) */
-    int stream_first;        /* the number of stream 0 of these B in the whole batch
-                                (a shard's first stream; 0 alone) */
-    uint64_t mask_key;       /* keys the last forward's dropout masks */
-    CnProfile *profile;      /* NULL, or where thread 0 adds up the phases' time */
-    CnReal *scratch;         /* (threads, scratch_per_thread) packing buffers */
-    size_t scratch_per_thread;
-    CnReal *memory;          /* the one allocation behind all of the above */
-    size_t nmemory;
-} CnActs;
-
-/* Bytes cn_acts_init would allocate for `threads` threads (0 on overflow). */
-size_t cn_acts_bytes(const CnShape *shape, int B, int T, double dropout, int train,
-                     int threads);
-/* train = 0 allocates only what a forward pass needs (evaluation, sampling).
- * pool (borrowed, may be NULL) splits the work between threads. */
-int cn_acts_init(CnActs *acts, const CnShape *shape, int B, int T, double dropout, int train,
-                 CnPool *pool, CnError *err);
-void cn_acts_free(CnActs *acts);
-void cn_acts_reset_state(CnActs *acts); /* zero state, as at the start of a stream */
-void cn_acts_carry_state(CnActs *acts); /* state <- the last forward's final state */
-
-/* Runs `steps` (1..T) steps from the carried state. ids and targets are
- * (steps, B). Dropout masks are drawn from rng when it is non-NULL and the
- * acts were made for training; rng NULL means evaluation. With targets, turns
- * logits into probabilities and returns the summed loss -log p[target] over
- * the steps*B predictions; without, leaves logits and returns 0. */
-double cn_forward(const CnModel *model, CnActs *acts, const int *ids, const int *targets,
-                  int steps, CnRng *rng);
-/* Backpropagates the mean loss (1/(steps*B)) * sum of the last forward.
- * Accumulates (+=) into grads, a flat array laid out like model->params. */
-void cn_backward(const CnModel *model, CnActs *acts, const int *ids, const int *targets,
-                 CnReal *grads);
-
-/* Finite-difference check of cn_backward. A random model of `shape` (every
- * parameter, bias and peephole uniform in [-0.5, 0.5]), random inputs and
- * targets on B streams for T steps, a random carried-in state and fixed
- * dropout masks: each parameter's analytic gradient is compared with the
- * fourth-order central difference
- *     (-L(w+2e) + 8 L(w+e) - 8 L(w-e) + L(w-2e)) / 12e
- * of the mean loss L. The relative error |a - n| / max(|a| + |n|, floor)
- * of the worst entry of each tensor goes into out[0..returned count). In
- * double precision (e = 1e-3, floor 1e-6) a correct gradient is within
- * 1e-6; in float (e = 1e-2, floor 1e-3) within about 1e-2. */
-typedef struct {
-    char name[24];   /* internal tensor: "l0.Wx", "l1.peep", "Wy", ... */
-    size_t entries;
-    double worst;    /* largest relative error */
-} CnGradcheck;
-
-int cn_gradcheck(const CnShape *shape, int B, int T, double dropout, uint64_t seed,
-                 CnGradcheck *out, int max, CnError *err);
+CN_API const char *cn_phase_name(CnPhase phase);
+CN_API void cn_trainer_profile(CnTrainer *tr, CnProfile *profile); /* NULL: stop */
+CN_API void cn_trainer_free(CnTrainer *tr);
 
 /* ---------------------------------------------------------------------------
- * Gradient clipping and optimizers; each is one loop over the flat arrays.
+ * Scoring and sampling.
  */
-void cn_clip_value(CnReal *g, size_t n, double v);     /* g_i <- clamp(g_i, -v, v) */
-double cn_grad_norm(const CnReal *g, size_t n);        /* ||g||_2, summed in double */
-void cn_clip_norm(CnReal *g, size_t n, double norm, double max_norm); /* g *= min(1, max/norm) */
-
-typedef enum { CN_SGD, CN_MOMENTUM, CN_NESTEROV, CN_ADAGRAD, CN_RMSPROP, CN_ADAM } CnOptimKind;
-
-const char *cn_optim_name(CnOptimKind kind);
-int cn_optim_parse(const char *name, CnOptimKind *kind);
-int cn_optim_slots(CnOptimKind kind); /* state arrays: sgd 0, adam 2, others 1 */
+/* Mean -ln p of each character of text given those before it, from a zero
+ * state carried through the whole text (chunks of seq_length steps: speed
+ * only): nats per character over its *count = N-1 predictions. NaN on error. */
+CN_API double cn_evaluate(const CnModel *model, const CnText *text, int seq_length, int threads,
+                          size_t *count, CnError *err);
 
 typedef struct {
-    CnOptimKind kind;
-    double lr;         /* alpha */
-    double momentum;   /* mu (momentum, nesterov) */
-    double beta1;      /* adam */
-    double beta2;      /* adam */
-    double eps;        /* adagrad, rmsprop, adam */
-    double decay_rate; /* rho (rmsprop) */
-} CnOptimConfig;
-
-typedef struct {
-    CnOptimConfig cfg;
-    size_t n;         /* parameters */
-    uint64_t t;       /* updates done */
-    CnReal *state;    /* (slots * n): momentum/nesterov v; adagrad m; rmsprop r; adam m, s */
-} CnOptim;
-
-int cn_optim_init(CnOptim *opt, const CnOptimConfig *cfg, size_t n, CnError *err);
-void cn_optim_step(CnOptim *opt, CnReal *w, const CnReal *g); /* t <- t+1, then update w */
-/* The update of elements [i0, i1) at the current t, for splitting one step
- * between threads (cn_optim_step is opt->t++ then this over all of w). */
-void cn_optim_update(const CnOptim *opt, CnReal *w, const CnReal *g, size_t i0, size_t i1);
-void cn_optim_free(CnOptim *opt);
-
-/* ---------------------------------------------------------------------------
- * Sampling: p = softmax(logits / temperature), then draw (or argmax, or draw
- * among the top_k most likely).
- */
-typedef struct {
-    double temperature; /* > 0 */
-    int top_k;          /* 0: all */
+    double temperature; /* > 0: p = softmax(logits / temperature) */
+    int top_k;          /* draw among the k most likely; 0: all */
     int argmax;         /* 1: always the most likely */
 } CnSampleOptions;
 
-/* Picks an index from V logits. probs is (V) scratch, order (V) scratch used
- * by top_k. */
-int cn_sample_logits(const CnReal *logits, int V, const CnSampleOptions *opt, CnRng *rng,
-                     double *probs, int *order);
-
-/* A sampler reads its model's parameters once (packed for the kernels):
- * the model must not change while the sampler is in use. */
-typedef struct {
-    const CnModel *model;
-    CnPool *pool;    /* threads sharing each step (models big enough); NULL: one */
-    CnActs acts;     /* B = 1, T = 1 */
-    CnRng rng;
-    double *probs;   /* (V) */
-    int *order;      /* (V) */
-    int fed;         /* characters fed since reset */
-} CnSampler;
-
-int cn_sampler_init(CnSampler *s, const CnModel *model, uint64_t seed, CnError *err);
-void cn_sampler_reset(CnSampler *s);          /* zero state */
-void cn_sampler_feed(CnSampler *s, int id);   /* one step; logits ready for next */
-int cn_sampler_next(CnSampler *s, const CnSampleOptions *opt);
-void cn_sampler_free(CnSampler *s);
+typedef struct CnSampler CnSampler; /* uses the model, which must outlive it */
+CN_API CnSampler *cn_sampler_new(const CnModel *model, uint64_t seed, CnError *err);
+/* Runs UTF-8 text through the model (a prime); every character must be in
+ * the vocabulary, checked first (name: how messages call the text). */
+CN_API int cn_sampler_feed(CnSampler *s, const char *utf8, size_t n, const char *name,
+                           CnError *err);
+/* Draws the next character, feeds it back, and returns it. */
+CN_API uint32_t cn_sampler_draw(CnSampler *s, const CnSampleOptions *opt);
+CN_API void cn_sampler_free(CnSampler *s);
 
 /* ---------------------------------------------------------------------------
- * Training: B contiguous streams over the training text, the next T
- * characters of each per iteration, state carried between chunks, a zero
- * state and the streams' first characters at every epoch start.
+ * Checking the backward pass: a random model of shape, random inputs on B
+ * streams for T steps, a random carried-in state and fixed dropout masks;
+ * each tensor's worst relative error |a - n| / max(|a| + |n|, floor)
+ * between its analytic gradient and the fourth-order central difference
+ * (-L(w+2e) + 8L(w+e) - 8L(w-e) + L(w-2e)) / 12e. In float a correct
+ * gradient is within about 1e-2 (e = 1e-2), in double within 1e-6.
  */
 typedef struct {
-    int batch;            /* B */
-    int seq_length;       /* T */
-    CnOptimConfig optim;
-    double clip_value;    /* 0: off */
-    double clip_norm;     /* 0: off */
-    double dropout;       /* on each layer's output, into the next layer or the output */
-    double val_frac;      /* held-out tail of the corpus; 0: none */
-    uint64_t seed;
-    uint64_t max_iters;   /* the run's target, kept so a resume continues it */
-    CnSchedule schedule;  /* learning rate over the run (cn_schedule_lr) */
-    uint64_t warmup;      /* iterations of linear warm-up; 0: none */
-    double lr_decay;      /* step: factor per epoch ... */
-    double lr_decay_after;/* ... once this many epochs are done */
-    double lr_min;        /* cosine: the floor it decays to */
-    double bptt_random;   /* pi in (0, 1): carried gradients survive a step with
-                             this probability, scaled by 1/pi; 0 or 1: off */
-    CnInit init;          /* how the weights were initialised */
-    double time_budget;   /* seconds of training; 0: none (the CLI stops on it) */
-} CnTrainConfig;
-
-/* The learning rate at an iteration: the base lr of cfg->optim, times
- *   step:   lr_decay ^ (whole epochs done after lr_decay_after)
- *   cosine: the cosine from 1 down to lr_min / lr over `fraction` in [0, 1],
- *           the share of the run done (iterations of max_iters, or time of
- *           the budget)
- * times the linear warm-up (iteration + 1) / warmup over the first warmup
- * iterations. */
-double cn_schedule_lr(const CnTrainConfig *cfg, uint64_t iteration, double epoch,
-                      double fraction);
-const char *cn_schedule_name(CnSchedule schedule);
-int cn_schedule_parse(const char *name, CnSchedule *schedule);
-
-/* Everything a checkpoint holds besides the model. */
-typedef struct {
-    CnTrainConfig cfg;
-    uint64_t iteration;     /* iterations completed */
-    uint64_t epoch;         /* epochs completed */
-    uint64_t chunk;         /* next chunk of the epoch */
-    uint64_t corpus_bytes;  /* the training corpus, so a resume can check it */
-    uint32_t corpus_crc;
-    double smooth_loss;     /* EMA 0.99/0.01 of the loss, from ln V */
-    double last_loss;
-    double val_loss;        /* last validation loss; NaN if none */
-    double best_val_loss;   /* NaN if none */
-    uint64_t best_iteration; /* where best_val_loss was measured */
-    uint64_t run;           /* which run this is: a hash of its starting point
-                               (initial parameters, corpus and configuration),
-                               set by cn_trainer_init and kept by a resume;
-                               0: unknown (a version 1 checkpoint) */
-    uint32_t version;       /* format version of the file it was loaded from */
-    double train_seconds;   /* wall time spent training, summed over runs */
-    CnRng rng;              /* dropout (and initialisation) stream */
-    uint64_t optim_t;
-    size_t optim_len;
-    CnReal *optim_state;    /* (optim_len) */
-    size_t state_len;
-    CnReal *state;          /* (state_len) carried h then c, (L, B, H) each */
-} CnTrainState;
-
-void cn_train_state_free(CnTrainState *st);
-
-/* ---------------------------------------------------------------------------
- * Checkpoints: a little-endian binary file, documented in README.md, with a
- * CRC-32 over everything; written to a temporary file, flushed, synced and
- * renamed over the old one, so the previous checkpoint survives any failure.
- * Loading checks the size the header implies before reading the rest.
- */
-enum { CN_CHECKPOINT_VERSION = 2 };
-
-int cn_checkpoint_save(const char *path, const CnModel *model, const CnTrainState *st,
-                       CnError *err);
-/* The temporary file a save of path writes first: "PATH.PID.tmp", unique to
- * the process. Returns -1 if it does not fit in n bytes. */
-int cn_temp_path(const char *path, char *tmp, size_t n);
-/* Loads and verifies everything. st may be NULL when only the model is needed. */
-int cn_checkpoint_load(const char *path, CnModel *model, CnTrainState *st, CnError *err);
-/* The same from memory (name is used in messages). */
-int cn_checkpoint_parse(const void *data, size_t n, const char *name, CnModel *model,
-                        CnTrainState *st, CnError *err);
-/* The encoded checkpoint in a malloc'd buffer. */
-int cn_checkpoint_encode(const CnModel *model, const CnTrainState *st, unsigned char **out,
-                         size_t *n, CnError *err);
-uint32_t cn_crc32(uint32_t crc, const void *data, size_t n); /* start with crc = 0 */
-
-/* Writes the model as JSON (tensor names and [outputs, inputs] layouts of the
- * README's "Exported tensors"). Returns 0, or -1 on a write error. */
-int cn_export_json(FILE *out, const CnModel *model);
-
-/* ---------------------------------------------------------------------------
- * The trainer: model, optimizer, data streams and buffers of one run.
- */
-/* Data parallelism: several processes train one run, each its own streams
- * [first, first + count) of the run's cfg.batch. Each normalises its loss by
- * the whole batch, draws the random numbers of the whole batch (so dropout
- * masks and the generator's state are those of a single process), and after
- * its backward pass calls reduce, which must sum grads (n values) and the
- * scalars (the loss) over all processes in place, the same on every one.
- * Clipping and the update then run identically everywhere, so parameters
- * stay equal without being sent. A checkpoint holds the whole batch's state
- * (cn_state_place), so it resumes on any number of processes. */
-typedef struct {
-    int first, count;
-    void (*reduce)(void *ctx, CnReal *grads, size_t n, double *scalars, int nscalars);
-    void *ctx;
-} CnShard;
-
-typedef struct {
-    CnModel *model;          /* borrowed */
-    const CnText *text;      /* borrowed */
-    CnTrainState st;
-    CnPool *pool;            /* owned */
-    CnActs acts;
-    CnOptim optim;
-    CnReal *grads;           /* (nparams) */
-    double *partials;        /* per-block sums for the gradient norm */
-    size_t n_train, n_val;   /* characters in the training head and validation tail */
-    size_t stream_len;       /* characters each stream predicts per epoch */
-    uint64_t chunks_per_epoch;
-    CnShard shard;           /* this process's streams: all of them when alone */
-    size_t *stream_start;    /* (count) byte offset of each stream's first character */
-    size_t *cursor;          /* (count) byte offset of each stream's next chunk */
-    int *ids;                /* (T, B) */
-    int *targets;            /* (T, B) */
-    double last_grad_norm;   /* before clipping */
-    double lr;               /* learning rate of the last step */
-    double budget_fraction;  /* share of a time budget used, set by the caller before
-                                each step; negative: the schedule follows iterations */
-} CnTrainer;
-
-
-/* Sets up a run on `threads` threads (results do not depend on the count),
- * for the streams of shard (NULL: all of them, alone). st holds the
- * configuration and, when resuming, the saved progress (its arrays are taken
- * over); its corpus fields are filled in. The model's vocabulary must cover
- * text. */
-int cn_trainer_init(CnTrainer *tr, CnModel *model, const CnText *text, CnTrainState *st,
-                    int resume, int threads, const CnShard *shard, CnError *err);
-/* Bytes of memory a run would allocate besides the corpus, 0 on overflow. */
-size_t cn_trainer_bytes(const CnShape *shape, const CnTrainConfig *cfg, int threads);
-
-typedef enum { CN_STEP_OK = 0, CN_STEP_DIVERGED = 1, CN_STEP_BAD_TEXT = 2 } CnStepResult;
-
-/* Losses above this (nats/char) count as divergence: a uniform guess over
- * all of Unicode costs ln(0x110000) = 13.9. */
-#define CN_LOSS_LIMIT 1e4
-
-/* One iteration: next chunk, forward, backward, clip, update, advance. If the
- * loss is not finite or above CN_LOSS_LIMIT, or the gradient is not finite,
- * returns CN_STEP_DIVERGED and changes nothing (parameters, state, RNG and
- * position stay those of the last good step). If the update itself makes a
- * parameter non-finite, also returns CN_STEP_DIVERGED; the parameters are
- * then lost, and cn_trainer_save refuses to write them. Returns
- * CN_STEP_BAD_TEXT, changing nothing, if the text holds a character outside
- * the vocabulary (text changed after cn_trainer_init checked it). */
-CnStepResult cn_trainer_step(CnTrainer *tr, double *loss);
-/* Mean loss (nats/char) over the validation tail, NaN without one. */
-double cn_trainer_validate(CnTrainer *tr, CnError *err);
-/* Saves model and progress (the trainer's own optimizer and state arrays). */
-int cn_trainer_save(CnTrainer *tr, const char *path, CnError *err);
-/* The same with the carried state of the whole batch (a shard's caller
- * gathers it): state_len values laid out as in CnTrainState. */
-int cn_trainer_save_state(CnTrainer *tr, const char *path, const CnReal *state,
-                          size_t state_len, CnError *err);
-/* Copies a shard's carried state (local: h then c, (L, count, H) each) into
- * its rows of the whole batch's (global: (L, batch, H) each). */
-void cn_state_place(CnReal *global, const CnReal *local, const CnShape *shape, int batch,
-                    int first, int count);
-double cn_trainer_epoch(const CnTrainer *tr); /* epochs done, as a fraction */
-void cn_trainer_free(CnTrainer *tr);
-
-/* Mean loss (nats/char) of a model over text[from, from+n) characters, run
- * as `streams` contiguous streams from a zero state in chunks of up to T
- * steps, state carried throughout; streams = 1 scores all n-1 predictions.
- * pool may be NULL. *count receives the number of predictions. */
-double cn_evaluate(const CnModel *model, const CnText *text, size_t from, size_t n,
-                   int streams, int T, CnPool *pool, size_t *count, CnError *err);
+    char name[24]; /* "l0.Wx", "l1.peep", "Wy", ... */
+    size_t entries;
+    double worst;
+} CnGradcheck;
+/* Fills out[0..returned count), at most max. */
+CN_API int cn_gradcheck(const CnShape *shape, int B, int T, double dropout, uint64_t seed,
+                        CnGradcheck *out, int max, CnError *err);
 
 #endif /* CHARNN_H */

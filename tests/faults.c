@@ -5,8 +5,9 @@
  *                                              (and every later one with +)
  *     CHARNN_SLOW_SAVE_MS=ms                   pause inside every save
  * Points: create, write, flush, sync, close (fail with ENOSPC, a full disk),
- * rename (EACCES, a read-only directory) and evaluate (ENOMEM: the
- * validation's buffers cannot be allocated).
+ * rename (EACCES, a read-only directory), evaluate (ENOMEM: the
+ * validation's buffers cannot be allocated) and link (EXDEV: keeping the
+ * best checkpoint falls back to a copy).
  */
 #define _POSIX_C_SOURCE 200809L
 #include "internal.h"
@@ -17,7 +18,7 @@
 #include <time.h>
 
 static const char *const points[] = {"create", "write", "flush", "sync", "close", "rename",
-                                     "evaluate"};
+                                     "evaluate", "link"};
 enum { NPOINTS = sizeof points / sizeof points[0] };
 
 int cn_fault(const char *point)
@@ -37,6 +38,7 @@ int cn_fault(const char *point)
             if (n == at || (*end == '+' && n > at))
                 return strcmp(point, "rename") == 0     ? EACCES
                        : strcmp(point, "evaluate") == 0 ? ENOMEM
+                       : strcmp(point, "link") == 0     ? EXDEV
                                                         : ENOSPC;
         }
     }

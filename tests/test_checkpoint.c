@@ -41,12 +41,12 @@ static void make_state(CnTrainState *st, const CnModel *m)
                               .schedule = CN_LR_COSINE, .init = CN_INIT_ORTHOGONAL, .warmup = 50,
                               .lr_decay = 0.97, .lr_decay_after = 10, .lr_min = 1e-5,
                               .bptt_random = 0.8, .time_budget = 600};
-    st->iteration = 77, st->epoch = 2, st->chunk = 5;
-    st->corpus_bytes = 4242, st->corpus_crc = 0xdeadbeef;
-    st->smooth_loss = 1.25, st->last_loss = 1.5, st->val_loss = 1.75, st->best_val_loss = 1.7;
-    st->best_iteration = 60;
-    st->run = 0x0123456789abcdefull;
-    st->train_seconds = 12.5;
+    st->p.iteration = 77, st->p.epoch = 2, st->p.chunk = 5;
+    st->p.corpus_bytes = 4242, st->p.corpus_crc = 0xdeadbeef;
+    st->p.smooth_loss = 1.25, st->p.last_loss = 1.5, st->p.val_loss = 1.75, st->p.best_val_loss = 1.7;
+    st->p.best_iteration = 60;
+    st->p.run = 0x0123456789abcdefull;
+    st->p.train_seconds = 12.5;
     cn_rng_seed(&st->rng, 99);
     st->optim_t = 77;
     st->optim_len = 2 * m->nparams;
@@ -61,12 +61,12 @@ static void make_state(CnTrainState *st, const CnModel *m)
 
 static int same_state(const CnTrainState *a, const CnTrainState *b)
 {
-    return memcmp(&a->cfg, &b->cfg, sizeof a->cfg) == 0 && a->iteration == b->iteration &&
-           a->epoch == b->epoch && a->chunk == b->chunk && a->corpus_bytes == b->corpus_bytes &&
-           a->corpus_crc == b->corpus_crc && a->smooth_loss == b->smooth_loss &&
-           a->last_loss == b->last_loss && a->val_loss == b->val_loss &&
-           a->best_val_loss == b->best_val_loss && a->train_seconds == b->train_seconds &&
-           a->best_iteration == b->best_iteration && a->run == b->run &&
+    return memcmp(&a->cfg, &b->cfg, sizeof a->cfg) == 0 && a->p.iteration == b->p.iteration &&
+           a->p.epoch == b->p.epoch && a->p.chunk == b->p.chunk && a->p.corpus_bytes == b->p.corpus_bytes &&
+           a->p.corpus_crc == b->p.corpus_crc && a->p.smooth_loss == b->p.smooth_loss &&
+           a->p.last_loss == b->p.last_loss && a->p.val_loss == b->p.val_loss &&
+           a->p.best_val_loss == b->p.best_val_loss && a->p.train_seconds == b->p.train_seconds &&
+           a->p.best_iteration == b->p.best_iteration && a->p.run == b->p.run &&
            memcmp(&a->rng, &b->rng, sizeof a->rng) == 0 && a->optim_t == b->optim_t &&
            a->optim_len == b->optim_len && a->state_len == b->state_len &&
            memcmp(a->optim_state, b->optim_state, a->optim_len * sizeof(CnReal)) == 0 &&
@@ -95,7 +95,7 @@ static void test_round_trip(void)
     make_model(&m, CN_LSTM);
     make_state(&st, &m);
     CHECK(cn_checkpoint_save(path, &m, &st, &err) == 0, "save succeeds");
-    CHECK(cn_checkpoint_load(path, &back, &st_back, &err) == 0, "load succeeds");
+    CHECK(cn_checkpoint_read(path, &back, &st_back, &err) == 0, "load succeeds");
     CHECK(memcmp(&back.shape, &m.shape, sizeof m.shape) == 0 && back.nparams == m.nparams &&
               memcmp(back.params, m.params, m.nparams * sizeof(CnReal)) == 0,
           "model shape and every parameter come back bit for bit");
@@ -112,7 +112,7 @@ static void test_round_trip(void)
     CHECK(strstr(tmp, pid) != NULL, "the temporary file is named for this process: %s", tmp);
 
     /* a symbolic link stays one: the file it points to is replaced */
-    cn_model_free(&back);
+    cn_model_release(&back);
     cn_train_state_free(&st_back);
     char real[300], link_path[300];
     snprintf(real, sizeof real, "%s/real.ckpt", dir);
@@ -120,22 +120,22 @@ static void test_round_trip(void)
     struct stat sb;
     CHECK(cn_checkpoint_save(real, &m, NULL, &err) == 0 && symlink(real, link_path) == 0 &&
               cn_checkpoint_save(link_path, &m, &st, &err) == 0 && lstat(link_path, &sb) == 0 &&
-              S_ISLNK(sb.st_mode) && cn_checkpoint_load(real, &back, &st_back, &err) == 0 &&
+              S_ISLNK(sb.st_mode) && cn_checkpoint_read(real, &back, &st_back, &err) == 0 &&
               st_back.optim_len == st.optim_len,
           "a save through a symbolic link keeps the link and replaces its file");
-    cn_model_free(&back);
+    cn_model_release(&back);
     cn_train_state_free(&st_back);
-    cn_checkpoint_load(path, &back, &st_back, &err);
+    cn_checkpoint_read(path, &back, &st_back, &err);
 
     /* a model without training progress */
     CnModel bare;
     CnTrainState bare_st;
     CHECK(cn_checkpoint_save(path, &m, NULL, &err) == 0 &&
-              cn_checkpoint_load(path, &bare, &bare_st, &err) == 0 &&
+              cn_checkpoint_read(path, &bare, &bare_st, &err) == 0 &&
               bare_st.optim_len == 0 && bare_st.state_len == 0 &&
               memcmp(bare.params, m.params, m.nparams * sizeof(CnReal)) == 0,
           "a model saved without progress loads, with empty optimizer and carried state");
-    cn_model_free(&bare);
+    cn_model_release(&bare);
     cn_train_state_free(&bare_st);
 
     /* a save into a directory that does not exist fails and says where */
@@ -143,9 +143,9 @@ static void test_round_trip(void)
     snprintf(missing, sizeof missing, "%s/no/such/dir/x.ckpt", dir);
     CHECK(cn_checkpoint_save(missing, &m, &st, &err) != 0 && strstr(err.msg, "untouched"),
           "an impossible save fails with a message: %s", err.msg);
-    cn_model_free(&back);
+    cn_model_release(&back);
     cn_train_state_free(&st_back);
-    cn_model_free(&m);
+    cn_model_release(&m);
     cn_train_state_free(&st);
 }
 
@@ -180,16 +180,16 @@ static void test_version_1(void)
     int ok = cn_checkpoint_parse(v1, n - 8, "v1.ckpt", &out, &back, &err) == 0;
     CHECK(ok, "a version 1 checkpoint loads: %s", ok ? "" : err.msg);
     if (ok) {
-        st.run = 0;
-        CHECK(back.version == 1 && same_state(&st, &back) &&
+        st.p.run = 0;
+        CHECK(back.p.version == 1 && same_state(&st, &back) &&
                   memcmp(out.params, m.params, m.nparams * sizeof(CnReal)) == 0,
               "with every field as saved and no run identity");
-        cn_model_free(&out);
+        cn_model_release(&out);
         cn_train_state_free(&back);
     }
     free(v1);
     free(buf);
-    cn_model_free(&m);
+    cn_model_release(&m);
     cn_train_state_free(&st);
 }
 
@@ -211,11 +211,11 @@ static void test_size_before_reading(void)
     int written = f && fwrite(buf, 1, n, f) == n && fseek(f, (long)big - 1, SEEK_SET) == 0 &&
                   fputc(0, f) != EOF;
     written = f && fclose(f) == 0 && written;
-    CHECK(written && cn_checkpoint_load(path, &out, NULL, &err) != 0 &&
+    CHECK(written && cn_checkpoint_read(path, &out, NULL, &err) != 0 &&
               strstr(err.msg, "no model of its shape"),
           "a header whose size no model of its shape takes is refused: %s", err.msg);
     free(buf);
-    cn_model_free(&m);
+    cn_model_release(&m);
 }
 
 static void test_damage(void)
@@ -231,7 +231,7 @@ static void test_damage(void)
     cn_checkpoint_encode(&m, &st, &buf, &n, &err);
     CHECK(cn_checkpoint_parse(buf, n, "good", &out, NULL, &err) == 0,
           "the undamaged encoding parses (%zu bytes)", n);
-    cn_model_free(&out);
+    cn_model_release(&out);
 
     size_t accepted = 0, crc_msgs = 0;
     for (size_t i = 0; i < n; i++) {
@@ -239,7 +239,7 @@ static void test_damage(void)
             buf[i] ^= (unsigned char)(1 << bit);
             if (cn_checkpoint_parse(buf, n, "x", &out, NULL, &err) == 0) {
                 accepted++;
-                cn_model_free(&out);
+                cn_model_release(&out);
             }
             crc_msgs += strstr(err.msg, "CRC") != NULL;
             buf[i] ^= (unsigned char)(1 << bit);
@@ -252,7 +252,7 @@ static void test_damage(void)
     size_t truncated_ok = 0;
     for (size_t len = 0; len < n; len++)
         if (cn_checkpoint_parse(buf, len, "x", &out, NULL, &err) == 0)
-            truncated_ok++, cn_model_free(&out);
+            truncated_ok++, cn_model_release(&out);
     CHECK(truncated_ok == 0, "all %zu truncations are refused", n);
     cn_checkpoint_parse(buf, n / 2, "half.ckpt", &out, NULL, &err);
     CHECK(strstr(err.msg, "half.ckpt") && strstr(err.msg, "truncated"),
@@ -298,7 +298,7 @@ static void test_damage(void)
           "a header that disagrees with its arrays is refused: %s", err.msg);
     free(copy);
     free(buf);
-    cn_model_free(&m);
+    cn_model_release(&m);
     cn_train_state_free(&st);
 }
 

@@ -463,8 +463,8 @@ static int header_ok(const Json *root, const CnModel *m)
         return fail("\"format\" is not \"charnn\"");
     if (!json_is_int(json_get(root, "version"), 1))
         return fail("\"version\" is not 1");
-    if (!json_is_string(json_get(root, "model"), cn_cell_name(m->shape.cell)))
-        return fail("\"model\" is not \"%s\"", cn_cell_name(m->shape.cell));
+    if (!json_is_string(json_get(root, "model"), cn_name_of(cn_cell_names, m->shape.cell)))
+        return fail("\"model\" is not \"%s\"", cn_name_of(cn_cell_names, m->shape.cell));
     if (!json_is_int(json_get(root, "hidden"), m->shape.hidden))
         return fail("\"hidden\" is not %d", m->shape.hidden);
     if (!json_is_int(json_get(root, "layers"), m->shape.layers))
@@ -631,7 +631,7 @@ static void test_parser(void)
 
 static void test_export_cell(CnCell cell)
 {
-    const char *name = cn_cell_name(cell);
+    const char *name = cn_name_of(cn_cell_names, cell);
     CnError err;
     CnVocab vocab;
     CnModel m;
@@ -644,7 +644,7 @@ static void test_export_cell(CnCell cell)
     }
     if (cn_model_init(&m, cell, TEST_H, TEST_L, &vocab, &err) != 0) {
         CHECK(0, "%s: model init: %s", name, err.msg);
-        cn_vocab_free(&vocab);
+        cn_vocab_release(&vocab);
         return;
     }
     fill_params(&m);
@@ -686,7 +686,7 @@ static void test_export_cell(CnCell cell)
         json_free(&root);
     }
     free(text);
-    cn_model_free(&m);
+    cn_model_release(&m);
 }
 
 int main(void)

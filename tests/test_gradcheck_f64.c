@@ -28,10 +28,10 @@ static void run(CnCell cell, int layers, double dropout)
     CnError err;
     int n = cn_gradcheck(&shape, 3, 4, dropout, 42 + (uint64_t)cell, t, 4 * CN_MAX_LAYERS + 2,
                          &err);
-    CHECK(n > 0, "gradcheck %s ran: %s", cn_cell_name(cell), n > 0 ? "" : err.msg);
+    CHECK(n > 0, "gradcheck %s ran: %s", cn_name_of(cn_cell_names, cell), n > 0 ? "" : err.msg);
     for (int k = 0; k < n; k++)
         CHECK(t[k].worst < 1e-5, "gradcheck %-8s %d layer%s dropout %.2f %-7s %3zu entries, "
-              "worst relative error %.2e", cn_cell_name(cell), layers, layers == 1 ? "" : "s",
+              "worst relative error %.2e", cn_name_of(cn_cell_names, cell), layers, layers == 1 ? "" : "s",
               dropout, t[k].name, t[k].entries, t[k].worst);
 }
 
@@ -65,7 +65,7 @@ static void check_output_dropout(void)
     double kept = cn_forward(&m, &acts, ids, targets, T, &rng);
     CHECK(kept == plain, "masks that keep every unit give the plain loss exactly");
     cn_acts_free(&acts);
-    cn_model_free(&m);
+    cn_model_release(&m);
 }
 
 /* The masks: a fraction p of zeros (within 5 standard deviations), the rest
@@ -108,7 +108,7 @@ static void check_mask_statistics(void)
     cn_forward(&m, &acts, ids, targets, T, &rng);
     CHECK(memcmp(first, acts.top_mask, sizeof first) != 0, "each pass draws new masks");
     cn_acts_free(&acts);
-    cn_model_free(&m);
+    cn_model_release(&m);
 }
 
 /* Forward must not move the carried state; only cn_acts_carry_state does. */
@@ -141,7 +141,7 @@ static void check_state_untouched(void)
               memcmp(acts.state_c + BH, acts.layer[1].c + T * BH, BH * sizeof(CnReal)) == 0,
           "carry copies h_T and c_T of every layer");
     cn_acts_free(&acts);
-    cn_model_free(&m);
+    cn_model_release(&m);
 }
 
 int main(void)

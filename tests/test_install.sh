@@ -26,7 +26,7 @@ done
 awk '/^    #include <charnn.h>$/ { on = 1 } on { print substr($0, 5) } on && /^    }$/ { exit }' README.md > "$dir/example.c"
 export PKG_CONFIG_PATH="$dir/root/usr/local/lib/pkgconfig" PKG_CONFIG_SYSROOT_DIR="$dir/root"
 cc -o "$dir/example" "$dir/example.c" $(pkg-config --cflags --libs charnn) 2> "$dir/cc"
-[ $? -eq 0 ] && [ -s "$dir/example.c" ] && grep -q 'cn_sampler_next' "$dir/example.c"
+[ $? -eq 0 ] && [ -s "$dir/example.c" ] && grep -q 'cn_sampler_draw' "$dir/example.c"
 rc=$?
 [ $rc -eq 0 ] && echo "ok - README's example compiles against the installed copy with pkg-config" ||
     { echo "not ok - README's example does not compile"; sed 's/^/    /' "$dir/cc"; }

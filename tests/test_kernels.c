@@ -245,7 +245,7 @@ static double run_model(const CnIsa *isa, CnCell cell, CnReal *grads, size_t *np
     *nparams = m.nparams;
     cn_acts_free(&acts);
     cn_pool_destroy(pool);
-    cn_model_free(&m);
+    cn_model_release(&m);
     return loss;
 }
 
@@ -265,7 +265,7 @@ static void test_isa_model(const CnIsa *isa)
         CHECK(fabs(loss - loss_ref) < 1e-6 * loss_ref && diff < 1e-5 * gmax,
               "%s %s forward and backward agree with generic: loss %.9f vs %.9f, largest "
               "gradient difference %.1e of %.1e",
-              isa->name, cn_cell_name(cells[k]), loss, loss_ref, diff, gmax);
+              isa->name, cn_name_of(cn_cell_names, cells[k]), loss, loss_ref, diff, gmax);
     }
     free(ref), free(got);
 }

@@ -6,7 +6,7 @@
  * eps 1e-8. The arithmetic is written next to each expectation.
  */
 #include "check.h"
-#include "charnn.h"
+#include "internal.h"
 
 #include <math.h>
 #include <string.h>
@@ -31,16 +31,16 @@ static void two_steps(CnOptimKind kind, const double want1[3], const double want
     CnError err;
     CnReal w[3];
     memcpy(w, W0, sizeof w);
-    CHECK(cn_optim_init(&opt, &cfg, 3, &err) == 0, "%s: init", cn_optim_name(kind));
+    CHECK(cn_optim_init(&opt, &cfg, 3, &err) == 0, "%s: init", cn_name_of(cn_optim_names, kind));
     cn_optim_step(&opt, w, G1);
     CHECK(near(w, want1, 3, 5e-7), "%s step 1: w = (%.8f, %.8f, %.8f), want (%.8f, %.8f, %.8f)",
-          cn_optim_name(kind), (double)w[0], (double)w[1], (double)w[2], want1[0], want1[1],
+          cn_name_of(cn_optim_names, kind), (double)w[0], (double)w[1], (double)w[2], want1[0], want1[1],
           want1[2]);
     cn_optim_step(&opt, w, G2);
     CHECK(near(w, want2, 3, 5e-7), "%s step 2: w = (%.8f, %.8f, %.8f), want (%.8f, %.8f, %.8f)",
-          cn_optim_name(kind), (double)w[0], (double)w[1], (double)w[2], want2[0], want2[1],
+          cn_name_of(cn_optim_names, kind), (double)w[0], (double)w[1], (double)w[2], want2[0], want2[1],
           want2[2]);
-    CHECK(opt.t == 2, "%s counts its updates (t = %llu)", cn_optim_name(kind),
+    CHECK(opt.t == 2, "%s counts its updates (t = %llu)", cn_name_of(cn_optim_names, kind),
           (unsigned long long)opt.t);
     cn_optim_free(&opt);
 }
@@ -120,9 +120,8 @@ static void test_config_checks(void)
     CnOptimConfig bad_beta = {CN_ADAM, 0.1, 0.9, 1.0, 0.999, 1e-8, 0.95};
     CHECK(cn_optim_init(&opt, &bad_beta, 3, &err) != 0 && strstr(err.msg, "beta1"),
           "beta1 = 1 is refused: %s", err.msg);
-    CnOptimKind kind;
-    CHECK(cn_optim_parse("nesterov", &kind) == 0 && kind == CN_NESTEROV &&
-              cn_optim_parse("lbfgs", &kind) != 0,
+    CHECK(cn_lookup(cn_optim_names, "nesterov") == CN_NESTEROV &&
+              cn_lookup(cn_optim_names, "lbfgs") == -1,
           "optimizer names parse");
     CHECK(cn_optim_slots(CN_SGD) == 0 && cn_optim_slots(CN_MOMENTUM) == 1 &&
               cn_optim_slots(CN_ADAM) == 2,
@@ -155,9 +154,9 @@ static void test_schedules(void)
               fabs(cn_schedule_lr(&c, 2, 0, 0) - 0.075) < 1e-12 &&
               fabs(cn_schedule_lr(&c, 4, 0, 0) - 0.1) < 1e-12,
           "warm-up: 0.025, 0.075, then the schedule's 0.1");
-    CnSchedule k;
-    CHECK(cn_schedule_parse("cosine", &k) == 0 && k == CN_LR_COSINE &&
-              cn_schedule_parse("linear", &k) != 0 && !strcmp(cn_schedule_name(CN_LR_STEP), "step"),
+    CHECK(cn_lookup(cn_schedule_names, "cosine") == CN_LR_COSINE &&
+              cn_lookup(cn_schedule_names, "linear") == -1 &&
+              !strcmp(cn_name_of(cn_schedule_names, CN_LR_STEP), "step"),
           "schedule names parse");
 }
 

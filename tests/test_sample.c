@@ -96,15 +96,15 @@ int main(void)
         CnSampler s;
         cn_sampler_init(&s, &m, 99, &err);
         CnSampleOptions opt = {1.0, 0, 0};
-        cn_sampler_feed(&s, 0);
+        cn_sampler_feed_id(&s, 0);
         for (int i = 0; i < 64; i++) {
             runs[r][i] = cn_sampler_next(&s, &opt);
-            cn_sampler_feed(&s, runs[r][i]);
+            cn_sampler_feed_id(&s, runs[r][i]);
         }
-        cn_sampler_free(&s);
+        cn_sampler_release(&s);
     }
     CHECK(memcmp(runs[0], runs[1], sizeof runs[0]) == 0, "a sampler is reproducible from its seed");
-    cn_model_free(&m);
+    cn_model_release(&m);
 
     /* a model big enough for the sampler to share each step between threads
      * (when the machine has several) draws what one thread draws */
@@ -122,21 +122,21 @@ int main(void)
     cn_rng_seed(&one_rng, 42);
     CnSampleOptions opt = {0.8, 0, 0};
     int same = 1, id = 0;
-    cn_sampler_feed(&s, id);
+    cn_sampler_feed_id(&s, id);
     cn_forward(&m, &one, &id, NULL, 1, NULL);
     cn_acts_carry_state(&one);
     for (int i = 0; i < 100; i++) {
         id = cn_sampler_next(&s, &opt);
         same &= id == cn_sample_logits(one.logits, 3, &opt, &one_rng, probs, order);
         same &= memcmp(s.acts.logits, one.logits, 3 * sizeof(CnReal)) == 0;
-        cn_sampler_feed(&s, id);
+        cn_sampler_feed_id(&s, id);
         cn_forward(&m, &one, &id, NULL, 1, NULL);
         cn_acts_carry_state(&one);
     }
     CHECK(same, "a sampler with %d threads draws the same 100 characters and logits as one "
                 "thread", cn_pool_size(s.pool));
     cn_acts_free(&one);
-    cn_sampler_free(&s);
-    cn_model_free(&m);
+    cn_sampler_release(&s);
+    cn_model_release(&m);
     return check_status();
 }

@@ -62,7 +62,7 @@ static void test_vocab_round_trip(void)
     CnText text;
     CnVocab vocab;
     CnError err;
-    CHECK(cn_text_from_memory(&text, mixed, strlen(mixed), "mixed", &err) == 0,
+    CHECK(cn_text_wrap(&text, mixed, strlen(mixed), "mixed", &err) == 0,
           "mixed-script text is valid UTF-8");
     /* "Hello, World! " 14, Persian 4, space, CJK 4, space, emoji 2, newline: 27 */
     CHECK(text.nchars == 27, "mixed text has 27 characters (got %zu)", text.nchars);
@@ -95,11 +95,11 @@ static void test_vocab_round_trip(void)
 
     CnText other;
     const char *zed = "Hello z";
-    cn_text_from_memory(&other, zed, strlen(zed), "other.txt", &err);
+    cn_text_wrap(&other, zed, strlen(zed), "other.txt", &err);
     CHECK(cn_vocab_covers(&vocab, &other, "other.txt", &err) != 0 &&
               strstr(err.msg, "'z'") && strstr(err.msg, "byte 6"),
           "a character outside the vocabulary is named with its offset: %s", err.msg);
-    cn_text_free(&other);
+    cn_text_release(&other);
 
     /* seeking: byte offset of character k */
     /* ASCII 0..13, Persian (2 bytes) from 14, CJK (3 bytes) from 23, emoji (4) from 36 */
@@ -109,8 +109,8 @@ static void test_vocab_round_trip(void)
     for (size_t i = 0; i < sizeof chars / sizeof chars[0]; i++)
         seek_ok &= cn_text_seek(&text, chars[i]) == expect[i];
     CHECK(seek_ok, "seek finds the byte offsets of multi-byte characters");
-    cn_vocab_free(&vocab);
-    cn_text_free(&text);
+    cn_vocab_release(&vocab);
+    cn_text_release(&text);
 }
 
 static void test_invalid_corpus(void)
@@ -118,10 +118,10 @@ static void test_invalid_corpus(void)
     CnText text;
     CnError err;
     const char bad[] = "abc\xc3(def";
-    CHECK(cn_text_from_memory(&text, bad, strlen(bad), "bad.txt", &err) != 0 &&
+    CHECK(cn_text_wrap(&text, bad, strlen(bad), "bad.txt", &err) != 0 &&
               strstr(err.msg, "bad.txt") && strstr(err.msg, "byte 3"),
           "invalid UTF-8 is refused with its byte offset: %s", err.msg);
-    CHECK(cn_text_from_memory(&text, "", 0, "empty.txt", &err) != 0 &&
+    CHECK(cn_text_wrap(&text, "", 0, "empty.txt", &err) != 0 &&
               strstr(err.msg, "empty"),
           "an empty corpus is refused: %s", err.msg);
 }
@@ -137,7 +137,7 @@ static void test_long_seek(void)
                                       buf + len);
     CnText text;
     CnError err;
-    cn_text_from_memory(&text, buf, len, "long", &err);
+    cn_text_wrap(&text, buf, len, "long", &err);
     int ok = text.nchars == n;
     size_t at = 0;
     for (size_t i = 0; i <= n && ok; i++) {
@@ -146,7 +146,7 @@ static void test_long_seek(void)
             at += cn_utf8_len((unsigned char)buf[at]);
     }
     CHECK(ok, "seek agrees with a sequential walk at every one of %zu characters", n);
-    cn_text_free(&text);
+    cn_text_release(&text);
     free(buf);
 }
 

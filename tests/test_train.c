@@ -98,7 +98,7 @@ static void test_learning(void)
     const char *corpus = repeat("hello world\n", 300);
     CnText text;
     CnError err;
-    cn_text_from_memory(&text, corpus, strlen(corpus), "hello", &err);
+    cn_text_wrap(&text, corpus, strlen(corpus), "hello", &err);
     const CnCell cells[] = {CN_RNN, CN_LSTM, CN_PEEPHOLE, CN_GRU};
     for (int k = 0; k < 4; k++) {
         CnTrainer tr;
@@ -106,14 +106,14 @@ static void test_learning(void)
         if (start(&tr, &m, &text, cells[k], 32, 1, config(CN_ADAM, 1e-2, 0)) != 0)
             continue;
         steps(&tr, 300);
-        double val = cn_trainer_validate(&tr, &err);
-        CHECK(tr.st.last_loss < 0.1 && val < 0.1,
+        double val = cn_trainer_val_loss(&tr, &err);
+        CHECK(tr.st.p.last_loss < 0.1 && val < 0.1,
               "%s learns 'hello world' in 300 steps: train loss %.4f, validation %.4f (< 0.1)",
-              cn_cell_name(cells[k]), tr.st.last_loss, val);
-        cn_trainer_free(&tr);
-        cn_model_free(&m);
+              cn_name_of(cn_cell_names, cells[k]), tr.st.p.last_loss, val);
+        cn_trainer_release(&tr);
+        cn_model_release(&m);
     }
-    cn_text_free(&text);
+    cn_text_release(&text);
 }
 
 /* 60 steps straight vs 20, save, load, resume, 40: identical bits. */
@@ -130,38 +130,38 @@ static void resume_case(const CnText *text, CnCell cell, CnOptimKind kind, doubl
     steps(&a, 60);
     steps(&b, 20);
     int saved = cn_trainer_save(&b, path, &err) == 0;
-    cn_trainer_free(&b);
-    cn_model_free(&mb);
+    cn_trainer_release(&b);
+    cn_model_release(&mb);
     CnTrainState st;
-    int loaded = saved && cn_checkpoint_load(path, &mb, &st, &err) == 0 &&
+    int loaded = saved && cn_checkpoint_read(path, &mb, &st, &err) == 0 &&
                  cn_trainer_init(&b, &mb, text, &st, 1, threads, NULL, &err) == 0;
     if (!loaded) {
-        CHECK(0, "resume %s %s: %s", cn_cell_name(cell), cn_optim_name(kind), err.msg);
-        cn_trainer_free(&a);
-        cn_model_free(&ma);
+        CHECK(0, "resume %s %s: %s", cn_name_of(cn_cell_names, cell), cn_name_of(cn_optim_names, kind), err.msg);
+        cn_trainer_release(&a);
+        cn_model_release(&ma);
         return;
     }
     steps(&b, 40);
     size_t nstate = b.acts.nmemory ? (size_t)2 * 2 * 4 * 6 : 0;
     if (cell == CN_RNN || cell == CN_GRU)
         nstate /= 2;
-    CHECK(a.st.epoch >= 2 &&
+    CHECK(a.st.p.epoch >= 2 &&
               memcmp(ma.params, mb.params, ma.nparams * sizeof(CnReal)) == 0 &&
               (kind == CN_SGD || /* no state: memcmp of NULL is undefined even for 0 bytes */
                memcmp(a.optim.state, b.optim.state,
                       a.optim.n * cn_optim_slots(kind) * sizeof(CnReal)) == 0) &&
               memcmp(a.acts.state_h, b.acts.state_h, nstate * sizeof(CnReal)) == 0 &&
               memcmp(&a.st.rng, &b.st.rng, sizeof a.st.rng) == 0 &&
-              a.st.iteration == b.st.iteration && a.st.chunk == b.st.chunk &&
-              a.st.smooth_loss == b.st.smooth_loss,
+              a.st.p.iteration == b.st.p.iteration && a.st.p.chunk == b.st.p.chunk &&
+              a.st.p.smooth_loss == b.st.p.smooth_loss,
           "%s %s dropout %.1f%s: 60 steps straight = 20, save, resume, 40 (bit-identical "
           "parameters, optimizer, state, RNG; %llu epochs crossed)",
-          cn_cell_name(cell), cn_optim_name(kind), dropout,
-          scheduled ? ", cosine + warm-up + bptt-random 0.7" : "", (unsigned long long)a.st.epoch);
-    cn_trainer_free(&a);
-    cn_trainer_free(&b);
-    cn_model_free(&ma);
-    cn_model_free(&mb);
+          cn_name_of(cn_cell_names, cell), cn_name_of(cn_optim_names, kind), dropout,
+          scheduled ? ", cosine + warm-up + bptt-random 0.7" : "", (unsigned long long)a.st.p.epoch);
+    cn_trainer_release(&a);
+    cn_trainer_release(&b);
+    cn_model_release(&ma);
+    cn_model_release(&mb);
 }
 
 static void test_resume(void)
@@ -170,7 +170,7 @@ static void test_resume(void)
     const char *corpus = repeat("the quick brown fox jumps over the lazy dog\n", 21);
     CnText text;
     CnError err;
-    cn_text_from_memory(&text, corpus, 900, "fox", &err);
+    cn_text_wrap(&text, corpus, 900, "fox", &err);
     for (int kind = CN_SGD; kind <= CN_ADAM; kind++)
         resume_case(&text, CN_LSTM, (CnOptimKind)kind, 0.3);
     resume_case(&text, CN_RNN, CN_ADAM, 0);
@@ -179,7 +179,7 @@ static void test_resume(void)
     scheduled = 1; /* cosine with warm-up, random truncation, orthogonal init */
     resume_case(&text, CN_LSTM, CN_ADAM, 0.2);
     scheduled = 0;
-    cn_text_free(&text);
+    cn_text_release(&text);
 }
 
 static void test_data_position(void)
@@ -187,7 +187,7 @@ static void test_data_position(void)
     const char *corpus = repeat("abcdefghij", 50); /* 500 chars, 450 for training */
     CnText text;
     CnError err;
-    cn_text_from_memory(&text, corpus, strlen(corpus), "letters", &err);
+    cn_text_wrap(&text, corpus, strlen(corpus), "letters", &err);
     CnTrainer tr;
     CnModel m;
     if (start(&tr, &m, &text, CN_LSTM, 4, 1, config(CN_ADAM, 1e-3, 0)) != 0)
@@ -204,9 +204,9 @@ static void test_data_position(void)
     cn_trainer_step(&tr, &loss);
     int next_ok = (int)m.vocab.chars[tr.ids[0]] == 'a' + 8 % 10;
     CHECK(next_ok, "the next chunk starts where the last one's targets ended");
-    cn_trainer_free(&tr);
-    cn_model_free(&m);
-    cn_text_free(&text);
+    cn_trainer_release(&tr);
+    cn_model_release(&m);
+    cn_text_release(&text);
 }
 
 static void test_divergence(void)
@@ -214,7 +214,7 @@ static void test_divergence(void)
     const char *corpus = repeat("hello world\n", 60);
     CnText text;
     CnError err;
-    cn_text_from_memory(&text, corpus, strlen(corpus), "hello", &err);
+    cn_text_wrap(&text, corpus, strlen(corpus), "hello", &err);
     CnTrainer tr;
     CnModel m;
     CnTrainConfig cfg = config(CN_SGD, 1e30, 0);
@@ -228,14 +228,14 @@ static void test_divergence(void)
     for (int i = 0; i < 20 && res == CN_STEP_OK; i++) {
         memcpy(before, m.params, m.nparams * sizeof *before);
         rng_before = tr.st.rng;
-        it = tr.st.iteration;
+        it = tr.st.p.iteration;
         double loss;
         res = cn_trainer_step(&tr, &loss);
     }
     CHECK(res == CN_STEP_DIVERGED && it == 1,
           "an absurd learning rate is caught at the second step (loss 1e29 > %g)", CN_LOSS_LIMIT);
     CHECK(memcmp(before, m.params, m.nparams * sizeof *before) == 0 &&
-              tr.st.iteration == it && memcmp(&rng_before, &tr.st.rng, sizeof rng_before) == 0,
+              tr.st.p.iteration == it && memcmp(&rng_before, &tr.st.rng, sizeof rng_before) == 0,
           "the failed step left parameters, iteration and RNG as they were");
     /* a save with a non-finite parameter is refused and the old file stays */
     char path[256];
@@ -254,20 +254,20 @@ static void test_divergence(void)
     free(old_bytes);
     free(new_bytes);
     free(before);
-    cn_trainer_free(&tr);
-    cn_model_free(&m);
+    cn_trainer_release(&tr);
+    cn_model_release(&m);
 
     /* a learning rate that is infinite in float: loss and gradient are fine,
      * the update is not; caught at once rather than at the next save */
     cfg.optim.lr = 1e300;
     if (start(&tr, &m, &text, CN_RNN, 8, 1, cfg) == 0) {
         double loss;
-        CHECK(cn_trainer_step(&tr, &loss) == CN_STEP_DIVERGED && tr.st.iteration == 0,
+        CHECK(cn_trainer_step(&tr, &loss) == CN_STEP_DIVERGED && tr.st.p.iteration == 0,
               "an update that makes parameters infinite is reported at its own step");
-        cn_trainer_free(&tr);
-        cn_model_free(&m);
+        cn_trainer_release(&tr);
+        cn_model_release(&m);
     }
-    cn_text_free(&text);
+    cn_text_release(&text);
 }
 
 static void test_evaluate(void)
@@ -275,23 +275,23 @@ static void test_evaluate(void)
     const char *corpus = repeat("to be or not to be\n", 10);
     CnText text;
     CnError err;
-    cn_text_from_memory(&text, corpus, strlen(corpus), "hamlet", &err);
+    cn_text_wrap(&text, corpus, strlen(corpus), "hamlet", &err);
     CnTrainer tr;
     CnModel m;
     if (start(&tr, &m, &text, CN_GRU, 8, 2, config(CN_ADAM, 1e-2, 0)) != 0)
         return;
     steps(&tr, 30);
     size_t c1, c7, c64;
-    double l1 = cn_evaluate(&m, &text, 0, text.nchars, 1, 1, NULL, &c1, &err);
-    double l7 = cn_evaluate(&m, &text, 0, text.nchars, 1, 7, NULL, &c7, &err);
-    double l64 = cn_evaluate(&m, &text, 0, text.nchars, 1, 64, NULL, &c64, &err);
+    double l1 = cn_evaluate_span(&m, &text, 0, text.nchars, 1, 1, NULL, &c1, &err);
+    double l7 = cn_evaluate_span(&m, &text, 0, text.nchars, 1, 7, NULL, &c7, &err);
+    double l64 = cn_evaluate_span(&m, &text, 0, text.nchars, 1, 64, NULL, &c64, &err);
     CHECK(c1 == text.nchars - 1 && c7 == c1 && c64 == c1,
           "one stream scores all N-1 = %zu predictions", text.nchars - 1);
     CHECK(fabs(l1 - l7) < 1e-6 * l1 && fabs(l1 - l64) < 1e-6 * l1,
           "the loss does not depend on the chunk length (%.9f, %.9f, %.9f)", l1, l7, l64);
-    cn_trainer_free(&tr);
-    cn_model_free(&m);
-    cn_text_free(&text);
+    cn_trainer_release(&tr);
+    cn_model_release(&m);
+    cn_text_release(&text);
 }
 
 /* The same run on 1, 2 and 3 threads: identical bits (work is split only
@@ -301,7 +301,7 @@ static void test_threads(void)
     const char *corpus = repeat("It is a truth universally acknowledged, that a single man\n", 40);
     CnText text;
     CnError err;
-    cn_text_from_memory(&text, corpus, strlen(corpus), "austen", &err);
+    cn_text_wrap(&text, corpus, strlen(corpus), "austen", &err);
     const CnCell cells[] = {CN_RNN, CN_LSTM, CN_PEEPHOLE, CN_GRU};
     for (int k = 0; k < 4; k++) {
         CnReal *first = NULL;
@@ -321,15 +321,15 @@ static void test_threads(void)
             } else {
                 same &= memcmp(first, m.params, n * sizeof *first) == 0;
             }
-            cn_trainer_free(&tr);
-            cn_model_free(&m);
+            cn_trainer_release(&tr);
+            cn_model_release(&m);
         }
         CHECK(same && first, "%s on %s kernels: 1, 2 and 3 threads give identical parameters",
-              cn_cell_name(cells[k]), cn_kernels_name());
+              cn_name_of(cn_cell_names, cells[k]), cn_kernels_name());
         free(first);
     }
     threads = 2;
-    cn_text_free(&text);
+    cn_text_release(&text);
 }
 
 /* A corpus of some 26,000 distinct characters (CJK, Hangul, emoji) trains,
@@ -353,30 +353,30 @@ static void test_huge_alphabet(void)
     CnError err;
     CnTrainer tr;
     CnModel m;
-    cn_text_from_memory(&text, buf, len, "alphabet", &err);
+    cn_text_wrap(&text, buf, len, "alphabet", &err);
     if (start(&tr, &m, &text, CN_GRU, 16, 1, config(CN_ADAM, 1e-2, 0)) != 0) {
         CHECK(0, "a 30,000-character alphabet: %s", err.msg);
         free(buf);
         return;
     }
     steps(&tr, 3);
-    double val = cn_trainer_validate(&tr, &err);
+    double val = cn_trainer_val_loss(&tr, &err);
     CnSampler s;
     int sampled = cn_sampler_init(&s, &m, 1, &err) == 0;
     CnSampleOptions opt = {.temperature = 1, .top_k = 40};
     for (int i = 0; sampled && i < 20; i++) {
         int id = cn_sampler_next(&s, &opt);
         sampled &= id >= 0 && id < m.shape.vocab;
-        cn_sampler_feed(&s, id);
+        cn_sampler_feed_id(&s, id);
     }
     if (sampled)
-        cn_sampler_free(&s);
-    CHECK(m.shape.vocab > 25000 && isfinite(tr.st.last_loss) && isfinite(val) && sampled,
+        cn_sampler_release(&s);
+    CHECK(m.shape.vocab > 25000 && isfinite(tr.st.p.last_loss) && isfinite(val) && sampled,
           "a %d-character alphabet trains (loss %.3f, ln V = %.3f), validates and samples",
-          m.shape.vocab, tr.st.last_loss, log((double)m.shape.vocab));
-    cn_trainer_free(&tr);
-    cn_model_free(&m);
-    cn_text_free(&text);
+          m.shape.vocab, tr.st.p.last_loss, log((double)m.shape.vocab));
+    cn_trainer_release(&tr);
+    cn_model_release(&m);
+    cn_text_release(&text);
     free(buf);
 }
 
@@ -440,7 +440,7 @@ static void test_bptt_random(void)
           "%.4f after %d draws)", draws[1], err_at[1], err_at[0], draws[0]);
     free(full), free(g), free(mean);
     cn_acts_free(&acts);
-    cn_model_free(&m);
+    cn_model_release(&m);
 }
 
 /* Orthogonal initialisation: every gate block of Wh has orthonormal rows,
@@ -475,7 +475,7 @@ static void test_orthogonal_init(void)
             }
         CHECK(worst < 1e-5, "orthogonal init, H = %d: every gate block W W^T = I within %.1e",
               H, worst);
-        cn_model_free(&m);
+        cn_model_release(&m);
     }
 }
 

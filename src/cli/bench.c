@@ -31,38 +31,24 @@ static char *synthetic_text(size_t n, int vocab, CnRng *rng)
     return s;
 }
 
-static int bench_training(CnModel *model, CnText *text, int batch, int seq_length, int iters,
-                          int warmup, int threads)
+static int bench_training(CnTrainer *tr, int batch, int seq_length, int iters, int warmup)
 {
-    CnError err;
-    CnTrainState st;
-    memset(&st, 0, sizeof st);
-    st.cfg = (CnTrainConfig){
-        .batch = batch, .seq_length = seq_length, .clip_norm = 5, .val_frac = 0.1, .seed = 1,
-        .optim = {.kind = CN_ADAM, .lr = 2e-3, .momentum = 0.9, .beta1 = 0.9, .beta2 = 0.999,
-                  .eps = 1e-8, .decay_rate = 0.95}};
-    cn_rng_seed(&st.rng, 1);
-    CnTrainer tr;
-    if (cn_trainer_init(&tr, model, text, &st, 0, threads, NULL, &err) != 0) {
-        cli_error("%s", err.msg);
-        return EXIT_ERROR;
-    }
-    CnProfile profile = {{0}, 0};
-    double loss, t0 = cli_now();
+    CnProfile profile;
+    double loss, t0 = cn_seconds();
     for (int i = 0; i < warmup + iters; i++) {
         if (i == warmup) {
-            memset(&profile, 0, sizeof profile);
-            tr.acts.profile = &profile;
-            t0 = cli_now();
+            cn_trainer_profile(tr, &profile);
+            t0 = cn_seconds();
         }
-        if (cn_trainer_step(&tr, &loss) != CN_STEP_OK) {
+        if (cn_trainer_step(tr, &loss) != CN_STEP_OK) {
             cli_error("the loss diverged on random text: this is a bug, please report it");
-            cn_trainer_free(&tr);
             return EXIT_DIVERGED;
         }
     }
-    double seconds = cli_now() - t0, cps = (double)batch * seq_length * iters / seconds;
-    double entries = weight_entries(&model->shape), total = 0;
+    cn_trainer_profile(tr, NULL);
+    CnShape shape = cn_model_shape(cn_trainer_model(tr));
+    double seconds = cn_seconds() - t0, cps = (double)batch * seq_length * iters / seconds;
+    double entries = weight_entries(&shape), total = 0;
     char n1[32], n2[32];
     printf("training: %d iterations after %d of warm-up: %s chars/s, %.3g ms per iteration, "
            "%.1f GFLOP/s (6 x %s weight entries x chars/s)\n",
@@ -75,28 +61,26 @@ static int bench_training(CnModel *model, CnText *text, int batch, int seq_lengt
         printf("  %-20s %5.1f%%  %8.3f ms\n", cn_phase_name((CnPhase)p),
                total > 0 ? 100 * profile.seconds[p] / total : 0,
                1e3 * profile.seconds[p] / iters);
-    cn_trainer_free(&tr);
     return EXIT_OK;
 }
 
 static int bench_sampling(const CnModel *model, int length)
 {
     CnError err;
-    CnSampler s;
-    if (cn_sampler_init(&s, model, 1, &err) != 0) {
+    CnSampler *s = cn_sampler_new(model, 1, &err);
+    if (!s) {
         cli_error("%s", err.msg);
         return EXIT_ERROR;
     }
     CnSampleOptions opt = {.temperature = 1};
-    cn_sampler_feed(&s, 0);
-    double t0 = cli_now();
+    double t0 = cn_seconds();
     for (int i = 0; i < length; i++)
-        cn_sampler_feed(&s, cn_sampler_next(&s, &opt));
-    double cps = length / (cli_now() - t0);
+        cn_sampler_draw(s, &opt);
+    double cps = length / (cn_seconds() - t0);
     char n1[32], n2[32];
     printf("sampling: %s characters, %s chars/s\n", cli_count((uint64_t)length, n1),
            cli_count((uint64_t)(cps + 0.5), n2));
-    cn_sampler_free(&s);
+    cn_sampler_free(s);
     return EXIT_OK;
 }
 
@@ -107,7 +91,7 @@ int cmd_bench(int argc, char **argv)
         warmup = 3, threads = 0, sample = 20000;
     Flag flags[] = {
         {.name = "model", .type = FLAG_STR, .value = &kind, .arg = "KIND",
-         .help = "cell: rnn, lstm, peephole or gru", .choices = cell_choices},
+         .help = "cell: rnn, lstm, peephole or gru", .choices = cn_cell_names},
         {.name = "hidden", .type = FLAG_INT, .value = &hidden, .arg = "N",
          .help = "hidden units per layer", .lo = 1, .hi = 1 << 24},
         {.name = "layers", .type = FLAG_INT, .value = &layers, .arg = "N",
@@ -143,44 +127,41 @@ int cmd_bench(int argc, char **argv)
     cn_rng_seed(&rng, 1);
     size_t n = (size_t)batch * seq_length * ((size_t)warmup + iters + 2) * 10 / 9 + 1000;
     char *chars = synthetic_text(n, vocab, &rng);
-    CnText text;
-    CnVocab vocab_set;
-    CnModel model;
-    CnShape shape = {CN_GRU, vocab, hidden, layers};
-    cn_cell_parse(kind, &shape.cell);
-    if (!chars) {
-        cli_error("out of memory for %zu characters of text: give a smaller --batch or --iters",
-                  n);
+    CnText *text = chars ? cn_text_from_memory(chars, n, "random text", &err) : NULL;
+    if (!text)
+        cli_error("%s", chars ? err.msg : "out of memory for the random text: give a smaller "
+                                          "--batch or --iters");
+    free(chars);
+    if (!text)
         return EXIT_ERROR;
-    }
-    if (cn_text_from_memory(&text, chars, n, "random text", &err) != 0) {
-        free(chars);
+    CnCell cell = (CnCell)cn_lookup(cn_cell_names, kind);
+    CnShape shape = {cell, vocab, hidden, layers};
+    CnTrainConfig cfg = {
+        .batch = batch, .seq_length = seq_length, .clip_norm = 5, .val_frac = 0.1, .seed = 1,
+        .optim = {.kind = CN_ADAM, .lr = 2e-3, .momentum = 0.9, .beta1 = 0.9, .beta2 = 0.999,
+                  .eps = 1e-8, .decay_rate = 0.95},
+        .init = CN_INIT_UNIFORM};
+    threads = cli_threads(threads, &shape, batch);
+    CnTrainer *tr = cn_trainer_new(text, cell, hidden, layers, &cfg, threads, NULL, &err);
+    if (!tr) {
         cli_error("%s", err.msg);
+        cn_text_free(text);
         return EXIT_ERROR;
     }
-    if (cn_vocab_build(&vocab_set, &text, &err) != 0 ||
-        cn_model_init(&model, shape.cell, hidden, layers, &vocab_set, &err) != 0 ||
-        cn_model_randomize(&model, CN_INIT_UNIFORM, &rng, &err) != 0) {
-        cli_error("%s", err.msg);
-        cn_text_free(&text);
-        free(chars);
-        return EXIT_ERROR;
-    }
-    threads = cli_threads(threads, &model.shape, batch);
+    const CnModel *model = cn_trainer_model(tr);
     char n1[32];
     printf("bench: %s, %d layer%s x %d hidden, vocabulary %d, %s parameters; batch %d x "
            "seq-length %d, adam, clip-norm 5; %d thread%s, %s kernels\n",
-           cn_cell_name(shape.cell), layers, layers == 1 ? "" : "s", hidden, vocab,
-           cli_count(model.nparams, n1), batch, seq_length, threads, threads == 1 ? "" : "s",
-           cn_kernels_name());
+           kind, layers, layers == 1 ? "" : "s", hidden, vocab,
+           cli_count(cn_model_params(model), n1), batch, seq_length, threads,
+           threads == 1 ? "" : "s", cn_kernels_name());
     fflush(stdout);
     rc = EXIT_OK;
     if (iters > 0)
-        rc = bench_training(&model, &text, batch, seq_length, iters, warmup, threads);
+        rc = bench_training(tr, batch, seq_length, iters, warmup);
     if (rc == EXIT_OK && sample > 0)
-        rc = bench_sampling(&model, sample);
-    cn_model_free(&model);
-    cn_text_free(&text);
-    free(chars);
+        rc = bench_sampling(model, sample);
+    cn_trainer_free(tr);
+    cn_text_free(text);
     return rc;
 }

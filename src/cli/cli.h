@@ -60,7 +60,6 @@ void cli_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 const char *cli_count(uint64_t n, char buf[32]);
 /* seconds -> "1:02:03" or "2:03" */
 const char *cli_duration(double seconds, char buf[32]);
-double cli_now(void); /* monotonic seconds */
 /* The threads to use: `requested` (--threads; 0 if not given: as many as
  * help a model of this shape on this many streams), at most the
  * processors, with a note when a request is reduced. */
@@ -138,13 +137,11 @@ int outputs_prepare(Outputs *out, const char *const *inputs, int ninputs, const 
  * this run must not (another run's, a later point of this one, the
  * --init-from source) unless forced, and never a file that is not one. */
 int outputs_check_existing(Outputs *out, const CnTrainer *tr, const char *resume,
-                           const char *init_from, int force, int with_best);
+                           const char *init_from, int force);
 /* A run resumed into a file that is not its own (neither the resumed file
- * nor, for X.best.ckpt, X.ckpt) branches off: it gets an identity of its
- * own in *branch, so that the two lines never count as one. Returns 1 then,
- * 0 when the run simply goes on. */
-int outputs_branch(const Outputs *out, const char *resume, uint64_t run, uint64_t iteration,
-                   uint64_t *branch);
+ * nor, for X.best.ckpt, X.ckpt) branches off (cn_trainer_branch), so that
+ * the two lines never count as one. */
+int outputs_branches(const Outputs *out, const char *resume);
 /* Releases the locks and closes the log (removing it if this run created it
  * and wrote nothing). */
 void outputs_release(Outputs *out);
@@ -177,13 +174,12 @@ void comm_broadcast_doubles(double *v, int n);
 int comm_same(uint32_t value);         /* 1 if value is the same on every rank */
 /* The whole batch's carried state, gathered on rank 0 (malloc'd; NULL on
  * the other ranks or on failure); *len values. */
-CnReal *comm_gather_state(const CnTrainer *tr, size_t *len);
+CnReal *comm_gather_state(const CnTrainer *tr, const CnShard *shard, size_t *len);
 /* Seconds spent summing gradients so far (the allreduce), and how often. */
 double comm_reduce_seconds(uint64_t *calls);
 
 int cmd_train(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
-extern const char *const cell_choices[]; /* --model's: rnn lstm peephole gru */
 int cmd_sample(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_info(int argc, char **argv);

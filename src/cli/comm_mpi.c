@@ -110,13 +110,15 @@ int comm_same(uint32_t value)
     return lo == hi;
 }
 
-CnReal *comm_gather_state(const CnTrainer *tr, size_t *len)
+CnReal *comm_gather_state(const CnTrainer *tr, const CnShard *shard, size_t *len)
 {
-    const CnShape *s = &tr->model->shape;
-    int batch = tr->st.cfg.batch, mine = (int)cn_state_values(s, tr->shard.count);
+    const CnShape shape = cn_model_shape(cn_trainer_model(tr)), *s = &shape;
+    int batch = cn_trainer_config(tr)->batch;
+    size_t mine_len;
+    const CnReal *mine_state = cn_trainer_carried(tr, &mine_len);
+    int mine = (int)mine_len;
     /* each rank's (first, count) and rows, on rank 0 */
-    int me[2] = {tr->shard.first, tr->shard.count}, *shares = NULL, *counts = NULL,
-        *displs = NULL;
+    int me[2] = {shard->first, shard->count}, *shares = NULL, *counts = NULL, *displs = NULL;
     CnReal *all = NULL, *state = NULL;
     *len = cn_state_values(s, batch);
     if (cli_comm.rank == 0) {
@@ -137,7 +139,7 @@ CnReal *comm_gather_state(const CnTrainer *tr, size_t *len)
             displs[r] = at;
             at += counts[r];
         }
-    MPI_Gatherv(tr->acts.state_h, mine, MPI_REAL_TYPE, all, counts, displs, MPI_REAL_TYPE, 0,
+    MPI_Gatherv(mine_state, mine, MPI_REAL_TYPE, all, counts, displs, MPI_REAL_TYPE, 0,
                 MPI_COMM_WORLD);
     if (cli_comm.rank == 0)
         for (int r = 0; r < cli_comm.size; r++)

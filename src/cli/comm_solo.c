@@ -55,13 +55,13 @@ int comm_same(uint32_t value)
     return 1;
 }
 
-CnReal *comm_gather_state(const CnTrainer *tr, size_t *len)
+CnReal *comm_gather_state(const CnTrainer *tr, const CnShard *shard, size_t *len)
 {
-    const CnShape *s = &tr->model->shape;
-    *len = cn_state_values(s, tr->acts.B);
+    (void)shard; /* all of the batch */
+    const CnReal *mine = cn_trainer_carried(tr, len);
     CnReal *state = malloc(*len * sizeof *state);
     if (state)
-        memcpy(state, tr->acts.state_h, *len * sizeof *state);
+        memcpy(state, mine, *len * sizeof *state);
     return state;
 }
 

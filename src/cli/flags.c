@@ -359,13 +359,6 @@ int cli_threads(int requested, const CnShape *shape, int streams)
     return requested;
 }
 
-double cli_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 static void on_signal(int sig)
 {
     cli_signal = sig;

@@ -360,26 +360,32 @@ int outputs_prepare(Outputs *out, const char *const *inputs, int ninputs, const 
 
 /* "gru, 2 layers x 512, 65 characters, 3,000 iterations, validation loss
  * 1.5123" */
-static void describe_checkpoint(const CnModel *m, const CnTrainState *st, char *out, size_t n)
+/* "gru, 2 layers x 512, 65 characters, 3,000 iterations, validation loss
+ * 1.5123" */
+static void describe_checkpoint(const CnCheckpoint *ck, char *out, size_t n)
 {
+    CnShape s = cn_model_shape(cn_checkpoint_model(ck));
+    const CnProgress *p = cn_checkpoint_progress(ck);
     char it[32];
     int len = snprintf(out, n, "%s, %d layer%s x %d, %d characters, %s iterations",
-                       cn_cell_name(m->shape.cell), m->shape.layers,
-                       m->shape.layers == 1 ? "" : "s", m->shape.hidden, m->shape.vocab,
-                       cli_count(st->iteration, it));
-    if (isfinite(st->val_loss) && len > 0 && (size_t)len < n)
-        snprintf(out + len, n - (size_t)len, ", validation loss %.4f", st->val_loss);
+                       cn_cell_names[s.cell], s.layers, s.layers == 1 ? "" : "s", s.hidden,
+                       s.vocab, cli_count(p->iteration, it));
+    if (isfinite(p->val_loss) && len > 0 && (size_t)len < n)
+        snprintf(out + len, n - (size_t)len, ", validation loss %.4f", p->val_loss);
 }
 
-/* Two checkpoints of one run: the same identity, or for version 1 files
- * (no identity) the same corpus, seed and shape. */
-static int same_run(const CnTrainState *a, const CnModel *ma, const CnTrainState *b,
-                    const CnModel *mb)
+/* A checkpoint of this trainer's run: the same identity, or for version 1
+ * files (no identity) the same corpus, seed and shape. */
+static int same_run(const CnCheckpoint *ck, const CnTrainer *tr)
 {
+    const CnProgress *a = cn_checkpoint_progress(ck), *b = cn_trainer_progress(tr);
     if (a->run && b->run)
         return a->run == b->run;
+    CnShape sa = cn_model_shape(cn_checkpoint_model(ck)), sb = cn_model_shape(cn_trainer_model(tr));
     return a->corpus_crc == b->corpus_crc && a->corpus_bytes == b->corpus_bytes &&
-           a->cfg.seed == b->cfg.seed && memcmp(&ma->shape, &mb->shape, sizeof ma->shape) == 0;
+           cn_checkpoint_config(ck)->seed == cn_trainer_config(tr)->seed &&
+           sa.cell == sb.cell && sa.vocab == sb.vocab && sa.hidden == sb.hidden &&
+           sa.layers == sb.layers;
 }
 
 /* What an existing file at a checkpoint output holds, against this run. */
@@ -402,8 +408,9 @@ static int check_existing(Outputs *out, Output *o, const char *what, const CnTra
                   "another --checkpoint, or move it away", o->given);
         return EXIT_USAGE;
     }
+    const CnProgress *now = cn_trainer_progress(tr);
     if (resume && cli_same_file(o->path, resume)) { /* the point the run resumes from */
-        if (o == &out->best && tr->st.iteration == tr->st.best_iteration)
+        if (o == &out->best && now->iteration == now->best_iteration)
             out->best_on_disk = 1;
         return 0;
     }
@@ -412,18 +419,18 @@ static int check_existing(Outputs *out, Output *o, const char *what, const CnTra
                   "--checkpoint, or --force", what, o->given);
         return EXIT_USAGE;
     }
-    CnModel m;
-    CnTrainState st;
     CnError err;
-    if (cn_checkpoint_load(o->path, &m, &st, &err) != 0) {
+    CnCheckpoint *ck = cn_checkpoint_load(o->path, &err);
+    if (!ck) {
         if (force)
             return 0;
         cli_error("%s holds a damaged checkpoint (%s); give another --checkpoint, or --force to "
                   "replace it", o->given, err.msg);
         return EXIT_USAGE;
     }
+    const CnProgress *there = cn_checkpoint_progress(ck);
     char desc[160], n1[32], n2[32];
-    describe_checkpoint(&m, &st, desc, sizeof desc);
+    describe_checkpoint(ck, desc, sizeof desc);
     int rc = 0;
     if (!resume) {
         if (!force) {
@@ -431,49 +438,42 @@ static int check_existing(Outputs *out, Output *o, const char *what, const CnTra
                       "--checkpoint, or --force to replace it", o->given, desc, o->given);
             rc = EXIT_USAGE;
         }
-    } else if (!same_run(&st, &m, &tr->st, tr->model)) {
+    } else if (!same_run(ck, tr)) {
         if (!force) {
             cli_error("%s holds another run's model (%s); give another --checkpoint, or --force "
                       "to replace it", o->given, desc);
             rc = EXIT_USAGE;
         }
-    } else if (st.iteration > tr->st.iteration) {
+    } else if (there->iteration > now->iteration) {
         if (!force) {
             cli_error("%s holds iteration %s of this run, later than %s (iteration %s): resuming "
                       "from there would replace it; give another --checkpoint to branch off, or "
-                      "--force", o->given, cli_count(st.iteration, n1), resume,
-                      cli_count(tr->st.iteration, n2));
+                      "--force", o->given, cli_count(there->iteration, n1), resume,
+                      cli_count(now->iteration, n2));
             rc = EXIT_USAGE;
         }
-    } else if (o == &out->best && st.iteration == tr->st.best_iteration) {
+    } else if (o == &out->best && there->iteration == now->best_iteration) {
         out->best_on_disk = 1; /* the run's best so far is already there */
     }
-    cn_train_state_free(&st);
-    cn_model_free(&m);
+    cn_checkpoint_free(ck);
     return rc;
 }
 
 int outputs_check_existing(Outputs *out, const CnTrainer *tr, const char *resume,
-                           const char *init_from, int force, int with_best)
+                           const char *init_from, int force)
 {
     int rc = check_existing(out, &out->ckpt, "checkpoint", tr, resume, init_from, force);
-    if (!rc && with_best)
+    if (!rc && cn_trainer_status(tr).val_chars) /* a run without validation keeps no best */
         rc = check_existing(out, &out->best, "best checkpoint", tr, resume, init_from, force);
     return rc;
 }
 
-int outputs_branch(const Outputs *out, const char *resume, uint64_t run, uint64_t iteration,
-                   uint64_t *branch)
+int outputs_branches(const Outputs *out, const char *resume)
 {
     char *own = cli_latest_path(resume);
     int same = cli_same_file(out->ckpt.given, resume) || (own && cli_same_file(out->ckpt.given, own));
     free(own);
-    if (same)
-        return 0;
-    uint64_t at[2] = {run, iteration};
-    uint32_t where = cn_crc32(0, out->ckpt.path, strlen(out->ckpt.path));
-    *branch = (uint64_t)cn_crc32(0, at, sizeof at) << 32 | where;
-    return 1;
+    return !same;
 }
 
 void outputs_release(Outputs *out)

@@ -73,7 +73,7 @@ void progress_status(Progress *p, const Status *s, int plain_due)
 {
     if (p->quiet)
         return;
-    double now = cli_now();
+    double now = cn_seconds();
     if (p->tty && !s->final && p->last_draw >= 0 && now - p->last_draw < REDRAW_SECONDS)
         return;
     if (!p->tty && !plain_due)

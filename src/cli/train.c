@@ -16,10 +16,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-const char *const cell_choices[] = {"rnn", "lstm", "peephole", "gru", NULL};
-static const char *const optim_choices[] = {"sgd",     "momentum", "nesterov",
-                                            "adagrad", "rmsprop",  "adam", NULL};
-
 typedef struct {
     const char *model, *optim, *checkpoint, *resume, *init_from, *log, *schedule, *init,
         *time_budget;
@@ -78,15 +74,14 @@ static int shape_conflicts(const Command *cmd, const TrainArgs *a, const CnShape
                            const char *path)
 {
     char saved[64];
-    CnCell cell;
-    cn_cell_parse(a->model, &cell);
+    CnCell cell = (CnCell)cn_lookup(cn_cell_names, a->model);
     const char *which = cli_flag(cmd, "model")->set && cell != s->cell ? "model"
                         : cli_flag(cmd, "hidden")->set && a->hidden != s->hidden ? "hidden"
                         : cli_flag(cmd, "layers")->set && a->layers != s->layers ? "layers"
                                                                                   : NULL;
     if (!which)
         return 0;
-    snprintf(saved, sizeof saved, "%s, %d layers x %d", cn_cell_name(s->cell), s->layers,
+    snprintf(saved, sizeof saved, "%s, %d layers x %d", cn_cell_names[s->cell], s->layers,
              s->hidden);
     cli_error("--%s contradicts %s, which holds a %s model; drop the flag or start a new model",
               which, path, saved);
@@ -97,184 +92,130 @@ static int shape_conflicts(const Command *cmd, const TrainArgs *a, const CnShape
 static void show_sample(Progress *p, const CnModel *model, uint64_t iteration, uint64_t seed,
                         int length, double temperature)
 {
-    CnSampler s;
     CnError err;
     char *text = malloc((size_t)length * 4 + 1);
-    if (!text || cn_sampler_init(&s, model, seed, &err) != 0) {
-        free(text);
-        return;
-    }
-    int newline = cn_vocab_index(&model->vocab, '\n');
-    if (newline >= 0)
-        cn_sampler_feed(&s, newline);
+    CnSampler *s = text ? cn_sampler_new(model, seed, &err) : NULL;
+    if (s && cn_model_char_index(model, '\n') >= 0)
+        cn_sampler_feed(s, "\n", 1, "a newline", &err);
     CnSampleOptions opt = {.temperature = temperature};
     size_t len = 0;
-    for (int i = 0; i < length; i++) {
-        int id = cn_sampler_next(&s, &opt);
-        len += (size_t)cn_utf8_encode(model->vocab.chars[id], text + len);
-        cn_sampler_feed(&s, id);
-    }
-    progress_sample(p, iteration, temperature, text, len);
-    cn_sampler_free(&s);
+    for (int i = 0; s && i < length; i++)
+        len += (size_t)cn_utf8_encode(cn_sampler_draw(s, &opt), text + len);
+    if (s)
+        progress_sample(p, iteration, temperature, text, len);
+    cn_sampler_free(s);
     free(text);
 }
 
-/* Validation loss into the run state; returns 1 if it is a new best. A
- * validation that fails (out of memory) is reported; training goes on. */
-static int validate(CnTrainer *tr)
+/* The run's configuration from the flags and, with --resume, the
+ * checkpoint's: the data layout, model and optimizer stay, the flags given
+ * change the rest. Returns 0 or an exit code. */
+static int configure(const Command *cmd, const TrainArgs *a, const CnCheckpoint *ck,
+                     CnTrainConfig *cfg)
 {
-    CnError err;
-    err.msg[0] = '\0';
-    double v = cn_trainer_validate(tr, &err);
-    tr->st.val_loss = v;
-    if (isnan(v) && err.msg[0]) {
-        char n1[32];
-        cli_error("cannot validate at iteration %s: %s; training goes on, and this checkpoint "
-                  "has no validation loss", cli_count(tr->st.iteration, n1), err.msg);
-    }
-    if (!isfinite(v) || v >= tr->st.best_val_loss)
-        return 0;
-    tr->st.best_val_loss = v;
-    tr->st.best_iteration = tr->st.iteration;
-    return 1;
-}
-
-/* Refuses a run that cannot fit in this machine's memory. */
-static int check_memory(const CnShape *shape, const CnTrainConfig *cfg, int threads)
-{
-    size_t need = cn_trainer_bytes(shape, cfg, threads);
-    uint64_t have = cn_physical_memory();
-    if (need && (!have || need <= have))
-        return 0;
-    char n1[32], n2[32];
-    if (need)
-        cli_error("this run needs %s MiB of memory for parameters, gradients, optimizer state "
-                  "and activations, but this machine has %s MiB; use a smaller --hidden, "
-                  "--layers, --batch or --seq-length",
-                  cli_count(need >> 20, n1), cli_count(have >> 20, n2));
-    else
-        cli_error("this run needs more memory than a 64-bit machine can address; use a smaller "
-                  "--hidden, --layers, --batch or --seq-length");
-    return -1;
-}
-
-/* Builds the model and run state from the flags and, with --resume or
- * --init-from, a checkpoint. Returns 0 or an exit code. */
-static int setup(const Command *cmd, TrainArgs *a, const CnText *text, CnModel *model,
-                 CnTrainState *st)
-{
-    CnError err;
-    CnTrainConfig cfg = {
+    *cfg = (CnTrainConfig){
         .batch = a->batch,
         .seq_length = a->seq_length,
-        .optim = {.lr = a->lr, .momentum = a->momentum, .beta1 = a->beta1, .beta2 = a->beta2,
-                  .eps = a->eps, .decay_rate = a->decay_rate},
+        .optim = {.kind = (CnOptimKind)cn_lookup(cn_optim_names, a->optim), .lr = a->lr,
+                  .momentum = a->momentum, .beta1 = a->beta1, .beta2 = a->beta2, .eps = a->eps,
+                  .decay_rate = a->decay_rate},
         .clip_value = a->clip_value,
         .clip_norm = a->clip_norm,
         .dropout = a->dropout,
         .val_frac = a->val_frac,
         .seed = a->seed,
+        .schedule = (CnSchedule)cn_lookup(cn_schedule_names, a->schedule),
         .warmup = a->warmup,
         .lr_decay = a->lr_decay,
         .lr_decay_after = a->lr_decay_after,
         .lr_min = a->lr_min,
         .bptt_random = a->bptt_random,
+        .init = (CnInit)cn_lookup(cn_init_names, a->init),
         .time_budget = a->budget,
     };
-    cn_optim_parse(a->optim, &cfg.optim.kind);
-    cn_schedule_parse(a->schedule, &cfg.schedule);
-    cn_init_parse(a->init, &cfg.init);
-    memset(st, 0, sizeof *st);
-    const char *from = a->resume ? a->resume : a->init_from;
-    if (from) {
-        CnTrainState saved;
-        if (cn_checkpoint_load(from, model, &saved, &err) != 0) {
-            cli_error("%s", err.msg);
-            return EXIT_ERROR;
-        }
-        if (shape_conflicts(cmd, a, &model->shape, from)) {
-            cn_train_state_free(&saved);
-            return EXIT_USAGE;
-        }
-        if (cn_vocab_covers(&model->vocab, text, "the corpus", &err) != 0) {
-            cli_error("%s", err.msg);
-            cn_train_state_free(&saved);
-            return EXIT_ERROR;
-        }
-        if (a->resume) {
-            const CnTrainConfig *o = &saved.cfg;
-            char buf[64];
-            snprintf(buf, sizeof buf, "%d", o->batch);
-            int bad = conflicts(cmd, "batch", a->batch == o->batch, buf);
-            snprintf(buf, sizeof buf, "%d", o->seq_length);
-            bad = bad || conflicts(cmd, "seq-length", a->seq_length == o->seq_length, buf);
-            snprintf(buf, sizeof buf, "%g", o->val_frac);
-            bad = bad || conflicts(cmd, "val-frac", a->val_frac == o->val_frac, buf);
-            bad = bad || conflicts(cmd, "optim", cfg.optim.kind == o->optim.kind,
-                                   cn_optim_name(o->optim.kind));
-            snprintf(buf, sizeof buf, "%llu", (unsigned long long)o->seed);
-            bad = bad || conflicts(cmd, "seed", a->seed == o->seed, buf);
-            if (bad) {
-                cn_train_state_free(&saved);
-                return EXIT_USAGE;
-            }
-            /* flags given now override the saved hyperparameters */
-            CnTrainConfig merged = *o;
+    if (!a->resume)
+        return 0;
+    const CnTrainConfig *o = cn_checkpoint_config(ck);
+    char buf[64];
+    snprintf(buf, sizeof buf, "%d", o->batch);
+    int bad = conflicts(cmd, "batch", a->batch == o->batch, buf);
+    snprintf(buf, sizeof buf, "%d", o->seq_length);
+    bad = bad || conflicts(cmd, "seq-length", a->seq_length == o->seq_length, buf);
+    snprintf(buf, sizeof buf, "%g", o->val_frac);
+    bad = bad || conflicts(cmd, "val-frac", a->val_frac == o->val_frac, buf);
+    bad = bad || conflicts(cmd, "optim", cfg->optim.kind == o->optim.kind,
+                           cn_optim_names[o->optim.kind]);
+    snprintf(buf, sizeof buf, "%llu", (unsigned long long)o->seed);
+    bad = bad || conflicts(cmd, "seed", a->seed == o->seed, buf);
+    if (bad)
+        return EXIT_USAGE;
+    /* flags given now override the saved hyperparameters */
+    CnTrainConfig merged = *o;
 #define OVERRIDE(flag, field)                                                                  \
     if (cli_flag(cmd, flag)->set)                                                              \
-        merged.field = cfg.field;
-            OVERRIDE("lr", optim.lr)
-            OVERRIDE("momentum", optim.momentum)
-            OVERRIDE("beta1", optim.beta1)
-            OVERRIDE("beta2", optim.beta2)
-            OVERRIDE("eps", optim.eps)
-            OVERRIDE("decay-rate", optim.decay_rate)
-            OVERRIDE("clip-value", clip_value)
-            OVERRIDE("clip-norm", clip_norm)
-            OVERRIDE("dropout", dropout)
-            OVERRIDE("lr-schedule", schedule)
-            OVERRIDE("warmup", warmup)
-            OVERRIDE("lr-decay", lr_decay)
-            OVERRIDE("lr-decay-after", lr_decay_after)
-            OVERRIDE("lr-min", lr_min)
-            OVERRIDE("bptt-random", bptt_random)
-            OVERRIDE("time-budget", time_budget)
+        merged.field = cfg->field;
+    OVERRIDE("lr", optim.lr)
+    OVERRIDE("momentum", optim.momentum)
+    OVERRIDE("beta1", optim.beta1)
+    OVERRIDE("beta2", optim.beta2)
+    OVERRIDE("eps", optim.eps)
+    OVERRIDE("decay-rate", optim.decay_rate)
+    OVERRIDE("clip-value", clip_value)
+    OVERRIDE("clip-norm", clip_norm)
+    OVERRIDE("dropout", dropout)
+    OVERRIDE("lr-schedule", schedule)
+    OVERRIDE("warmup", warmup)
+    OVERRIDE("lr-decay", lr_decay)
+    OVERRIDE("lr-decay-after", lr_decay_after)
+    OVERRIDE("lr-min", lr_min)
+    OVERRIDE("bptt-random", bptt_random)
+    OVERRIDE("time-budget", time_budget)
 #undef OVERRIDE
-            *st = saved;
-            st->cfg = merged;
-        } else {
-            cn_train_state_free(&saved);
-            st->cfg = cfg;
-            cn_rng_seed(&st->rng, a->seed);
-        }
-        return check_memory(&model->shape, &st->cfg, a->threads) ? EXIT_ERROR : 0;
-    }
-
-    CnVocab vocab;
-    if (cn_vocab_build(&vocab, text, &err) != 0) {
-        cli_error("%s", err.msg);
-        return EXIT_ERROR;
-    }
-    CnCell cell;
-    cn_cell_parse(a->model, &cell);
-    CnShape shape = {cell, vocab.size, a->hidden, a->layers};
-    st->cfg = cfg;
-    if (check_memory(&shape, &cfg, a->threads) != 0) { /* before allocating anything large */
-        cn_vocab_free(&vocab);
-        return EXIT_ERROR;
-    }
-    if (cn_model_init(model, cell, a->hidden, a->layers, &vocab, &err) != 0) {
-        cli_error("%s", err.msg);
-        cn_vocab_free(&vocab);
-        return EXIT_ERROR;
-    }
-    cn_rng_seed(&st->rng, a->seed);
-    if (cn_model_randomize(model, cfg.init, &st->rng, &err) != 0) {
-        cli_error("%s", err.msg);
-        cn_model_free(model);
-        return EXIT_ERROR;
-    }
+    *cfg = merged;
     return 0;
+}
+
+/* The trainer: a new model, the weights of --init-from, or the run of
+ * --resume, on the threads that help and this rank's share of the batch.
+ * Returns 0 or an exit code. */
+static int setup(const Command *cmd, const TrainArgs *a, const CnText *text, CnShard *shard,
+                 CnTrainer **tr)
+{
+    CnError err;
+    CnCheckpoint *ck = NULL;
+    const char *from = a->resume ? a->resume : a->init_from;
+    if (from && !(ck = cn_checkpoint_load(from, &err))) {
+        cli_error("%s", err.msg);
+        return EXIT_ERROR;
+    }
+    CnCell cell = (CnCell)cn_lookup(cn_cell_names, a->model);
+    CnShape shape = ck ? cn_model_shape(cn_checkpoint_model(ck))
+                       : (CnShape){cell, 0, a->hidden, a->layers};
+    CnTrainConfig cfg;
+    int rc = ck && shape_conflicts(cmd, a, &shape, from) ? EXIT_USAGE
+                                                          : configure(cmd, a, ck, &cfg);
+    if (!rc && cfg.batch < cli_comm.size) {
+        if (cli_comm.rank == 0)
+            cli_error("a batch of %d streams cannot be shared by %d ranks: run at most %d "
+                      "ranks%s", cfg.batch, cli_comm.size, cfg.batch,
+                      a->resume ? "" : ", or give a larger --batch");
+        rc = EXIT_USAGE;
+    }
+    if (!rc) {
+        int threads = cli_threads(cli_flag(cmd, "threads")->set ? a->threads : 0, &shape,
+                                  cfg.batch);
+        comm_shard(cfg.batch, shard);
+        *tr = a->resume      ? cn_trainer_resume(ck, text, &cfg, threads, shard, &err)
+              : a->init_from ? cn_trainer_from(ck, text, &cfg, threads, shard, &err)
+                             : cn_trainer_new(text, cell, a->hidden, a->layers, &cfg, threads,
+                                              shard, &err);
+        if (!*tr) {
+            cli_error("%s", err.msg);
+            rc = EXIT_ERROR;
+        }
+    }
+    cn_checkpoint_free(ck);
+    return rc;
 }
 
 /* The corpus files as they were when read, to notice a change on disk (the
@@ -352,6 +293,7 @@ typedef struct {
     CnTrainer *tr;
     const TrainArgs *a;
     const CnModel *model;
+    const CnShard *shard;    /* this rank's streams */
     Progress *pg;
     const char *corpus;      /* for messages: the first file, or "standard input" */
     const char *resume_cmd;  /* how to resume: the whole command, quoted for a shell */
@@ -374,6 +316,7 @@ typedef struct {
     int ending;              /* rank 0 found the run over (its clock decides) */
     int best_saved;          /* the best file holds the run's best (written by this run,
                                 or by the run it resumes) */
+    double budget_fraction;  /* of the time budget used, as rank 0's clock says; -1: none */
 } Run;
 
 enum { MAX_FAILED_SAVES = 3 };
@@ -382,14 +325,15 @@ enum { MAX_FAILED_SAVES = 3 };
  * seq-length 50, adam lr 0.002, clip-norm 5" (banner, log, plot title) */
 static void describe(const CnTrainer *tr, char *out, size_t n)
 {
-    const CnShape *s = &tr->model->shape;
-    const CnTrainConfig *c = &tr->st.cfg;
+    const CnModel *m = cn_trainer_model(tr);
+    const CnShape s = cn_model_shape(m);
+    const CnTrainConfig *c = cn_trainer_config(tr);
     char params[32];
     int len = snprintf(out, n, "%s, %d layer%s x %d hidden, %d characters, %s parameters; batch "
-                       "%d x seq-length %d, %s lr %g", cn_cell_name(s->cell), s->layers,
-                       s->layers == 1 ? "" : "s", s->hidden, s->vocab,
-                       cli_count(tr->model->nparams, params), c->batch, c->seq_length,
-                       cn_optim_name(c->optim.kind), c->optim.lr);
+                       "%d x seq-length %d, %s lr %g", cn_cell_names[s.cell], s.layers,
+                       s.layers == 1 ? "" : "s", s.hidden, s.vocab,
+                       cli_count(cn_model_params(m), params), c->batch, c->seq_length,
+                       cn_optim_names[c->optim.kind], c->optim.lr);
     if (c->clip_norm > 0 && len > 0 && (size_t)len < n)
         len += snprintf(out + len, n - (size_t)len, ", clip-norm %g", c->clip_norm);
     if (c->clip_value > 0 && len > 0 && (size_t)len < n)
@@ -402,43 +346,44 @@ static void describe(const CnTrainer *tr, char *out, size_t n)
  * evaluations, saves) plus earlier runs': what a time budget counts. */
 static double run_seconds(const Run *r)
 {
-    return r->seconds_before + (cli_now() - r->wall_start);
+    return r->seconds_before + (cn_seconds() - r->wall_start);
 }
 
 /* The run has reached an end: its target iteration or its time budget. */
 static int run_over(const Run *r)
 {
-    return (r->target && r->tr->st.iteration >= r->target) ||
+    return (r->target && cn_trainer_progress(r->tr)->iteration >= r->target) ||
            (r->budget > 0 && run_seconds(r) >= r->budget);
 }
 
 static void print_banner(const Run *r)
 {
     const CnTrainer *tr = r->tr;
+    const CnTrainStatus ts = cn_trainer_status(tr);
+    uint64_t at = cn_trainer_progress(tr)->iteration;
     char what[256], n1[32], n2[32], n3[32], n4[32];
     describe(tr, what, sizeof what);
-    progress_line(r->pg, "\033[1m", "charnn: %s %s", tr->st.iteration ? "resuming" : "training",
-                  what);
+    progress_line(r->pg, "\033[1m", "charnn: %s %s", at ? "resuming" : "training", what);
     progress_line(r->pg, "", "  data: %s, %s characters (%s train, %s validation), %s iterations "
-                  "per epoch", r->corpus, cli_count(tr->text->nchars, n1),
-                  cli_count(tr->n_train, n2), cli_count(tr->n_val, n3),
-                  cli_count(tr->chunks_per_epoch, n4));
+                  "per epoch", r->corpus, cli_count(ts.train_chars + ts.val_chars, n1),
+                  cli_count(ts.train_chars, n2), cli_count(ts.val_chars, n3),
+                  cli_count(ts.chunks_per_epoch, n4));
     char ends[96] = "", budget[32];
     if (r->target)
         snprintf(ends, sizeof ends, " to %s (%.2f epochs)", cli_count(r->target, n2),
-                 (double)r->target / (double)tr->chunks_per_epoch);
+                 (double)r->target / (double)ts.chunks_per_epoch);
     if (r->budget > 0)
         snprintf(ends + strlen(ends), sizeof ends - strlen(ends), "%s for %s of training",
                  r->target ? ", at most" : "", cli_duration(r->budget - r->seconds_before, budget));
     char sched[96] = "";
-    const CnTrainConfig *c = &tr->st.cfg;
+    const CnTrainConfig *c = cn_trainer_config(tr);
     if (c->schedule != CN_LR_CONSTANT || c->warmup)
-        snprintf(sched, sizeof sched, "; lr schedule %s%s", cn_schedule_name(c->schedule),
+        snprintf(sched, sizeof sched, "; lr schedule %s%s", cn_schedule_names[c->schedule],
                  c->warmup ? " with warm-up" : "");
     progress_line(r->pg, "", "  run: iterations %s%s%s; checkpoint %s%s%s; kernels %s, %d "
-                  "thread%s", cli_count(tr->st.iteration, n1), ends, sched, r->ckpt,
+                  "thread%s", cli_count(at, n1), ends, sched, r->ckpt,
                   r->best ? ", best kept in " : "", r->best ? r->best : "", cn_kernels_name(),
-                  cn_pool_size(tr->pool), cn_pool_size(tr->pool) == 1 ? "" : "s");
+                  ts.threads, ts.threads == 1 ? "" : "s");
 }
 
 /* Saves the checkpoint. A failure leaves the previous file as it was (the
@@ -448,18 +393,17 @@ static int save_checkpoint(Run *r, const char *then)
 {
     CnError err;
     progress_end(r->pg);
-    r->tr->st.train_seconds = run_seconds(r);
-    const CnModel *m = r->tr->model;
-    if (!comm_same(cn_crc32(0, m->params, m->nparams * sizeof *m->params))) {
+    cn_trainer_set_time(r->tr, run_seconds(r), r->budget_fraction);
+    uint64_t at = cn_trainer_progress(r->tr)->iteration;
+    if (!comm_same(cn_model_checksum(r->model))) {
         if (cli_comm.rank == 0)
             cli_error("the ranks' parameters differ at iteration %llu, which is a bug in charnn "
-                      "(please report it); stopping without saving",
-                      (unsigned long long)r->tr->st.iteration);
+                      "(please report it); stopping without saving", (unsigned long long)at);
         r->failed_saves = MAX_FAILED_SAVES; /* no point in going on */
         return -1;
     }
     size_t len;
-    CnReal *state = comm_gather_state(r->tr, &len); /* every rank takes part */
+    CnReal *state = comm_gather_state(r->tr, r->shard, &len); /* every rank takes part */
     int ok[1] = {1};
     if (cli_comm.rank == 0) {
         ok[0] = state && cn_trainer_save_state(r->tr, r->ckpt_path, state, len, &err) == 0;
@@ -469,7 +413,7 @@ static int save_checkpoint(Run *r, const char *then)
     free(state);
     comm_broadcast(ok, 1);
     if (ok[0]) {
-        r->last_saved = (double)r->tr->st.iteration;
+        r->last_saved = (double)at;
         r->failed_saves = 0;
         return 0;
     }
@@ -481,22 +425,13 @@ static int save_checkpoint(Run *r, const char *then)
     return -1;
 }
 
-/* The checkpoint just saved is the best so far: keep it as r->best, as a
- * hard link (no copy; later saves replace the latest file, not this one),
- * or as a copy where links are not possible. Atomic like every save. */
+/* The checkpoint just saved is the best so far: keep it as r->best too (a
+ * hard link, so later saves replace the latest file, not this one; a copy
+ * where links are not possible), atomic like every save. */
 static void keep_best(Run *r)
 {
-    char tmp[PATH_MAX + 32];
     CnError err;
-    if (cn_temp_path(r->best_path, tmp, sizeof tmp) != 0)
-        return;
-    unlink(tmp);
-    if (link(r->ckpt_path, tmp) == 0 && rename(tmp, r->best_path) == 0) {
-        r->best_saved = 1;
-        return;
-    }
-    unlink(tmp);
-    if (cn_trainer_save(r->tr, r->best_path, &err) == 0)
+    if (cn_checkpoint_keep(r->ckpt_path, r->best_path, &err) == 0)
         r->best_saved = 1;
     else
         cli_error("%s; the best checkpoint stays as it was", err.msg);
@@ -505,7 +440,8 @@ static void keep_best(Run *r)
 static Status status_of(const Run *r, double loss, int evaluated)
 {
     const CnTrainer *tr = r->tr;
-    uint64_t it = tr->st.iteration;
+    const CnProgress *p = cn_trainer_progress(tr);
+    uint64_t it = p->iteration;
     double seconds = run_seconds(r), elapsed = seconds - r->seconds_before;
     double per_iter = it > r->start_iter ? elapsed / (double)(it - r->start_iter) : 0;
     double eta = r->target ? per_iter * (double)(r->target - it) : INFINITY;
@@ -515,8 +451,8 @@ static Status status_of(const Run *r, double loss, int evaluated)
         fraction = fmax(fraction, seconds / r->budget);
     }
     return (Status){.iteration = it, .target = r->target, .fraction = fraction,
-                    .epoch = cn_trainer_epoch(tr), .loss = loss, .smooth = tr->st.smooth_loss,
-                    .val_loss = tr->st.val_loss, .evaluated = evaluated,
+                    .epoch = cn_trainer_status(tr).epoch, .loss = loss, .smooth = p->smooth_loss,
+                    .val_loss = p->val_loss, .evaluated = evaluated,
                     .chars_per_s = r->chars_per_s, .elapsed = elapsed, .eta = eta,
                     .seconds = seconds, .final = run_over(r)};
 }
@@ -529,7 +465,7 @@ static int report_divergence(Run *r, double loss)
         snprintf(what, sizeof what, "the loss is %g", loss);
     else if (loss > CN_LOSS_LIMIT)
         snprintf(what, sizeof what, "the loss is %.3g nats/char", loss);
-    else if (!isfinite(tr->last_grad_norm))
+    else if (!isfinite(cn_trainer_status(tr).grad_norm))
         snprintf(what, sizeof what, "the gradient is not finite");
     else
         snprintf(what, sizeof what, "the update made the parameters infinite");
@@ -538,10 +474,10 @@ static int report_divergence(Run *r, double loss)
         return EXIT_DIVERGED;
     cli_error("training diverged at iteration %llu: %s. %s Lower --lr (now %g) or clip the "
               "gradient (--clip-norm 5).",
-              (unsigned long long)tr->st.iteration + 1, what,
+              (unsigned long long)cn_trainer_progress(tr)->iteration + 1, what,
               r->last_saved >= 0 ? "The last checkpoint is untouched."
                                  : "No checkpoint was written by this run.",
-              tr->st.cfg.optim.lr);
+              cn_trainer_config(tr)->optim.lr);
     return EXIT_DIVERGED;
 }
 
@@ -551,8 +487,20 @@ static int report_divergence(Run *r, double loss)
 static int evaluate_and_save(Run *r)
 {
     CnTrainer *tr = r->tr;
-    uint64_t it = tr->st.iteration;
-    int improved[1] = {cli_comm.rank == 0 && validate(tr)};
+    const CnProgress *p = cn_trainer_progress(tr);
+    uint64_t it = p->iteration;
+    int improved[1] = {0};
+    if (cli_comm.rank == 0) {
+        CnError err;
+        double v;
+        improved[0] = cn_trainer_validate(tr, &v, &err);
+        if (improved[0] < 0) {
+            char n1[32];
+            cli_error("cannot validate at iteration %s: %s; training goes on, and this "
+                      "checkpoint has no validation loss", cli_count(it, n1), err.msg);
+            improved[0] = 0;
+        }
+    }
     comm_broadcast(improved, 1);
     int last = r->ending;
     char then[96];
@@ -569,10 +517,10 @@ static int evaluate_and_save(Run *r)
     if (improved[0] && r->best && cli_comm.rank == 0)
         keep_best(r);
     char n1[32];
-    if (isfinite(tr->st.val_loss))
+    if (isfinite(p->val_loss))
         progress_line(r->pg, improved[0] ? "\033[32m" : "",
                       "eval at iteration %s: val loss %.4f (%.4f bits/char)%s | saved %s",
-                      cli_count(it, n1), tr->st.val_loss, tr->st.val_loss / log(2.0),
+                      cli_count(it, n1), p->val_loss, p->val_loss / log(2.0),
                       improved[0] ? ", the best so far" : "", r->ckpt);
     else
         progress_line(r->pg, "", "saved %s at iteration %s", r->ckpt, cli_count(it, n1));
@@ -581,20 +529,19 @@ static int evaluate_and_save(Run *r)
 
 static void print_summary(const Run *r)
 {
-    const CnTrainer *tr = r->tr;
+    const CnProgress *p = cn_trainer_progress(r->tr);
     char n1[32], n2[32], d1[32];
     progress_finish(r->pg);
     printf("done: %s iterations (%.2f epochs) in %s; smoothed train loss %.4f\n",
-           cli_count(tr->st.iteration, n1), cn_trainer_epoch(tr),
-           cli_duration(run_seconds(r) - r->seconds_before, d1), tr->st.smooth_loss);
+           cli_count(p->iteration, n1), cn_trainer_status(r->tr).epoch,
+           cli_duration(run_seconds(r) - r->seconds_before, d1), p->smooth_loss);
     const char *pick = r->ckpt;
-    if (isfinite(tr->st.best_val_loss)) {
+    if (isfinite(p->best_val_loss)) {
         pick = r->best_saved ? r->best : r->ckpt;
         printf("best validation loss %.4f (%.4f bits/char) at iteration %s, in %s; the last "
                "checkpoint (iteration %s) is %s\n",
-               tr->st.best_val_loss, tr->st.best_val_loss / log(2.0),
-               cli_count(tr->st.best_iteration, n1), pick, cli_count(tr->st.iteration, n2),
-               r->ckpt);
+               p->best_val_loss, p->best_val_loss / log(2.0), cli_count(p->best_iteration, n1),
+               pick, cli_count(p->iteration, n2), r->ckpt);
     }
     printf("sample from it with: %s sample %s\n", cli_program, pick);
     const char *changed = corpus_changed(r->files);
@@ -605,7 +552,8 @@ static void print_summary(const Run *r)
     double reduce = comm_reduce_seconds(&calls);
     if (calls)
         printf("%d ranks: summing the gradient (%s values) took %.2f ms per iteration\n",
-               cli_comm.size, cli_count(tr->model->nparams, n1), 1e3 * reduce / (double)calls);
+               cli_comm.size, cli_count(cn_model_params(r->model), n1),
+               1e3 * reduce / (double)calls);
     fflush(stdout);
 }
 
@@ -616,7 +564,8 @@ static int share_clock(Run *r)
 {
     double v[2] = {run_over(r), r->budget > 0 ? run_seconds(r) / r->budget : -1};
     comm_broadcast_doubles(v, 2);
-    r->tr->budget_fraction = v[1];
+    r->budget_fraction = v[1];
+    cn_trainer_set_time(r->tr, run_seconds(r), r->budget_fraction);
     return v[0] != 0;
 }
 
@@ -624,8 +573,10 @@ static int share_clock(Run *r)
 static int train_loop(Run *r)
 {
     CnTrainer *tr = r->tr;
+    const CnProgress *p = cn_trainer_progress(tr);
+    const CnTrainConfig *c = cn_trainer_config(tr); /* a resumed run's, not the flags' */
     const TrainArgs *a = r->a;
-    r->wall_start = cli_now();
+    r->wall_start = cn_seconds();
     int ending = share_clock(r), stop_early[1] = {0};
     while (!ending && !stop_early[0]) {
         if (comm_signal()) { /* the same iteration on every rank */
@@ -638,16 +589,16 @@ static int train_loop(Run *r)
             if (cli_comm.rank == 0 && lost)
                 cli_error("cannot write to %s (%s): saved %s at iteration %s and stopped; resume "
                           "with: %s", lost, strerror(r->pg->lost_errno), r->ckpt,
-                          cli_count(tr->st.iteration, n1), r->resume_cmd);
+                          cli_count(p->iteration, n1), r->resume_cmd);
             else if (cli_comm.rank == 0)
                 printf("interrupted at iteration %s: saved %s; resume with: %s\n",
-                       cli_count(tr->st.iteration, n1), r->ckpt, r->resume_cmd);
+                       cli_count(p->iteration, n1), r->ckpt, r->resume_cmd);
             fflush(stdout);
             return sig == SIGPIPE ? EXIT_ERROR : EXIT_SIGNAL + sig;
         }
-        double t0 = cli_now(), loss;
+        double t0 = cn_seconds(), loss;
         CnStepResult res = cn_trainer_step(tr, &loss);
-        double dt = cli_now() - t0;
+        double dt = cn_seconds() - t0;
         r->train_time += dt, r->interval_time += dt, r->interval_iters++;
         if (res == CN_STEP_DIVERGED)
             return report_divergence(r, loss);
@@ -655,42 +606,43 @@ static int train_loop(Run *r)
             progress_end(r->pg);
             cli_error("the corpus in memory has a character outside the vocabulary at iteration "
                       "%llu, which is a bug in charnn (please report it); the last checkpoint is "
-                      "untouched", (unsigned long long)tr->st.iteration + 1);
+                      "untouched", (unsigned long long)p->iteration + 1);
             return EXIT_ERROR;
         }
-        uint64_t it = tr->st.iteration;
+        uint64_t it = p->iteration;
         ending = r->ending = share_clock(r);
         int print_due = it == r->start_iter + 1 || it % (uint64_t)a->print_every == 0 || ending;
         int eval_due = (a->eval_every && it % a->eval_every == 0) || ending;
         if (print_due || r->pg->tty) {
-            const CnTrainConfig *c = &tr->st.cfg; /* a resumed run's, not the flags' */
             r->chars_per_s = (double)(r->interval_iters * (uint64_t)c->batch * c->seq_length) /
                              (r->interval_time > 0 ? r->interval_time : 1e-9);
         }
         if (print_due)
             r->interval_time = 0, r->interval_iters = 0;
         if (a->sample_every && it % a->sample_every == 0 && cli_comm.rank == 0)
-            show_sample(r->pg, r->model, it, tr->st.cfg.seed ^ it, a->sample_length,
+            show_sample(r->pg, r->model, it, c->seed ^ it, a->sample_length,
                         a->temperature);
         if (eval_due) {
             int rc = evaluate_and_save(r);
             if (rc != EXIT_OK)
                 return rc;
-            uint64_t since = it - tr->st.best_iteration;
-            if (cli_comm.rank == 0 && r->patience && isfinite(tr->st.best_val_loss) &&
+            uint64_t since = it - p->best_iteration;
+            if (cli_comm.rank == 0 && r->patience && isfinite(p->best_val_loss) &&
                 !ending && since >= (uint64_t)r->patience * a->eval_every) {
                 char n1[32];
                 progress_line(r->pg, "", "no better validation loss in %d evaluations (since "
                               "iteration %s): stopping early", r->patience,
-                              cli_count(tr->st.best_iteration, n1));
+                              cli_count(p->best_iteration, n1));
                 stop_early[0] = 1;
             }
             comm_broadcast(stop_early, 1);
         }
         Status st = status_of(r, loss, eval_due);
         progress_status(r->pg, &st, print_due);
-        if (print_due || eval_due)
-            log_row(r->pg, &st, tr->lr, tr->last_grad_norm);
+        if (print_due || eval_due) {
+            CnTrainStatus ts = cn_trainer_status(tr);
+            log_row(r->pg, &st, ts.lr, ts.grad_norm);
+        }
     }
     if (cli_comm.rank == 0)
         print_summary(r);
@@ -715,12 +667,10 @@ int cmd_train(int argc, char **argv)
         .print_every = 10, .sample_length = 200, .val_frac = 0.1, .temperature = 0.8,
         .eval_every = 1000, .sample_every = 1000, .seed = 1, .threads = cn_cpu_count(),
     };
-    static const char *const schedule_choices[] = {"constant", "step", "cosine", NULL};
-    static const char *const init_choices[] = {"uniform", "orthogonal", NULL};
     const double inf = INFINITY;
     Flag flags[] = {
         {.name = "model", .type = FLAG_STR, .value = &a.model, .arg = "KIND",
-         .help = "cell: rnn, lstm, peephole or gru", .choices = cell_choices},
+         .help = "cell: rnn, lstm, peephole or gru", .choices = cn_cell_names},
         {.name = "hidden", .type = FLAG_INT, .value = &a.hidden, .arg = "N",
          .help = "hidden units per layer", .lo = 1, .hi = 1 << 24},
         {.name = "layers", .type = FLAG_INT, .value = &a.layers, .arg = "N",
@@ -733,7 +683,7 @@ int cmd_train(int argc, char **argv)
         {.name = "batch", .type = FLAG_INT, .value = &a.batch, .arg = "B",
          .help = "parallel streams per iteration", .lo = 1, .hi = 1 << 20},
         {.name = "optim", .type = FLAG_STR, .value = &a.optim, .arg = "NAME",
-         .help = "sgd, momentum, nesterov, adagrad, rmsprop or adam", .choices = optim_choices},
+         .help = "sgd, momentum, nesterov, adagrad, rmsprop or adam", .choices = cn_optim_names},
         {.name = "lr", .type = FLAG_REAL, .value = &a.lr, .arg = "X", .help = "learning rate",
          .lo = 0, .hi = inf, .lo_open = 1},
         {.name = "momentum", .type = FLAG_REAL, .value = &a.momentum, .arg = "M",
@@ -782,7 +732,7 @@ int cmd_train(int argc, char **argv)
         {.name = "lr-schedule", .type = FLAG_STR, .value = &a.schedule, .arg = "KIND",
          .help = "constant; step: x lr-decay per epoch after lr-decay-after epochs; cosine: "
                  "down to lr-min over the run (its iterations, or its time budget)",
-         .choices = schedule_choices},
+         .choices = cn_schedule_names},
         {.name = "warmup", .type = FLAG_U64, .value = &a.warmup, .arg = "N",
          .help = "linear learning-rate warm-up over the first N iterations", .lo = 0,
          .hi = 1e15},
@@ -794,7 +744,7 @@ int cmd_train(int argc, char **argv)
          .help = "cosine schedule: the learning rate at the end", .lo = 0, .hi = inf},
         {.name = "init", .type = FLAG_STR, .value = &a.init, .arg = "KIND",
          .help = "uniform (+-1/sqrt(H)) or orthogonal (recurrent blocks orthogonal, the rest "
-                 "Glorot)", .choices = init_choices},
+                 "Glorot)", .choices = cn_init_names},
         {.name = "bptt-random", .type = FLAG_REAL, .value = &a.bptt_random, .arg = "P",
          .help = "randomized truncation: the carried gradient survives each step with "
                  "probability P, scaled by 1/P; 1 = off", .lo = 0, .hi = 1, .lo_open = 1},
@@ -886,28 +836,23 @@ int cmd_train(int argc, char **argv)
 
     /* Every step may fail; with several MPI ranks they all reach comm_agree
      * once, so that one failing rank stops the others instead of leaving them
-     * waiting. Zeroed objects free safely. Rank 0 alone writes, so it alone
-     * checks and locks the outputs, before anything is loaded. */
+     * waiting. Rank 0 alone writes, so it alone checks and locks the outputs,
+     * before anything is loaded. */
     CnError err;
-    CnText text;
-    CnModel model;
-    CnTrainState st;
-    CnTrainer tr;
+    CnText *text = NULL;
+    CnTrainer *tr = NULL;
+    CnShard shard;
     Progress pg;
     Outputs out = {.ckpt = {.given = ckpt, .lock_fd = -1}, .best = {.given = best, .lock_fd = -1},
                    .log = {.given = a.log, .lock_fd = -1}};
     Corpus files_read = {0};
-    memset(&text, 0, sizeof text);
-    memset(&model, 0, sizeof model);
-    memset(&st, 0, sizeof st);
-    memset(&tr, 0, sizeof tr);
     progress_init(&pg, a.quiet || cli_comm.rank != 0);
     if (cli_comm.size > 1) /* mpirun hands ranks a pty even when writing to a file */
         pg.tty = pg.color = 0;
     rc = cli_comm.rank == 0 ? outputs_prepare(&out, args, nargs, a.resume, a.init_from) : 0;
     if (!rc) {
         corpus_note(&files_read, args, nargs);
-        if (cn_text_load_files(&text, args, nargs, &err) != 0) {
+        if (!(text = cn_text_load(args, nargs, &err))) {
             if (cli_signal)
                 cli_error("interrupted before training started; nothing was written");
             else
@@ -916,41 +861,24 @@ int cmd_train(int argc, char **argv)
         }
     }
     if (!rc)
-        rc = setup(&cmd, &a, &text, &model, &st);
-    if (!rc) {
-        int threads = cli_threads(cli_flag(&cmd, "threads")->set ? a.threads : 0, &model.shape,
-                                  st.cfg.batch);
-        CnShard shard;
-        comm_shard(st.cfg.batch, &shard);
-        if (st.cfg.batch < cli_comm.size) {
-            if (cli_comm.rank == 0)
-                cli_error("a batch of %d streams cannot be shared by %d ranks: run at most %d "
-                          "ranks%s", st.cfg.batch, cli_comm.size, st.cfg.batch,
-                          a.resume ? "" : ", or give a larger --batch");
-            rc = EXIT_USAGE;
-        } else if (cn_trainer_init(&tr, &model, &text, &st, a.resume != NULL, threads, &shard,
-                            &err) != 0) {
-            cli_error("%s", err.msg);
-            rc = EXIT_ERROR;
-        }
-    }
+        rc = setup(&cmd, &a, text, &shard, &tr);
     if (!rc && cli_comm.rank == 0)
-        rc = outputs_check_existing(&out, &tr, a.resume, a.init_from, a.force, tr.n_val > 0);
-    uint64_t branch[1];
-    if (!rc && cli_comm.rank == 0 && a.resume &&
-        outputs_branch(&out, a.resume, tr.st.run, tr.st.iteration, branch))
-        tr.st.run = branch[0];
+        rc = outputs_check_existing(&out, tr, a.resume, a.init_from, a.force);
+    if (!rc && cli_comm.rank == 0 && a.resume && outputs_branches(&out, a.resume))
+        cn_trainer_branch(tr, out.ckpt.path);
     /* the run ends at --iters, else --epochs (default 7) unless only a time
      * budget is given; a resumed run keeps its own ends unless given new ones */
     uint64_t target = 0;
+    const CnProgress *p = tr ? cn_trainer_progress(tr) : NULL;
+    const CnTrainConfig *c = tr ? cn_trainer_config(tr) : NULL;
     if (!rc) {
         int bounds_given = a.iters || cli_flag(&cmd, "epochs")->set || a.time_budget;
         target = a.iters;
         if (!target && (cli_flag(&cmd, "epochs")->set || (!a.resume && !a.time_budget)))
-            target = (uint64_t)ceil(a.epochs * (double)tr.chunks_per_epoch);
+            target = (uint64_t)ceil(a.epochs * (double)cn_trainer_status(tr).chunks_per_epoch);
         if (a.resume && !bounds_given)
-            target = tr.st.cfg.max_iters;
-        tr.st.cfg.max_iters = target; /* 0: the time budget alone ends the run */
+            target = c->max_iters;
+        cn_trainer_set_target(tr, target); /* 0: the time budget alone ends the run */
     }
     if (!rc && cli_signal) {
         cli_error("interrupted before training started; nothing was written");
@@ -958,12 +886,12 @@ int cmd_train(int argc, char **argv)
     }
     if (!rc && out.log_file) {
         char what[256];
-        describe(&tr, what, sizeof what);
+        describe(tr, what, sizeof what);
         size_t len = strlen(files) + strlen(what) + 64;
         char *line = malloc(len);
         if (line) {
             snprintf(line, len, "charnn %s train %s: %s", CHARNN_VERSION, files, what);
-            log_start(&pg, out.log_file, a.log, line, tr.st.iteration, a.resume != NULL);
+            log_start(&pg, out.log_file, a.log, line, p->iteration, a.resume != NULL);
             free(line);
         }
         if (!line || pg.lost) {
@@ -974,33 +902,31 @@ int cmd_train(int argc, char **argv)
     }
     if (!comm_agree(rc == EXIT_OK)) {
         rc = rc ? rc : EXIT_ERROR; /* another rank failed and said why */
-    } else if ((target && tr.st.iteration >= target) ||
-               (tr.st.cfg.time_budget > 0 && tr.st.train_seconds >= tr.st.cfg.time_budget)) {
+    } else if ((target && p->iteration >= target) ||
+               (c->time_budget > 0 && p->train_seconds >= c->time_budget)) {
         char n1[32];
         if (cli_comm.rank == 0)
             fprintf(stderr,
                     "charnn: %s has already trained %s iterations (its end); give a larger "
                     "--iters, --epochs or --time-budget to train further\n",
-                    a.resume, cli_count(tr.st.iteration, n1));
+                    a.resume, cli_count(p->iteration, n1));
     } else {
-        Run run = {.tr = &tr, .a = &a, .model = &model, .pg = &pg,
+        Run run = {.tr = tr, .a = &a, .model = cn_trainer_model(tr), .shard = &shard, .pg = &pg,
                    .corpus = nargs > 1 ? joined : corpus, .resume_cmd = resume_cmd,
                    .ckpt = ckpt, .ckpt_path = out.ckpt.path, .files = &files_read,
-                   .best = tr.n_val ? best : NULL, .best_path = out.best.path,
-                   .best_saved = out.best_on_disk, .target = target,
-                   .budget = tr.st.cfg.time_budget, .patience = a.patience,
-                   .start_iter = tr.st.iteration, .seconds_before = tr.st.train_seconds,
-                   .last_saved = -1.0};
+                   .best = cn_trainer_status(tr).val_chars ? best : NULL,
+                   .best_path = out.best.path, .best_saved = out.best_on_disk, .target = target,
+                   .budget = c->time_budget, .patience = a.patience,
+                   .start_iter = p->iteration, .seconds_before = p->train_seconds,
+                   .last_saved = -1.0, .budget_fraction = -1};
         print_banner(&run);
         rc = train_loop(&run);
         progress_end(&pg);
     }
     pg.log = NULL;
     outputs_release(&out);
-    cn_train_state_free(&st);
-    cn_trainer_free(&tr);
-    cn_model_free(&model);
-    cn_text_free(&text);
+    cn_trainer_free(tr);
+    cn_text_free(text);
     free(files_read.at_start);
     free(ckpt_owned);
     free(best);

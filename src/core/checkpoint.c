@@ -126,7 +126,7 @@ static void encode(Writer *w, const CnModel *m, const CnTrainState *st, uint64_t
     CnTrainState none;
     if (!st) {
         memset(&none, 0, sizeof none);
-        none.val_loss = none.best_val_loss = NAN;
+        none.p.val_loss = none.p.best_val_loss = NAN;
         st = &none;
     }
     const CnTrainConfig *c = &st->cfg;
@@ -155,20 +155,20 @@ static void encode(Writer *w, const CnModel *m, const CnTrainState *st, uint64_t
                             c->time_budget};
     for (size_t i = 0; i < sizeof sched / sizeof sched[0]; i++)
         put_f64(w, sched[i]);
-    put_u64(w, st->iteration);
-    put_u64(w, st->epoch);
-    put_u64(w, st->chunk);
-    put_u64(w, st->corpus_bytes);
-    put_u32(w, st->corpus_crc);
-    const double prog[] = {st->smooth_loss, st->last_loss, st->val_loss, st->best_val_loss,
-                           st->train_seconds};
+    put_u64(w, st->p.iteration);
+    put_u64(w, st->p.epoch);
+    put_u64(w, st->p.chunk);
+    put_u64(w, st->p.corpus_bytes);
+    put_u32(w, st->p.corpus_crc);
+    const double prog[] = {st->p.smooth_loss, st->p.last_loss, st->p.val_loss, st->p.best_val_loss,
+                           st->p.train_seconds};
     for (size_t i = 0; i < sizeof prog / sizeof prog[0]; i++)
         put_f64(w, prog[i]);
     for (int i = 0; i < 4; i++)
         put_u64(w, st->rng.s[i]);
     put_u64(w, st->optim_t);
-    put_u64(w, st->best_iteration);
-    put_u64(w, st->run);
+    put_u64(w, st->p.best_iteration);
+    put_u64(w, st->p.run);
     for (int k = 0; k < m->vocab.size; k++)
         put_u32(w, m->vocab.chars[k]);
     put_reals(w, m->params, m->nparams);
@@ -239,7 +239,14 @@ int cn_temp_path(const char *path, char *tmp, size_t n)
     return snprintf(tmp, n, "%s.%ld.tmp", path, (long)getpid()) < (int)n ? 0 : -1;
 }
 
-int cn_checkpoint_save(const char *path, const CnModel *m, const CnTrainState *st, CnError *err)
+/* What a file holds: written into a Writer by a function of ctx. */
+typedef void (*Emit)(Writer *w, const void *ctx);
+
+/* Writes a file atomically: into PATH.PID.tmp, flushed, synced, renamed over
+ * PATH, the directory synced. A failure at any step (each a fault-injection
+ * point of the test build) removes the temporary file and leaves PATH as it
+ * was. A PATH that is a symbolic link stays one: its file is replaced. */
+static int write_file(const char *path, Emit emit, const void *ctx, CnError *err)
 {
     char tmp[4096], target[PATH_MAX];
     struct stat sb;
@@ -269,7 +276,7 @@ int cn_checkpoint_save(const char *path, const CnModel *m, const CnTrainState *s
     }
     cn_fault_pause();
     Writer w = {.file = f};
-    encode(&w, m, st, encoded_size(m, st));
+    emit(&w, ctx);
     step = "write";
     if (w.failed) {
         errno = w.failed;
@@ -311,6 +318,103 @@ fail:
     cn_errorf(err, "cannot %s %s: %s; the previous checkpoint, if any, is untouched", step, tmp,
               strerror(errno));
     return -1;
+}
+
+typedef struct {
+    const CnModel *m;
+    const CnTrainState *st;
+} Saved;
+
+static void emit_checkpoint(Writer *w, const void *ctx)
+{
+    const Saved *s = ctx;
+    encode(w, s->m, s->st, encoded_size(s->m, s->st));
+}
+
+int cn_checkpoint_save(const char *path, const CnModel *m, const CnTrainState *st, CnError *err)
+{
+    Saved s = {m, st};
+    return write_file(path, emit_checkpoint, &s, err);
+}
+
+/* The bytes of an open file, as they are. */
+static void emit_copy(Writer *w, const void *ctx)
+{
+    int fd = *(const int *)ctx;
+    unsigned char buf[1 << 16];
+    for (;;) {
+        ssize_t got = read(fd, buf, sizeof buf);
+        if (got < 0 && errno == EINTR)
+            continue;
+        if (got < 0)
+            w->failed = errno;
+        if (got <= 0)
+            return;
+        put(w, buf, (size_t)got);
+    }
+}
+
+int cn_checkpoint_keep(const char *src, const char *dst, CnError *err)
+{
+    char tmp[4096], target[PATH_MAX];
+    struct stat sb;
+    if (lstat(dst, &sb) == 0 && S_ISLNK(sb.st_mode) && realpath(dst, target))
+        dst = target;
+    if (cn_temp_path(dst, tmp, sizeof tmp) != 0) {
+        cn_errorf(err, "checkpoint path %s is too long", dst);
+        return -1;
+    }
+    unlink(tmp);
+    if (!cn_fault("link") && link(src, tmp) == 0) {
+        if (rename(tmp, dst) == 0) {
+            sync_parent_dir(dst);
+            return 0;
+        }
+        unlink(tmp);
+    }
+    /* no hard links here (another file system, a FAT disk): a copy */
+    int fd = open(src, O_RDONLY);
+    if (fd < 0) {
+        cn_errorf(err, "cannot open %s: %s", src, strerror(errno));
+        return -1;
+    }
+    int rc = write_file(dst, emit_copy, &fd, err);
+    close(fd);
+    return rc;
+}
+
+CnCheckpoint *cn_checkpoint_load(const char *path, CnError *err)
+{
+    CnCheckpoint *ck = malloc(sizeof *ck);
+    if (!ck)
+        cn_errorf(err, "out of memory reading %s", path);
+    else if (cn_checkpoint_read(path, &ck->model, &ck->st, err) != 0)
+        free(ck), ck = NULL;
+    return ck;
+}
+
+const CnModel *cn_checkpoint_model(const CnCheckpoint *ck)
+{
+    return &ck->model;
+}
+
+const CnTrainConfig *cn_checkpoint_config(const CnCheckpoint *ck)
+{
+    return &ck->st.cfg;
+}
+
+const CnProgress *cn_checkpoint_progress(const CnCheckpoint *ck)
+{
+    return &ck->st.p;
+}
+
+void cn_checkpoint_free(CnCheckpoint *ck)
+{
+    if (ck) {
+        cn_train_state_free(&ck->st);
+        cn_model_release(&ck->model);
+    }
+    free(ck);
 }
 
 /* ------------------------------------------------------------------------- */
@@ -529,27 +633,27 @@ int cn_checkpoint_parse(const void *data, size_t n, const char *name, CnModel *m
     c->time_budget = get_f64(&r);
     if (check_config(&r, c) != 0)
         return -1;
-    s.iteration = get_u64(&r);
-    s.epoch = get_u64(&r);
-    s.chunk = get_u64(&r);
-    s.corpus_bytes = get_u64(&r);
-    s.corpus_crc = get_u32(&r);
-    s.smooth_loss = get_f64(&r);
-    s.last_loss = get_f64(&r);
-    s.val_loss = get_f64(&r);
-    s.best_val_loss = get_f64(&r);
-    s.train_seconds = get_f64(&r);
+    s.p.iteration = get_u64(&r);
+    s.p.epoch = get_u64(&r);
+    s.p.chunk = get_u64(&r);
+    s.p.corpus_bytes = get_u64(&r);
+    s.p.corpus_crc = get_u32(&r);
+    s.p.smooth_loss = get_f64(&r);
+    s.p.last_loss = get_f64(&r);
+    s.p.val_loss = get_f64(&r);
+    s.p.best_val_loss = get_f64(&r);
+    s.p.train_seconds = get_f64(&r);
     for (int i = 0; i < 4; i++)
         s.rng.s[i] = get_u64(&r);
     s.optim_t = get_u64(&r);
-    s.best_iteration = get_u64(&r);
-    s.run = r.version >= 2 ? get_u64(&r) : 0;
-    s.version = r.version;
+    s.p.best_iteration = get_u64(&r);
+    s.p.run = r.version >= 2 ? get_u64(&r) : 0;
+    s.p.version = r.version;
     if (r.failed)
         return -1;
-    if (!finite_nonneg(s.train_seconds) || isinf(s.smooth_loss) || isinf(s.last_loss) ||
-        s.chunk > s.iteration || s.optim_t > s.iteration || s.epoch > s.iteration ||
-        s.best_iteration > s.iteration)
+    if (!finite_nonneg(s.p.train_seconds) || isinf(s.p.smooth_loss) || isinf(s.p.last_loss) ||
+        s.p.chunk > s.p.iteration || s.optim_t > s.p.iteration || s.p.epoch > s.p.iteration ||
+        s.p.best_iteration > s.p.iteration)
         return bad(&r, "has invalid progress counters");
     if ((size_t)V > (r.len - r.at) / 4)
         return bad(&r, "is truncated");
@@ -592,7 +696,7 @@ int cn_checkpoint_parse(const void *data, size_t n, const char *name, CnModel *m
     return 0;
 fail:
     cn_train_state_free(&s);
-    cn_model_free(m);
+    cn_model_release(m);
     return -1;
 }
 
@@ -632,7 +736,7 @@ static int check_size(const unsigned char *head, size_t n, uint64_t size, const 
             return 0;
     return bad(&r, "is %llu bytes, which no model of its shape (%s, %d layers x %d, %d "
                "characters) takes: the file is damaged", (unsigned long long)size,
-               cn_cell_name(shape.cell), shape.layers, shape.hidden, shape.vocab);
+               cn_name_of(cn_cell_names, shape.cell), shape.layers, shape.hidden, shape.vocab);
 }
 
 /* Reads n bytes of fd into buf; returns how many it got. */
@@ -650,7 +754,7 @@ static size_t read_fully(int fd, unsigned char *buf, size_t n)
     return got;
 }
 
-int cn_checkpoint_load(const char *path, CnModel *m, CnTrainState *st, CnError *err)
+int cn_checkpoint_read(const char *path, CnModel *m, CnTrainState *st, CnError *err)
 {
     int fd = open(path, O_RDONLY);
     if (fd < 0) {

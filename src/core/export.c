@@ -58,7 +58,7 @@ int cn_export_json(FILE *out, const CnModel *m)
     int V = s->vocab, H = s->hidden, G = cn_cell_gates(s->cell);
     size_t GH = (size_t)G * H;
     fprintf(out, "{\"format\": \"charnn\", \"version\": 1, \"model\": \"%s\", \"hidden\": %d, "
-                 "\"layers\": %d,\n \"vocab\": [", cn_cell_name(s->cell), H, s->layers);
+                 "\"layers\": %d,\n \"vocab\": [", cn_name_of(cn_cell_names, s->cell), H, s->layers);
     for (int k = 0; k < V; k++) {
         fputs(k ? ", \"" : "\"", out);
         json_string_char(out, m->vocab.chars[k]);

@@ -73,7 +73,7 @@ int cn_gradcheck(const CnShape *shape, int B, int T, double dropout, uint64_t se
         cn_model_init(&m, shape->cell, shape->hidden, shape->layers, &vocab, err) != 0)
         return -1;
     if (cn_acts_init(&acts, &m.shape, B, T, dropout, 1, NULL, err) != 0) {
-        cn_model_free(&m);
+        cn_model_release(&m);
         return -1;
     }
     CnRng rng;
@@ -134,6 +134,6 @@ out:
     free(state0);
     free(grads);
     cn_acts_free(&acts);
-    cn_model_free(&m);
+    cn_model_release(&m);
     return count;
 }

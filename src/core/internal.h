@@ -6,7 +6,7 @@
 #ifndef CHARNN_INTERNAL_H
 #define CHARNN_INTERNAL_H
 
-#include "charnn.h"
+#include "core.h"
 
 #include <math.h>
 

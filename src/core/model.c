@@ -16,22 +16,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const cell_names[] = {"rnn", "lstm", "peephole", "gru"};
+/* The names of the enums (charnn.h): one table each, used for parsing,
+ * messages, help and checkpoints alike. */
+const char *const cn_cell_names[] = {"rnn", "lstm", "peephole", "gru", NULL};
 
-const char *cn_cell_name(CnCell cell)
+int cn_lookup(const char *const *names, const char *name)
 {
-    return (unsigned)cell < 4 ? cell_names[cell] : "?";
+    for (int k = 0; names[k]; k++)
+        if (strcmp(name, names[k]) == 0)
+            return k;
+    return -1;
 }
 
-int cn_cell_parse(const char *name, CnCell *cell)
+const char *cn_name_of(const char *const *names, int i)
 {
-    for (int k = 0; k < 4; k++) {
-        if (strcmp(name, cell_names[k]) == 0) {
-            *cell = (CnCell)k;
-            return 0;
-        }
-    }
-    return -1;
+    for (int k = 0; names[k]; k++)
+        if (k == i)
+            return names[k];
+    return "?";
 }
 
 int cn_cell_gates(CnCell cell)
@@ -130,23 +132,7 @@ int cn_model_init(CnModel *m, CnCell cell, int hidden, int layers, CnVocab *voca
     return 0;
 }
 
-static const char *const init_names[] = {"uniform", "orthogonal"};
-
-const char *cn_init_name(CnInit init)
-{
-    return (unsigned)init <= CN_INIT_ORTHOGONAL ? init_names[init] : "?";
-}
-
-int cn_init_parse(const char *name, CnInit *init)
-{
-    for (int k = 0; k <= CN_INIT_ORTHOGONAL; k++) {
-        if (strcmp(name, init_names[k]) == 0) {
-            *init = (CnInit)k;
-            return 0;
-        }
-    }
-    return -1;
-}
+const char *const cn_init_names[] = {"uniform", "orthogonal", NULL};
 
 /* w (rows, cols) with row stride ld, uniform in [-k, k] */
 static void fill_uniform(CnReal *w, size_t rows, size_t cols, size_t ld, double k, CnRng *rng)
@@ -240,11 +226,48 @@ int cn_model_randomize(CnModel *m, CnInit init, CnRng *rng, CnError *err)
     return 0;
 }
 
-void cn_model_free(CnModel *m)
+void cn_model_release(CnModel *m)
 {
     free(m->params);
-    cn_vocab_free(&m->vocab);
+    cn_vocab_release(&m->vocab);
     memset(m, 0, sizeof *m);
+}
+
+void cn_model_free(CnModel *m)
+{
+    if (m)
+        cn_model_release(m);
+    free(m);
+}
+
+CnShape cn_model_shape(const CnModel *m)
+{
+    return m->shape;
+}
+
+size_t cn_model_params(const CnModel *m)
+{
+    return m->nparams;
+}
+
+const uint32_t *cn_model_vocab(const CnModel *m)
+{
+    return m->vocab.chars;
+}
+
+int cn_model_char_index(const CnModel *m, uint32_t cp)
+{
+    return cn_vocab_index(&m->vocab, cp);
+}
+
+int cn_model_covers(const CnModel *m, const CnText *text, const char *name, CnError *err)
+{
+    return cn_vocab_covers(&m->vocab, text, name, err);
+}
+
+uint32_t cn_model_checksum(const CnModel *m)
+{
+    return cn_crc32(0, m->params, m->nparams * sizeof *m->params);
 }
 
 /* ------------------------------------------------------------------------- */

@@ -79,24 +79,8 @@ void cn_clip_norm(CnReal *g, size_t n, double norm, double max_norm)
         g[i] *= scale;
 }
 
-static const char *const optim_names[] = {"sgd",     "momentum", "nesterov",
-                                          "adagrad", "rmsprop",  "adam"};
-
-const char *cn_optim_name(CnOptimKind kind)
-{
-    return (unsigned)kind <= CN_ADAM ? optim_names[kind] : "?";
-}
-
-int cn_optim_parse(const char *name, CnOptimKind *kind)
-{
-    for (int k = 0; k <= CN_ADAM; k++) {
-        if (strcmp(name, optim_names[k]) == 0) {
-            *kind = (CnOptimKind)k;
-            return 0;
-        }
-    }
-    return -1;
-}
+const char *const cn_optim_names[] = {"sgd",     "momentum", "nesterov",
+                                      "adagrad", "rmsprop",  "adam",     NULL};
 
 int cn_optim_slots(CnOptimKind kind)
 {
@@ -204,23 +188,7 @@ void cn_optim_update(const CnOptim *opt, CnReal *w, const CnReal *g, size_t i0, 
     }
 }
 
-static const char *const schedule_names[] = {"constant", "step", "cosine"};
-
-const char *cn_schedule_name(CnSchedule schedule)
-{
-    return (unsigned)schedule <= CN_LR_COSINE ? schedule_names[schedule] : "?";
-}
-
-int cn_schedule_parse(const char *name, CnSchedule *schedule)
-{
-    for (int k = 0; k <= CN_LR_COSINE; k++) {
-        if (strcmp(name, schedule_names[k]) == 0) {
-            *schedule = (CnSchedule)k;
-            return 0;
-        }
-    }
-    return -1;
-}
+const char *const cn_schedule_names[] = {"constant", "step", "cosine", NULL};
 
 double cn_schedule_lr(const CnTrainConfig *c, uint64_t iteration, double epoch, double fraction)
 {

@@ -86,7 +86,7 @@ int cn_sampler_init(CnSampler *s, const CnModel *model, uint64_t seed, CnError *
     s->probs = malloc((size_t)V * sizeof *s->probs);
     s->order = malloc((size_t)V * sizeof *s->order);
     if (!s->probs || !s->order) {
-        cn_sampler_free(s);
+        cn_sampler_release(s);
         cn_errorf(err, "out of memory for the sampler");
         return -1;
     }
@@ -101,7 +101,7 @@ void cn_sampler_reset(CnSampler *s)
     s->fed = 0;
 }
 
-void cn_sampler_feed(CnSampler *s, int id)
+void cn_sampler_feed_id(CnSampler *s, int id)
 {
     cn_forward(s->model, &s->acts, &id, NULL, 1, NULL);
     cn_acts_carry_state(&s->acts);
@@ -114,11 +114,50 @@ int cn_sampler_next(CnSampler *s, const CnSampleOptions *opt)
                             s->order);
 }
 
-void cn_sampler_free(CnSampler *s)
+void cn_sampler_release(CnSampler *s)
 {
     cn_acts_free(&s->acts);
     cn_pool_destroy(s->pool);
     free(s->probs);
     free(s->order);
     memset(s, 0, sizeof *s);
+}
+
+/* ------------------------------------------------------------------------- */
+/* The public sampler: a handle, text in, characters out. */
+
+CnSampler *cn_sampler_new(const CnModel *model, uint64_t seed, CnError *err)
+{
+    CnSampler *s = malloc(sizeof *s);
+    if (!s)
+        cn_errorf(err, "out of memory for the sampler");
+    else if (cn_sampler_init(s, model, seed, err) != 0)
+        free(s), s = NULL;
+    return s;
+}
+
+int cn_sampler_feed(CnSampler *s, const char *utf8, size_t n, const char *name, CnError *err)
+{
+    CnText text;
+    if (cn_text_wrap(&text, utf8, n, name, err) != 0)
+        return -1;
+    int rc = cn_vocab_covers(&s->model->vocab, &text, name, err);
+    for (size_t at = 0; rc == 0 && at < n;)
+        cn_sampler_feed_id(s, cn_text_next_id(&s->model->vocab, &text, &at));
+    cn_text_release(&text);
+    return rc;
+}
+
+uint32_t cn_sampler_draw(CnSampler *s, const CnSampleOptions *opt)
+{
+    int id = cn_sampler_next(s, opt);
+    cn_sampler_feed_id(s, id);
+    return s->model->vocab.chars[id];
+}
+
+void cn_sampler_free(CnSampler *s)
+{
+    if (s)
+        cn_sampler_release(s);
+    free(s);
 }

@@ -116,7 +116,7 @@ static int read_all(CnText *text, int fd, const char *name, size_t expect, size_
             if (got == 0)
                 break;
             cn_errorf(err, "cannot read %s: %s", name, strerror(errno));
-            cn_text_free(text);
+            cn_text_release(text);
             return -1;
         }
         n += (size_t)got;
@@ -132,7 +132,7 @@ static int read_all(CnText *text, int fd, const char *name, size_t expect, size_
  * on exactly the text it checked, whatever happens to the file meanwhile
  * (a mapped file that is changed would change under the run, and one that
  * is truncated would fault). */
-int cn_text_load(CnText *text, const char *path, CnError *err)
+static int load_one(CnText *text, const char *path, CnError *err)
 {
     memset(text, 0, sizeof *text);
     int is_stdin = strcmp(path, "-") == 0;
@@ -171,7 +171,7 @@ int cn_text_load(CnText *text, const char *path, CnError *err)
     if (!is_stdin)
         close(fd);
     if (text_index(text, name, err) != 0) {
-        cn_text_free(text);
+        cn_text_release(text);
         return -1;
     }
     return 0;
@@ -181,10 +181,10 @@ fail:
     return -1;
 }
 
-int cn_text_load_files(CnText *text, const char *const *paths, int n, CnError *err)
+int cn_text_read(CnText *text, const char *const *paths, int n, CnError *err)
 {
     if (n == 1)
-        return cn_text_load(text, paths[0], err);
+        return load_one(text, paths[0], err);
     memset(text, 0, sizeof *text);
     int stdin_seen = 0;
     for (int i = 0; i < n; i++) {
@@ -197,13 +197,13 @@ int cn_text_load_files(CnText *text, const char *const *paths, int n, CnError *e
     size_t len = 0;
     for (int i = 0; i < n; i++) {
         CnText one; /* each file checked on its own, so errors name it */
-        if (cn_text_load(&one, paths[i], err) != 0) {
+        if (load_one(&one, paths[i], err) != 0) {
             free(all);
             return -1;
         }
         unsigned char *bigger = realloc(all, len + one.nbytes);
         if (!bigger) {
-            cn_text_free(&one);
+            cn_text_release(&one);
             free(all);
             cn_errorf(err, "out of memory joining %d files (%zu bytes)", n, len + one.nbytes);
             return -1;
@@ -211,32 +211,31 @@ int cn_text_load_files(CnText *text, const char *const *paths, int n, CnError *e
         all = bigger;
         memcpy(all + len, one.bytes, one.nbytes);
         len += one.nbytes;
-        cn_text_free(&one);
+        cn_text_release(&one);
     }
     text->owned = all;
     text->bytes = all;
     text->nbytes = len;
     if (text_index(text, "the joined files", err) != 0) {
-        cn_text_free(text);
+        cn_text_release(text);
         return -1;
     }
     return 0;
 }
 
-int cn_text_from_memory(CnText *text, const void *data, size_t n, const char *name,
-                        CnError *err)
+int cn_text_wrap(CnText *text, const void *data, size_t n, const char *name, CnError *err)
 {
     memset(text, 0, sizeof *text);
     text->bytes = data;
     text->nbytes = n;
     if (text_index(text, name, err) != 0) {
-        cn_text_free(text);
+        cn_text_release(text);
         return -1;
     }
     return 0;
 }
 
-void cn_text_free(CnText *text)
+void cn_text_release(CnText *text)
 {
     if (text->mapped)
         munmap(text->owned, text->owned_len);
@@ -244,6 +243,48 @@ void cn_text_free(CnText *text)
         free(text->owned);
     free(text->seek_index);
     memset(text, 0, sizeof *text);
+}
+
+CnText *cn_text_load(const char *const *paths, int n, CnError *err)
+{
+    CnText *text = malloc(sizeof *text);
+    if (!text)
+        cn_errorf(err, "out of memory");
+    else if (cn_text_read(text, paths, n, err) != 0)
+        free(text), text = NULL;
+    return text;
+}
+
+CnText *cn_text_from_memory(const void *data, size_t n, const char *name, CnError *err)
+{
+    CnText *text = malloc(sizeof *text);
+    void *copy = malloc(n ? n : 1);
+    if (!text || !copy) {
+        free(text);
+        free(copy);
+        cn_errorf(err, "out of memory for %zu bytes of %s", n, name);
+        return NULL;
+    }
+    memcpy(copy, data, n);
+    if (cn_text_wrap(text, copy, n, name, err) != 0) {
+        free(copy);
+        free(text);
+        return NULL;
+    }
+    text->owned = copy;
+    return text;
+}
+
+size_t cn_text_chars(const CnText *text)
+{
+    return text->nchars;
+}
+
+void cn_text_free(CnText *text)
+{
+    if (text)
+        cn_text_release(text);
+    free(text);
 }
 
 size_t cn_text_seek(const CnText *text, size_t char_index)

@@ -36,7 +36,7 @@ static int fetch_chunk(const CnVocab *vocab, const CnText *text, size_t *cursor,
     return 0;
 }
 
-double cn_evaluate(const CnModel *m, const CnText *text, size_t from, size_t n, int streams,
+double cn_evaluate_span(const CnModel *m, const CnText *text, size_t from, size_t n, int streams,
                    int T, CnPool *pool, size_t *count, CnError *err)
 {
     *count = 0;
@@ -98,16 +98,16 @@ size_t cn_trainer_bytes(const CnShape *shape, const CnTrainConfig *cfg, int thre
     return total;
 }
 
-/* Moves each of this process's streams to chunk st.chunk of the epoch. */
+/* Moves each of this process's streams to chunk st.p.chunk of the epoch. */
 static void seek_streams(CnTrainer *tr)
 {
     int T = tr->st.cfg.seq_length;
     for (int i = 0; i < tr->shard.count; i++) {
         size_t first = (size_t)(tr->shard.first + i) * tr->stream_len;
         tr->stream_start[i] = cn_text_seek(tr->text, first);
-        tr->cursor[i] = tr->st.chunk == 0
+        tr->cursor[i] = tr->st.p.chunk == 0
                             ? tr->stream_start[i]
-                            : cn_text_seek(tr->text, first + (size_t)tr->st.chunk * T);
+                            : cn_text_seek(tr->text, first + (size_t)tr->st.p.chunk * T);
     }
 }
 
@@ -175,16 +175,16 @@ int cn_trainer_init(CnTrainer *tr, CnModel *model, const CnText *text, CnTrainSt
         goto fail;
     }
     uint32_t crc = cn_crc32(0, text->bytes, text->nbytes);
-    if (resume && (s->corpus_bytes != text->nbytes || s->corpus_crc != crc)) {
+    if (resume && (s->p.corpus_bytes != text->nbytes || s->p.corpus_crc != crc)) {
         cn_errorf(err, "this checkpoint was trained on a different corpus (%llu bytes, CRC %08x; "
                  "this one has %zu bytes, CRC %08x); resume needs the same text, or use "
                  "--init-from to start a new run from its weights",
-                 (unsigned long long)s->corpus_bytes, s->corpus_crc, text->nbytes, crc);
+                 (unsigned long long)s->p.corpus_bytes, s->p.corpus_crc, text->nbytes, crc);
         goto fail;
     }
-    s->corpus_bytes = text->nbytes;
-    s->corpus_crc = crc;
-    if (resume && s->chunk >= tr->chunks_per_epoch) {
+    s->p.corpus_bytes = text->nbytes;
+    s->p.corpus_crc = crc;
+    if (resume && s->p.chunk >= tr->chunks_per_epoch) {
         cn_errorf(err, "checkpoint's data position is past the epoch");
         goto fail;
     }
@@ -217,12 +217,12 @@ int cn_trainer_init(CnTrainer *tr, CnModel *model, const CnText *text, CnTrainSt
                           c->dropout, c->val_frac, c->lr_decay, c->lr_decay_after, c->lr_min,
                           c->bptt_random, c->time_budget};
         uint32_t how = cn_crc32(cn_crc32(0, ints, sizeof ints), reals, sizeof reals);
-        s->run = (uint64_t)cn_crc32(0, model->params, model->nparams * sizeof(CnReal)) << 32 |
+        s->p.run = (uint64_t)cn_crc32(0, model->params, model->nparams * sizeof(CnReal)) << 32 |
                  how;
-        s->iteration = s->epoch = s->chunk = 0;
-        s->smooth_loss = log((double)model->shape.vocab);
-        s->last_loss = s->val_loss = s->best_val_loss = NAN;
-        s->train_seconds = 0;
+        s->p.iteration = s->p.epoch = s->p.chunk = 0;
+        s->p.smooth_loss = log((double)model->shape.vocab);
+        s->p.last_loss = s->p.val_loss = s->p.best_val_loss = NAN;
+        s->p.train_seconds = 0;
     }
     cn_train_state_free(s);
     tr->grads = calloc(model->nparams, sizeof *tr->grads);
@@ -240,11 +240,11 @@ int cn_trainer_init(CnTrainer *tr, CnModel *model, const CnText *text, CnTrainSt
     tr->budget_fraction = -1;
     return 0;
 fail:
-    cn_trainer_free(tr);
+    cn_trainer_release(tr);
     return -1;
 }
 
-void cn_trainer_free(CnTrainer *tr)
+void cn_trainer_release(CnTrainer *tr)
 {
     cn_train_state_free(&tr->st);
     cn_acts_free(&tr->acts);
@@ -323,9 +323,9 @@ CnStepResult cn_trainer_step(CnTrainer *tr, double *loss_out)
         tr->acts.profile->lap = cn_seconds();
 
     double fraction = tr->budget_fraction >= 0 ? tr->budget_fraction
-                      : c->max_iters           ? (double)s->iteration / (double)c->max_iters
+                      : c->max_iters           ? (double)s->p.iteration / (double)c->max_iters
                                                : 0;
-    tr->lr = cn_schedule_lr(c, s->iteration, cn_trainer_epoch(tr), fraction);
+    tr->lr = cn_schedule_lr(c, s->p.iteration, cn_trainer_epoch(tr), fraction);
     tr->optim.cfg.lr = tr->lr;
 
     /* the vocabulary covers the text (the caller checked), so this succeeds;
@@ -383,31 +383,31 @@ CnStepResult cn_trainer_step(CnTrainer *tr, double *loss_out)
     }
     cn_lap(&tr->acts, 0, CN_PHASE_UPDATE);
     cn_acts_carry_state(&tr->acts);
-    s->iteration++;
-    s->last_loss = loss;
-    s->smooth_loss = 0.99 * s->smooth_loss + 0.01 * loss;
-    if (++s->chunk == tr->chunks_per_epoch) {
-        s->chunk = 0;
-        s->epoch++;
+    s->p.iteration++;
+    s->p.last_loss = loss;
+    s->p.smooth_loss = 0.99 * s->p.smooth_loss + 0.01 * loss;
+    if (++s->p.chunk == tr->chunks_per_epoch) {
+        s->p.chunk = 0;
+        s->p.epoch++;
         memcpy(tr->cursor, tr->stream_start, (size_t)nb * sizeof *tr->cursor);
         cn_acts_reset_state(&tr->acts);
     }
     return CN_STEP_OK;
 }
 
-double cn_trainer_validate(CnTrainer *tr, CnError *err)
+double cn_trainer_val_loss(CnTrainer *tr, CnError *err)
 {
     if (tr->n_val == 0)
         return NAN;
     size_t count;
     const CnTrainConfig *c = &tr->st.cfg;
-    return cn_evaluate(tr->model, tr->text, tr->n_train, tr->n_val, c->batch, c->seq_length,
+    return cn_evaluate_span(tr->model, tr->text, tr->n_train, tr->n_val, c->batch, c->seq_length,
                        tr->pool, &count, err);
 }
 
 double cn_trainer_epoch(const CnTrainer *tr)
 {
-    return (double)tr->st.epoch + (double)tr->st.chunk / (double)tr->chunks_per_epoch;
+    return (double)tr->st.p.epoch + (double)tr->st.p.chunk / (double)tr->chunks_per_epoch;
 }
 
 int cn_trainer_save_state(CnTrainer *tr, const char *path, const CnReal *state,
@@ -440,4 +440,208 @@ int cn_trainer_save(CnTrainer *tr, const char *path, CnError *err)
                                      ? cn_state_values(&tr->model->shape, tr->acts.B)
                                      : 0,
                                  err);
+}
+
+/* ------------------------------------------------------------------------- */
+/* The public trainer: a handle over cn_trainer_init, which owns its model. */
+
+/* Refuses a run that cannot fit in this machine's memory, before anything
+ * large is allocated. */
+static int check_memory(const CnShape *shape, const CnTrainConfig *cfg, int threads, CnError *err)
+{
+    size_t need = cn_trainer_bytes(shape, cfg, threads);
+    uint64_t have = cn_physical_memory();
+    if (need && (!have || need <= have))
+        return 0;
+    if (need)
+        cn_errorf(err, "this run needs %zu MiB of memory for parameters, gradients, optimizer "
+                  "state and activations, but this machine has %llu MiB; use a smaller --hidden, "
+                  "--layers, --batch or --seq-length", need >> 20, (unsigned long long)(have >> 20));
+    else
+        cn_errorf(err, "this run needs more memory than a 64-bit machine can address; use a "
+                  "smaller --hidden, --layers, --batch or --seq-length");
+    return -1;
+}
+
+/* A trainer owning model (freed on failure) with state st. */
+static CnTrainer *start(CnModel *model, const CnText *text, CnTrainState *st, int resume,
+                        int threads, const CnShard *shard, CnError *err)
+{
+    CnTrainer *tr = malloc(sizeof *tr);
+    if (!tr) {
+        cn_errorf(err, "out of memory setting up training");
+    } else if (cn_vocab_covers(&model->vocab, text, "the corpus", err) != 0 ||
+               check_memory(&model->shape, &st->cfg, threads, err) != 0 ||
+               cn_trainer_init(tr, model, text, st, resume, threads, shard, err) != 0) {
+        free(tr);
+        tr = NULL;
+    }
+    cn_train_state_free(st);
+    if (!tr) {
+        cn_model_free(model);
+        return NULL;
+    }
+    tr->own_model = 1;
+    return tr;
+}
+
+CnTrainer *cn_trainer_new(const CnText *text, CnCell cell, int hidden, int layers,
+                          const CnTrainConfig *cfg, int threads, const CnShard *shard,
+                          CnError *err)
+{
+    CnVocab vocab;
+    if (cn_vocab_build(&vocab, text, err) != 0)
+        return NULL;
+    CnShape shape = {cell, vocab.size, hidden, layers};
+    CnModel *m = malloc(sizeof *m);
+    if (!m || cn_shape_check(&shape, err) != 0 || check_memory(&shape, cfg, threads, err) != 0 ||
+        cn_model_init(m, cell, hidden, layers, &vocab, err) != 0) {
+        if (!m)
+            cn_errorf(err, "out of memory");
+        cn_vocab_release(&vocab);
+        free(m);
+        return NULL;
+    }
+    CnTrainState st;
+    memset(&st, 0, sizeof st);
+    st.cfg = *cfg;
+    cn_rng_seed(&st.rng, cfg->seed); /* the weights, then dropout, from one stream */
+    if (cn_model_randomize(m, cfg->init, &st.rng, err) != 0) {
+        cn_model_free(m);
+        return NULL;
+    }
+    return start(m, text, &st, 0, threads, shard, err);
+}
+
+/* The checkpoint's model, moved into a handle of its own. */
+static CnModel *take_model(CnCheckpoint *ck, CnError *err)
+{
+    CnModel *m = malloc(sizeof *m);
+    if (!m) {
+        cn_errorf(err, "out of memory");
+        return NULL;
+    }
+    *m = ck->model;
+    memset(&ck->model, 0, sizeof ck->model);
+    cn_view_init(&m->w, &m->shape, m->params);
+    return m;
+}
+
+CnTrainer *cn_trainer_from(CnCheckpoint *ck, const CnText *text, const CnTrainConfig *cfg,
+                           int threads, const CnShard *shard, CnError *err)
+{
+    CnModel *m = take_model(ck, err);
+    cn_train_state_free(&ck->st);
+    if (!m)
+        return NULL;
+    CnTrainState st;
+    memset(&st, 0, sizeof st);
+    st.cfg = *cfg;
+    cn_rng_seed(&st.rng, cfg->seed);
+    return start(m, text, &st, 0, threads, shard, err);
+}
+
+CnTrainer *cn_trainer_resume(CnCheckpoint *ck, const CnText *text, const CnTrainConfig *cfg,
+                             int threads, const CnShard *shard, CnError *err)
+{
+    CnModel *m = take_model(ck, err);
+    CnTrainState st = ck->st;
+    memset(&ck->st, 0, sizeof ck->st);
+    if (!m) {
+        cn_train_state_free(&st);
+        return NULL;
+    }
+    st.cfg = *cfg;
+    return start(m, text, &st, 1, threads, shard, err);
+}
+
+int cn_trainer_validate(CnTrainer *tr, double *loss, CnError *err)
+{
+    CnProgress *p = &tr->st.p;
+    err->msg[0] = '\0';
+    double v = cn_trainer_val_loss(tr, err);
+    *loss = p->val_loss = v;
+    if (isnan(v))
+        return err->msg[0] ? -1 : 0; /* no validation text, or a model gone non-finite */
+    if (!(v < p->best_val_loss) && !isnan(p->best_val_loss))
+        return 0;
+    p->best_val_loss = v;
+    p->best_iteration = p->iteration;
+    return 1;
+}
+
+const CnReal *cn_trainer_carried(const CnTrainer *tr, size_t *len)
+{
+    *len = cn_state_values(&tr->model->shape, tr->acts.B);
+    return tr->acts.state_h;
+}
+
+CnTrainStatus cn_trainer_status(const CnTrainer *tr)
+{
+    return (CnTrainStatus){.train_chars = tr->n_train, .val_chars = tr->n_val,
+                           .chunks_per_epoch = tr->chunks_per_epoch,
+                           .epoch = cn_trainer_epoch(tr), .lr = tr->lr,
+                           .grad_norm = tr->last_grad_norm, .threads = cn_pool_size(tr->pool)};
+}
+
+const CnProgress *cn_trainer_progress(const CnTrainer *tr)
+{
+    return &tr->st.p;
+}
+
+const CnTrainConfig *cn_trainer_config(const CnTrainer *tr)
+{
+    return &tr->st.cfg;
+}
+
+const CnModel *cn_trainer_model(const CnTrainer *tr)
+{
+    return tr->model;
+}
+
+void cn_trainer_set_target(CnTrainer *tr, uint64_t max_iters)
+{
+    tr->st.cfg.max_iters = max_iters;
+}
+
+void cn_trainer_set_time(CnTrainer *tr, double train_seconds, double budget_fraction)
+{
+    tr->st.p.train_seconds = train_seconds;
+    tr->budget_fraction = budget_fraction;
+}
+
+void cn_trainer_branch(CnTrainer *tr, const char *where)
+{
+    uint64_t at[2] = {tr->st.p.run, tr->st.p.iteration};
+    tr->st.p.run = (uint64_t)cn_crc32(0, at, sizeof at) << 32 | cn_crc32(0, where, strlen(where));
+}
+
+void cn_trainer_profile(CnTrainer *tr, CnProfile *profile)
+{
+    if (profile)
+        memset(profile, 0, sizeof *profile);
+    tr->acts.profile = profile;
+}
+
+void cn_trainer_free(CnTrainer *tr)
+{
+    if (!tr)
+        return;
+    CnModel *m = tr->own_model ? tr->model : NULL;
+    cn_trainer_release(tr);
+    cn_model_free(m);
+    free(tr);
+}
+
+double cn_evaluate(const CnModel *model, const CnText *text, int seq_length, int threads,
+                   size_t *count, CnError *err)
+{
+    CnPool *pool = NULL;
+    *count = 0;
+    if (cn_vocab_covers(&model->vocab, text, "the text", err) != 0 ||
+        cn_pool_create(&pool, threads, err) != 0)
+        return NAN;
+    double loss = cn_evaluate_span(model, text, 0, text->nchars, 1, seq_length, pool, count, err);
+    cn_pool_destroy(pool);
+    return loss;
 }

@@ -120,7 +120,7 @@ int cn_vocab_covers(const CnVocab *vocab, const CnText *text, const char *name, 
     return 0;
 }
 
-void cn_vocab_free(CnVocab *vocab)
+void cn_vocab_release(CnVocab *vocab)
 {
     free(vocab->chars);
     memset(vocab, 0, sizeof *vocab);

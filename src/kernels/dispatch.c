@@ -79,6 +79,11 @@ const CnIsa *cn_isa(void)
     return chosen;
 }
 
+const char *cn_version(void)
+{
+    return CHARNN_VERSION;
+}
+
 const char *cn_kernels_name(void)
 {
     return cn_isa()->name;

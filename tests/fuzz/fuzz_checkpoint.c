@@ -22,7 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
     size_t len;
     if (cn_checkpoint_encode(&m, &st, &again, &len, &err) != 0)
         abort();
-    if (st.version == CN_CHECKPOINT_VERSION) {
+    if (st.p.version == CN_CHECKPOINT_VERSION) {
         if (len != n || memcmp(again, data, n) != 0)
             abort(); /* what loads must save back identically */
     } else {
@@ -38,10 +38,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
             abort();
         free(third);
         cn_train_state_free(&st2);
-        cn_model_free(&m2);
+        cn_model_release(&m2);
     }
     free(again);
     cn_train_state_free(&st);
-    cn_model_free(&m);
+    cn_model_release(&m);
     return 0;
 }

@@ -12,7 +12,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
 {
     CnText text;
     CnError err;
-    if (cn_text_from_memory(&text, data, n, "fuzz", &err) != 0) {
+    if (cn_text_wrap(&text, data, n, "fuzz", &err) != 0) {
         if (n > 0 && !strstr(err.msg, "byte "))
             abort(); /* invalid UTF-8 is named by offset */
         return 0;
@@ -36,7 +36,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
     }
     if (chars != text.nchars || cn_text_seek(&text, chars) != n)
         abort();
-    cn_vocab_free(&vocab);
-    cn_text_free(&text);
+    cn_vocab_release(&vocab);
+    cn_text_release(&text);
     return 0;
 }

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * charnn eval: the mean loss of a checkpoint over a text file, in nats and bits per
+ * character.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "cli.h"
+
+#include <math.h>
+
+int cmd_eval(int argc, char **argv)
+{
+    int seq_length = 256, threads = 0;
+    Flag flags[] = {
+        {.name = "seq-length", .type = FLAG_INT, .value = &seq_length, .arg = "T",
+         .help = "steps per chunk (speed only: the state carries across chunks)", .lo = 1,
+         .hi = 1 << 20},
+        {.name = "threads", .type = FLAG_INT, .value = &threads, .arg = "N",
+         .help = "threads, at most the processors (default: as many as help the model)",
+         .lo = 1, .hi = 1024},
+        {.name = NULL},
+    };
+    Command cmd = {.name = "eval", .usage = "eval CKPT FILE",
+                   .summary = "Score FILE with a checkpoint from a zero state, state carried "
+                              "throughout: prints the mean loss over its N-1 predictions in "
+                              "nats per character, then bits per character.",
+                   .flags = flags, .min_args = 2, .max_args = 2};
+    const char *args[2];
+    int nargs, rc = cli_parse(&cmd, argc, argv, args, &nargs);
+    if (rc)
+        return rc == 1 ? EXIT_OK : rc;
+    CnError err;
+    CnCheckpoint *ck = cn_checkpoint_load(args[0], &err);
+    const CnModel *model = ck ? cn_checkpoint_model(ck) : NULL;
+    CnText *text = model ? cn_text_load(&args[1], 1, &err) : NULL;
+    if (!text || cn_model_covers(model, text, args[1], &err) != 0) {
+        cli_error("%s", err.msg);
+        cn_text_free(text);
+        cn_checkpoint_free(ck);
+        return EXIT_ERROR;
+    }
+    if (cn_text_chars(text) < 2) {
+        cli_error("%s has %zu character; evaluation needs at least 2", args[1],
+                  cn_text_chars(text));
+        cn_text_free(text);
+        cn_checkpoint_free(ck);
+        return EXIT_ERROR;
+    }
+    CnShape shape = cn_model_shape(model);
+    threads = cli_threads(threads, &shape, 1); /* one stream: few threads help */
+    size_t count;
+    double loss = cn_evaluate(model, text, seq_length, threads, &count, &err);
+    cn_text_free(text);
+    cn_checkpoint_free(ck);
+    if (!isfinite(loss)) {
+        cli_error("%s", isnan(loss) && err.msg[0] ? err.msg : "the loss is not finite");
+        return EXIT_ERROR;
+    }
+    char n1[32];
+    printf("%.6f nats/char  %.6f bits/char  (%s predictions)\n", loss, loss / log(2.0),
+           cli_count(count, n1));
+    return EXIT_OK;
+}
+

@@ -1,0 +1,32 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * charnn export: a checkpoint's model as JSON (README.md, "Exported tensors").
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "cli.h"
+
+int cmd_export(int argc, char **argv)
+{
+    Command cmd = {.name = "export", .usage = "export CKPT > model.json",
+                   .summary = "Write the model as JSON (tensor names and layouts in README.md, "
+                              "\"Exported tensors\").",
+                   .min_args = 1, .max_args = 1};
+    const char *args[1];
+    int nargs, rc = cli_parse(&cmd, argc, argv, args, &nargs);
+    if (rc)
+        return rc == 1 ? EXIT_OK : rc;
+    CnError err;
+    CnCheckpoint *ck = cn_checkpoint_load(args[0], &err);
+    if (!ck) {
+        cli_error("%s", err.msg);
+        return EXIT_ERROR;
+    }
+    rc = cn_export_json(stdout, cn_checkpoint_model(ck));
+    cn_checkpoint_free(ck);
+    if (rc != 0) {
+        cli_error("cannot write the JSON to standard output");
+        return EXIT_ERROR;
+    }
+    return EXIT_OK;
+}
+

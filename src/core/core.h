@@ -1,0 +1,343 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The library's own types and functions behind the public handles of
+ * include/charnn.h: text and vocabulary, the model and its views, activation
+ * buffers and passes, optimizers, the sampler, checkpoints and the trainer.
+ * Not part of the public interface: they change with the kernels.
+ * Conventions: V vocabulary, H hidden units, L layers, B streams, T steps,
+ * G gate blocks per cell (rnn 1, gru 3, lstm 4). Matrices are row-major;
+ * sequences time-major: element (t, b) of a (T, B) array is at t*B + b.
+ */
+#ifndef CHARNN_CORE_H
+#define CHARNN_CORE_H
+
+#include "charnn.h"
+
+/* A corpus held in memory, known to be valid UTF-8. */
+struct CnText {
+    const unsigned char *bytes; /* (nbytes) the text */
+    size_t nbytes;
+    size_t nchars;              /* code points in the text */
+    size_t *seek_index;         /* byte offset of every CN_SEEK_STRIDE-th char */
+    void *owned;                /* what cn_text_free releases */
+    size_t owned_len;
+    int mapped;                 /* owned is anonymous memory from mmap */
+};
+
+enum { CN_SEEK_STRIDE = 1024 };
+
+/* cn_text_load into a caller's CnText. */
+int cn_text_read(CnText *text, const char *const *paths, int n, CnError *err);
+/* Same checks on a caller's buffer, which must outlive the CnText. */
+int cn_text_wrap(CnText *text, const void *data, size_t n, const char *name,
+                        CnError *err);
+void cn_text_release(CnText *text);
+/* Byte offset of code point number char_index (char_index <= nchars). */
+size_t cn_text_seek(const CnText *text, size_t char_index);
+
+/* ---------------------------------------------------------------------------
+ * Vocabulary: the distinct code points of a corpus, sorted, so that the
+ * one-hot position of a character is its rank. Stored in checkpoints.
+ */
+typedef struct {
+    int size;             /* V */
+    uint32_t *chars;      /* (V) code points, strictly increasing */
+    int32_t small[256];   /* index of code points < 256, or -1 */
+} CnVocab;
+
+int cn_vocab_build(CnVocab *vocab, const CnText *text, CnError *err);
+/* Takes ownership of chars (V strictly increasing valid code points). */
+int cn_vocab_from_chars(CnVocab *vocab, uint32_t *chars, int size, CnError *err);
+int cn_vocab_index(const CnVocab *vocab, uint32_t cp); /* -1 if absent */
+/* Checks that every character of text is in vocab; names the first that is
+ * not, with its byte offset. */
+int cn_vocab_covers(const CnVocab *vocab, const CnText *text, const char *name,
+                    CnError *err);
+void cn_vocab_release(CnVocab *vocab);
+
+/* ---------------------------------------------------------------------------
+ * Models.
+ */
+/* names[i], or "?" past the table's end */
+const char *cn_name_of(const char *const *names, int i);
+
+/* Views of one layer's tensors inside a flat array. The internal layout is
+ * input-major (the transpose of the exported [outputs, inputs] matrices):
+ * row k of Wx holds input unit k's weights to every gate unit, so the
+ * one-hot input of layer 0 selects one contiguous row. Gate blocks are
+ * ordered lstm/peephole [i f o g], gru [r u n]. */
+typedef struct {
+    CnReal *Wx;   /* (In, G*H)  In = V for layer 0, else H */
+    CnReal *Wh;   /* (H, G*H) */
+    CnReal *b;    /* (G*H) */
+    CnReal *peep; /* (3*H) p_i, p_f, p_o (peephole only, else NULL) */
+} CnLayerView;
+
+typedef struct {
+    CnLayerView layer[CN_MAX_LAYERS];
+    CnReal *Wy; /* (H, V) output weights, input-major */
+    CnReal *by; /* (V) */
+} CnView;
+
+/* Number of parameters of a shape, or 0 if the shape is invalid or its size
+ * overflows. */
+size_t cn_shape_nparams(const CnShape *shape);
+/* Points the views into a flat array of cn_shape_nparams(shape) values. */
+void cn_view_init(CnView *view, const CnShape *shape, CnReal *base);
+/* Checks ranges (1 <= H, L <= CN_MAX_LAYERS, ...); message names the field. */
+int cn_shape_check(const CnShape *shape, CnError *err);
+
+struct CnModel {
+    CnShape shape;
+    CnVocab vocab;   /* owned; vocab.size == shape.vocab */
+    size_t nparams;
+    CnReal *params;  /* (nparams) every parameter, one flat array */
+    CnView w;        /* views into params */
+};
+
+/* Allocates a zeroed model and takes ownership of vocab. */
+int cn_model_init(CnModel *model, CnCell cell, int hidden, int layers, CnVocab *vocab,
+                  CnError *err);
+/* Initial weights (cn_model_randomize):
+ *   uniform:    every matrix uniform in [-1/sqrt(H), 1/sqrt(H)] (PyTorch's)
+ *   orthogonal: each gate block of the recurrent matrices a random
+ *               orthogonal matrix; input and output matrices uniform in
+ *               [-a, a], a = sqrt(6 / (fan_in + fan_out)) (Glorot)
+ * Biases start at 0, the LSTM forget gate's at 1, peepholes at 0. */
+int cn_model_randomize(CnModel *model, CnInit init, CnRng *rng, CnError *err);
+void cn_model_release(CnModel *model);
+
+/* ---------------------------------------------------------------------------
+ * Threads: a pool of persistent workers that forward and backward passes,
+ * training and evaluation split their work over. Results do not depend on
+ * the number of threads: work is split along outputs, never along a sum.
+ */
+typedef struct CnPool CnPool;
+typedef void (*CnTask)(void *ctx, int tid, int nthreads);
+
+/* nthreads counts the caller, which takes part in every task. */
+int cn_pool_create(CnPool **pool, int nthreads, CnError *err);
+void cn_pool_destroy(CnPool *pool);
+int cn_pool_size(const CnPool *pool);            /* 1 for NULL */
+void cn_pool_run(CnPool *pool, CnTask task, void *ctx); /* NULL: runs task(ctx, 0, 1) */
+void cn_pool_barrier(CnPool *pool);              /* inside a task: wait for all threads */
+
+/* ---------------------------------------------------------------------------
+ * Forward and backward over a chunk of T steps on B streams (truncated BPTT).
+ * CnActs holds the carried state and every activation backward needs; it is
+ * allocated once and never grows.
+ */
+typedef struct {
+    CnReal *z;      /* (T, B, G*H) gate values (post-activation) */
+    CnReal *h;      /* (T+1, B, H) h[0] is the carried-in state */
+    CnReal *c;      /* (T+1, B, H) cell state, c[0] carried in (lstm, peephole) */
+    CnReal *tanh_c; /* (T, B, H) tanh(c_t) (lstm, peephole) */
+    CnReal *rh;     /* (T, B, H) r_t * h_{t-1} (gru) */
+    CnReal *x;      /* (T, B, H) input after dropout (layers > 0; may alias h of below) */
+    CnReal *mask;   /* (T, B, H) dropout mask, 0 or 1/(1-p) (layers > 0, training) */
+} CnLayerActs;
+
+/* A weight matrix copied into the panel layout the matrix kernels read. */
+typedef struct {
+    CnReal *p;
+    int K, width, nblk; /* K rows; nblk blocks of `width` columns */
+} CnPacked;
+
+typedef struct {
+    CnShape shape;
+    int B, T;
+    int steps;               /* steps of the last forward */
+    double dropout;          /* p, applied to every layer's output when training */
+    int train;               /* 1: buffers for backward exist */
+    int dropped;             /* the last forward drew dropout masks */
+    int weights_frozen;      /* 1: parameters fixed while in use; pack them once */
+    const CnReal *packed_from; /* parameters the forward copies were packed from */
+    CnPool *pool;            /* borrowed; NULL: one thread */
+    CnLayerActs layer[CN_MAX_LAYERS];
+    CnReal *state_h;         /* (L, B, H) state carried between chunks */
+    CnReal *state_c;         /* (L, B, H) (lstm, peephole); follows state_h in memory */
+    CnReal *top_x;           /* (T, B, H) the top layer's output after dropout, the
+                                output layer's input (training with dropout) */
+    CnReal *top_mask;        /* (T, B, H) its dropout mask */
+    CnReal *logits;          /* (T, B, V) logits; probabilities after a loss */
+    double *loss_rows;       /* (T, B) -log p[target] of each prediction */
+    CnPacked wx[CN_MAX_LAYERS], wh[CN_MAX_LAYERS], wy; /* forward operands */
+    CnPacked wx_t[CN_MAX_LAYERS], wh_t[CN_MAX_LAYERS], whn_t[CN_MAX_LAYERS], wy_t;
+    CnReal *dz;              /* (T, B, G*H) backward scratch */
+    CnReal *dH;              /* (T, B, H) gradient arriving at a layer's outputs */
+    CnReal *dh;              /* (B, H) */
+    CnReal *dc;              /* (B, H) */
+    CnReal *drh;             /* (B, H) */
+    CnReal *carry;           /* (T, B) factors of the gradient carried from step t to
+                                t-1 in stream b: 0 or 1/pi (randomized truncation) */
+    int carry_on;            /* the next backward applies them */
+    double grad_scale;       /* dloss/dlogit scale: 1/(steps*B) when 0; a shard of a
+                                bigger batch uses 1/(steps*whole batch) */
+    int stream_first;        /* the number of stream 0 of these B in the whole batch
+                                (a shard's first stream; 0 alone) */
+    uint64_t mask_key;       /* keys the last forward's dropout masks */
+    CnProfile *profile;      /* NULL, or where thread 0 adds up the phases' time */
+    CnReal *scratch;         /* (threads, scratch_per_thread) packing buffers */
+    size_t scratch_per_thread;
+    CnReal *memory;          /* the one allocation behind all of the above */
+    size_t nmemory;
+} CnActs;
+
+/* Bytes cn_acts_init would allocate for `threads` threads (0 on overflow). */
+size_t cn_acts_bytes(const CnShape *shape, int B, int T, double dropout, int train,
+                     int threads);
+/* train = 0 allocates only what a forward pass needs (evaluation, sampling).
+ * pool (borrowed, may be NULL) splits the work between threads. */
+int cn_acts_init(CnActs *acts, const CnShape *shape, int B, int T, double dropout, int train,
+                 CnPool *pool, CnError *err);
+void cn_acts_free(CnActs *acts);
+void cn_acts_reset_state(CnActs *acts); /* zero state, as at the start of a stream */
+void cn_acts_carry_state(CnActs *acts); /* state <- the last forward's final state */
+
+/* Runs `steps` (1..T) steps from the carried state. ids and targets are
+ * (steps, B). Dropout masks are drawn from rng when it is non-NULL and the
+ * acts were made for training; rng NULL means evaluation. With targets, turns
+ * logits into probabilities and returns the summed loss -log p[target] over
+ * the steps*B predictions; without, leaves logits and returns 0. */
+double cn_forward(const CnModel *model, CnActs *acts, const int *ids, const int *targets,
+                  int steps, CnRng *rng);
+/* Backpropagates the mean loss (1/(steps*B)) * sum of the last forward.
+ * Accumulates (+=) into grads, a flat array laid out like model->params. */
+void cn_backward(const CnModel *model, CnActs *acts, const int *ids, const int *targets,
+                 CnReal *grads);
+
+/* ---------------------------------------------------------------------------
+ * Gradient clipping and optimizers; each is one loop over the flat arrays.
+ */
+void cn_clip_value(CnReal *g, size_t n, double v);     /* g_i <- clamp(g_i, -v, v) */
+double cn_grad_norm(const CnReal *g, size_t n);        /* ||g||_2, summed in double */
+void cn_clip_norm(CnReal *g, size_t n, double norm, double max_norm); /* g *= min(1, max/norm) */
+
+int cn_optim_slots(CnOptimKind kind); /* state arrays: sgd 0, adam 2, others 1 */
+
+typedef struct {
+    CnOptimConfig cfg;
+    size_t n;         /* parameters */
+    uint64_t t;       /* updates done */
+    CnReal *state;    /* (slots * n): momentum/nesterov v; adagrad m; rmsprop r; adam m, s */
+} CnOptim;
+
+int cn_optim_init(CnOptim *opt, const CnOptimConfig *cfg, size_t n, CnError *err);
+void cn_optim_step(CnOptim *opt, CnReal *w, const CnReal *g); /* t <- t+1, then update w */
+/* The update of elements [i0, i1) at the current t, for splitting one step
+ * between threads (cn_optim_step is opt->t++ then this over all of w). */
+void cn_optim_update(const CnOptim *opt, CnReal *w, const CnReal *g, size_t i0, size_t i1);
+void cn_optim_free(CnOptim *opt);
+
+/* Picks an index from V logits. probs is (V) scratch, order (V) scratch used
+ * by top_k. */
+int cn_sample_logits(const CnReal *logits, int V, const CnSampleOptions *opt, CnRng *rng,
+                     double *probs, int *order);
+
+/* A sampler reads its model's parameters once (packed for the kernels):
+ * the model must not change while the sampler is in use. */
+struct CnSampler {
+    const CnModel *model;
+    CnPool *pool;    /* threads sharing each step (models big enough); NULL: one */
+    CnActs acts;     /* B = 1, T = 1 */
+    CnRng rng;
+    double *probs;   /* (V) */
+    int *order;      /* (V) */
+    int fed;         /* characters fed since reset */
+};
+
+int cn_sampler_init(CnSampler *s, const CnModel *model, uint64_t seed, CnError *err);
+void cn_sampler_reset(CnSampler *s);          /* zero state */
+void cn_sampler_feed_id(CnSampler *s, int id); /* one step; logits ready for next */
+int cn_sampler_next(CnSampler *s, const CnSampleOptions *opt);
+void cn_sampler_release(CnSampler *s);
+
+/* The learning rate at an iteration: the base lr of cfg->optim, times
+ *   step:   lr_decay ^ (whole epochs done after lr_decay_after)
+ *   cosine: the cosine from 1 down to lr_min / lr over `fraction` in [0, 1],
+ *           the share of the run done (iterations of max_iters, or time of
+ *           the budget)
+ * times the linear warm-up (iteration + 1) / warmup over the first warmup
+ * iterations. */
+double cn_schedule_lr(const CnTrainConfig *cfg, uint64_t iteration, double epoch,
+                      double fraction);
+
+/* Everything a checkpoint holds besides the model. */
+typedef struct {
+    CnTrainConfig cfg;
+    CnProgress p;
+    CnRng rng;              /* dropout (and initialisation) stream */
+    uint64_t optim_t;
+    size_t optim_len;
+    CnReal *optim_state;    /* (optim_len) */
+    size_t state_len;
+    CnReal *state;          /* (state_len) carried h then c, (L, B, H) each */
+} CnTrainState;
+
+void cn_train_state_free(CnTrainState *st);
+
+/* ---------------------------------------------------------------------------
+ * Checkpoints (src/core/checkpoint.c).
+ */
+struct CnCheckpoint {
+    CnModel model;
+    CnTrainState st; /* cfg.batch 0 for a model saved alone */
+};
+
+int cn_checkpoint_save(const char *path, const CnModel *model, const CnTrainState *st,
+                       CnError *err);
+/* Loads and verifies everything. st may be NULL when only the model is needed. */
+int cn_checkpoint_read(const char *path, CnModel *model, CnTrainState *st, CnError *err);
+/* The same from memory (name is used in messages). */
+int cn_checkpoint_parse(const void *data, size_t n, const char *name, CnModel *model,
+                        CnTrainState *st, CnError *err);
+/* The encoded checkpoint in a malloc'd buffer. */
+int cn_checkpoint_encode(const CnModel *model, const CnTrainState *st, unsigned char **out,
+                         size_t *n, CnError *err);
+uint32_t cn_crc32(uint32_t crc, const void *data, size_t n); /* start with crc = 0 */
+
+struct CnTrainer {
+    CnModel *model;          /* borrowed, or owned (own_model) */
+    const CnText *text;      /* borrowed */
+    CnTrainState st;
+    CnPool *pool;            /* owned */
+    CnActs acts;
+    CnOptim optim;
+    CnReal *grads;           /* (nparams) */
+    double *partials;        /* per-block sums for the gradient norm */
+    size_t n_train, n_val;   /* characters in the training head and validation tail */
+    size_t stream_len;       /* characters each stream predicts per epoch */
+    uint64_t chunks_per_epoch;
+    CnShard shard;           /* this process's streams: all of them when alone */
+    size_t *stream_start;    /* (count) byte offset of each stream's first character */
+    size_t *cursor;          /* (count) byte offset of each stream's next chunk */
+    int *ids;                /* (T, B) */
+    int *targets;            /* (T, B) */
+    double last_grad_norm;   /* before clipping */
+    double lr;               /* learning rate of the last step */
+    double budget_fraction;  /* share of a time budget used, set by the caller before
+                                each step; negative: the schedule follows iterations */
+    int own_model;           /* the model is freed with the trainer */
+};
+
+
+/* Sets up a run on `threads` threads (results do not depend on the count),
+ * for the streams of shard (NULL: all of them, alone). st holds the
+ * configuration and, when resuming, the saved progress (its arrays are taken
+ * over); its corpus fields are filled in. The model's vocabulary must cover
+ * text. */
+int cn_trainer_init(CnTrainer *tr, CnModel *model, const CnText *text, CnTrainState *st,
+                    int resume, int threads, const CnShard *shard, CnError *err);
+/* Mean loss (nats/char) over the validation tail, NaN without one. */
+double cn_trainer_val_loss(CnTrainer *tr, CnError *err);
+double cn_trainer_epoch(const CnTrainer *tr); /* epochs done, as a fraction */
+void cn_trainer_release(CnTrainer *tr);
+
+/* Mean loss (nats/char) of a model over text[from, from+n) characters, run
+ * as `streams` contiguous streams from a zero state in chunks of up to T
+ * steps, state carried throughout; streams = 1 scores all n-1 predictions.
+ * pool may be NULL. *count receives the number of predictions. */
+double cn_evaluate_span(const CnModel *model, const CnText *text, size_t from, size_t n,
+                   int streams, int T, CnPool *pool, size_t *count, CnError *err);
+
+#endif /* CHARNN_CORE_H */
