@@ -162,8 +162,8 @@ bench: $(CHARNN)
 
 # make MPI=1 test-mpi: 2 ranks against 1 (tests/mpi.sh); needs
 # Debian's openmpi-bin and libopenmpi-dev
-test-mpi: $(CHARNN) charnn
-	@CHARNN=./$(CHARNN) CHARNN_SOLO=./charnn sh tests/run.sh tests/mpi.sh
+test-mpi: $(CHARNN) $(B)/charnn-faults charnn
+	@CHARNN=./$(CHARNN) CHARNN_FAULTS=$(B)/charnn-faults CHARNN_SOLO=./charnn sh tests/run.sh tests/mpi.sh
 
 KILLS ?= 60
 soak: $(CHARNN) $(B)/charnn-faults

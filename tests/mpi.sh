@@ -6,7 +6,8 @@
 # (bound: 1e-4 relative over 20 iterations, with dropout and randomized
 # truncation, whose random numbers are keyed by each stream's global index). Checkpoints of
 # a 2-rank run resume on 1 process and on 3 ranks; a rank that dies stops
-# the run within seconds and leaves the last checkpoint loadable.
+# the run within seconds and leaves the last checkpoint loadable; where
+# hard links fail the best checkpoint is kept as a copy.
 CHARNN=${CHARNN:-build/mpi/charnn}
 SOLO=${CHARNN_SOLO:-./charnn}
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
@@ -27,6 +28,15 @@ check() { # status description [detail file]
 
 "$CHARNN" --version | grep -q "MPI (Open MPI"
 check $? "the MPI build says so in --version"
+
+# keeping the best checkpoint where hard links fail: rank 0 copies the file
+# it saved (the MPI fault-injection build makes every link fail)
+FAULTS=${CHARNN_FAULTS:-build/mpi/charnn-faults}
+CHARNN_FAULT=link:1+ mpi 2 "$FAULTS" train "$dir/fox.txt" $flags --iters 10 \
+    --checkpoint "$dir/lk.ckpt" >"$dir/outlk" 2>&1
+rc=$?
+[ $rc -eq 0 ] && cmp -s "$dir/lk.ckpt" "$dir/lk.best.ckpt" && ! grep -q "best checkpoint stays" "$dir/outlk"
+check $? "2 ranks with hard links failing keep the best checkpoint as a copy (exit $rc)" "$dir/outlk"
 
 mpi 2 "$CHARNN" train "$dir/fox.txt" $flags --iters 20 --log "$dir/two.csv" --checkpoint "$dir/two.ckpt" >"$dir/out2" 2>&1
 rc=$?

@@ -55,6 +55,16 @@ rc=$?
 [ $rc -eq 1 ] && grep -q "last iterations are not saved" "$dir/err" && cmp -s "$dir/good.ckpt" "$dir/orig.ckpt"
 check $? "a failed final save exits 1, says so, and keeps the previous checkpoint (exit $rc)" "$(cat "$dir/err")"
 
+# keeping the best checkpoint where hard links fail: a copy, written like a save
+rm -f "$dir"/lk*.ckpt
+CHARNN_FAULT=link:1+ $F train "$dir/corpus.txt" $small --iters 4 --eval-every 4 \
+    --checkpoint "$dir/lk.ckpt" >"$dir/out" 2>"$dir/err"
+rc=$?
+[ $rc -eq 0 ] && [ ! -s "$dir/err" ] && cmp -s "$dir/lk.ckpt" "$dir/lk.best.ckpt" &&
+    [ "$(stat -c %i "$dir/lk.ckpt")" != "$(stat -c %i "$dir/lk.best.ckpt")" ] &&
+    grep -q 'in .*lk.best.ckpt' "$dir/out"
+check $? "with hard links failing, the best checkpoint is kept as a copy (exit $rc)" "$(cat "$dir/err")"
+
 # start a slow-saving run in the background with SIGINT/SIGTERM deliverable
 start_slow() { # ms
     env --default-signal=INT,TERM CHARNN_SLOW_SAVE_MS="$1" $F train "$dir/corpus.txt" $small \
