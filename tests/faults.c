@@ -10,7 +10,7 @@
  * best checkpoint falls back to a copy).
  */
 #define _POSIX_C_SOURCE 200809L
-#include "internal.h"
+#include "core.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -12,7 +12,7 @@
  * The parser itself is checked first on valid and invalid documents.
  */
 #include "check.h"
-#include "internal.h"
+#include "core.h"
 
 #include <stdarg.h>
 #include <stdlib.h>

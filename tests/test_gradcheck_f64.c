@@ -15,7 +15,7 @@
  * up) gives errors of order 1. The bound is 1e-5.
  */
 #include "check.h"
-#include "internal.h"
+#include "core.h"
 
 #include <math.h>
 #include <stdlib.h>

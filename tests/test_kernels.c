@@ -10,7 +10,7 @@
  * the portable build.
  */
 #include "check.h"
-#include "isa.h"
+#include "core.h"
 #include "mathfn.h"
 
 #include <math.h>
@@ -232,7 +232,7 @@ static double run_model(const CnIsa *isa, CnCell cell, CnReal *grads, size_t *np
     for (int i = 0; i < T * B; i++)
         ids[i] = (int)(cn_rng_next(&rng) % V), targets[i] = (int)(cn_rng_next(&rng) % V);
     CnPool *pool;
-    cn_pool_create(&pool, 2, &err);
+    cn_pool_create(&pool, 2);
     CnActs acts;
     cn_acts_init(&acts, &m.shape, B, T, 0.3, 1, pool, &err);
     for (size_t i = 0; i < acts.shape.layers * (size_t)B * H; i++)

@@ -6,7 +6,7 @@
  * eps 1e-8. The arithmetic is written next to each expectation.
  */
 #include "check.h"
-#include "internal.h"
+#include "core.h"
 
 #include <math.h>
 #include <string.h>

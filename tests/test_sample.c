@@ -5,7 +5,7 @@
  * argmax is the maximum, and a sampler is reproducible from its seed.
  */
 #include "check.h"
-#include "internal.h"
+#include "core.h"
 
 #include <math.h>
 #include <stdlib.h>

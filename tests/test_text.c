@@ -6,7 +6,7 @@
  * the byte offset of any character.
  */
 #include "check.h"
-#include "internal.h"
+#include "core.h"
 
 #include <stdlib.h>
 #include <string.h>

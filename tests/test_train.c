@@ -8,7 +8,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "check.h"
-#include "internal.h"
+#include "core.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -21,7 +21,7 @@
  * the file it points to is replaced.
  */
 #define _XOPEN_SOURCE 700 /* realpath */
-#include "internal.h"
+#include "core.h"
 
 #include <errno.h>
 #include <stdarg.h>

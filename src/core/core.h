@@ -12,6 +12,7 @@
 #define CHARNN_CORE_H
 
 #include "charnn.h"
+#include "kernels.h"
 
 /* A corpus held in memory, known to be valid UTF-8. */
 struct CnText {
@@ -108,21 +109,6 @@ int cn_model_randomize(CnModel *model, CnInit init, CnRng *rng, CnError *err);
 void cn_model_release(CnModel *model);
 
 /* ---------------------------------------------------------------------------
- * Threads: a pool of persistent workers that forward and backward passes,
- * training and evaluation split their work over. Results do not depend on
- * the number of threads: work is split along outputs, never along a sum.
- */
-typedef struct CnPool CnPool;
-typedef void (*CnTask)(void *ctx, int tid, int nthreads);
-
-/* nthreads counts the caller, which takes part in every task. */
-int cn_pool_create(CnPool **pool, int nthreads, CnError *err);
-void cn_pool_destroy(CnPool *pool);
-int cn_pool_size(const CnPool *pool);            /* 1 for NULL */
-void cn_pool_run(CnPool *pool, CnTask task, void *ctx); /* NULL: runs task(ctx, 0, 1) */
-void cn_pool_barrier(CnPool *pool);              /* inside a task: wait for all threads */
-
-/* ---------------------------------------------------------------------------
  * Forward and backward over a chunk of T steps on B streams (truncated BPTT).
  * CnActs holds the carried state and every activation backward needs; it is
  * allocated once and never grows.
@@ -137,11 +123,6 @@ typedef struct {
     CnReal *mask;   /* (T, B, H) dropout mask, 0 or 1/(1-p) (layers > 0, training) */
 } CnLayerActs;
 
-/* A weight matrix copied into the panel layout the matrix kernels read. */
-typedef struct {
-    CnReal *p;
-    int K, width, nblk; /* K rows; nblk blocks of `width` columns */
-} CnPacked;
 
 typedef struct {
     CnShape shape;
@@ -331,6 +312,8 @@ int cn_trainer_init(CnTrainer *tr, CnModel *model, const CnText *text, CnTrainSt
 /* Mean loss (nats/char) over the validation tail, NaN without one. */
 double cn_trainer_val_loss(CnTrainer *tr, CnError *err);
 double cn_trainer_epoch(const CnTrainer *tr); /* epochs done, as a fraction */
+/* A thread pool (kernels.h), or an error that says why not. */
+int cn_pool_open(CnPool **pool, int threads, CnError *err);
 void cn_trainer_release(CnTrainer *tr);
 
 /* Mean loss (nats/char) of a model over text[from, from+n) characters, run
@@ -339,5 +322,62 @@ void cn_trainer_release(CnTrainer *tr);
  * pool may be NULL. *count receives the number of predictions. */
 double cn_evaluate_span(const CnModel *model, const CnText *text, size_t from, size_t n,
                    int streams, int T, CnPool *pool, size_t *count, CnError *err);
+
+/* ---------------------------------------------------------------------------
+ * Helpers shared by the core's files.
+ */
+/* Length in bytes of the UTF-8 sequence led by c, in text known to be valid. */
+static inline size_t cn_utf8_len(unsigned char c)
+{
+    return c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+}
+
+/* Vocabulary index of the character at text byte *at, then *at moves past
+ * it; -1 if the character is not in the vocabulary. */
+static inline int cn_text_next_id(const CnVocab *vocab, const CnText *text, size_t *at)
+{
+    const unsigned char *s = text->bytes + *at;
+    if (s[0] < 0x80) {
+        *at += 1;
+        return vocab->small[s[0]];
+    }
+    uint32_t cp;
+    int len = cn_utf8_decode(s, text->nbytes - *at, &cp);
+    *at += (size_t)len;
+    return cn_vocab_index(vocab, cp);
+}
+
+/* Fault injection, compiled in only for the test build build/charnn-faults
+ * (-DCHARNN_FAULTS, tests/faults.c): cn_fault("write") returns the errno a
+ * checkpoint step should fail with (CHARNN_FAULT=write:3 fails the third
+ * write, write:3+ every write from the third on), and cn_fault_pause()
+ * stretches a save by CHARNN_SLOW_SAVE_MS so that tests can kill it midway.
+ * In every other build both are no-ops. */
+#ifdef CHARNN_FAULTS
+int cn_fault(const char *point);
+void cn_fault_pause(void);
+#else
+static inline int cn_fault(const char *point)
+{
+    (void)point;
+    return 0;
+}
+static inline void cn_fault_pause(void)
+{
+}
+#endif
+
+/* Formats a one-line message into err; the arguments may include err->msg. */
+void cn_errorf(CnError *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Describes a character for messages: 'é' (U+00E9), or U+000A for controls. */
+void cn_describe_char(uint32_t cp, char out[32]);
+
+/* Squared norm pieces (src/optim.c): gradients are summed in blocks of
+ * CN_NORM_BLOCK, then the blocks in order, whatever the threads. */
+enum { CN_NORM_BLOCK = 1 << 14 };
+double cn_sumsq(const CnReal *g, size_t n);  /* sum of g_i^2 in double, in order */
+size_t cn_norm_blocks(size_t n);
+int cn_all_finite(const CnReal *x, size_t n); /* no inf or NaN in x */
 
 #endif /* CHARNN_CORE_H */

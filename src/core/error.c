@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* Error messages: one line, formatted printf-style into a CnError. */
-#include "internal.h"
+#include "core.h"
 
 #include <stdarg.h>
 #include <string.h>

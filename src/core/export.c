@@ -8,7 +8,7 @@
  * the internal input-major layout. Floats are printed with 9 significant
  * digits, which round-trip float32 exactly.
  */
-#include "internal.h"
+#include "core.h"
 
 static void json_string_char(FILE *out, uint32_t cp)
 {

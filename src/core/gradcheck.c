@@ -5,7 +5,7 @@
  * cn_backward against a fourth-order central difference of the loss.
  * Used by `charnn gradcheck` and by the double-precision test.
  */
-#include "internal.h"
+#include "core.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -10,7 +10,7 @@
  * A pass runs as one task on every thread of the pool: each phase splits
  * its outputs between the threads, and barriers separate the phases.
  */
-#include "isa.h"
+#include "core.h"
 
 #include <limits.h>
 #include <stdlib.h>
@@ -533,13 +533,18 @@ static const CnReal *output_input(const CnActs *a)
     return a->layer[a->shape.layers - 1].h + (size_t)a->B * a->shape.hidden;
 }
 
+/* The arrays a cell works on for layer l; g: the gradients (backward). */
 static CnCellArgs cell_args(const Pass *p, int l, CnView *g)
 {
-    const CnShape *s = &p->m->shape;
     CnActs *a = p->a;
-    return (CnCellArgs){.w = &p->m->w.layer[l], .g = g ? &g->layer[l] : NULL, .a = &a->layer[l],
-                    .acts = a, .wh = &a->wh[l], .wh_t = &a->wh_t[l], .whn_t = &a->whn_t[l],
-                    .steps = p->steps, .B = a->B, .H = s->hidden};
+    CnLayerActs *la = &a->layer[l];
+    return (CnCellArgs){.steps = p->steps, .B = a->B, .H = p->m->shape.hidden,
+                        .z = la->z, .h = la->h, .c = la->c, .tanh_c = la->tanh_c, .rh = la->rh,
+                        .peep = p->m->w.layer[l].peep, .wh = &a->wh[l], .wh_t = &a->wh_t[l],
+                        .whn_t = &a->whn_t[l], .dH = a->dH, .dz = a->dz, .dh = a->dh,
+                        .dc = a->dc, .drh = a->drh, .dWh = g ? g->layer[l].Wh : NULL,
+                        .dpeep = g ? g->layer[l].peep : NULL,
+                        .carry = a->carry_on ? a->carry : NULL, .profile = a->profile};
 }
 
 static void forward_task(void *ctx, int tid, int nthreads)
@@ -563,7 +568,7 @@ static void forward_task(void *ctx, int tid, int nthreads)
         }
         pack_share(isa, &a->wy, m->w.Wy, V, 0, &part);
     }
-    cn_lap(a, tid, CN_PHASE_OTHER);
+    cn_lap(a->profile, tid, CN_PHASE_OTHER);
     for (int l = 0; l < s->layers; l++) {
         const CnLayerView *w = &m->w.layer[l];
         CnLayerActs *la = &a->layer[l];
@@ -591,7 +596,7 @@ static void forward_task(void *ctx, int tid, int nthreads)
             packed_share(isa, &part, la->z, GH, layer_input(a, l), H, n, &a->wx[l], w->b, 0);
         }
         cn_pool_barrier(a->pool);
-        cn_lap(a, tid, CN_PHASE_INPUT);
+        cn_lap(a->profile, tid, CN_PHASE_INPUT);
         CnCellArgs cell = cell_args(p, l, NULL);
         switch (s->cell) {
         case CN_RNN: isa->rnn_forward(&cell, &part); break;
@@ -599,7 +604,7 @@ static void forward_task(void *ctx, int tid, int nthreads)
         case CN_PEEPHOLE: isa->lstm_forward(&cell, &part); break;
         case CN_GRU: isa->gru_forward(&cell, &part); break;
         }
-        cn_lap(a, tid, CN_PHASE_CELL);
+        cn_lap(a->profile, tid, CN_PHASE_CELL);
     }
     /* logits (n, V) = x_out (n, H) . Wy (H, V) + by, then softmax rows; x_out
      * is h_top, or h_top * mask (this thread's rows) */
@@ -615,7 +620,7 @@ static void forward_task(void *ctx, int tid, int nthreads)
                          &a->wy, 0, cn_panels(&a->wy, isa->nr), m->w.by, 0);
     if (p->targets && r0 < r1)
         isa->softmax_loss(a->logits, p->targets, a->loss_rows, r0, r1, V);
-    cn_lap(a, tid, CN_PHASE_OUTPUT);
+    cn_lap(a->profile, tid, CN_PHASE_OUTPUT);
 }
 
 double cn_forward(const CnModel *m, CnActs *a, const int *ids, const int *targets, int steps,
@@ -663,7 +668,7 @@ static void backward_task(void *ctx, int tid, int nthreads)
             pack_share(isa, &a->wx_t[l], w->Wx, GH, 1, &part);
     }
     pack_share(isa, &a->wy_t, m->w.Wy, V, 1, &part);
-    cn_lap(a, tid, CN_PHASE_OTHER);
+    cn_lap(a->profile, tid, CN_PHASE_OTHER);
 
     /* dy = (p - onehot(target)) / n, in place of p (n: the whole batch's) */
     CnReal scale = (CnReal)(a->grad_scale > 0 ? a->grad_scale : 1.0 / n);
@@ -685,7 +690,7 @@ static void backward_task(void *ctx, int tid, int nthreads)
             a->dH[i] *= a->top_mask[i];
         cn_pool_barrier(a->pool);
     }
-    cn_lap(a, tid, CN_PHASE_OUTPUT);
+    cn_lap(a->profile, tid, CN_PHASE_OUTPUT);
 
     for (int l = s->layers - 1; l >= 0; l--) {
         CnLayerView *gl = &g.layer[l];
@@ -696,7 +701,7 @@ static void backward_task(void *ctx, int tid, int nthreads)
         case CN_PEEPHOLE: isa->lstm_backward(&cell, &part); break;
         case CN_GRU: isa->gru_backward(&cell, &part); break;
         }
-        cn_lap(a, tid, CN_PHASE_CELL);
+        cn_lap(a->profile, tid, CN_PHASE_CELL);
         cn_share(GH, tid, nthreads, &c0, &c1);
         add_colsum(gl->b, a->dz, n, GH, c0, c1);
         if (l == 0) {
@@ -720,7 +725,7 @@ static void backward_task(void *ctx, int tid, int nthreads)
             }
         }
         cn_pool_barrier(a->pool);
-        cn_lap(a, tid, CN_PHASE_INPUT);
+        cn_lap(a->profile, tid, CN_PHASE_INPUT);
     }
 }
 

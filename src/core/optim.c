@@ -11,7 +11,7 @@
  *     adam:     m = b1 m + (1 - b1) g;  s = b2 s + (1 - b2) g^2
  *               w -= a (m / (1 - b1^t)) / (sqrt(s / (1 - b2^t)) + eps)
  */
-#include "internal.h"
+#include "core.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -5,7 +5,7 @@
  * argmax. The sampler runs the model one character at a time (B = 1,
  * T = 1) and feeds each drawn character back as the next input.
  */
-#include "internal.h"
+#include "core.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -74,7 +74,7 @@ int cn_sampler_init(CnSampler *s, const CnModel *model, uint64_t seed, CnError *
     /* one character at a time reads every weight once: a model too big for
      * the cache is bound by memory bandwidth, which threads add up */
     int threads = cn_threads_for(&model->shape, 1, cn_cpu_count());
-    if (threads > 1 && cn_pool_create(&s->pool, threads, err) != 0)
+    if (threads > 1 && cn_pool_open(&s->pool, threads, err) != 0)
         return -1;
     if (cn_acts_init(&s->acts, &model->shape, 1, 1, 0, 0, s->pool, err) != 0) {
         cn_pool_destroy(s->pool);

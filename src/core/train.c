@@ -7,8 +7,9 @@
  * targets). State carries from chunk to chunk; each epoch starts every
  * stream at its first character with a zero state.
  */
-#include "internal.h"
+#include "core.h"
 
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,7 +99,15 @@ size_t cn_trainer_bytes(const CnShape *shape, const CnTrainConfig *cfg, int thre
     return total;
 }
 
-/* Moves each of this process's streams to chunk st.p.chunk of the epoch. */
+int cn_pool_open(CnPool **pool, int threads, CnError *err)
+{
+    if (cn_pool_create(pool, threads) == 0)
+        return 0;
+    cn_errorf(err, "cannot start %d threads: %s", threads, strerror(errno));
+    return -1;
+}
+
+/* Moves each of this process's streams to chunk p.chunk of the epoch. */
 static void seek_streams(CnTrainer *tr)
 {
     int T = tr->st.cfg.seq_length;
@@ -188,7 +197,7 @@ int cn_trainer_init(CnTrainer *tr, CnModel *model, const CnText *text, CnTrainSt
         cn_errorf(err, "checkpoint's data position is past the epoch");
         goto fail;
     }
-    if (cn_pool_create(&tr->pool, threads, err) != 0 ||
+    if (cn_pool_open(&tr->pool, threads, err) != 0 ||
         cn_acts_init(&tr->acts, &model->shape, nb, T, c->dropout, 1, tr->pool, err) != 0)
         goto fail;
     tr->acts.grad_scale = 1.0 / ((double)B * T); /* the whole batch's mean */
@@ -357,7 +366,7 @@ CnStepResult cn_trainer_step(CnTrainer *tr, double *loss_out)
         if (tr->shard.reduce)
             tr->shard.reduce(tr->shard.ctx, tr->grads, m->nparams, &loss, 1);
     }
-    cn_lap(&tr->acts, 0, CN_PHASE_OTHER);
+    cn_lap(tr->acts.profile, 0, CN_PHASE_OTHER);
     *loss_out = loss;
     if (loss <= CN_LOSS_LIMIT) {
         run_phase(tr, &work, PHASE_NORM);
@@ -381,7 +390,7 @@ CnStepResult cn_trainer_step(CnTrainer *tr, double *loss_out)
         seek_streams(tr);
         return CN_STEP_DIVERGED;
     }
-    cn_lap(&tr->acts, 0, CN_PHASE_UPDATE);
+    cn_lap(tr->acts.profile, 0, CN_PHASE_UPDATE);
     cn_acts_carry_state(&tr->acts);
     s->p.iteration++;
     s->p.last_loss = loss;
@@ -639,7 +648,7 @@ double cn_evaluate(const CnModel *model, const CnText *text, int seq_length, int
     CnPool *pool = NULL;
     *count = 0;
     if (cn_vocab_covers(&model->vocab, text, "the text", err) != 0 ||
-        cn_pool_create(&pool, threads, err) != 0)
+        cn_pool_open(&pool, threads, err) != 0)
         return NAN;
     double loss = cn_evaluate_span(model, text, 0, text->nchars, 1, seq_length, pool, count, err);
     cn_pool_destroy(pool);

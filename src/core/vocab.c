@@ -4,7 +4,7 @@
  * character's one-hot position is its rank. Code points below 256 are looked
  * up in a table, the rest by binary search.
  */
-#include "internal.h"
+#include "core.h"
 
 #include <stdlib.h>
 #include <string.h>

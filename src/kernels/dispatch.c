@@ -4,7 +4,7 @@
  * unless CHARNN_ISA names another, chosen once.
  */
 #define _POSIX_C_SOURCE 200809L
-#include "isa.h"
+#include "kernels.h"
 
 #include <stdlib.h>
 #include <string.h>

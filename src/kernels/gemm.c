@@ -17,7 +17,7 @@
  * Tiles: avx512 MR 6 x NR 64 (24 zmm accumulators), avx2 6 x 16 (12 ymm),
  * generic C 4 x 8.
  */
-#include "isa.h"
+#include "kernels.h"
 
 #include <string.h>
 

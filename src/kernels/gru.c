@@ -10,7 +10,7 @@
  * range of units; two barriers per step (r h_{t-1} must be complete before
  * the n product).
  */
-#include "isa.h"
+#include "kernels.h"
 #include "mathfn.h"
 
 #include <string.h>
@@ -24,16 +24,16 @@ void CN_ISA_FN(cn_gru_forward)(const CnCellArgs *c, const CnPart *part)
     cn_own_units(part, H, isa->nr, &q0, &q1, &u0, &u1);
     int P = (H + isa->nr - 1) / isa->nr;
     size_t BH = (size_t)B * H, G3 = 3 * (size_t)H;
-    const CnLayerActs *a = c->a;
+    const CnCellArgs *a = c;
     for (int t = 0; t < c->steps; t++) {
         CnReal *z = a->z + t * B * G3;
         const CnReal *h_prev = a->h + t * BH;
         CnReal *rh = a->rh + t * BH;
         CnReal *h = a->h + (t + 1) * BH;
-        cn_lap(c->acts, part->tid, CN_PHASE_CELL);
+        cn_lap(c->profile, part->tid, CN_PHASE_CELL);
         for (int g = 0; g < 2; g++)
             isa->gemm_packed(z, 3 * H, h_prev, H, 1, B, c->wh, g * P + q0, g * P + q1, NULL, 1);
-        cn_lap(c->acts, part->tid, CN_PHASE_RECURRENT);
+        cn_lap(c->profile, part->tid, CN_PHASE_RECURRENT);
         for (int b = 0; b < B; b++) {
             CnReal *zr = z + b * G3, *zu = zr + H;
             size_t r = (size_t)b * H;
@@ -44,9 +44,9 @@ void CN_ISA_FN(cn_gru_forward)(const CnCellArgs *c, const CnPart *part)
             }
         }
         cn_pool_barrier(part->pool);
-        cn_lap(c->acts, part->tid, CN_PHASE_CELL);
+        cn_lap(c->profile, part->tid, CN_PHASE_CELL);
         isa->gemm_packed(z, 3 * H, rh, H, 1, B, c->wh, 2 * P + q0, 2 * P + q1, NULL, 1);
-        cn_lap(c->acts, part->tid, CN_PHASE_RECURRENT);
+        cn_lap(c->profile, part->tid, CN_PHASE_RECURRENT);
         for (int b = 0; b < B; b++) {
             CnReal *zu = z + b * G3 + H, *zn = zu + H;
             size_t r = (size_t)b * H;
@@ -112,33 +112,33 @@ void CN_ISA_FN(cn_gru_backward)(const CnCellArgs *c, const CnPart *part)
     int B = c->B, H = c->H, q0, q1, u0, u1;
     cn_own_units(part, H, isa->nr, &q0, &q1, &u0, &u1);
     size_t BH = (size_t)B * H, G3 = 3 * (size_t)H;
-    const CnLayerActs *a = c->a;
-    CnReal *dh_next = c->acts->dh, *drh = c->acts->drh;
+    const CnCellArgs *a = c;
+    CnReal *dh_next = c->dh, *drh = c->drh;
     for (int b = 0; b < B; b++)
         memset(dh_next + (size_t)b * H + u0, 0, (size_t)(u1 - u0) * sizeof *dh_next);
     for (int t = c->steps - 1; t >= 0; t--) {
         const CnReal *gates = a->z + t * B * G3;
-        CnReal *dz = c->acts->dz + t * B * G3;
-        const CnReal *dH = c->acts->dH + t * BH;
+        CnReal *dz = c->dz + t * B * G3;
+        const CnReal *dH = c->dH + t * BH;
         const CnReal *h_prev = a->h + t * BH;
         update_backward(dz, dh_next, gates, dH, h_prev, B, H, u0, u1);
         cn_pool_barrier(part->pool);
-        cn_lap(c->acts, part->tid, CN_PHASE_CELL);
+        cn_lap(c->profile, part->tid, CN_PHASE_CELL);
         isa->gemm_packed(drh, H, dz + 2 * H, 3 * H, 1, B, c->whn_t, q0, q1, NULL, 0);
-        cn_lap(c->acts, part->tid, CN_PHASE_RECURRENT);
+        cn_lap(c->profile, part->tid, CN_PHASE_RECURRENT);
         reset_backward(dz, dh_next, gates, drh, h_prev, B, H, u0, u1);
         cn_pool_barrier(part->pool);
         if (t > 0) {
-            cn_lap(c->acts, part->tid, CN_PHASE_CELL);
+            cn_lap(c->profile, part->tid, CN_PHASE_CELL);
             isa->gemm_packed(dh_next, H, dz, 3 * H, 1, B, c->wh_t, q0, q1, NULL, 1);
-            cn_lap(c->acts, part->tid, CN_PHASE_RECURRENT);
-            cn_carry(c->acts, dh_next, t, B, H, u0, u1);
+            cn_lap(c->profile, part->tid, CN_PHASE_RECURRENT);
+            cn_carry(c->carry, dh_next, t, B, H, u0, u1);
         }
     }
     int n = c->steps * B;
-    cn_lap(c->acts, part->tid, CN_PHASE_CELL);
-    isa->gemm(part, c->g->Wh, 3 * H, a->h, 1, H, c->acts->dz, 3 * H, 0, H, 2 * H, n, NULL, 1);
-    isa->gemm(part, c->g->Wh + 2 * H, 3 * H, a->rh, 1, H, c->acts->dz + 2 * H, 3 * H, 0, H, H, n,
+    cn_lap(c->profile, part->tid, CN_PHASE_CELL);
+    isa->gemm(part, c->dWh, 3 * H, a->h, 1, H, c->dz, 3 * H, 0, H, 2 * H, n, NULL, 1);
+    isa->gemm(part, c->dWh + 2 * H, 3 * H, a->rh, 1, H, c->dz + 2 * H, 3 * H, 0, H, H, n,
               NULL, 1);
-    cn_lap(c->acts, part->tid, CN_PHASE_RECURRENT);
+    cn_lap(c->profile, part->tid, CN_PHASE_RECURRENT);
 }

@@ -5,7 +5,7 @@
  * - (y_target - max). The exponentials are one vectorized pass; the sum
  * runs in order, so a row's result does not depend on which thread did it.
  */
-#include "isa.h"
+#include "kernels.h"
 #include "mathfn.h"
 
 /* Rows [r0, r1) of logits (n, V): probabilities in place, each row's loss

@@ -10,7 +10,7 @@
  * (per-unit vectors p) are there only for the peephole cell. Each thread
  * owns a range of units in all four gate blocks; one barrier per step.
  */
-#include "isa.h"
+#include "kernels.h"
 #include "mathfn.h"
 
 #include <string.h>
@@ -65,16 +65,16 @@ void CN_ISA_FN(cn_lstm_forward)(const CnCellArgs *c, const CnPart *part)
     cn_own_units(part, H, isa->nr, &q0, &q1, &u0, &u1);
     int P = (H + isa->nr - 1) / isa->nr;
     size_t BH = (size_t)B * H;
-    const CnLayerActs *a = c->a;
+    const CnCellArgs *a = c;
     for (int t = 0; t < c->steps; t++) {
         CnReal *z = a->z + t * B * 4 * (size_t)H;
-        cn_lap(c->acts, part->tid, CN_PHASE_CELL);
+        cn_lap(c->profile, part->tid, CN_PHASE_CELL);
         for (int g = 0; g < 4; g++)
             isa->gemm_packed(z, 4 * H, a->h + t * BH, H, 1, B, c->wh, g * P + q0, g * P + q1,
                              NULL, 1);
-        cn_lap(c->acts, part->tid, CN_PHASE_RECURRENT);
+        cn_lap(c->profile, part->tid, CN_PHASE_RECURRENT);
         gates_forward(z, a->c + (t + 1) * BH, a->tanh_c + t * BH, a->h + (t + 1) * BH,
-                      a->c + t * BH, c->w->peep, B, H, u0, u1);
+                      a->c + t * BH, c->peep, B, H, u0, u1);
         cn_pool_barrier(part->pool);
     }
 }
@@ -145,28 +145,28 @@ void CN_ISA_FN(cn_lstm_backward)(const CnCellArgs *c, const CnPart *part)
     int B = c->B, H = c->H, q0, q1, u0, u1;
     cn_own_units(part, H, isa->nr, &q0, &q1, &u0, &u1);
     size_t BH = (size_t)B * H, G4 = 4 * (size_t)H;
-    const CnLayerActs *a = c->a;
-    CnReal *dh_next = c->acts->dh, *dc = c->acts->dc;
+    const CnCellArgs *a = c;
+    CnReal *dh_next = c->dh, *dc = c->dc;
     for (int b = 0; b < B; b++) {
         memset(dh_next + (size_t)b * H + u0, 0, (size_t)(u1 - u0) * sizeof *dh_next);
         memset(dc + (size_t)b * H + u0, 0, (size_t)(u1 - u0) * sizeof *dc);
     }
     for (int t = c->steps - 1; t >= 0; t--) {
-        CnReal *dz = c->acts->dz + t * B * G4;
-        gates_backward(dz, dc, c->g->peep, c->acts->dH + t * BH, dh_next, a->z + t * B * G4,
-                       a->c + t * BH, a->c + (t + 1) * BH, a->tanh_c + t * BH, c->w->peep, B,
+        CnReal *dz = c->dz + t * B * G4;
+        gates_backward(dz, dc, c->dpeep, c->dH + t * BH, dh_next, a->z + t * B * G4,
+                       a->c + t * BH, a->c + (t + 1) * BH, a->tanh_c + t * BH, c->peep, B,
                        H, u0, u1);
         cn_pool_barrier(part->pool);
         if (t > 0) {
-            cn_lap(c->acts, part->tid, CN_PHASE_CELL);
+            cn_lap(c->profile, part->tid, CN_PHASE_CELL);
             isa->gemm_packed(dh_next, H, dz, 4 * H, 1, B, c->wh_t, q0, q1, NULL, 0);
-            cn_lap(c->acts, part->tid, CN_PHASE_RECURRENT);
-            cn_carry(c->acts, dh_next, t, B, H, u0, u1);
-            cn_carry(c->acts, dc, t, B, H, u0, u1);
+            cn_lap(c->profile, part->tid, CN_PHASE_RECURRENT);
+            cn_carry(c->carry, dh_next, t, B, H, u0, u1);
+            cn_carry(c->carry, dc, t, B, H, u0, u1);
         }
     }
-    cn_lap(c->acts, part->tid, CN_PHASE_CELL);
-    isa->gemm(part, c->g->Wh, 4 * H, a->h, 1, H, c->acts->dz, 4 * H, 0, H, 4 * H, c->steps * B,
+    cn_lap(c->profile, part->tid, CN_PHASE_CELL);
+    isa->gemm(part, c->dWh, 4 * H, a->h, 1, H, c->dz, 4 * H, 0, H, 4 * H, c->steps * B,
               NULL, 1);
-    cn_lap(c->acts, part->tid, CN_PHASE_RECURRENT);
+    cn_lap(c->profile, part->tid, CN_PHASE_RECURRENT);
 }

@@ -17,7 +17,7 @@
 #ifndef CHARNN_MATHFN_H
 #define CHARNN_MATHFN_H
 
-#include "internal.h"
+#include "kernels.h"
 
 #include <stdint.h>
 

@@ -8,8 +8,9 @@
  * results are the same whatever the number of threads.
  */
 #define _POSIX_C_SOURCE 200809L
-#include "internal.h"
+#include "kernels.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -102,11 +103,11 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-int cn_pool_create(CnPool **out, int nthreads, CnError *err)
+int cn_pool_create(CnPool **out, int nthreads)
 {
     *out = NULL;
     if (nthreads < 1 || nthreads > 1024) {
-        cn_errorf(err, "thread count %d is out of range (1 to 1024)", nthreads);
+        errno = EINVAL;
         return -1;
     }
     CnPool *p = aligned_alloc(64, sizeof *p);
@@ -114,7 +115,7 @@ int cn_pool_create(CnPool **out, int nthreads, CnError *err)
         memset(p, 0, sizeof *p);
     if (!p || (nthreads > 1 && !(p->workers = calloc((size_t)nthreads - 1, sizeof(pthread_t))))) {
         free(p);
-        cn_errorf(err, "out of memory creating %d threads", nthreads);
+        errno = ENOMEM;
         return -1;
     }
     p->n = 1;
@@ -124,11 +125,11 @@ int cn_pool_create(CnPool **out, int nthreads, CnError *err)
         Worker *w = malloc(sizeof *w);
         if (w)
             *w = (Worker){p, t};
-        int rc = w ? pthread_create(&p->workers[t - 1], NULL, worker_main, w) : -1;
+        int rc = w ? pthread_create(&p->workers[t - 1], NULL, worker_main, w) : ENOMEM;
         if (rc != 0) {
             free(w);
             cn_pool_destroy(p);
-            cn_errorf(err, "cannot start thread %d of %d", t + 1, nthreads);
+            errno = rc;
             return -1;
         }
         p->n++;

@@ -5,7 +5,7 @@
  * check against them. Shapes are (rows, cols); every matrix is row-major
  * with its own leading dimension.
  */
-#include "internal.h"
+#include "kernels.h"
 
 #include <string.h>
 

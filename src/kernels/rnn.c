@@ -7,7 +7,7 @@
  * panels of the packed Wh) and computes their recurrent product and
  * nonlinearity; one barrier per step publishes h_t to every thread.
  */
-#include "isa.h"
+#include "kernels.h"
 #include "mathfn.h"
 
 #include <string.h>
@@ -20,12 +20,12 @@ void CN_ISA_FN(cn_rnn_forward)(const CnCellArgs *c, const CnPart *part)
     cn_own_units(part, H, isa->nr, &q0, &q1, &u0, &u1);
     size_t BH = (size_t)B * H;
     for (int t = 0; t < c->steps; t++) {
-        CnReal *z = c->a->z + t * BH;
-        const CnReal *h_prev = c->a->h + t * BH;
-        CnReal *h = c->a->h + (t + 1) * BH;
-        cn_lap(c->acts, part->tid, CN_PHASE_CELL);
+        CnReal *z = c->z + t * BH;
+        const CnReal *h_prev = c->h + t * BH;
+        CnReal *h = c->h + (t + 1) * BH;
+        cn_lap(c->profile, part->tid, CN_PHASE_CELL);
         isa->gemm_packed(z, H, h_prev, H, 1, B, c->wh, q0, q1, NULL, 1);
-        cn_lap(c->acts, part->tid, CN_PHASE_RECURRENT);
+        cn_lap(c->profile, part->tid, CN_PHASE_RECURRENT);
         for (int b = 0; b < B; b++)
             for (int j = u0; j < u1; j++)
                 h[(size_t)b * H + j] = cn_ftanh(z[(size_t)b * H + j]);
@@ -43,13 +43,13 @@ void CN_ISA_FN(cn_rnn_backward)(const CnCellArgs *c, const CnPart *part)
     int B = c->B, H = c->H, q0, q1, u0, u1;
     cn_own_units(part, H, isa->nr, &q0, &q1, &u0, &u1);
     size_t BH = (size_t)B * H;
-    CnReal *dh_next = c->acts->dh;
+    CnReal *dh_next = c->dh;
     for (int b = 0; b < B; b++)
         memset(dh_next + (size_t)b * H + u0, 0, (size_t)(u1 - u0) * sizeof *dh_next);
     for (int t = c->steps - 1; t >= 0; t--) {
-        CnReal *dz = c->acts->dz + t * BH;
-        const CnReal *dH = c->acts->dH + t * BH;
-        const CnReal *h = c->a->h + (t + 1) * BH;
+        CnReal *dz = c->dz + t * BH;
+        const CnReal *dH = c->dH + t * BH;
+        const CnReal *h = c->h + (t + 1) * BH;
         for (int b = 0; b < B; b++)
             for (int j = u0; j < u1; j++) {
                 size_t i = (size_t)b * H + j;
@@ -57,13 +57,13 @@ void CN_ISA_FN(cn_rnn_backward)(const CnCellArgs *c, const CnPart *part)
             }
         cn_pool_barrier(part->pool);
         if (t > 0) {
-            cn_lap(c->acts, part->tid, CN_PHASE_CELL);
+            cn_lap(c->profile, part->tid, CN_PHASE_CELL);
             isa->gemm_packed(dh_next, H, dz, H, 1, B, c->wh_t, q0, q1, NULL, 0);
-            cn_lap(c->acts, part->tid, CN_PHASE_RECURRENT);
-            cn_carry(c->acts, dh_next, t, B, H, u0, u1);
+            cn_lap(c->profile, part->tid, CN_PHASE_RECURRENT);
+            cn_carry(c->carry, dh_next, t, B, H, u0, u1);
         }
     }
-    cn_lap(c->acts, part->tid, CN_PHASE_CELL);
-    isa->gemm(part, c->g->Wh, H, c->a->h, 1, H, c->acts->dz, H, 0, H, H, c->steps * B, NULL, 1);
-    cn_lap(c->acts, part->tid, CN_PHASE_RECURRENT);
+    cn_lap(c->profile, part->tid, CN_PHASE_CELL);
+    isa->gemm(part, c->dWh, H, c->h, 1, H, c->dz, H, 0, H, H, c->steps * B, NULL, 1);
+    cn_lap(c->profile, part->tid, CN_PHASE_RECURRENT);
 }

@@ -3,7 +3,7 @@
  * complete, consistent checkpoint or refused with a message; never a crash,
  * a hang or a leak. An accepted one must re-encode to the same bytes (an
  * older version: to a current one that does). */
-#include "internal.h"
+#include "core.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -3,7 +3,7 @@
  * index, build a vocabulary that covers it, map every character to an index
  * and back to the same bytes, and seek to every character; invalid text
  * must be refused with its byte offset. */
-#include "internal.h"
+#include "core.h"
 
 #include <stdlib.h>
 #include <string.h>
