@@ -168,6 +168,26 @@ typedef struct {
     uint32_t version;        /* format version of the file it was loaded from */
 } CnProgress;
 
+/* The scalar fields of a checkpoint, in file order: one table drives the
+ * file's writing and reading and its range checks, charnn info, and which
+ * settings a resume may change. Ends with a NULL name. */
+typedef enum { CN_IN_SHAPE, CN_IN_CONFIG, CN_IN_PROGRESS, CN_IN_STATE } CnFieldPart;
+typedef enum { CN_F_INT, CN_F_U32, CN_F_U64, CN_F_REAL } CnFieldType; /* INT: an int or enum */
+enum { CN_FIELD_RESUMABLE = 1, CN_FIELD_OPEN_HI = 2, CN_FIELD_NAN = 4, CN_FIELD_INF = 8 };
+typedef struct {
+    const char *name;          /* as the flags and charnn info call it: "lr", "seq-length" */
+    CnFieldPart part;          /* in CnShape, CnTrainConfig, CnProgress or (STATE) the
+                                  run's own state, which callers do not see */
+    size_t offset;             /* its place there */
+    CnFieldType type;
+    const char *const *names;  /* an enum's names, else NULL */
+    int count;                 /* values: 1 (4 for the random generator) */
+    double lo, hi;             /* the values a file may hold (hi excluded with OPEN_HI) */
+    unsigned flags;            /* RESUMABLE: a resume may change it; NAN, INF: allowed */
+    uint32_t since;            /* the format version that added it */
+} CnField;
+CN_API extern const CnField cn_fields[];
+
 /* ---------------------------------------------------------------------------
  * Checkpoints: a little-endian file (README, "Checkpoint format") with a
  * CRC-32 over everything. A save writes PATH.PID.tmp, syncs it and renames

@@ -218,6 +218,40 @@ static void test_size_before_reading(void)
     cn_model_release(&m);
 }
 
+/* README's table of the format names cn_fields in order: the code's table
+ * and the document's agree. */
+static void test_readme_table(void)
+{
+    FILE *f = fopen("README.md", "r");
+    char line[2048], names[64][32];
+    int n = 0, in = 0;
+    while (f && fgets(line, sizeof line, f)) {
+        if (strncmp(line, "### Checkpoint format", 21) == 0)
+            in = 1;
+        else if (in && strncmp(line, "#", 1) == 0)
+            break;
+        if (!in || strncmp(line, "| ", 2) != 0)
+            continue;
+        /* the first cell's backquoted names, up to its end */
+        char *end = strchr(line + 2, '|');
+        for (char *p = line; end && (p = strchr(p, '`')) && p < end && n < 64;) {
+            char *q = strchr(p + 1, '`');
+            if (!q)
+                break;
+            if (q - p - 1 < 32 && p[1] != '-' && strncmp(p + 1, "CHARNNCK", 8) != 0)
+                snprintf(names[n++], 32, "%.*s", (int)(q - p - 1), p + 1);
+            p = q + 1;
+        }
+    }
+    if (f)
+        fclose(f);
+    int k = 0, same = n > 0;
+    for (const CnField *fl = cn_fields; fl->name; fl++, k++)
+        same = same && k < n && strcmp(fl->name, names[k]) == 0;
+    CHECK(same && k == n, "README's checkpoint format names the %d fields of cn_fields in order "
+                          "(found %d)", k, n);
+}
+
 static void test_damage(void)
 {
     CnModel m, out;
@@ -288,7 +322,7 @@ static void test_damage(void)
     put_u32(copy + 24, 9);
     reseal(copy, n);
     CHECK(cn_checkpoint_parse(copy, n, "kind.ckpt", &out, NULL, &err) != 0 &&
-              strstr(err.msg, "model kind"),
+              strstr(err.msg, "out-of-range model"),
           "an unknown model kind is refused: %s", err.msg);
     /* another kind with the same header: the parameter count no longer matches */
     memcpy(copy, buf, n);
@@ -312,6 +346,7 @@ int main(void)
     test_version_1();
     test_size_before_reading();
     test_damage();
+    test_readme_table();
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0)

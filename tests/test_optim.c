@@ -103,9 +103,10 @@ static void test_clipping(void)
     CnReal h[2] = {3, 4};
     double norm = cn_grad_norm(h, 2);
     CHECK(norm == 5, "norm of (3, 4) is 5 (got %g)", norm);
-    cn_clip_norm(h, 2, norm, 10);
-    CHECK(h[0] == 3 && h[1] == 4, "clip by norm 10 leaves (3, 4) alone");
-    cn_clip_norm(h, 2, norm, 1);
+    cn_scale(h, 2, cn_clip_scale(norm, 10));
+    CHECK(h[0] == 3 && h[1] == 4 && cn_clip_scale(norm, 0) == 1,
+          "clip by norm 10 (or 0: off) leaves (3, 4) alone");
+    cn_scale(h, 2, cn_clip_scale(norm, 1));
     CHECK(fabs(h[0] - 0.6) < 1e-7 && fabs(h[1] - 0.8) < 1e-7,
           "clip by norm 1: (3, 4) -> (0.6, 0.8), got (%g, %g)", (double)h[0], (double)h[1]);
 }

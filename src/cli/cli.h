@@ -17,7 +17,8 @@ enum {
     EXIT_SIGNAL = 128, /* + the signal: 129 SIGHUP, 130 SIGINT, 143 SIGTERM */
 };
 
-typedef enum { FLAG_INT, FLAG_U64, FLAG_REAL, FLAG_STR, FLAG_SWITCH } FlagType;
+/* FLAG_DURATION: seconds (double), given as 90s, 10m, 2h or plain seconds */
+typedef enum { FLAG_INT, FLAG_U64, FLAG_REAL, FLAG_DURATION, FLAG_STR, FLAG_SWITCH } FlagType;
 
 typedef struct {
     const char *name;    /* without the leading "--" */
@@ -51,6 +52,16 @@ extern int cli_help_roff;  /* help is printed as a man page section */
 int cli_parse(const Command *cmd, int argc, char **argv, const char **args, int *nargs);
 void cli_help(const Command *cmd, FILE *out);
 Flag *cli_flag(const Command *cmd, const char *name);
+
+/* A checkpoint field's value (at value, a CnShape's, CnTrainConfig's or
+ * CnProgress's member) as text: "0.003", "adam". */
+void cli_field_text(const CnField *f, const void *value, char *out, size_t n);
+/* Field f of a part of a checkpoint (base: the CnShape, CnTrainConfig or
+ * CnProgress f->part names). */
+static inline const void *cli_field(const CnField *f, const void *base)
+{
+    return (const char *)base + f->offset;
+}
 
 /* "charnn: <message>" on stderr, one line. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

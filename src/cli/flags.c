@@ -21,6 +21,24 @@ int cli_parse_only;
 int cli_help_roff;
 volatile int cli_signal;
 
+void cli_field_text(const CnField *f, const void *value, char *out, size_t n)
+{
+    switch (f->type) {
+    case CN_F_INT:
+        if (f->names) {
+            int i = *(const int *)value, k = 0;
+            while (f->names[k] && k < i)
+                k++;
+            snprintf(out, n, "%s", f->names[k] && k == i ? f->names[k] : "?");
+        } else
+            snprintf(out, n, "%d", *(const int *)value);
+        break;
+    case CN_F_U32: snprintf(out, n, "%u", (unsigned)*(const uint32_t *)value); break;
+    case CN_F_U64: snprintf(out, n, "%llu", (unsigned long long)*(const uint64_t *)value); break;
+    case CN_F_REAL: snprintf(out, n, "%g", *(const double *)value); break;
+    }
+}
+
 void cli_note(const char *fmt, ...)
 {
     va_list ap;
@@ -82,6 +100,12 @@ static void format_default(const Flag *f, char *out, size_t n)
     case FLAG_INT: snprintf(out, n, "%d", *(int *)f->value); break;
     case FLAG_U64: snprintf(out, n, "%llu", (unsigned long long)*(uint64_t *)f->value); break;
     case FLAG_REAL: snprintf(out, n, "%g", *(double *)f->value); break;
+    case FLAG_DURATION:
+        if (*(double *)f->value > 0)
+            snprintf(out, n, "%gs", *(double *)f->value);
+        else
+            snprintf(out, n, "none");
+        break;
     case FLAG_STR: {
         const char *s = *(const char **)f->value;
         snprintf(out, n, "%s", s ? s : "");
@@ -187,6 +211,17 @@ static int set_value(Flag *f, const char *text)
     }
     char *end;
     errno = 0;
+    if (f->type == FLAG_DURATION) { /* "90s", "10m", "2h", "1.5h" or plain seconds */
+        double x = strtod(text, &end);
+        double unit = !*end ? 1 : !strcmp(end, "s") ? 1 : !strcmp(end, "m") ? 60
+                      : !strcmp(end, "h") ? 3600 : -1;
+        if (end == text || unit < 0 || !(x > 0) || !isfinite(x * unit)) {
+            cli_error("--%s %s is not a duration; give e.g. 90s, 10m or 2h", f->name, text);
+            return EXIT_USAGE;
+        }
+        *(double *)f->value = x * unit;
+        return 0;
+    }
     if (f->type == FLAG_REAL) {
         double x = strtod(text, &end); /* ERANGE on underflow too: 5e-324 is a number */
         if (end == text || *end || !isfinite(x)) {

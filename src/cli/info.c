@@ -7,6 +7,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 int cmd_info(int argc, char **argv)
 {
@@ -36,20 +37,19 @@ int cmd_info(int argc, char **argv)
     printf("trained:      %s iterations (%s epochs complete), %s of training\n",
            cli_count(p->iteration, n1), cli_count(p->epoch, n2),
            cli_duration(p->train_seconds, d1));
-    if (c->batch > 0) {
-        printf("training:     batch %d x seq-length %d, %s lr %g, clip-value %g, clip-norm %g, "
-               "dropout %g, val-frac %g, seed %llu, target %s iterations\n",
-               c->batch, c->seq_length, cn_optim_names[c->optim.kind], c->optim.lr,
-               c->clip_value, c->clip_norm, c->dropout, c->val_frac,
-               (unsigned long long)c->seed, cli_count(c->max_iters, n1));
-        printf("schedule:     %s", cn_schedule_names[c->schedule]);
-        if (c->schedule == CN_LR_STEP)
-            printf(" x%g per epoch after %g epochs", c->lr_decay, c->lr_decay_after);
-        if (c->schedule == CN_LR_COSINE)
-            printf(" down to %g", c->lr_min);
-        printf(", warm-up %s iterations, init %s, bptt-random %g, time budget %s\n",
-               cli_count(c->warmup, n1), cn_init_names[c->init], c->bptt_random,
-               c->time_budget > 0 ? cli_duration(c->time_budget, d1) : "none");
+    if (c->batch > 0) { /* every setting, by the name of its flag (cn_fields) */
+        int col = printf("settings:    ");
+        for (const CnField *f = cn_fields; f->name; f++) {
+            if (f->part != CN_IN_CONFIG)
+                continue;
+            char value[64];
+            cli_field_text(f, cli_field(f, c), value, sizeof value);
+            int width = (int)(strlen(f->name) + strlen(value)) + 3;
+            if (col + width > 90)
+                col = printf("\n             ");
+            col += printf(" %s %s%s", f->name, value, f[1].name && f[1].part == CN_IN_CONFIG ? "," : "");
+        }
+        putchar('\n');
     }
     if (isfinite(p->last_loss))
         printf("train loss:   %.4f (smoothed %.4f)\n", p->last_loss, p->smooth_loss);

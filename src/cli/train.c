@@ -17,8 +17,7 @@
 #include <unistd.h>
 
 typedef struct {
-    const char *model, *optim, *checkpoint, *resume, *init_from, *log, *schedule, *init,
-        *time_budget;
+    const char *model, *optim, *checkpoint, *resume, *init_from, *log, *schedule, *init;
     int hidden, layers, seq_length, batch, print_every, sample_length, threads, quiet, patience,
         force;
     double dropout, lr, momentum, beta1, beta2, eps, decay_rate, clip_value, clip_norm, epochs,
@@ -26,16 +25,6 @@ typedef struct {
     uint64_t iters, eval_every, sample_every, seed, warmup;
     double budget; /* --time-budget in seconds; 0: none */
 } TrainArgs;
-
-/* "90s", "10m", "2h", "1.5h" or plain seconds -> seconds; -1 if malformed */
-static double parse_duration(const char *s)
-{
-    char *end;
-    double v = strtod(s, &end);
-    double unit = !*end ? 1 : !strcmp(end, "s") ? 1 : !strcmp(end, "m") ? 60
-                  : !strcmp(end, "h") ? 3600 : -1;
-    return end == s || unit < 0 || !(v > 0) || !isfinite(v) ? -1 : v * unit;
-}
 
 /* "data/input.txt" -> "input.ckpt" (in the current directory); with
  * --resume the run goes on in its own checkpoint (cli_latest_path). */
@@ -57,37 +46,6 @@ static char *default_checkpoint(const char *corpus)
     return path;
 }
 
-/* A flag given on the command line that a resumed run cannot change. */
-static int conflicts(const Command *cmd, const char *name, int same, const char *saved)
-{
-    if (cli_flag(cmd, name)->set && !same) {
-        cli_error("--%s differs from the checkpoint (%s); a resumed run keeps it; drop the flag, "
-                  "or use --init-from to start a new run from the checkpoint's weights",
-                  name, saved);
-        return 1;
-    }
-    return 0;
-}
-
-/* Model flags that contradict a loaded checkpoint's shape. */
-static int shape_conflicts(const Command *cmd, const TrainArgs *a, const CnShape *s,
-                           const char *path)
-{
-    char saved[64];
-    CnCell cell = (CnCell)cn_lookup(cn_cell_names, a->model);
-    const char *which = cli_flag(cmd, "model")->set && cell != s->cell ? "model"
-                        : cli_flag(cmd, "hidden")->set && a->hidden != s->hidden ? "hidden"
-                        : cli_flag(cmd, "layers")->set && a->layers != s->layers ? "layers"
-                                                                                  : NULL;
-    if (!which)
-        return 0;
-    snprintf(saved, sizeof saved, "%s, %d layers x %d", cn_cell_names[s->cell], s->layers,
-             s->hidden);
-    cli_error("--%s contradicts %s, which holds a %s model; drop the flag or start a new model",
-              which, path, saved);
-    return 1;
-}
-
 /* A sample for the log, drawn from a newline (or nothing) onwards. */
 static void show_sample(Progress *p, const CnModel *model, uint64_t iteration, uint64_t seed,
                         int length, double temperature)
@@ -107,71 +65,69 @@ static void show_sample(Progress *p, const CnModel *model, uint64_t iteration, u
     free(text);
 }
 
-/* The run's configuration from the flags and, with --resume, the
- * checkpoint's: the data layout, model and optimizer stay, the flags given
- * change the rest. Returns 0 or an exit code. */
-static int configure(const Command *cmd, const TrainArgs *a, const CnCheckpoint *ck,
-                     CnTrainConfig *cfg)
+/* Copies a flag's value into the checkpoint field of the same name (an
+ * enum's flag holds its name). */
+static void flag_to_field(const Flag *flag, const CnField *f, void *dst)
 {
-    *cfg = (CnTrainConfig){
-        .batch = a->batch,
-        .seq_length = a->seq_length,
-        .optim = {.kind = (CnOptimKind)cn_lookup(cn_optim_names, a->optim), .lr = a->lr,
-                  .momentum = a->momentum, .beta1 = a->beta1, .beta2 = a->beta2, .eps = a->eps,
-                  .decay_rate = a->decay_rate},
-        .clip_value = a->clip_value,
-        .clip_norm = a->clip_norm,
-        .dropout = a->dropout,
-        .val_frac = a->val_frac,
-        .seed = a->seed,
-        .schedule = (CnSchedule)cn_lookup(cn_schedule_names, a->schedule),
-        .warmup = a->warmup,
-        .lr_decay = a->lr_decay,
-        .lr_decay_after = a->lr_decay_after,
-        .lr_min = a->lr_min,
-        .bptt_random = a->bptt_random,
-        .init = (CnInit)cn_lookup(cn_init_names, a->init),
-        .time_budget = a->budget,
-    };
-    if (!a->resume)
-        return 0;
-    const CnTrainConfig *o = cn_checkpoint_config(ck);
-    char buf[64];
-    snprintf(buf, sizeof buf, "%d", o->batch);
-    int bad = conflicts(cmd, "batch", a->batch == o->batch, buf);
-    snprintf(buf, sizeof buf, "%d", o->seq_length);
-    bad = bad || conflicts(cmd, "seq-length", a->seq_length == o->seq_length, buf);
-    snprintf(buf, sizeof buf, "%g", o->val_frac);
-    bad = bad || conflicts(cmd, "val-frac", a->val_frac == o->val_frac, buf);
-    bad = bad || conflicts(cmd, "optim", cfg->optim.kind == o->optim.kind,
-                           cn_optim_names[o->optim.kind]);
-    snprintf(buf, sizeof buf, "%llu", (unsigned long long)o->seed);
-    bad = bad || conflicts(cmd, "seed", a->seed == o->seed, buf);
-    if (bad)
-        return EXIT_USAGE;
-    /* flags given now override the saved hyperparameters */
-    CnTrainConfig merged = *o;
-#define OVERRIDE(flag, field)                                                                  \
-    if (cli_flag(cmd, flag)->set)                                                              \
-        merged.field = cfg->field;
-    OVERRIDE("lr", optim.lr)
-    OVERRIDE("momentum", optim.momentum)
-    OVERRIDE("beta1", optim.beta1)
-    OVERRIDE("beta2", optim.beta2)
-    OVERRIDE("eps", optim.eps)
-    OVERRIDE("decay-rate", optim.decay_rate)
-    OVERRIDE("clip-value", clip_value)
-    OVERRIDE("clip-norm", clip_norm)
-    OVERRIDE("dropout", dropout)
-    OVERRIDE("lr-schedule", schedule)
-    OVERRIDE("warmup", warmup)
-    OVERRIDE("lr-decay", lr_decay)
-    OVERRIDE("lr-decay-after", lr_decay_after)
-    OVERRIDE("lr-min", lr_min)
-    OVERRIDE("bptt-random", bptt_random)
-    OVERRIDE("time-budget", time_budget)
-#undef OVERRIDE
-    *cfg = merged;
+    switch (f->type) {
+    case CN_F_INT:
+        *(int *)dst = flag->type == FLAG_STR ? cn_lookup(f->names, *(const char **)flag->value)
+                                              : *(const int *)flag->value;
+        break;
+    case CN_F_U32: *(uint32_t *)dst = (uint32_t)*(const int *)flag->value; break;
+    case CN_F_U64: *(uint64_t *)dst = *(const uint64_t *)flag->value; break;
+    case CN_F_REAL: *(double *)dst = *(const double *)flag->value; break;
+    }
+}
+
+/* The run's shape and configuration, from the flags (cn_fields names each
+ * by its flag) and, with a checkpoint, from it: a flag that contradicts the
+ * checkpoint's model is refused; with --resume the settings a resume may
+ * change (CN_FIELD_RESUMABLE) are taken from the flags given, and a flag
+ * given for one that it may not change must agree. Returns 0 or an exit
+ * code. */
+static int configure(const Command *cmd, const CnCheckpoint *ck, const char *path, int resume,
+                     CnShape *shape, CnTrainConfig *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    if (ck) {
+        *shape = cn_model_shape(cn_checkpoint_model(ck));
+        if (resume)
+            *cfg = *cn_checkpoint_config(ck);
+    }
+    for (const CnField *f = cn_fields; f->name; f++) {
+        Flag *flag = cli_flag(cmd, f->name);
+        if (!flag || (f->part != CN_IN_SHAPE && f->part != CN_IN_CONFIG))
+            continue; /* no flag of its own: --iters and --epochs decide the target */
+        void *dst = (char *)(f->part == CN_IN_SHAPE ? (void *)shape : (void *)cfg) + f->offset;
+        union {
+            int i;
+            uint32_t u;
+            uint64_t u64;
+            double x;
+        } given;
+        flag_to_field(flag, f, &given);
+        int same = memcmp(&given, dst, f->type == CN_F_U64 || f->type == CN_F_REAL ? 8 : 4) == 0;
+        if (f->part == CN_IN_SHAPE && ck) {
+            if (flag->set && !same) {
+                char saved[64];
+                snprintf(saved, sizeof saved, "%s, %d layers x %d", cn_cell_names[shape->cell],
+                         shape->layers, shape->hidden);
+                cli_error("--%s contradicts %s, which holds a %s model; drop the flag or start "
+                          "a new model", f->name, path, saved);
+                return EXIT_USAGE;
+            }
+        } else if (!ck || !resume || (flag->set && (f->flags & CN_FIELD_RESUMABLE))) {
+            memcpy(dst, &given, f->type == CN_F_U64 || f->type == CN_F_REAL ? 8 : 4);
+        } else if (flag->set && !same) {
+            char saved[64];
+            cli_field_text(f, dst, saved, sizeof saved);
+            cli_error("--%s differs from the checkpoint (%s); a resumed run keeps it; drop the "
+                      "flag, or use --init-from to start a new run from the checkpoint's "
+                      "weights", f->name, saved);
+            return EXIT_USAGE;
+        }
+    }
     return 0;
 }
 
@@ -188,12 +144,9 @@ static int setup(const Command *cmd, const TrainArgs *a, const CnText *text, CnS
         cli_error("%s", err.msg);
         return EXIT_ERROR;
     }
-    CnCell cell = (CnCell)cn_lookup(cn_cell_names, a->model);
-    CnShape shape = ck ? cn_model_shape(cn_checkpoint_model(ck))
-                       : (CnShape){cell, 0, a->hidden, a->layers};
+    CnShape shape = {0};
     CnTrainConfig cfg;
-    int rc = ck && shape_conflicts(cmd, a, &shape, from) ? EXIT_USAGE
-                                                          : configure(cmd, a, ck, &cfg);
+    int rc = configure(cmd, ck, from, a->resume != NULL, &shape, &cfg);
     if (!rc && cfg.batch < cli_comm.size) {
         if (cli_comm.rank == 0)
             cli_error("a batch of %d streams cannot be shared by %d ranks: run at most %d "
@@ -207,8 +160,8 @@ static int setup(const Command *cmd, const TrainArgs *a, const CnText *text, CnS
         comm_shard(cfg.batch, shard);
         *tr = a->resume      ? cn_trainer_resume(ck, text, &cfg, threads, shard, &err)
               : a->init_from ? cn_trainer_from(ck, text, &cfg, threads, shard, &err)
-                             : cn_trainer_new(text, cell, a->hidden, a->layers, &cfg, threads,
-                                              shard, &err);
+                             : cn_trainer_new(text, shape.cell, shape.hidden, shape.layers, &cfg,
+                                              threads, shard, &err);
         if (!*tr) {
             cli_error("%s", err.msg);
             rc = EXIT_ERROR;
@@ -726,7 +679,7 @@ int cmd_train(int argc, char **argv)
          .help = "continue a run exactly where its checkpoint stopped"},
         {.name = "init-from", .type = FLAG_STR, .value = &a.init_from, .arg = "PATH",
          .help = "start from a checkpoint's weights with a fresh optimizer"},
-        {.name = "time-budget", .type = FLAG_STR, .value = &a.time_budget, .arg = "TIME",
+        {.name = "time-budget", .type = FLAG_DURATION, .value = &a.budget, .arg = "TIME",
          .help = "train for this long (90s, 10m, 2h), then evaluate and save; with no "
                  "--iters or --epochs it alone ends the run"},
         {.name = "lr-schedule", .type = FLAG_STR, .value = &a.schedule, .arg = "KIND",
@@ -782,10 +735,6 @@ int cmd_train(int argc, char **argv)
     int rc = cli_parse(&cmd, argc, argv, args, &nargs);
     if (rc)
         return rc == 1 ? EXIT_OK : rc;
-    if (a.time_budget && (a.budget = parse_duration(a.time_budget)) < 0) {
-        cli_error("--time-budget %s is not a duration; give e.g. 90s, 10m or 2h", a.time_budget);
-        return EXIT_USAGE;
-    }
     if (a.resume && a.init_from) {
         cli_error("--resume and --init-from exclude each other; --resume continues a run, "
                   "--init-from starts a new one from its weights");
@@ -872,9 +821,10 @@ int cmd_train(int argc, char **argv)
     const CnProgress *p = tr ? cn_trainer_progress(tr) : NULL;
     const CnTrainConfig *c = tr ? cn_trainer_config(tr) : NULL;
     if (!rc) {
-        int bounds_given = a.iters || cli_flag(&cmd, "epochs")->set || a.time_budget;
+        int budget_given = cli_flag(&cmd, "time-budget")->set;
+        int bounds_given = a.iters || cli_flag(&cmd, "epochs")->set || budget_given;
         target = a.iters;
-        if (!target && (cli_flag(&cmd, "epochs")->set || (!a.resume && !a.time_budget)))
+        if (!target && (cli_flag(&cmd, "epochs")->set || (!a.resume && !budget_given)))
             target = (uint64_t)ceil(a.epochs * (double)cn_trainer_status(tr).chunks_per_epoch);
         if (a.resume && !bounds_given)
             target = c->max_iters;

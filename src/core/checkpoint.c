@@ -3,15 +3,8 @@
  * Checkpoints. Layout (all integers and floats little-endian, floats IEEE
  * binary32 "f32" or binary64 "f64"):
  *     "CHARNNCK"  u32 version  u32 byte-order mark 0x01020304  u64 file size
- *     model:      u32 cell, vocab V, hidden H, layers L
- *     config:     u32 batch, seq_length, optimizer; f64 lr, momentum, beta1,
- *                 beta2, eps, decay_rate, clip_value, clip_norm, dropout,
- *                 val_frac; u64 seed, max_iters; u32 schedule, init; u64 warmup;
- *                 f64 lr_decay, lr_decay_after, lr_min, bptt_random, time_budget
- *     progress:   u64 iteration, epoch, chunk, corpus_bytes; u32 corpus_crc;
- *                 f64 smooth_loss, last_loss, val_loss, best_val_loss,
- *                 train_seconds; u64 rng[4], optim_t, best_iteration,
- *                 run (version 2 on; version 1 files load with run 0)
+ *     the fields of cn_fields (below), in its order: model shape, training
+ *                 configuration, progress, the random generator's state
  *     arrays:     u32 vocab[V]; u64 n + f32 params[n]; u64 n + f32
  *                 optimizer state[n]; u64 n + f32 carried state[n]
  *     u32 CRC-32 (IEEE 802.3) of every byte before it
@@ -24,6 +17,8 @@
 #include "core.h"
 
 #include <errno.h>
+#include <math.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -34,6 +29,81 @@
 
 static const char magic[8] = {'C', 'H', 'A', 'R', 'N', 'N', 'C', 'K'};
 enum { HEADER_BYTES = 24, BOM = 0x01020304 };
+
+/* The scalar fields, in file order (charnn.h). Reals are finite unless the
+ * flags allow NaN or infinities. */
+#define SHAPE(name, field, ...) {name, CN_IN_SHAPE, offsetof(CnShape, field), __VA_ARGS__}
+#define CONF(name, field, ...) {name, CN_IN_CONFIG, offsetof(CnTrainConfig, field), __VA_ARGS__}
+#define PROG(name, field, ...) {name, CN_IN_PROGRESS, offsetof(CnProgress, field), __VA_ARGS__}
+#define STATE(name, field, ...) {name, CN_IN_STATE, offsetof(CnTrainState, field), __VA_ARGS__}
+enum { R = CN_FIELD_RESUMABLE, OPEN = CN_FIELD_OPEN_HI, NAN_OK = CN_FIELD_NAN,
+       INF_OK = CN_FIELD_INF };
+const CnField cn_fields[] = {
+    SHAPE("model", cell, CN_F_INT, cn_cell_names, 1, 0, CN_GRU, 0, 1),
+    SHAPE("vocab", vocab, CN_F_INT, NULL, 1, 1, 0x110000, 0, 1),
+    SHAPE("hidden", hidden, CN_F_INT, NULL, 1, 1, 1 << 24, 0, 1),
+    SHAPE("layers", layers, CN_F_INT, NULL, 1, 1, CN_MAX_LAYERS, 0, 1),
+    CONF("batch", batch, CN_F_INT, NULL, 1, 0, 1 << 30, 0, 1),
+    CONF("seq-length", seq_length, CN_F_INT, NULL, 1, 0, 1 << 30, 0, 1),
+    CONF("optim", optim.kind, CN_F_INT, cn_optim_names, 1, 0, CN_ADAM, 0, 1),
+    CONF("lr", optim.lr, CN_F_REAL, NULL, 1, 0, INFINITY, R, 1),
+    CONF("momentum", optim.momentum, CN_F_REAL, NULL, 1, 0, INFINITY, R, 1),
+    CONF("beta1", optim.beta1, CN_F_REAL, NULL, 1, 0, INFINITY, R, 1),
+    CONF("beta2", optim.beta2, CN_F_REAL, NULL, 1, 0, INFINITY, R, 1),
+    CONF("eps", optim.eps, CN_F_REAL, NULL, 1, 0, INFINITY, R, 1),
+    CONF("decay-rate", optim.decay_rate, CN_F_REAL, NULL, 1, 0, INFINITY, R, 1),
+    CONF("clip-value", clip_value, CN_F_REAL, NULL, 1, 0, INFINITY, R, 1),
+    CONF("clip-norm", clip_norm, CN_F_REAL, NULL, 1, 0, INFINITY, R, 1),
+    CONF("dropout", dropout, CN_F_REAL, NULL, 1, 0, 1, R | OPEN, 1),
+    CONF("val-frac", val_frac, CN_F_REAL, NULL, 1, 0, 1, OPEN, 1),
+    CONF("seed", seed, CN_F_U64, NULL, 1, 0, INFINITY, 0, 1),
+    CONF("target", max_iters, CN_F_U64, NULL, 1, 0, INFINITY, R, 1),
+    CONF("lr-schedule", schedule, CN_F_INT, cn_schedule_names, 1, 0, CN_LR_COSINE, R, 1),
+    CONF("init", init, CN_F_INT, cn_init_names, 1, 0, CN_INIT_ORTHOGONAL, 0, 1),
+    CONF("warmup", warmup, CN_F_U64, NULL, 1, 0, INFINITY, R, 1),
+    CONF("lr-decay", lr_decay, CN_F_REAL, NULL, 1, 0, INFINITY, R, 1),
+    CONF("lr-decay-after", lr_decay_after, CN_F_REAL, NULL, 1, 0, INFINITY, R, 1),
+    CONF("lr-min", lr_min, CN_F_REAL, NULL, 1, 0, INFINITY, R, 1),
+    CONF("bptt-random", bptt_random, CN_F_REAL, NULL, 1, 0, 1, R, 1),
+    CONF("time-budget", time_budget, CN_F_REAL, NULL, 1, 0, INFINITY, R, 1),
+    PROG("iteration", iteration, CN_F_U64, NULL, 1, 0, INFINITY, 0, 1),
+    PROG("epoch", epoch, CN_F_U64, NULL, 1, 0, INFINITY, 0, 1),
+    PROG("chunk", chunk, CN_F_U64, NULL, 1, 0, INFINITY, 0, 1),
+    PROG("corpus-bytes", corpus_bytes, CN_F_U64, NULL, 1, 0, INFINITY, 0, 1),
+    PROG("corpus-crc", corpus_crc, CN_F_U32, NULL, 1, 0, INFINITY, 0, 1),
+    PROG("smooth-loss", smooth_loss, CN_F_REAL, NULL, 1, 0, INFINITY, NAN_OK, 1),
+    PROG("last-loss", last_loss, CN_F_REAL, NULL, 1, 0, INFINITY, NAN_OK, 1),
+    PROG("val-loss", val_loss, CN_F_REAL, NULL, 1, 0, INFINITY, NAN_OK | INF_OK, 1),
+    PROG("best-val-loss", best_val_loss, CN_F_REAL, NULL, 1, 0, INFINITY, NAN_OK | INF_OK, 1),
+    PROG("train-seconds", train_seconds, CN_F_REAL, NULL, 1, 0, INFINITY, 0, 1),
+    STATE("rng", rng, CN_F_U64, NULL, 4, 0, INFINITY, 0, 1),
+    STATE("optim-t", optim_t, CN_F_U64, NULL, 1, 0, INFINITY, 0, 1),
+    PROG("best-iteration", best_iteration, CN_F_U64, NULL, 1, 0, INFINITY, 0, 1),
+    PROG("run", run, CN_F_U64, NULL, 1, 0, INFINITY, 0, 2),
+    {NULL, 0, 0, 0, NULL, 0, 0, 0, 0, 0},
+};
+#undef SHAPE
+#undef CONF
+#undef PROG
+#undef STATE
+_Static_assert(sizeof(CnCell) == sizeof(int) && sizeof(CnOptimKind) == sizeof(int) &&
+                   sizeof(CnSchedule) == sizeof(int) && sizeof(CnInit) == sizeof(int),
+               "enums are stored as ints");
+
+/* Where field f of a shape and a run state lives. */
+static void *field_at(const CnField *f, const CnShape *shape, const CnTrainState *st)
+{
+    const void *base = f->part == CN_IN_SHAPE    ? (const void *)shape
+                       : f->part == CN_IN_CONFIG ? (const void *)&st->cfg
+                       : f->part == CN_IN_PROGRESS ? (const void *)&st->p
+                                                   : (const void *)st;
+    return (char *)base + f->offset;
+}
+
+static size_t field_bytes(const CnField *f)
+{
+    return (size_t)f->count * (f->type == CN_F_INT || f->type == CN_F_U32 ? 4 : 8);
+}
 
 uint32_t cn_crc32(uint32_t crc, const void *data, size_t n)
 {
@@ -129,46 +199,21 @@ static void encode(Writer *w, const CnModel *m, const CnTrainState *st, uint64_t
         none.p.val_loss = none.p.best_val_loss = NAN;
         st = &none;
     }
-    const CnTrainConfig *c = &st->cfg;
     put(w, magic, 8);
     put_u32(w, CN_CHECKPOINT_VERSION);
     put_u32(w, BOM);
     put_u64(w, total);
-    put_u32(w, (uint32_t)m->shape.cell);
-    put_u32(w, (uint32_t)m->shape.vocab);
-    put_u32(w, (uint32_t)m->shape.hidden);
-    put_u32(w, (uint32_t)m->shape.layers);
-    put_u32(w, (uint32_t)c->batch);
-    put_u32(w, (uint32_t)c->seq_length);
-    put_u32(w, (uint32_t)c->optim.kind);
-    const double conf[] = {c->optim.lr,   c->optim.momentum, c->optim.beta1, c->optim.beta2,
-                           c->optim.eps,  c->optim.decay_rate, c->clip_value, c->clip_norm,
-                           c->dropout,    c->val_frac};
-    for (size_t i = 0; i < sizeof conf / sizeof conf[0]; i++)
-        put_f64(w, conf[i]);
-    put_u64(w, c->seed);
-    put_u64(w, c->max_iters);
-    put_u32(w, (uint32_t)c->schedule);
-    put_u32(w, (uint32_t)c->init);
-    put_u64(w, c->warmup);
-    const double sched[] = {c->lr_decay, c->lr_decay_after, c->lr_min, c->bptt_random,
-                            c->time_budget};
-    for (size_t i = 0; i < sizeof sched / sizeof sched[0]; i++)
-        put_f64(w, sched[i]);
-    put_u64(w, st->p.iteration);
-    put_u64(w, st->p.epoch);
-    put_u64(w, st->p.chunk);
-    put_u64(w, st->p.corpus_bytes);
-    put_u32(w, st->p.corpus_crc);
-    const double prog[] = {st->p.smooth_loss, st->p.last_loss, st->p.val_loss, st->p.best_val_loss,
-                           st->p.train_seconds};
-    for (size_t i = 0; i < sizeof prog / sizeof prog[0]; i++)
-        put_f64(w, prog[i]);
-    for (int i = 0; i < 4; i++)
-        put_u64(w, st->rng.s[i]);
-    put_u64(w, st->optim_t);
-    put_u64(w, st->p.best_iteration);
-    put_u64(w, st->p.run);
+    for (const CnField *f = cn_fields; f->name; f++) {
+        const char *v = field_at(f, &m->shape, st);
+        for (int k = 0; k < f->count; k++) {
+            switch (f->type) {
+            case CN_F_INT: put_u32(w, (uint32_t)((const int *)v)[k]); break;
+            case CN_F_U32: put_u32(w, ((const uint32_t *)v)[k]); break;
+            case CN_F_U64: put_u64(w, ((const uint64_t *)v)[k]); break;
+            case CN_F_REAL: put_f64(w, ((const double *)v)[k]); break;
+            }
+        }
+    }
     for (int k = 0; k < m->vocab.size; k++)
         put_u32(w, m->vocab.chars[k]);
     put_reals(w, m->params, m->nparams);
@@ -177,11 +222,13 @@ static void encode(Writer *w, const CnModel *m, const CnTrainState *st, uint64_t
     put_u32(w, w->crc);
 }
 
-/* Bytes from the start to the vocabulary: header, model, config, progress. */
+/* Bytes from the start to the vocabulary: the header and the fields. */
 static uint64_t fixed_size(uint32_t version)
 {
-    return HEADER_BYTES + 4 * 4 + 3 * 4 + 10 * 8 + 2 * 8 + 2 * 4 + 8 + 5 * 8 + 4 * 8 + 4 +
-           5 * 8 + 4 * 8 + 8 + 8 + (version >= 2 ? 8 : 0);
+    uint64_t n = HEADER_BYTES;
+    for (const CnField *f = cn_fields; f->name; f++)
+        n += f->since <= version ? field_bytes(f) : 0;
+    return n;
 }
 
 /* The size of a whole file: the fixed part, V code points, the three
@@ -559,30 +606,55 @@ static int check_header(Reader *r, uint64_t size)
     return 0;
 }
 
-static int finite_nonneg(double x)
+/* The fields of the file's version into shape and st, each checked against
+ * its range; then what relates them. */
+static int read_fields(Reader *r, CnShape *shape, CnTrainState *st)
 {
-    return isfinite(x) && x >= 0;
-}
-
-static int check_config(Reader *r, const CnTrainConfig *c)
-{
-    if (c->batch < 0 || c->seq_length < 0 || (unsigned)c->optim.kind > CN_ADAM)
-        return bad(r, "has an invalid training configuration");
-    double conf[] = {c->optim.lr,  c->optim.momentum, c->optim.beta1,
-                     c->optim.beta2, c->optim.eps, c->optim.decay_rate,
-                     c->clip_value, c->clip_norm, c->dropout, c->val_frac};
-    for (size_t i = 0; i < sizeof conf / sizeof conf[0]; i++)
-        if (!finite_nonneg(conf[i]))
-            return bad(r, "has an invalid training configuration");
-    if (c->dropout >= 1 || c->val_frac >= 1)
-        return bad(r, "has an invalid training configuration");
-    double sched[] = {c->lr_decay, c->lr_decay_after, c->lr_min, c->bptt_random, c->time_budget};
-    for (size_t i = 0; i < sizeof sched / sizeof sched[0]; i++)
-        if (!finite_nonneg(sched[i]))
-            return bad(r, "has an invalid learning-rate schedule");
-    if ((unsigned)c->schedule > CN_LR_COSINE || (unsigned)c->init > CN_INIT_ORTHOGONAL ||
-        c->bptt_random > 1)
-        return bad(r, "has an invalid learning-rate schedule");
+    for (const CnField *f = cn_fields; f->name; f++) {
+        if (f->since > r->version)
+            continue;
+        char *v = field_at(f, shape, st);
+        for (int k = 0; k < f->count; k++) {
+            double x = 0;
+            char text[32];
+            switch (f->type) {
+            case CN_F_INT:
+            case CN_F_U32: {
+                uint32_t u = get_u32(r);
+                x = u;
+                snprintf(text, sizeof text, "%u", (unsigned)u);
+                if (f->type == CN_F_INT)
+                    ((int *)v)[k] = (int)(u > INT32_MAX ? -1 : (int32_t)u);
+                else
+                    ((uint32_t *)v)[k] = u;
+                break;
+            }
+            case CN_F_U64: {
+                uint64_t u = get_u64(r);
+                x = (double)u;
+                snprintf(text, sizeof text, "%llu", (unsigned long long)u);
+                ((uint64_t *)v)[k] = u;
+                break;
+            }
+            case CN_F_REAL:
+                x = ((double *)v)[k] = get_f64(r);
+                snprintf(text, sizeof text, "%g", x);
+                break;
+            }
+            int ok = isnan(x)   ? (f->flags & CN_FIELD_NAN) != 0
+                     : isinf(x) ? (f->flags & CN_FIELD_INF) != 0
+                                : x >= f->lo && (f->flags & CN_FIELD_OPEN_HI ? x < f->hi
+                                                                               : x <= f->hi);
+            if (!r->failed && !ok)
+                return bad(r, "has an out-of-range %s (%s): the file is damaged", f->name, text);
+        }
+    }
+    if (r->failed)
+        return -1;
+    const CnProgress *p = &st->p;
+    if (p->chunk > p->iteration || st->optim_t > p->iteration || p->epoch > p->iteration ||
+        p->best_iteration > p->iteration)
+        return bad(r, "has invalid progress counters");
     return 0;
 }
 
@@ -596,65 +668,11 @@ int cn_checkpoint_parse(const void *data, size_t n, const char *name, CnModel *m
     if (check_header(&r, n) != 0)
         return -1;
     CnShape shape;
-    uint32_t cell = get_u32(&r), V = get_u32(&r), H = get_u32(&r), L = get_u32(&r);
-    if (cell > CN_GRU)
-        return bad(&r, "has an unknown model kind");
-    shape = (CnShape){(CnCell)cell, (int)(V > 0x110000 ? 0 : V), (int)(H > (1u << 24) ? 0 : H),
-                      (int)(L > CN_MAX_LAYERS ? 0 : L)};
-    if (cn_shape_check(&shape, err) != 0) {
-        cn_errorf(err, "%s: checkpoint has an invalid shape: %s", name, err->msg);
+    if (read_fields(&r, &shape, &s) != 0)
         return -1;
-    }
-    CnTrainConfig *c = &s.cfg;
-    uint32_t batch = get_u32(&r), seq = get_u32(&r), optim = get_u32(&r);
-    c->batch = batch > (1u << 30) ? -1 : (int)batch;
-    c->seq_length = seq > (1u << 30) ? -1 : (int)seq;
-    c->optim.kind = optim > CN_ADAM ? (CnOptimKind)-1 : (CnOptimKind)optim;
-    c->optim.lr = get_f64(&r);
-    c->optim.momentum = get_f64(&r);
-    c->optim.beta1 = get_f64(&r);
-    c->optim.beta2 = get_f64(&r);
-    c->optim.eps = get_f64(&r);
-    c->optim.decay_rate = get_f64(&r);
-    c->clip_value = get_f64(&r);
-    c->clip_norm = get_f64(&r);
-    c->dropout = get_f64(&r);
-    c->val_frac = get_f64(&r);
-    c->seed = get_u64(&r);
-    c->max_iters = get_u64(&r);
-    uint32_t schedule = get_u32(&r), init = get_u32(&r);
-    c->schedule = schedule > CN_LR_COSINE ? (CnSchedule)-1 : (CnSchedule)schedule;
-    c->init = init > CN_INIT_ORTHOGONAL ? (CnInit)-1 : (CnInit)init;
-    c->warmup = get_u64(&r);
-    c->lr_decay = get_f64(&r);
-    c->lr_decay_after = get_f64(&r);
-    c->lr_min = get_f64(&r);
-    c->bptt_random = get_f64(&r);
-    c->time_budget = get_f64(&r);
-    if (check_config(&r, c) != 0)
-        return -1;
-    s.p.iteration = get_u64(&r);
-    s.p.epoch = get_u64(&r);
-    s.p.chunk = get_u64(&r);
-    s.p.corpus_bytes = get_u64(&r);
-    s.p.corpus_crc = get_u32(&r);
-    s.p.smooth_loss = get_f64(&r);
-    s.p.last_loss = get_f64(&r);
-    s.p.val_loss = get_f64(&r);
-    s.p.best_val_loss = get_f64(&r);
-    s.p.train_seconds = get_f64(&r);
-    for (int i = 0; i < 4; i++)
-        s.rng.s[i] = get_u64(&r);
-    s.optim_t = get_u64(&r);
-    s.p.best_iteration = get_u64(&r);
-    s.p.run = r.version >= 2 ? get_u64(&r) : 0;
     s.p.version = r.version;
-    if (r.failed)
-        return -1;
-    if (!finite_nonneg(s.p.train_seconds) || isinf(s.p.smooth_loss) || isinf(s.p.last_loss) ||
-        s.p.chunk > s.p.iteration || s.optim_t > s.p.iteration || s.p.epoch > s.p.iteration ||
-        s.p.best_iteration > s.p.iteration)
-        return bad(&r, "has invalid progress counters");
+    const CnTrainConfig *c = &s.cfg;
+    uint32_t V = (uint32_t)shape.vocab;
     if ((size_t)V > (r.len - r.at) / 4)
         return bad(&r, "is truncated");
     uint32_t *chars = malloc((size_t)V * sizeof *chars);
@@ -700,11 +718,6 @@ fail:
     return -1;
 }
 
-static uint32_t le32(const unsigned char *b)
-{
-    return (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
-}
-
 /* Before a file of `size` bytes is read whole: its first bytes (head, n of
  * them) must describe a checkpoint of exactly that size, with or without
  * its optimizer and carried state. A huge, sparse or damaged file is
@@ -713,30 +726,26 @@ static int check_size(const unsigned char *head, size_t n, uint64_t size, const 
                       CnError *err)
 {
     Reader r = {.p = head, .len = n, .name = name, .err = err};
+    CnShape shape;
+    CnTrainState st;
+    memset(&st, 0, sizeof st);
     if (check_header(&r, size) != 0)
         return -1;
     if (n < fixed_size(r.version))
         return bad(&r, "is truncated");
-    const unsigned char *m = head + HEADER_BYTES;
-    CnShape shape = {(CnCell)le32(m), (int)(le32(m + 4) > 0x110000 ? 0 : le32(m + 4)),
-                     (int)(le32(m + 8) > (1u << 24) ? 0 : le32(m + 8)),
-                     (int)(le32(m + 12) > CN_MAX_LAYERS ? 0 : le32(m + 12))};
-    uint32_t batch = le32(m + 16), optim = le32(m + 24);
-    if (le32(m) > CN_GRU)
-        return bad(&r, "has an unknown model kind");
+    if (read_fields(&r, &shape, &st) != 0)
+        return -1;
     size_t P = cn_shape_nparams(&shape);
     if (P == 0)
-        return bad(&r, "has an invalid shape");
-    if (batch > (1u << 30) || optim > CN_ADAM)
-        return bad(&r, "has an invalid training configuration");
-    uint64_t V = (uint64_t)shape.vocab, O = P * (uint64_t)cn_optim_slots((CnOptimKind)optim);
-    uint64_t S = cn_state_values(&shape, (int)batch);
+        return bad(&r, "has a shape too large for this machine");
+    uint64_t V = (uint64_t)shape.vocab, O = P * (uint64_t)cn_optim_slots(st.cfg.optim.kind);
+    uint64_t S = cn_state_values(&shape, st.cfg.batch);
     for (int k = 0; k < 4; k++)
         if (size == file_size(r.version, V, P + (k & 1 ? O : 0) + (k & 2 ? S : 0)))
             return 0;
     return bad(&r, "is %llu bytes, which no model of its shape (%s, %d layers x %d, %d "
                "characters) takes: the file is damaged", (unsigned long long)size,
-               cn_name_of(cn_cell_names, shape.cell), shape.layers, shape.hidden, shape.vocab);
+               cn_cell_names[shape.cell], shape.layers, shape.hidden, shape.vocab);
 }
 
 /* Reads n bytes of fd into buf; returns how many it got. */

@@ -190,9 +190,16 @@ void cn_backward(const CnModel *model, CnActs *acts, const int *ids, const int *
 /* ---------------------------------------------------------------------------
  * Gradient clipping and optimizers; each is one loop over the flat arrays.
  */
-void cn_clip_value(CnReal *g, size_t n, double v);     /* g_i <- clamp(g_i, -v, v) */
-double cn_grad_norm(const CnReal *g, size_t n);        /* ||g||_2, summed in double */
-void cn_clip_norm(CnReal *g, size_t n, double norm, double max_norm); /* g *= min(1, max/norm) */
+/* The one path of clipping, the trainer's and the tests': clip by value
+ * each block of CN_NORM_BLOCK gradients, take its cn_sumsq, add the blocks'
+ * sums in order into the norm (cn_norm_of_blocks), and scale every block by
+ * cn_clip_scale (cn_scale). The trainer's threads take blocks of their own;
+ * cn_grad_norm is the same, block after block. */
+void cn_clip_value(CnReal *g, size_t n, double v);      /* g_i <- clamp(g_i, -v, v) */
+double cn_norm_of_blocks(const double *sums, size_t nblocks); /* sqrt of their sum, in order */
+double cn_grad_norm(const CnReal *g, size_t n);         /* ||g||_2 of a whole array */
+double cn_clip_scale(double norm, double max_norm);     /* min(1, max/norm); 1 when max is 0 */
+void cn_scale(CnReal *g, size_t n, double s);           /* g_i <- s g_i */
 
 int cn_optim_slots(CnOptimKind kind); /* state arrays: sgd 0, adam 2, others 1 */
 
@@ -366,6 +373,12 @@ static inline void cn_fault_pause(void)
 {
 }
 #endif
+
+/* splitmix64's finalizer (src/core/rng.c): seeds the generator, and keys
+ * each dropout row's stream of masks (src/core/model.c); CN_GOLDEN is its
+ * step, 2^64 / golden ratio. */
+uint64_t cn_mix64(uint64_t z);
+#define CN_GOLDEN 0x9e3779b97f4a7c15ull
 
 /* Formats a one-line message into err; the arguments may include err->msg. */
 void cn_errorf(CnError *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -492,13 +492,6 @@ static void add_colsum(CnReal *y, const CnReal *X, int M, int N, int c0, int c1)
  * number in the whole batch: a mask depends neither on the threads nor, for
  * a shard, on which process draws it. Each 64-bit draw decides two units
  * (dropped when its 32-bit half is below p 2^32). */
-static uint64_t mix64(uint64_t z)
-{
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
 static void fill_mask_rows(const CnActs *a, CnReal *mask, int l, int r0, int r1)
 {
     int H = a->shape.hidden, B = a->B;
@@ -506,10 +499,10 @@ static void fill_mask_rows(const CnActs *a, CnReal *mask, int l, int r0, int r1)
     CnReal keep = (CnReal)(1 / (1 - a->dropout));
     for (int r = r0; r < r1; r++) {
         uint64_t t = (uint64_t)(r / B), b = (uint64_t)(a->stream_first + r % B);
-        uint64_t x = mix64(a->mask_key ^ ((uint64_t)l << 52 | t << 26 | b));
+        uint64_t x = cn_mix64(a->mask_key ^ ((uint64_t)l << 52 | t << 26 | b));
         CnReal *m = mask + (size_t)r * H;
         for (int j = 0; j < H; j += 2) {
-            uint64_t bits = mix64(x += 0x9e3779b97f4a7c15ull);
+            uint64_t bits = cn_mix64(x += CN_GOLDEN);
             m[j] = (bits & 0xffffffffu) < cut ? 0 : keep;
             if (j + 1 < H)
                 m[j + 1] = (bits >> 32) < cut ? 0 : keep;

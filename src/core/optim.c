@@ -42,14 +42,39 @@ size_t cn_norm_blocks(size_t n)
     return (n + CN_NORM_BLOCK - 1) / CN_NORM_BLOCK;
 }
 
-/* Summed per block of CN_NORM_BLOCK, then over blocks in order: the order
- * the trainer's threads use. */
-double cn_grad_norm(const CnReal *g, size_t n)
+double cn_norm_of_blocks(const double *sums, size_t nblocks)
 {
     double sum = 0;
-    for (size_t i = 0; i < n; i += CN_NORM_BLOCK)
-        sum += cn_sumsq(g + i, n - i < CN_NORM_BLOCK ? n - i : CN_NORM_BLOCK);
+    for (size_t b = 0; b < nblocks; b++)
+        sum += sums[b];
     return sqrt(sum);
+}
+
+double cn_grad_norm(const CnReal *g, size_t n)
+{
+    size_t nb = cn_norm_blocks(n);
+    double *sums = malloc((nb ? nb : 1) * sizeof *sums);
+    if (!sums)
+        return NAN;
+    for (size_t b = 0; b < nb; b++) {
+        size_t i = b * CN_NORM_BLOCK;
+        sums[b] = cn_sumsq(g + i, n - i < CN_NORM_BLOCK ? n - i : CN_NORM_BLOCK);
+    }
+    double norm = cn_norm_of_blocks(sums, nb);
+    free(sums);
+    return norm;
+}
+
+double cn_clip_scale(double norm, double max_norm)
+{
+    return max_norm > 0 && norm > max_norm ? max_norm / norm : 1;
+}
+
+void cn_scale(CnReal *g, size_t n, double s)
+{
+    CnReal f = (CnReal)s;
+    for (size_t i = 0; i < n; i++)
+        g[i] *= f;
 }
 
 int cn_all_finite(const CnReal *x, size_t n)
@@ -68,15 +93,6 @@ int cn_all_finite(const CnReal *x, size_t n)
         bad |= (bits & exponent) == exponent;
     }
     return !bad;
-}
-
-void cn_clip_norm(CnReal *g, size_t n, double norm, double max_norm)
-{
-    if (!(norm > max_norm))
-        return;
-    CnReal scale = (CnReal)(max_norm / norm);
-    for (size_t i = 0; i < n; i++)
-        g[i] *= scale;
 }
 
 const char *const cn_optim_names[] = {"sgd",     "momentum", "nesterov",

@@ -5,19 +5,24 @@
  * state, which checkpoints save so that a resumed run draws what the
  * uninterrupted run would have drawn.
  */
-#include "charnn.h"
+#include "core.h"
 
 static uint64_t rotl(uint64_t x, int k)
 {
     return (x << k) | (x >> (64 - k));
 }
 
-static uint64_t splitmix64(uint64_t *x)
+uint64_t cn_mix64(uint64_t z)
 {
-    uint64_t z = (*x += 0x9e3779b97f4a7c15ull);
     z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
     z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
     return z ^ (z >> 31);
+}
+
+/* splitmix64: the next of the sequence x, x + g, x + 2g, ... mixed */
+static uint64_t splitmix64(uint64_t *x)
+{
+    return cn_mix64(*x += CN_GOLDEN);
 }
 
 void cn_rng_seed(CnRng *rng, uint64_t seed)

@@ -15,12 +15,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Bytes in the UTF-8 sequence that starts with lead byte c (text is valid). */
-static size_t seq_len(unsigned char c)
-{
-    return c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
-}
-
 /* Validates and indexes text->bytes; names the first invalid byte. */
 static int text_index(CnText *text, const char *name, CnError *err)
 {
@@ -291,6 +285,6 @@ size_t cn_text_seek(const CnText *text, size_t char_index)
 {
     size_t at = text->seek_index[char_index / CN_SEEK_STRIDE];
     for (size_t k = char_index % CN_SEEK_STRIDE; k > 0; k--)
-        at += seq_len(text->bytes[at]);
+        at += cn_utf8_len(text->bytes[at]);
     return at;
 }

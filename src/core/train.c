@@ -300,11 +300,8 @@ static void step_task(void *ctx, int tid, int nthreads)
             tr->partials[blk] = cn_sumsq(g + i0, i1 - i0);
             break;
         case PHASE_UPDATE: {
-            if (w->scale != 1) {
-                CnReal scale = (CnReal)w->scale;
-                for (size_t i = i0; i < i1; i++)
-                    g[i] *= scale;
-            }
+            if (w->scale != 1)
+                cn_scale(g + i0, i1 - i0, w->scale);
             cn_optim_update(&tr->optim, tr->model->params, g, i0, i1);
             if (!cn_all_finite(tr->model->params + i0, i1 - i0))
                 atomic_store(&w->bad, 1);
@@ -370,10 +367,7 @@ CnStepResult cn_trainer_step(CnTrainer *tr, double *loss_out)
     *loss_out = loss;
     if (loss <= CN_LOSS_LIMIT) {
         run_phase(tr, &work, PHASE_NORM);
-        double sum = 0;
-        for (size_t b = 0; b < cn_norm_blocks(m->nparams); b++)
-            sum += tr->partials[b];
-        norm = sqrt(sum);
+        norm = cn_norm_of_blocks(tr->partials, cn_norm_blocks(m->nparams));
     }
     tr->last_grad_norm = norm;
     if (!isfinite(norm)) {
@@ -381,8 +375,7 @@ CnStepResult cn_trainer_step(CnTrainer *tr, double *loss_out)
         seek_streams(tr); /* back to this chunk */
         return CN_STEP_DIVERGED;
     }
-    if (c->clip_norm > 0 && norm > c->clip_norm)
-        work.scale = c->clip_norm / norm;
+    work.scale = cn_clip_scale(norm, c->clip_norm);
     tr->optim.t++;
     run_phase(tr, &work, PHASE_UPDATE);
     if (atomic_load(&work.bad)) {
