@@ -118,9 +118,9 @@ int cmd_bench(int argc, char **argv)
                               "goes. Same Adam and norm clipping as charnn train.",
                    .flags = flags, .min_args = 0, .max_args = 0};
     const char *args[1];
-    int nargs, rc = cli_parse(&cmd, argc, argv, args, &nargs);
-    if (rc)
-        return rc == 1 ? EXIT_OK : rc;
+    int nargs, rc;
+    if ((rc = cli_parse(&cmd, argc, argv, args, &nargs)) != CLI_GO)
+        return rc;
 
     CnError err;
     CnRng rng;

@@ -44,9 +44,10 @@ typedef struct {
 extern const char *cli_program; /* argv[0], for messages and suggestions */
 
 /* Parses argv into cmd's flags and positional arguments (at most max_args,
- * collected in args). Returns 0, 1 if --help was printed (or, with
- * cli_parse_only set, if the arguments are valid), or EXIT_USAGE after
- * printing an error. */
+ * collected in args). Returns CLI_GO, or the command's exit code: EXIT_OK
+ * after --help (or, with cli_parse_only set, for valid arguments),
+ * EXIT_USAGE after printing an error. */
+enum { CLI_GO = -1 };
 extern int cli_parse_only; /* tests and fuzzing: commands stop after parsing */
 extern int cli_help_roff;  /* help is printed as a man page section */
 int cli_parse(const Command *cmd, int argc, char **argv, const char **args, int *nargs);
@@ -62,6 +63,13 @@ static inline const void *cli_field(const CnField *f, const void *base)
 {
     return (const char *)base + f->offset;
 }
+
+/* The checkpoint at path, or NULL after saying why on stderr. */
+CnCheckpoint *cli_load(const char *path);
+/* For a command whose first argument is a checkpoint: parses the command
+ * line and loads it; NULL with *rc the exit code (after --help, or an error
+ * said). */
+CnCheckpoint *cli_start(const Command *cmd, int argc, char **argv, const char **args, int *rc);
 
 /* "charnn: <message>" on stderr, one line. */
 void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -26,13 +26,13 @@ int cmd_eval(int argc, char **argv)
                               "nats per character, then bits per character.",
                    .flags = flags, .min_args = 2, .max_args = 2};
     const char *args[2];
-    int nargs, rc = cli_parse(&cmd, argc, argv, args, &nargs);
-    if (rc)
-        return rc == 1 ? EXIT_OK : rc;
+    int rc;
+    CnCheckpoint *ck = cli_start(&cmd, argc, argv, args, &rc);
+    if (!ck)
+        return rc;
+    const CnModel *model = cn_checkpoint_model(ck);
     CnError err;
-    CnCheckpoint *ck = cn_checkpoint_load(args[0], &err);
-    const CnModel *model = ck ? cn_checkpoint_model(ck) : NULL;
-    CnText *text = model ? cn_text_load(&args[1], 1, &err) : NULL;
+    CnText *text = cn_text_load(&args[1], 1, &err);
     if (!text || cn_model_covers(model, text, args[1], &err) != 0) {
         cli_error("%s", err.msg);
         cn_text_free(text);

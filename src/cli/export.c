@@ -12,15 +12,10 @@ int cmd_export(int argc, char **argv)
                               "\"Exported tensors\").",
                    .min_args = 1, .max_args = 1};
     const char *args[1];
-    int nargs, rc = cli_parse(&cmd, argc, argv, args, &nargs);
-    if (rc)
-        return rc == 1 ? EXIT_OK : rc;
-    CnError err;
-    CnCheckpoint *ck = cn_checkpoint_load(args[0], &err);
-    if (!ck) {
-        cli_error("%s", err.msg);
-        return EXIT_ERROR;
-    }
+    int rc;
+    CnCheckpoint *ck = cli_start(&cmd, argc, argv, args, &rc);
+    if (!ck)
+        return rc;
     rc = cn_export_json(stdout, cn_checkpoint_model(ck));
     cn_checkpoint_free(ck);
     if (rc != 0) {

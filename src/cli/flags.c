@@ -39,6 +39,25 @@ void cli_field_text(const CnField *f, const void *value, char *out, size_t n)
     }
 }
 
+CnCheckpoint *cli_load(const char *path)
+{
+    CnError err;
+    CnCheckpoint *ck = cn_checkpoint_load(path, &err);
+    if (!ck)
+        cli_error("%s", err.msg);
+    return ck;
+}
+
+CnCheckpoint *cli_start(const Command *cmd, int argc, char **argv, const char **args, int *rc)
+{
+    int nargs;
+    if ((*rc = cli_parse(cmd, argc, argv, args, &nargs)) != CLI_GO)
+        return NULL;
+    CnCheckpoint *ck = cli_load(args[0]);
+    *rc = ck ? EXIT_OK : EXIT_ERROR;
+    return ck;
+}
+
 void cli_note(const char *fmt, ...)
 {
     va_list ap;
@@ -286,7 +305,7 @@ int cli_parse(const Command *cmd, int argc, char **argv, const char **args, int 
         const char *a = argv[i];
         if (!only_args && (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0)) {
             cli_help(cmd, stdout);
-            return 1;
+            return EXIT_OK;
         }
         if (!only_args && strcmp(a, "--") == 0) {
             only_args = 1;
@@ -350,7 +369,7 @@ int cli_parse(const Command *cmd, int argc, char **argv, const char **args, int 
                   cmd->min_args == 1 ? "an argument" : "more arguments", cli_program, cmd->usage);
         return EXIT_USAGE;
     }
-    return cli_parse_only ? 1 : 0;
+    return cli_parse_only ? EXIT_OK : CLI_GO;
 }
 
 /* ------------------------------------------------------------------------- */

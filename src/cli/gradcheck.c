@@ -37,9 +37,9 @@ int cmd_gradcheck(int argc, char **argv)
                               "For anyone who changes the cells.",
                    .flags = flags, .min_args = 0, .max_args = 0};
     const char *args[1];
-    int nargs, rc = cli_parse(&cmd, argc, argv, args, &nargs);
-    if (rc)
-        return rc == 1 ? EXIT_OK : rc;
+    int nargs, rc;
+    if ((rc = cli_parse(&cmd, argc, argv, args, &nargs)) != CLI_GO)
+        return rc;
     /* the float library: steps of 1e-2, so a correct gradient is within ~1e-2
      * (the double-precision test build reaches 1e-6) */
     const double bound = 2e-2;

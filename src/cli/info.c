@@ -15,15 +15,10 @@ int cmd_info(int argc, char **argv)
                    .summary = "Describe a checkpoint: model, size, training progress, losses.",
                    .min_args = 1, .max_args = 1};
     const char *args[1];
-    int nargs, rc = cli_parse(&cmd, argc, argv, args, &nargs);
-    if (rc)
-        return rc == 1 ? EXIT_OK : rc;
-    CnError err;
-    CnCheckpoint *ck = cn_checkpoint_load(args[0], &err);
-    if (!ck) {
-        cli_error("%s", err.msg);
-        return EXIT_ERROR;
-    }
+    int rc;
+    CnCheckpoint *ck = cli_start(&cmd, argc, argv, args, &rc);
+    if (!ck)
+        return rc;
     const CnModel *model = cn_checkpoint_model(ck);
     const CnShape shape = cn_model_shape(model), *s = &shape;
     const CnTrainConfig *c = cn_checkpoint_config(ck);

@@ -414,9 +414,9 @@ int cmd_plot(int argc, char **argv)
                               "train --log) as an SVG picture.",
                    .flags = flags, .min_args = 1, .max_args = 1};
     const char *args[1];
-    int nargs, rc = cli_parse(&cmd, argc, argv, args, &nargs);
-    if (rc)
-        return rc == 1 ? EXIT_OK : rc;
+    int nargs, rc;
+    if ((rc = cli_parse(&cmd, argc, argv, args, &nargs)) != CLI_GO)
+        return rc;
     char *derived = NULL;
     if (!output) {
         const char *in = args[0], *dot = strrchr(in, '.'), *slash = strrchr(in, '/');

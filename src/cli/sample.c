@@ -38,14 +38,13 @@ int cmd_sample(int argc, char **argv)
                    .summary = "Generate text from a checkpoint; the text alone goes to stdout.",
                    .flags = flags, .min_args = 1, .max_args = 1};
     const char *args[1];
-    int nargs, rc = cli_parse(&cmd, argc, argv, args, &nargs);
-    if (rc)
-        return rc == 1 ? EXIT_OK : rc;
-
+    int rc;
+    CnCheckpoint *ck = cli_start(&cmd, argc, argv, args, &rc);
+    if (!ck)
+        return rc;
+    const CnModel *model = cn_checkpoint_model(ck);
     CnError err;
-    CnCheckpoint *ck = cn_checkpoint_load(args[0], &err);
-    const CnModel *model = ck ? cn_checkpoint_model(ck) : NULL;
-    CnSampler *s = model ? cn_sampler_new(model, seed, &err) : NULL;
+    CnSampler *s = cn_sampler_new(model, seed, &err);
     if (!s) {
         cli_error("%s", err.msg);
         cn_checkpoint_free(ck);

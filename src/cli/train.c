@@ -732,9 +732,9 @@ int cmd_train(int argc, char **argv)
     };
     const char *args[MAX_FILES];
     int nargs;
-    int rc = cli_parse(&cmd, argc, argv, args, &nargs);
-    if (rc)
-        return rc == 1 ? EXIT_OK : rc;
+    int rc;
+    if ((rc = cli_parse(&cmd, argc, argv, args, &nargs)) != CLI_GO)
+        return rc;
     if (a.resume && a.init_from) {
         cli_error("--resume and --init-from exclude each other; --resume continues a run, "
                   "--init-from starts a new one from its weights");

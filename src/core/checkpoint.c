@@ -149,20 +149,23 @@ static void put(Writer *w, const void *data, size_t n)
     w->len += n;
 }
 
+/* v as `bytes` little-endian bytes */
+static void put_le(Writer *w, uint64_t v, int bytes)
+{
+    unsigned char b[8];
+    for (int i = 0; i < bytes; i++)
+        b[i] = (unsigned char)(v >> (8 * i));
+    put(w, b, (size_t)bytes);
+}
+
 static void put_u32(Writer *w, uint32_t v)
 {
-    unsigned char b[4];
-    for (int i = 0; i < 4; i++)
-        b[i] = (unsigned char)(v >> (8 * i));
-    put(w, b, 4);
+    put_le(w, v, 4);
 }
 
 static void put_u64(Writer *w, uint64_t v)
 {
-    unsigned char b[8];
-    for (int i = 0; i < 8; i++)
-        b[i] = (unsigned char)(v >> (8 * i));
-    put(w, b, 8);
+    put_le(w, v, 8);
 }
 
 static void put_f64(Writer *w, double x)
@@ -489,22 +492,24 @@ static const unsigned char *take(Reader *r, size_t n)
     return p;
 }
 
+/* `bytes` little-endian bytes as a number (0 once the read has failed) */
+static uint64_t get_le(Reader *r, int bytes)
+{
+    const unsigned char *b = take(r, (size_t)bytes);
+    uint64_t v = 0;
+    for (int i = 0; b && i < bytes; i++)
+        v |= (uint64_t)b[i] << (8 * i);
+    return v;
+}
+
 static uint32_t get_u32(Reader *r)
 {
-    const unsigned char *b = take(r, 4);
-    uint32_t v = 0;
-    for (int i = 0; b && i < 4; i++)
-        v |= (uint32_t)b[i] << (8 * i);
-    return v;
+    return (uint32_t)get_le(r, 4);
 }
 
 static uint64_t get_u64(Reader *r)
 {
-    const unsigned char *b = take(r, 8);
-    uint64_t v = 0;
-    for (int i = 0; b && i < 8; i++)
-        v |= (uint64_t)b[i] << (8 * i);
-    return v;
+    return get_le(r, 8);
 }
 
 static double get_f64(Reader *r)

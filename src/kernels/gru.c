@@ -24,12 +24,11 @@ void CN_ISA_FN(cn_gru_forward)(const CnCellArgs *c, const CnPart *part)
     cn_own_units(part, H, isa->nr, &q0, &q1, &u0, &u1);
     int P = (H + isa->nr - 1) / isa->nr;
     size_t BH = (size_t)B * H, G3 = 3 * (size_t)H;
-    const CnCellArgs *a = c;
     for (int t = 0; t < c->steps; t++) {
-        CnReal *z = a->z + t * B * G3;
-        const CnReal *h_prev = a->h + t * BH;
-        CnReal *rh = a->rh + t * BH;
-        CnReal *h = a->h + (t + 1) * BH;
+        CnReal *z = c->z + t * B * G3;
+        const CnReal *h_prev = c->h + t * BH;
+        CnReal *rh = c->rh + t * BH;
+        CnReal *h = c->h + (t + 1) * BH;
         cn_lap(c->profile, part->tid, CN_PHASE_CELL);
         for (int g = 0; g < 2; g++)
             isa->gemm_packed(z, 3 * H, h_prev, H, 1, B, c->wh, g * P + q0, g * P + q1, NULL, 1);
@@ -112,15 +111,13 @@ void CN_ISA_FN(cn_gru_backward)(const CnCellArgs *c, const CnPart *part)
     int B = c->B, H = c->H, q0, q1, u0, u1;
     cn_own_units(part, H, isa->nr, &q0, &q1, &u0, &u1);
     size_t BH = (size_t)B * H, G3 = 3 * (size_t)H;
-    const CnCellArgs *a = c;
     CnReal *dh_next = c->dh, *drh = c->drh;
-    for (int b = 0; b < B; b++)
-        memset(dh_next + (size_t)b * H + u0, 0, (size_t)(u1 - u0) * sizeof *dh_next);
+    cn_zero_units(dh_next, B, H, u0, u1);
     for (int t = c->steps - 1; t >= 0; t--) {
-        const CnReal *gates = a->z + t * B * G3;
+        const CnReal *gates = c->z + t * B * G3;
         CnReal *dz = c->dz + t * B * G3;
         const CnReal *dH = c->dH + t * BH;
-        const CnReal *h_prev = a->h + t * BH;
+        const CnReal *h_prev = c->h + t * BH;
         update_backward(dz, dh_next, gates, dH, h_prev, B, H, u0, u1);
         cn_pool_barrier(part->pool);
         cn_lap(c->profile, part->tid, CN_PHASE_CELL);
@@ -137,8 +134,8 @@ void CN_ISA_FN(cn_gru_backward)(const CnCellArgs *c, const CnPart *part)
     }
     int n = c->steps * B;
     cn_lap(c->profile, part->tid, CN_PHASE_CELL);
-    isa->gemm(part, c->dWh, 3 * H, a->h, 1, H, c->dz, 3 * H, 0, H, 2 * H, n, NULL, 1);
-    isa->gemm(part, c->dWh + 2 * H, 3 * H, a->rh, 1, H, c->dz + 2 * H, 3 * H, 0, H, H, n,
+    isa->gemm(part, c->dWh, 3 * H, c->h, 1, H, c->dz, 3 * H, 0, H, 2 * H, n, NULL, 1);
+    isa->gemm(part, c->dWh + 2 * H, 3 * H, c->rh, 1, H, c->dz + 2 * H, 3 * H, 0, H, H, n,
               NULL, 1);
     cn_lap(c->profile, part->tid, CN_PHASE_RECURRENT);
 }

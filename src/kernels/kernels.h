@@ -173,6 +173,15 @@ static inline void cn_own_units(const CnPart *part, int H, int nr, int *q0, int 
     *u1 = *q1 * nr < H ? *q1 * nr : H;
 }
 
+/* Zeroes this thread's units [u0, u1) of B rows of H: the carried
+ * gradients before a backward pass. */
+static inline void cn_zero_units(CnReal *x, int B, int H, int u0, int u1)
+{
+    for (int b = 0; b < B; b++)
+        for (int j = u0; j < u1; j++)
+            x[(size_t)b * H + j] = 0;
+}
+
 /* Randomized truncation: scales this thread's units of the gradient
  * carried from step t to t-1 (rows of B streams, H units) by each stream's
  * factor, when there are factors (carry, (steps, B)). */

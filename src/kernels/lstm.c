@@ -65,16 +65,15 @@ void CN_ISA_FN(cn_lstm_forward)(const CnCellArgs *c, const CnPart *part)
     cn_own_units(part, H, isa->nr, &q0, &q1, &u0, &u1);
     int P = (H + isa->nr - 1) / isa->nr;
     size_t BH = (size_t)B * H;
-    const CnCellArgs *a = c;
     for (int t = 0; t < c->steps; t++) {
-        CnReal *z = a->z + t * B * 4 * (size_t)H;
+        CnReal *z = c->z + t * B * 4 * (size_t)H;
         cn_lap(c->profile, part->tid, CN_PHASE_CELL);
         for (int g = 0; g < 4; g++)
-            isa->gemm_packed(z, 4 * H, a->h + t * BH, H, 1, B, c->wh, g * P + q0, g * P + q1,
+            isa->gemm_packed(z, 4 * H, c->h + t * BH, H, 1, B, c->wh, g * P + q0, g * P + q1,
                              NULL, 1);
         cn_lap(c->profile, part->tid, CN_PHASE_RECURRENT);
-        gates_forward(z, a->c + (t + 1) * BH, a->tanh_c + t * BH, a->h + (t + 1) * BH,
-                      a->c + t * BH, c->peep, B, H, u0, u1);
+        gates_forward(z, c->c + (t + 1) * BH, c->tanh_c + t * BH, c->h + (t + 1) * BH,
+                      c->c + t * BH, c->peep, B, H, u0, u1);
         cn_pool_barrier(part->pool);
     }
 }
@@ -145,16 +144,13 @@ void CN_ISA_FN(cn_lstm_backward)(const CnCellArgs *c, const CnPart *part)
     int B = c->B, H = c->H, q0, q1, u0, u1;
     cn_own_units(part, H, isa->nr, &q0, &q1, &u0, &u1);
     size_t BH = (size_t)B * H, G4 = 4 * (size_t)H;
-    const CnCellArgs *a = c;
     CnReal *dh_next = c->dh, *dc = c->dc;
-    for (int b = 0; b < B; b++) {
-        memset(dh_next + (size_t)b * H + u0, 0, (size_t)(u1 - u0) * sizeof *dh_next);
-        memset(dc + (size_t)b * H + u0, 0, (size_t)(u1 - u0) * sizeof *dc);
-    }
+    cn_zero_units(dh_next, B, H, u0, u1);
+    cn_zero_units(dc, B, H, u0, u1);
     for (int t = c->steps - 1; t >= 0; t--) {
         CnReal *dz = c->dz + t * B * G4;
-        gates_backward(dz, dc, c->dpeep, c->dH + t * BH, dh_next, a->z + t * B * G4,
-                       a->c + t * BH, a->c + (t + 1) * BH, a->tanh_c + t * BH, c->peep, B,
+        gates_backward(dz, dc, c->dpeep, c->dH + t * BH, dh_next, c->z + t * B * G4,
+                       c->c + t * BH, c->c + (t + 1) * BH, c->tanh_c + t * BH, c->peep, B,
                        H, u0, u1);
         cn_pool_barrier(part->pool);
         if (t > 0) {
@@ -166,7 +162,7 @@ void CN_ISA_FN(cn_lstm_backward)(const CnCellArgs *c, const CnPart *part)
         }
     }
     cn_lap(c->profile, part->tid, CN_PHASE_CELL);
-    isa->gemm(part, c->dWh, 4 * H, a->h, 1, H, c->dz, 4 * H, 0, H, 4 * H, c->steps * B,
+    isa->gemm(part, c->dWh, 4 * H, c->h, 1, H, c->dz, 4 * H, 0, H, 4 * H, c->steps * B,
               NULL, 1);
     cn_lap(c->profile, part->tid, CN_PHASE_RECURRENT);
 }

@@ -44,8 +44,7 @@ void CN_ISA_FN(cn_rnn_backward)(const CnCellArgs *c, const CnPart *part)
     cn_own_units(part, H, isa->nr, &q0, &q1, &u0, &u1);
     size_t BH = (size_t)B * H;
     CnReal *dh_next = c->dh;
-    for (int b = 0; b < B; b++)
-        memset(dh_next + (size_t)b * H + u0, 0, (size_t)(u1 - u0) * sizeof *dh_next);
+    cn_zero_units(dh_next, B, H, u0, u1);
     for (int t = c->steps - 1; t >= 0; t--) {
         CnReal *dz = c->dz + t * BH;
         const CnReal *dH = c->dH + t * BH;
