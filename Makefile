@@ -1,5 +1,5 @@
 # charnn: build, test and install. Plain make, no configure step.
-#   make                 the charnn binary and build/libcharnn.a
+#   make                 the charnn binary, build/libcharnn.a and build/libcharnn.so
 #   make test            every test; ends with "N passed, N failed"
 #   make test SANITIZE=1 the same, built with AddressSanitizer and UBSan
 #   make bench           training and sampling throughput (charnn bench)
@@ -8,8 +8,9 @@
 #                        changed while training, signals (ROUNDS=, default 20)
 #   make fuzz            libFuzzer targets with clang (FUZZ_SECONDS= each, 60)
 #   make MPI=1 test-mpi  data-parallel training under mpirun, 2 ranks against 1
-#   make install         charnn, charnn.h, libcharnn.a, charnn.1, charnn.pc under
-#                        PREFIX (default /usr/local), DESTDIR respected
+#   make install         charnn, charnn.h, libcharnn.a, libcharnn.so (soname
+#                        libcharnn.so.MAJOR.MINOR), charnn.1, charnn.pc under PREFIX
+#                        (default /usr/local), DESTDIR respected
 #   make uninstall       removes them
 #   make clean
 # The matrix and cell kernels (ISA_SRC) are compiled once per instruction
@@ -30,6 +31,9 @@ LDLIBS   += -lm -pthread
 # alone, so reaching inside the library does not compile; the library sees
 # its own headers; tests see everything.
 LIB_INC  := -Iinclude -Isrc/core -Isrc/kernels
+# The library's objects serve the static and the shared library alike:
+# position-independent, and exporting only what charnn.h marks CN_API.
+LIB_CFLAGS := -fPIC -fvisibility=hidden -DCHARNN_BUILD
 CLI_INC  := -Iinclude
 TEST_INC := $(LIB_INC) -Isrc/cli
 
@@ -73,13 +77,21 @@ TEST_SH := $(wildcard tests/test_*.sh)
 FUZZ    := checkpoint text cli
 REPLAY  := $(FUZZ:%=$(B)/replay_%)
 
-all: $(CHARNN)
+all: $(CHARNN) $(if $(filter 1,$(SANITIZE) $(MPI)),,$(B)/libcharnn.so)
 
 $(CHARNN): $(CLI_OBJ) $(B)/libcharnn.a
 	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(B)/libcharnn.a $(LDLIBS)
 
 $(B)/libcharnn.a: $(LIB_OBJ)
 	$(AR) rcs $@ $^
+
+# The shared library: libcharnn.so.MAJOR.MINOR.PATCH, its soname
+# libcharnn.so.MAJOR.MINOR while the version is 0.x (a 0.x release may change
+# the API), libcharnn.so for linking.
+VERSION := $(shell sed -n 's/^\#define CHARNN_VERSION "\(.*\)"/\1/p' include/charnn.h)
+SONAME  := libcharnn.so.$(word 1,$(subst ., ,$(VERSION))).$(word 2,$(subst ., ,$(VERSION)))
+$(B)/libcharnn.so: $(LIB_OBJ)
+	$(CC) $(LDFLAGS) -shared -Wl,-soname,$(SONAME) -o $@ $^ $(LDLIBS)
 
 $(B)/libcharnn64.a: $(LIB64_OBJ)
 	$(AR) rcs $@ $^
@@ -90,7 +102,7 @@ $(B)/cli/%.o: src/cli/%.c
 
 $(B)/%.o: src/%.c
 	@mkdir -p $(@D)
-	$(CC) $(LIB_INC) $(CPPFLAGS) $(BASE) $(CFLAGS) -c -o $@ $<
+	$(CC) $(LIB_INC) $(CPPFLAGS) $(LIB_CFLAGS) $(BASE) $(CFLAGS) -c -o $@ $<
 
 $(B)/f64/%.o: src/%.c
 	@mkdir -p $(@D)
@@ -99,7 +111,8 @@ $(B)/f64/%.o: src/%.c
 define isa_rules
 $(B)/$(1)/%.o: src/%.c
 	@mkdir -p $$(@D)
-	$$(CC) $$(LIB_INC) $$(CPPFLAGS) -DCN_ISA=$(1) $$(FLAGS_$(1)) $$(BASE) $$(CFLAGS) -c -o $$@ $$<
+	$$(CC) $$(LIB_INC) $$(CPPFLAGS) $$(LIB_CFLAGS) -DCN_ISA=$(1) $$(FLAGS_$(1)) $$(BASE) $$(CFLAGS) \
+	    -c -o $$@ $$<
 endef
 $(foreach i,$(ISAS),$(eval $(call isa_rules,$(i))))
 
@@ -196,22 +209,25 @@ BINDIR  := $(PREFIX)/bin
 INCDIR  := $(PREFIX)/include
 LIBDIR  := $(PREFIX)/lib
 MANDIR  := $(PREFIX)/share/man
-VERSION := $(shell sed -n 's/^\#define CHARNN_VERSION "\(.*\)"/\1/p' include/charnn.h)
 INSTALLED := $(BINDIR)/charnn $(INCDIR)/charnn.h $(LIBDIR)/libcharnn.a \
+             $(LIBDIR)/libcharnn.so.$(VERSION) $(LIBDIR)/$(SONAME) $(LIBDIR)/libcharnn.so \
              $(LIBDIR)/pkgconfig/charnn.pc $(MANDIR)/man1/charnn.1
 
 # The man page comes from the same option tables as --help (charnn help --man).
-install: $(CHARNN) $(B)/libcharnn.a
+install: $(CHARNN) $(B)/libcharnn.a $(B)/libcharnn.so
 	install -d "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(INCDIR)" "$(DESTDIR)$(LIBDIR)/pkgconfig" \
 	    "$(DESTDIR)$(MANDIR)/man1"
 	install -m 755 $(CHARNN) "$(DESTDIR)$(BINDIR)/charnn"
 	install -m 644 include/charnn.h "$(DESTDIR)$(INCDIR)/charnn.h"
 	install -m 644 $(B)/libcharnn.a "$(DESTDIR)$(LIBDIR)/libcharnn.a"
+	install -m 755 $(B)/libcharnn.so "$(DESTDIR)$(LIBDIR)/libcharnn.so.$(VERSION)"
+	ln -sf libcharnn.so.$(VERSION) "$(DESTDIR)$(LIBDIR)/$(SONAME)"
+	ln -sf $(SONAME) "$(DESTDIR)$(LIBDIR)/libcharnn.so"
 	./$(CHARNN) help --man > "$(DESTDIR)$(MANDIR)/man1/charnn.1"
 	printf '%s\n' 'prefix=$(PREFIX)' 'includedir=$${prefix}/include' 'libdir=$${prefix}/lib' '' \
 	    'Name: charnn' 'Description: character-level RNN, LSTM and GRU language models' \
-	    'Version: $(VERSION)' 'Cflags: -I$${includedir}' \
-	    'Libs: -L$${libdir} -lcharnn -lm -pthread' > "$(DESTDIR)$(LIBDIR)/pkgconfig/charnn.pc"
+	    'Version: $(VERSION)' 'Cflags: -I$${includedir}' 'Libs: -L$${libdir} -lcharnn' \
+	    'Libs.private: -lm -pthread' > "$(DESTDIR)$(LIBDIR)/pkgconfig/charnn.pc"
 
 uninstall:
 	rm -f $(INSTALLED:%="$(DESTDIR)%")

@@ -1,42 +1,82 @@
 #!/bin/sh
-# make install into a temporary DESTDIR: the binary, header, static
-# library, man page and pkg-config file; README's library example compiled
-# against the installed copy with `cc example.c $(pkg-config --cflags --libs
-# charnn)` and run on a checkpoint; make uninstall removes everything.
+# make install into a temporary DESTDIR: the binary, header, static and
+# shared libraries (versioned soname and links), man page and pkg-config
+# file; the shared library exports exactly the functions charnn.h declares;
+# README's C example built against the installed copy twice, with the
+# shared library through pkg-config and with the static library, and both
+# run on a checkpoint; README's Python (ctypes) snippet run against the
+# installed shared library; make uninstall removes everything.
 if [ "${SANITIZE:-}" = 1 ]; then
     echo "ok - install: checked in the normal build # skipped"
     exit 0
 fi
 if ! command -v pkg-config >/dev/null 2>&1; then
-    echo "ok - install: pkg-config is not installed (.ci/run installs it) # skipped"
+    echo "not ok - install: pkg-config is not installed (.ci/run installs it)"
     exit 0
 fi
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 m() { env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS make -s "$@"; }
+check() { # status description [detail file]
+    if [ "$1" -eq 0 ]; then echo "ok - $2"; else
+        echo "not ok - $2"; [ -n "${3:-}" ] && sed 's/^/    /' "$3" | head -12; fi
+}
 m install DESTDIR="$dir/root" PREFIX=/usr/local > "$dir/log" 2>&1
 rc=$?
+lib=$dir/root/usr/local/lib
+version=$(sed -n 's/^#define CHARNN_VERSION "\(.*\)"/\1/p' include/charnn.h)
+soname=libcharnn.so.$(echo "$version" | cut -d. -f1-2)
 missing=
-for f in bin/charnn include/charnn.h lib/libcharnn.a lib/pkgconfig/charnn.pc share/man/man1/charnn.1; do
+for f in bin/charnn include/charnn.h lib/libcharnn.a lib/libcharnn.so.$version \
+    lib/pkgconfig/charnn.pc share/man/man1/charnn.1; do
     [ -f "$dir/root/usr/local/$f" ] || missing="$missing $f"
 done
-[ $rc -eq 0 ] && [ -z "$missing" ] && echo "ok - make install puts charnn, charnn.h, libcharnn.a, charnn.pc and charnn.1 under PREFIX in DESTDIR" ||
-    { echo "not ok - make install (exit $rc; missing:$missing)"; sed 's/^/    /' "$dir/log"; }
-# the example from README.md, between its #include and the end of main
-awk '/^    #include <charnn.h>$/ { on = 1 } on { print substr($0, 5) } on && /^    }$/ { exit }' README.md > "$dir/example.c"
-export PKG_CONFIG_PATH="$dir/root/usr/local/lib/pkgconfig" PKG_CONFIG_SYSROOT_DIR="$dir/root"
-cc -o "$dir/example" "$dir/example.c" $(pkg-config --cflags --libs charnn) 2> "$dir/cc"
-[ $? -eq 0 ] && [ -s "$dir/example.c" ] && grep -q 'cn_sampler_draw' "$dir/example.c"
-rc=$?
-[ $rc -eq 0 ] && echo "ok - README's example compiles against the installed copy with pkg-config" ||
-    { echo "not ok - README's example does not compile"; sed 's/^/    /' "$dir/cc"; }
+[ "$(readlink "$lib/$soname")" = "libcharnn.so.$version" ] || missing="$missing $soname"
+[ "$(readlink "$lib/libcharnn.so")" = "$soname" ] || missing="$missing libcharnn.so"
+[ $rc -eq 0 ] && [ -z "$missing" ]
+check $? "make install puts charnn, charnn.h, libcharnn.a, libcharnn.so.$version with its links, charnn.pc and charnn.1 under PREFIX (exit $rc; missing:$missing)" "$dir/log"
+readelf -d "$lib/libcharnn.so.$version" 2>/dev/null | grep -q "SONAME.*\[$soname\]"
+check $? "the shared library's soname is $soname"
+
+# every CN_API function and table of charnn.h, and nothing else, is exported
+sed -n 's/^CN_API[^(]*[ *]\([a-z0-9_]*\)\(\[\]\)\{0,1\}[(;].*/\1/p' include/charnn.h | sort > "$dir/declared"
+nm -D --defined-only "$lib/libcharnn.so.$version" | awk '{ print $3 }' | sort > "$dir/exported"
+[ -s "$dir/declared" ] && cmp -s "$dir/declared" "$dir/exported"
+check $? "the shared library exports exactly the $(wc -l < "$dir/declared") names charnn.h declares" "$dir/exported"
+
 printf 'abc abc abc\n%.0s' $(seq 1 30) > "$dir/c.txt"
 "$dir/root/usr/local/bin/charnn" train "$dir/c.txt" --hidden 8 --layers 1 --batch 2 --seq-length 8 \
     --iters 3 --checkpoint "$dir/c.ckpt" > /dev/null 2>&1
-out=$("$dir/example" "$dir/c.ckpt")
+check $? "the installed charnn trains"
+
+# the C example from README.md, between its #include and the end of main
+awk '/^    #include <charnn.h>$/ { on = 1 } on { print substr($0, 5) } on && /^    }$/ { exit }' README.md > "$dir/example.c"
+export PKG_CONFIG_PATH="$lib/pkgconfig" PKG_CONFIG_SYSROOT_DIR="$dir/root"
+cc -o "$dir/shared" "$dir/example.c" $(pkg-config --cflags --libs charnn) 2> "$dir/cc" &&
+    grep -q 'cn_sampler_draw' "$dir/example.c" && readelf -d "$dir/shared" | grep -q "NEEDED.*\[$soname\]"
+check $? "README's example builds against the shared library with pkg-config" "$dir/cc"
+out=$(LD_LIBRARY_PATH="$lib" "$dir/shared" "$dir/c.ckpt")
 [ $? -eq 0 ] && [ "${#out}" -eq 200 ]
-echo "$( [ $? -eq 0 ] && echo ok || echo not ok ) - the installed charnn trains and the example samples 200 characters from its checkpoint"
+check $? "linked to the shared library, it samples 200 characters from the checkpoint"
+cc -o "$dir/static" "$dir/example.c" $(pkg-config --cflags charnn) "$lib/libcharnn.a" \
+    $(pkg-config --static --libs-only-l charnn | sed 's/-lcharnn//') 2> "$dir/cc" &&
+    ! readelf -d "$dir/static" | grep -q "NEEDED.*libcharnn"
+check $? "README's example builds against the static library" "$dir/cc"
+out=$("$dir/static" "$dir/c.ckpt")
+[ $? -eq 0 ] && [ "${#out}" -eq 200 ]
+check $? "linked statically, it samples 200 characters from the checkpoint"
+
+# the Python snippet from README.md, from its import to its last line
+if command -v python3 >/dev/null 2>&1; then
+    awk '/^    import ctypes, sys$/ { on = 1 } on && /^[^ ]/ { exit } on { print substr($0, 5) }' README.md > "$dir/sample.py"
+    out=$(python3 "$dir/sample.py" "$lib/libcharnn.so" "$dir/c.ckpt" 2> "$dir/py")
+    [ $? -eq 0 ] && [ "${#out}" -eq 200 ] && [ -s "$dir/sample.py" ]
+    check $? "README's Python snippet samples 200 characters through ctypes" "$dir/py"
+else
+    echo "not ok - python3 is not installed (.ci/run installs it)"
+fi
+
 m uninstall DESTDIR="$dir/root" PREFIX=/usr/local > "$dir/log" 2>&1
-left=$(find "$dir/root" -type f | wc -l)
-[ "$left" -eq 0 ] && echo "ok - make uninstall removes every installed file" ||
-    echo "not ok - make uninstall left $left files"
+left=$(find "$dir/root" -type f -o -type l | wc -l)
+[ "$left" -eq 0 ]
+check $? "make uninstall removes every installed file and link ($left left)"
