@@ -2,6 +2,7 @@
 #   make                 the charnn binary, build/libcharnn.a and build/libcharnn.so
 #   make test            every test; ends with "N passed, N failed"
 #   make test SANITIZE=1 the same, built with AddressSanitizer and UBSan
+#   make test TSAN=1     the same, built with ThreadSanitizer
 #   make bench           training and sampling throughput (charnn bench)
 #   make soak            SIGKILL soak of the checkpoint (KILLS=, default 60)
 #   make abuse           a careless user, repeated: concurrent runs, the corpus
@@ -40,12 +41,20 @@ TEST_INC := $(LIB_INC) -Isrc/cli
 # SANITIZE=1: everything in build/san, with ASan and UBSan, any report fatal.
 # MPI=1: everything in build/mpi, built with mpicc, charnn trains data-parallel
 # under mpirun (src/cli/comm_mpi.c); without it nothing of MPI is compiled.
+# TSAN=1: everything in build/tsan, with ThreadSanitizer, any report fatal.
 ifeq ($(SANITIZE),1)
 B        := build/san
 SAN      := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 BASE     += $(SAN)
 LDFLAGS  += $(SAN)
 CHARNN   := $(B)/charnn
+else ifeq ($(TSAN),1)
+B        := build/tsan
+SAN      := -fsanitize=thread -fno-omit-frame-pointer
+BASE     += $(SAN)
+LDFLAGS  += $(SAN)
+CHARNN   := $(B)/charnn
+export TSAN_OPTIONS := halt_on_error=1 exitcode=66 $(TSAN_OPTIONS)
 else ifeq ($(MPI),1)
 B        := build/mpi
 CC       := mpicc
@@ -77,7 +86,8 @@ TEST_SH := $(wildcard tests/test_*.sh)
 FUZZ    := checkpoint text cli
 REPLAY  := $(FUZZ:%=$(B)/replay_%)
 
-all: $(CHARNN) $(if $(filter 1,$(SANITIZE) $(MPI)),,$(B)/libcharnn.so)
+SANITIZED := $(if $(filter 1,$(SANITIZE) $(TSAN)),1)
+all: $(CHARNN) $(if $(filter 1,$(SANITIZED) $(MPI)),,$(B)/libcharnn.so)
 
 $(CHARNN): $(CLI_OBJ) $(B)/libcharnn.a
 	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(B)/libcharnn.a $(LDLIBS)
@@ -156,7 +166,7 @@ $(B)/xmlcheck: tests/xmlcheck.c
 	$(CC) $(BASE) $(CFLAGS) $(LDFLAGS) -o $@ $<
 
 test: $(CHARNN) $(B)/charnn-faults $(B)/xmlcheck $(TESTS) $(REPLAY)
-	@CHARNN=./$(CHARNN) BUILD=$(B) SANITIZE=$(SANITIZE) sh tests/run.sh $(TESTS) $(TEST_SH)
+	@CHARNN=./$(CHARNN) BUILD=$(B) SANITIZE=$(SANITIZED) sh tests/run.sh $(TESTS) $(TEST_SH)
 
 # Throughput of the speed issue's configurations a) to d), 1 and 2 threads,
 # the default model, and sampling (charnn bench). Run it on an otherwise idle

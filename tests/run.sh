@@ -1,31 +1,47 @@
 #!/bin/sh
-# Runs each test program or script given and counts its "ok - " and
-# "not ok - " lines. A test that exits non-zero without reporting a failure
-# (a crash, an abort) counts as one failure. Prints each failure, a line per
-# test, and last "N passed, N failed"; exits non-zero if anything failed.
+# Runs each test program or script given and counts its lines: "ok - "
+# passed, "not ok - " failed, "ok - ... # skipped" skipped (a test that
+# cannot run here says so, and why). A test that exits non-zero without
+# reporting a failure (a crash, an abort) counts as one failure, and so does
+# one still running after TEST_TIMEOUT seconds (default 600). Prints each
+# failure, a line per test, and last "N passed, N failed" (", N skipped"
+# when some were); exits non-zero if anything failed.
 passed=0
 failed=0
+skipped=0
+limit=${TEST_TIMEOUT:-600}
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 for t in "$@"; do
     start=$(date +%s)
     case "$t" in
-    *.sh) sh "$t" >"$out" 2>&1 ;;
-    */*) "$t" >"$out" 2>&1 ;;
-    *) "./$t" >"$out" 2>&1 ;;
+    *.sh) timeout "$limit" sh "$t" >"$out" 2>&1 ;;
+    */*) timeout "$limit" "$t" >"$out" 2>&1 ;;
+    *) timeout "$limit" "./$t" >"$out" 2>&1 ;;
     esac
     status=$?
-    ok=$(grep -c '^ok - ' "$out")
+    skip=$(grep -c '^ok - .*# skipped' "$out")
+    ok=$(($(grep -c '^ok - ' "$out") - skip))
     bad=$(grep -c '^not ok - ' "$out")
     grep '^not ok - ' "$out"
-    if [ "$status" -ne 0 ] && [ "$bad" -eq 0 ]; then
+    if [ "$status" -eq 124 ]; then
+        echo "not ok - $t did not finish in $limit s; its last lines:"
+        tail -n 5 "$out" | sed 's/^/    /'
+        bad=$((bad + 1))
+    elif [ "$status" -ne 0 ] && [ "$bad" -eq 0 ]; then
         echo "not ok - $t exited with status $status; its last lines:"
         tail -n 5 "$out" | sed 's/^/    /'
         bad=1
     fi
-    printf '%-36s %4d passed %4d failed  (%ds)\n' "$t" "$ok" "$bad" $(($(date +%s) - start))
+    printf '%-36s %4d passed %4d failed%s  (%ds)\n' "$t" "$ok" "$bad" \
+        "$( [ "$skip" -gt 0 ] && printf ' %4d skipped' "$skip")" $(($(date +%s) - start))
     passed=$((passed + ok))
     failed=$((failed + bad))
+    skipped=$((skipped + skip))
 done
-echo "$passed passed, $failed failed"
+if [ "$skipped" -gt 0 ]; then
+    echo "$passed passed, $failed failed, $skipped skipped"
+else
+    echo "$passed passed, $failed failed"
+fi
 [ "$failed" -eq 0 ]

@@ -24,23 +24,38 @@ check() { # status description [detail file]
 "$CHARNN" train "$dir/a.txt" $small --iters 40 --print-every 5 --eval-every 10 \
     --log "$dir/run.csv" --checkpoint "$dir/m.ckpt" >"$dir/out" 2>"$dir/err"
 check $? "train --log runs" "$dir/err"
-sed -n '2p' "$dir/run.csv" | grep -qx 'iteration,epoch,loss,smooth_loss,val_loss,lr,grad_norm,chars_per_s,seconds'
-check $? "the log's header names the documented columns" "$dir/run.csv"
-head -1 "$dir/run.csv" | grep -q '^# charnn .* train .*a.txt: lstm, 1 layer x 12 hidden'
-check $? "the log starts with a line describing the run" "$dir/run.csv"
-rows=$(grep -vc '^#\|^iteration' "$dir/run.csv")
-[ "$rows" -eq 9 ]   # iterations 1, 5, 10, ..., 40
-check $? "one row per print interval (every 5 of 40, and the first): $rows rows" "$dir/run.csv"
-evals=$(grep -v '^#\|^iteration' "$dir/run.csv" | awk -F, '$5 != ""' | wc -l)
-[ "$evals" -eq 4 ] && grep -v '^#\|^iteration' "$dir/run.csv" | awk -F, '$5 != "" && $1 % 10 { bad = 1 } END { exit bad }'
+head -1 "$dir/run.csv" | grep -qx 'run,iteration,epoch,loss,smooth_loss,val_loss,lr,grad_norm,chars_per_s,seconds,description'
+check $? "the log's first line is the header of the documented columns" "$dir/run.csv"
+# the rows (no header), as awk sees them: the description, quoted, is the
+# last field and the only one with commas
+rows() { tail -n +2 "$1" | sed 's/,"[^"]*"$/,/'; }
+rows "$dir/run.csv" > "$dir/rows"
+[ "$(wc -l < "$dir/rows")" -eq 9 ]   # iterations 1, 5, 10, ..., 40
+check $? "one row per print interval (every 5 of 40, and the first): $(wc -l < "$dir/rows") rows" "$dir/run.csv"
+evals=$(awk -F, '$6 != ""' "$dir/rows" | wc -l)
+[ "$evals" -eq 4 ] && awk -F, '$6 != "" && $2 % 10 { bad = 1 } END { exit bad }' "$dir/rows"
 check $? "val_loss is filled exactly on the 4 evaluation rows" "$dir/run.csv"
-grep -v '^#\|^iteration' "$dir/run.csv" | awk -F, 'NF != 9 || $3 + 0 <= 0 || $6 != 0.002 || $9 < prev { bad = 1 } { prev = $9 } END { exit bad }'
-check $? "every row has 9 fields, a positive loss, the learning rate, growing seconds" "$dir/run.csv"
+awk -F, 'NF != 11 || $4 + 0 <= 0 || $7 != 0.002 || $10 < prev || $1 != run0 && NR > 1 { bad = 1 }
+         NR == 1 { run0 = $1 } { prev = $10 } END { exit bad }' "$dir/rows"
+check $? "every row has 11 fields, the run, a positive loss, the learning rate, growing seconds" "$dir/run.csv"
+sed -n 2p "$dir/run.csv" | grep -q ',"charnn .* train .*a.txt: lstm, 1 layer x 12 hidden, .*"$' &&
+    [ "$(grep -c ',"charnn' "$dir/run.csv")" -eq 1 ]
+check $? "the first row, alone, describes the run (a quoted field)" "$dir/run.csv"
+if command -v python3 >/dev/null 2>&1; then
+    python3 -c 'import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+assert len(rows) == 9 and all(len(r) == 11 and None not in r for r in rows), rows
+assert rows[0]["description"].startswith("charnn ") and float(rows[-1]["iteration"]) == 40' \
+        "$dir/run.csv" 2>"$dir/err"
+    check $? "Python's csv.DictReader reads the log with no options" "$dir/err"
+fi
 
 "$CHARNN" train "$dir/a.txt" $small --resume "$dir/m.ckpt" --iters 50 --print-every 5 \
     --eval-every 10 --log "$dir/run.csv" --checkpoint "$dir/m.ckpt" >/dev/null 2>&1
-grep -q '^# resumed at iteration 40$' "$dir/run.csv" && [ "$(grep -vc '^#\|^iteration' "$dir/run.csv")" -eq 12 ]
-check $? "a resumed run appends to the log (rows 41, 45, 50: 12 in all)" "$dir/run.csv"
+rows "$dir/run.csv" > "$dir/rows"
+[ "$(wc -l < "$dir/rows")" -eq 12 ] && [ "$(cut -d, -f1 "$dir/rows" | sort -u | wc -l)" -eq 1 ] &&
+    grep -q '; resumed at iteration 40"$' "$dir/run.csv"
+check $? "a resumed run appends to the log, the same run, its first row says so (12 rows)" "$dir/run.csv"
 
 "$CHARNN" plot "$dir/run.csv" -o "$dir/loss.svg" >"$dir/out" 2>"$dir/err"
 check $? "plot writes an SVG" "$dir/err"
@@ -135,7 +150,7 @@ check $? "charnn help --man writes the manual page from the option tables" "$dir
     --eval-every 200 --print-every 50 --log "$dir/budget.csv" --checkpoint "$dir/tb.ckpt" >"$dir/out" 2>&1
 rc=$?
 last=$(tail -1 "$dir/budget.csv")
-secs=$(echo "$last" | cut -d, -f9) lr=$(echo "$last" | cut -d, -f6)
+secs=$(echo "$last" | cut -d, -f10) lr=$(echo "$last" | cut -d, -f7)
 [ $rc -eq 0 ] && grep -q 'for 0:02 of training; lr schedule cosine' "$dir/out" &&
     awk -v s="$secs" -v lr="$lr" 'BEGIN { exit !(s >= 2 && s < 4 && lr < 0.0002) }' &&
     [ -s "$dir/tb.best.ckpt" ]

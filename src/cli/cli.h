@@ -8,6 +8,8 @@
 
 #include "charnn.h"
 
+#include <signal.h>
+
 /* Exit codes (README.md, "Exit codes"). */
 enum {
     EXIT_OK = 0,
@@ -85,7 +87,7 @@ const char *cli_duration(double seconds, char buf[32]);
 int cli_threads(int requested, const CnShape *shape, int streams);
 /* Installs SIGINT/SIGTERM/SIGHUP handlers that set cli_signal. */
 void cli_catch_signals(void);
-extern volatile int cli_signal;
+extern volatile sig_atomic_t cli_signal;
 
 /* What the status line and the log show of a run (src/cli_progress.c). */
 typedef struct {
@@ -105,6 +107,8 @@ typedef struct {
     double last_draw; /* when it was last redrawn */
     FILE *log;        /* --log CSV (owned by the run's Outputs), or NULL */
     const char *log_name;
+    uint64_t log_run;                /* the run column */
+    const char *log_description;     /* for the next row, then NULL */
     const char *lost; /* "standard output" or the log's name: a write failed */
     int lost_errno;   /* why */
 } Progress;
@@ -121,12 +125,14 @@ void progress_sample(Progress *p, uint64_t iteration, double temperature, const 
                      size_t len);
 void progress_end(Progress *p);    /* clears the status line */
 void progress_finish(Progress *p); /* ends it, leaving it on screen */
-/* Starts the CSV log in f (open for appending): the description and the
- * header in a new file, a line marking a resumed or a new run in an old one.
- * A failed write to stdout or the log sets p->lost and raises SIGPIPE's flag
- * in cli_signal, so that the run saves and stops. */
-void log_start(Progress *p, FILE *f, const char *name, const char *description,
-               uint64_t iteration, int resumed);
+/* The training log's header line: its columns (src/cli/progress.c). */
+extern const char *const log_header;
+/* Starts the CSV log in f (open for appending): the header in a new file;
+ * rows carry run, and the first row this invocation writes the description
+ * (which the caller keeps alive). A failed write to stdout or the log sets
+ * p->lost and raises SIGPIPE's flag in cli_signal, so that the run saves
+ * and stops. */
+void log_start(Progress *p, FILE *f, const char *name, const char *description, uint64_t run);
 void log_row(Progress *p, const Status *s, double lr, double grad_norm);
 void log_flush(Progress *p);
 

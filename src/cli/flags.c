@@ -19,7 +19,7 @@
 const char *cli_program = "charnn";
 int cli_parse_only;
 int cli_help_roff;
-volatile int cli_signal;
+volatile sig_atomic_t cli_signal;
 
 void cli_field_text(const CnField *f, const void *value, char *out, size_t n)
 {

@@ -249,16 +249,18 @@ static int prepare_checkpoint(Output *o, const char *what, const char *flag)
     return 0;
 }
 
-/* The first line of a log file already there must be charnn's. */
+/* The first line of a log file already there must be charnn's header:
+ * rows are appended under it. */
 static int looks_like_log(const char *path)
 {
     FILE *f = fopen(path, "r");
     if (!f)
         return 1; /* the open for appending reports the problem */
-    char line[64] = "";
+    char line[256] = "";
     int empty = !fgets(line, sizeof line, f);
     fclose(f);
-    return empty || strncmp(line, "# charnn", 8) == 0 || strncmp(line, "iteration,", 10) == 0;
+    line[strcspn(line, "\r\n")] = '\0';
+    return empty || strcmp(line, log_header) == 0;
 }
 
 /* Opens the log for appending, locked (a log written by two runs at once
@@ -274,8 +276,9 @@ static int prepare_log(Outputs *out)
         return EXIT_ERROR;
     }
     if (existed && S_ISREG(sb.st_mode) && sb.st_size > 0 && !looks_like_log(o->given)) {
-        cli_error("--log %s exists and is not a charnn training log; give another --log (charnn "
-                  "appends to its own logs only)", o->given);
+        cli_error("--log %s exists and is not a charnn training log of this version; give "
+                  "another --log (charnn appends only to its own logs, whose columns it knows)",
+                  o->given);
         return EXIT_USAGE;
     }
     int fd = open(o->given, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);

@@ -28,18 +28,41 @@ typedef struct {
     char title[2][512]; /* "charnn 0.1.0 train FILES" and the configuration */
 } Log;
 
-/* Splits a CSV line in place into at most max fields. */
+/* Splits a CSV line in place into at most max fields: commas separate,
+ * double quotes enclose a field, "" inside is one quote. */
 static int split(char *line, char **fields, int max)
 {
     int n = 0;
-    for (char *p = line; n < max;) {
-        fields[n++] = p;
-        p = strchr(p, ',');
-        if (!p)
+    char *p = line;
+    while (n < max) {
+        char *out = p;
+        fields[n++] = out;
+        if (*p == '"') {
+            for (p++; *p && !(*p == '"' && p[1] != '"'); p++)
+                *out++ = *p == '"' ? *++p : *p;
+            if (*p == '"')
+                p++;
+        } else {
+            while (*p && *p != ',')
+                *out++ = *p++;
+        }
+        int more = *p == ',';
+        *out = '\0';
+        if (!more)
             break;
-        *p++ = '\0';
+        p++;
     }
     return n;
+}
+
+/* "charnn 0.2.0 train FILES: model, sizes, ..." -> the picture's two title
+ * lines */
+static void set_title(Log *log, const char *description)
+{
+    const char *colon = strstr(description, ": ");
+    size_t len = colon ? (size_t)(colon - description) : strlen(description);
+    snprintf(log->title[0], sizeof log->title[0], "%.*s", (int)len, description);
+    snprintf(log->title[1], sizeof log->title[1], "%s", colon ? colon + 2 : "");
 }
 
 static int parse_number(const char *s, double *out)
@@ -63,19 +86,16 @@ static int read_log(const char *path, Log *log)
     enum { ITER, EPOCH, LOSS, SMOOTH, VAL, NCOL };
     static const char *const names[NCOL] = {"iteration", "epoch", "loss", "smooth_loss",
                                             "val_loss"};
-    int col[NCOL] = {-1, -1, -1, -1, -1}, have_header = 0, lineno = 0;
-    char line[4096];
+    int col[NCOL] = {-1, -1, -1, -1, -1}, run_col = -1, desc_col = -1, have_header = 0,
+        lineno = 0;
+    char line[8192], run[32] = "";
     while (fgets(line, sizeof line, f)) {
         lineno++;
         line[strcspn(line, "\r\n")] = '\0';
-        if (line[0] == '#') {
+        if (line[0] == '#') { /* a log of charnn 0.1, whose description was a comment */
             const char *c = line + 1 + (line[1] == ' ');
-            const char *colon = strstr(c, ": ");
-            if (!log->title[0][0] && strncmp(c, "charnn", 6) == 0) {
-                size_t len = colon ? (size_t)(colon - c) : strlen(c);
-                snprintf(log->title[0], sizeof log->title[0], "%.*s", (int)len, c);
-                snprintf(log->title[1], sizeof log->title[1], "%s", colon ? colon + 2 : "");
-            }
+            if (!log->title[0][0] && strncmp(c, "charnn", 6) == 0)
+                set_title(log, c);
             continue;
         }
         if (!line[0])
@@ -83,10 +103,13 @@ static int read_log(const char *path, Log *log)
         char *fields[32];
         int nf = split(line, fields, 32);
         if (!have_header) {
-            for (int i = 0; i < nf; i++)
+            for (int i = 0; i < nf; i++) {
                 for (int c = 0; c < NCOL; c++)
                     if (strcmp(fields[i], names[c]) == 0)
                         col[c] = i;
+                run_col = strcmp(fields[i], "run") == 0 ? i : run_col;
+                desc_col = strcmp(fields[i], "description") == 0 ? i : desc_col;
+            }
             for (int c = 0; c < NCOL; c++) {
                 if (col[c] < 0) {
                     cli_error("%s:%d: no '%s' column; give the file written by charnn train "
@@ -98,6 +121,15 @@ static int read_log(const char *path, Log *log)
             have_header = 1;
             continue;
         }
+        /* a log may hold several runs: the picture is of the last (a resumed
+           run keeps its run, and its curve goes on) */
+        if (run_col >= 0 && run_col < nf && strcmp(fields[run_col], run) != 0) {
+            snprintf(run, sizeof run, "%s", fields[run_col]);
+            log->n = 0;
+            log->title[0][0] = log->title[1][0] = '\0';
+        }
+        if (desc_col >= 0 && desc_col < nf && fields[desc_col][0] && !log->title[0][0])
+            set_title(log, fields[desc_col]);
         Row r = {.val = NAN};
         int ok = 1;
         for (int c = 0; c < NCOL && ok; c++) {

@@ -154,27 +154,35 @@ void progress_finish(Progress *p)
 }
 
 /* ------------------------------------------------------------------------- */
-/* The CSV log. Columns (README.md, "The training log"):
- *   iteration, epoch, loss, smooth_loss, val_loss, lr, grad_norm,
- *   chars_per_s, seconds
- * one row per print interval and per evaluation; val_loss is empty on rows
- * without an evaluation. A new file starts with a "# " line describing the
- * run and the header; a resumed run appends "# resumed at iteration N", a
- * new run appended to an old log its own "# " line. */
-void log_start(Progress *p, FILE *f, const char *name, const char *description,
-               uint64_t iteration, int resumed)
+/* The CSV log (README.md, "The training log"): plain CSV, the header first,
+ * one row per print interval and per evaluation, every row with the same
+ * columns. run is the run's identity, the same across its resumes; the
+ * description (which run, which flags) is on the first row each invocation
+ * writes, empty on the others, quoted as CSV quotes. */
+const char *const log_header = "run,iteration,epoch,loss,smooth_loss,val_loss,lr,grad_norm,"
+                               "chars_per_s,seconds,description";
+
+/* s as one CSV field: quoted, inner quotes doubled, line breaks as spaces. */
+static void csv_field(FILE *f, const char *s)
+{
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', f);
+        fputc(*s == '\n' || *s == '\r' ? ' ' : *s, f);
+    }
+    fputc('"', f);
+}
+
+void log_start(Progress *p, FILE *f, const char *name, const char *description, uint64_t run)
 {
     p->log = f;
     p->log_name = name;
+    p->log_run = run;
+    p->log_description = description;
     struct stat sb;
-    int fresh = fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size == 0;
-    if (fresh)
-        fprintf(f, "# %s\niteration,epoch,loss,smooth_loss,val_loss,lr,grad_norm,chars_per_s,"
-                   "seconds\n", description);
-    else if (resumed)
-        fprintf(f, "# resumed at iteration %llu\n", (unsigned long long)iteration);
-    else
-        fprintf(f, "# %s\n", description); /* a new run, appended: rows start again */
+    if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size == 0)
+        fprintf(f, "%s\n", log_header);
     log_flush(p);
 }
 
@@ -188,10 +196,14 @@ void log_row(Progress *p, const Status *s, double lr, double grad_norm)
 {
     if (!p->log)
         return;
-    fprintf(p->log, "%llu,%.6f,%.6f,%.6f,", (unsigned long long)s->iteration, s->epoch, s->loss,
-            s->smooth);
+    fprintf(p->log, "%016llx,%llu,%.6f,%.6f,%.6f,", (unsigned long long)p->log_run,
+            (unsigned long long)s->iteration, s->epoch, s->loss, s->smooth);
     if (s->evaluated && isfinite(s->val_loss))
         fprintf(p->log, "%.6f", s->val_loss);
-    fprintf(p->log, ",%g,%.6g,%.0f,%.3f\n", lr, grad_norm, s->chars_per_s, s->seconds);
+    fprintf(p->log, ",%g,%.6g,%.0f,%.3f,", lr, grad_norm, s->chars_per_s, s->seconds);
+    if (p->log_description)
+        csv_field(p->log, p->log_description);
+    p->log_description = NULL; /* the first row only */
+    fputc('\n', p->log);
     log_flush(p);
 }

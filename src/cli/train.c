@@ -834,15 +834,18 @@ int cmd_train(int argc, char **argv)
         cli_error("interrupted before training started; nothing was written");
         rc = EXIT_SIGNAL + cli_signal;
     }
+    char *line = NULL; /* the log's description of this invocation */
     if (!rc && out.log_file) {
         char what[256];
         describe(tr, what, sizeof what);
-        size_t len = strlen(files) + strlen(what) + 64;
-        char *line = malloc(len);
-        if (line) {
-            snprintf(line, len, "charnn %s train %s: %s", CHARNN_VERSION, files, what);
-            log_start(&pg, out.log_file, a.log, line, p->iteration, a.resume != NULL);
-            free(line);
+        size_t len = strlen(files) + strlen(what) + 96;
+        if ((line = malloc(len)) != NULL) {
+            char n1[32];
+            int at = snprintf(line, len, "charnn %s train %s: %s", CHARNN_VERSION, files, what);
+            if (a.resume && at > 0 && (size_t)at < len)
+                snprintf(line + at, len - (size_t)at, "; resumed at iteration %s",
+                         cli_count(p->iteration, n1));
+            log_start(&pg, out.log_file, a.log, line, p->run);
         }
         if (!line || pg.lost) {
             cli_error("cannot write the log %s: %s", a.log,
@@ -875,6 +878,7 @@ int cmd_train(int argc, char **argv)
     }
     pg.log = NULL;
     outputs_release(&out);
+    free(line);
     cn_trainer_free(tr);
     cn_text_free(text);
     free(files_read.at_start);

@@ -6,6 +6,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "kernels.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -58,25 +59,30 @@ const CnIsa *cn_isa_named(const char *name)
     return &cn_isa_generic;
 }
 
-static const CnIsa *chosen; /* benign race: every thread picks the same */
+/* The table in use; threads that find none pick the same one, and store it
+ * atomically. */
+static const CnIsa *_Atomic chosen;
 
 void cn_isa_use(const CnIsa *isa)
 {
-    chosen = isa;
+    atomic_store(&chosen, isa);
 }
 
 const CnIsa *cn_isa(void)
 {
-    if (!chosen) {
+    const CnIsa *isa = atomic_load_explicit(&chosen, memory_order_relaxed);
+    if (!isa) {
         const char *want = getenv("CHARNN_ISA");
-        const CnIsa *isa = want ? cn_isa_named(want) : NULL;
+        isa = want ? cn_isa_named(want) : NULL;
         if (!isa)
             isa = cn_isa_named("avx512");
         if (!isa)
             isa = cn_isa_named("avx2");
-        chosen = isa ? isa : &cn_isa_generic;
+        if (!isa)
+            isa = &cn_isa_generic;
+        atomic_store_explicit(&chosen, isa, memory_order_relaxed);
     }
-    return chosen;
+    return isa;
 }
 
 const char *cn_version(void)
