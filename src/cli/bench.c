@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * charnn bench: training and sampling throughput on synthetic text, timed
- * like ../shared/bench/torch_charrnn.py: chars/s = B * T * timed iterations
+ * like tests/bench/torch_charrnn.py: chars/s = B * T * timed iterations
  * / their wall time (warm-up excluded); GFLOP/s = 6 FLOPs (forward 2,
  * backward 4) * entries of the input, recurrent and output weight matrices
  * * chars/s / 1e9. Also where the time of a step goes (CnProfile).
