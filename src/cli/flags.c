@@ -58,6 +58,12 @@ CnCheckpoint *cli_start(const Command *cmd, int argc, char **argv, const char **
     return ck;
 }
 
+int cli_color_allowed(int fd)
+{
+    const char *no_color = getenv("NO_COLOR"), *term = getenv("TERM");
+    return isatty(fd) && !(no_color && no_color[0]) && !(term && strcmp(term, "dumb") == 0);
+}
+
 void cli_note(const char *fmt, ...)
 {
     va_list ap;

@@ -21,12 +21,6 @@
 enum { BAR_WIDTH = 20 };
 static const double REDRAW_SECONDS = 0.1;
 
-int cli_color_allowed(int fd)
-{
-    const char *no_color = getenv("NO_COLOR"), *term = getenv("TERM");
-    return isatty(fd) && !(no_color && no_color[0]) && !(term && strcmp(term, "dumb") == 0);
-}
-
 void progress_init(Progress *p, int quiet)
 {
     memset(p, 0, sizeof *p);

@@ -36,11 +36,6 @@ const char *cn_name_of(const char *const *names, int i)
     return "?";
 }
 
-int cn_cell_gates(CnCell cell)
-{
-    return cell == CN_RNN ? 1 : cell == CN_GRU ? 3 : 4;
-}
-
 static int is_lstm(CnCell cell)
 {
     return cell == CN_LSTM || cell == CN_PEEPHOLE;

@@ -107,6 +107,11 @@ uint64_t cn_physical_memory(void)
     return pages > 0 && size > 0 ? (uint64_t)pages * (uint64_t)size : 0;
 }
 
+int cn_cell_gates(CnCell cell)
+{
+    return cell == CN_RNN ? 1 : cell == CN_GRU ? 3 : 4;
+}
+
 int cn_threads_for(const CnShape *s, int B, int max)
 {
     /* below ~256k multiply-adds a step is a few microseconds of work, less
