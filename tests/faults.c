@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Fault injection for the test build build/charnn-faults (see internal.h):
+ * Fault injection for the test build build/charnn-faults (see src/core/core.h):
  *     CHARNN_FAULT=point:N[+][,point:N[+]...]   fail the Nth call of a point
  *                                              (and every later one with +)
  *     CHARNN_SLOW_SAVE_MS=ms                   pause inside every save

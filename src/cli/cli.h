@@ -89,7 +89,7 @@ int cli_threads(int requested, const CnShape *shape, int streams);
 void cli_catch_signals(void);
 extern volatile sig_atomic_t cli_signal;
 
-/* What the status line and the log show of a run (src/cli_progress.c). */
+/* What the status line and the log show of a run (src/cli/progress.c). */
 typedef struct {
     uint64_t iteration, target;           /* target 0: bounded by time alone */
     double fraction;                      /* of the run done, for the progress bar */
@@ -136,7 +136,7 @@ void log_start(Progress *p, FILE *f, const char *name, const char *description, 
 void log_row(Progress *p, const Status *s, double lr, double grad_norm);
 void log_flush(Progress *p);
 
-/* What a training run writes (src/cli_outputs.c). */
+/* What a training run writes (src/cli/outputs.c). */
 typedef struct {
     const char *given; /* the path as given or derived, for messages */
     char *path;        /* the file it names, links resolved: checkpoints are saved there */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The single-process build of the CLI's Comm (cli.h): one rank, nothing to
- * sum or send. The MPI build (make MPI=1) uses src/cli_mpi.c instead.
+ * sum or send. The MPI build (make MPI=1) uses src/cli/comm_mpi.c instead.
  */
 #include "cli.h"
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Which build of the kernels to run (isa.h): the best one the CPU supports,
+ * Which build of the kernels to run (kernels.h): the best one the CPU supports,
  * unless CHARNN_ISA names another, chosen once.
  */
 #define _POSIX_C_SOURCE 200809L

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Matrix products, built once per instruction set (see isa.h).
+ * Matrix products, built once per instruction set (see kernels.h).
  *
  *     C (M x N) (+)= A (M x K) . B (K x N)
  *

@@ -2,7 +2,7 @@
 /*
  * GRU layer (the original form, reset gate before the recurrent product)
  * over a chunk of `steps` steps, B streams, H units, built per instruction
- * set (isa.h). Gate blocks [r u n]:
+ * set (kernels.h). Gate blocks [r u n]:
  *     r = s(z_r + h_{t-1} W_hr)      u = s(z_u + h_{t-1} W_hu)
  *     n = tanh(z_n + (r h_{t-1}) W_hn)
  *     h_t = u n + (1 - u) h_{t-1}

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Softmax and cross-entropy over rows of logits, built per instruction set
- * (isa.h):  p = softmax(y),  loss = -log p[target] = log sum e^(y - max)
+ * (kernels.h):  p = softmax(y),  loss = -log p[target] = log sum e^(y - max)
  * - (y_target - max). The exponentials are one vectorized pass; the sum
  * runs in order, so a row's result does not depend on which thread did it.
  */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * LSTM layer, with or without peephole connections, over a chunk of
- * `steps` steps, B streams, H units, built per instruction set (isa.h).
+ * `steps` steps, B streams, H units, built per instruction set (kernels.h).
  * Gate blocks in z are [i f o g]:
  *     i = s(z_i + p_i c_{t-1})   f = s(z_f + p_f c_{t-1})   g = tanh(z_g)
  *     c_t = f c_{t-1} + i g

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Reference matrix products: the three forms a training step needs, as plain
- * loops, kept beside the blocked kernels of src/gemm.c, which the tests
+ * loops, kept beside the blocked kernels of src/kernels/gemm.c, which the tests
  * check against them. Shapes are (rows, cols); every matrix is row-major
  * with its own leading dimension.
  */

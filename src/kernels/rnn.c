@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Vanilla RNN layer over a chunk of `steps` steps, B streams, H units, built
- * per instruction set (isa.h):
+ * per instruction set (kernels.h):
  *     h_t = tanh(W_xh x_t + W_hh h_{t-1} + b_h)
  * z holds W_xh x_t + b_h on entry. Each thread owns a range of units (whole
  * panels of the packed Wh) and computes their recurrent product and
