@@ -138,6 +138,34 @@ void cn_state_place(CnReal *global, const CnReal *local, const CnShape *s, int b
     state_rows(global, (CnReal *)local, s, batch, first, count, 1);
 }
 
+/* How a configuration cuts the text: the validation tail, the training
+ * head, its B streams and their chunks of T; an error when the text is too
+ * short for them. Cheap: checked before a model is made. */
+static int layout(const CnText *text, const CnTrainConfig *c, CnTrainer *tr, CnError *err)
+{
+    int B = c->batch, T = c->seq_length;
+    tr->n_val = (size_t)((double)text->nchars * c->val_frac);
+    tr->n_train = text->nchars - tr->n_val;
+    if (c->val_frac > 0 && tr->n_val < 2) {
+        cn_errorf(err, "--val-frac %g leaves %zu characters for validation; use a larger fraction "
+                 "or 0 for none", c->val_frac, tr->n_val);
+        return -1;
+    }
+    tr->stream_len = tr->n_train > 0 && B > 0 ? (tr->n_train - 1) / (size_t)B : 0;
+    tr->chunks_per_epoch = T > 0 ? tr->stream_len / (size_t)T : 0;
+    if (tr->chunks_per_epoch == 0) {
+        char held[96] = "";
+        if (c->val_frac >= 0.5)
+            snprintf(held, sizeof held, ", or a smaller --val-frac (%g holds out %zu of the %zu)",
+                     c->val_frac, tr->n_val, text->nchars);
+        cn_errorf(err, "the training text has %zu characters, too few for --batch %d x --seq-length "
+                 "%d (needs at least %zu); use a smaller batch or sequence length%s",
+                 tr->n_train, B, T, (size_t)B * T + 1, held);
+        return -1;
+    }
+    return 0;
+}
+
 int cn_trainer_init(CnTrainer *tr, CnModel *model, const CnText *text, CnTrainState *st,
                     int resume, int threads, const CnShard *shard, CnError *err)
 {
@@ -164,25 +192,8 @@ int cn_trainer_init(CnTrainer *tr, CnModel *model, const CnText *text, CnTrainSt
         cn_errorf(err, "training configuration is out of range");
         goto fail;
     }
-    tr->n_val = (size_t)((double)text->nchars * c->val_frac);
-    tr->n_train = text->nchars - tr->n_val;
-    if (c->val_frac > 0 && tr->n_val < 2) {
-        cn_errorf(err, "--val-frac %g leaves %zu characters for validation; use a larger fraction "
-                 "or 0 for none", c->val_frac, tr->n_val);
+    if (layout(text, c, tr, err) != 0)
         goto fail;
-    }
-    tr->stream_len = tr->n_train > 0 ? (tr->n_train - 1) / (size_t)B : 0;
-    tr->chunks_per_epoch = tr->stream_len / (size_t)T;
-    if (tr->chunks_per_epoch == 0) {
-        char held[96] = "";
-        if (c->val_frac >= 0.5)
-            snprintf(held, sizeof held, ", or a smaller --val-frac (%g holds out %zu of the %zu)",
-                     c->val_frac, tr->n_val, text->nchars);
-        cn_errorf(err, "the training text has %zu characters, too few for --batch %d x --seq-length "
-                 "%d (needs at least %zu); use a smaller batch or sequence length%s",
-                 tr->n_train, B, T, (size_t)B * T + 1, held);
-        goto fail;
-    }
     uint32_t crc = cn_crc32(0, text->bytes, text->nbytes);
     if (resume && (s->p.corpus_bytes != text->nbytes || s->p.corpus_crc != crc)) {
         cn_errorf(err, "this checkpoint was trained on a different corpus (%llu bytes, CRC %08x; "
@@ -491,8 +502,14 @@ CnTrainer *cn_trainer_new(const CnText *text, CnCell cell, int hidden, int layer
                           const CnTrainConfig *cfg, int threads, const CnShard *shard,
                           CnError *err)
 {
+    CnTrainer probe; /* a text too short for the layout fails before anything is made */
     CnVocab vocab;
-    if (cn_vocab_build(&vocab, text, err) != 0)
+    if (cfg->batch < 1 || cfg->seq_length < 1) {
+        cn_errorf(err, "batch %d and seq-length %d must be at least 1", cfg->batch,
+                  cfg->seq_length);
+        return NULL;
+    }
+    if (layout(text, cfg, &probe, err) != 0 || cn_vocab_build(&vocab, text, err) != 0)
         return NULL;
     CnShape shape = {cell, vocab.size, hidden, layers};
     CnModel *m = malloc(sizeof *m);
