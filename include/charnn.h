@@ -41,8 +41,9 @@ typedef struct {
     char msg[CN_ERRLEN]; /* e.g. "data/x.txt is not valid UTF-8 at byte 1234 (0xff); ..." */
 } CnError;
 
-/* The precision of parameters and states: float (the test suite also builds
- * the library in double, -DCHARNN_DOUBLE). Checkpoints always store float. */
+/* The precision of parameters and states: float. (The test suite builds
+ * the library in double too, -DCHARNN_DOUBLE, for the gradient checks: a
+ * program must be built as its library was.) Checkpoints store float. */
 #ifdef CHARNN_DOUBLE
 typedef double CnReal;
 #else
@@ -177,7 +178,7 @@ enum { CN_FIELD_RESUMABLE = 1, CN_FIELD_OPEN_HI = 2, CN_FIELD_NAN = 4, CN_FIELD_
 typedef struct {
     const char *name;          /* as the flags and charnn info call it: "lr", "seq-length" */
     CnFieldPart part;          /* in CnShape, CnTrainConfig, CnProgress or (STATE) the
-                                  run's own state, which callers do not see */
+                                  run's own state: its offset is not for callers */
     size_t offset;             /* its place there */
     CnFieldType type;
     const char *const *names;  /* an enum's names, else NULL */
@@ -228,7 +229,8 @@ typedef struct {
 } CnShard;
 
 /* A new run of a fresh model (cell, hidden, layers) over text's characters,
- * initialised by cfg->init from cfg->seed. A run that would need more
+ * initialised by cfg->init from cfg->seed. Every setting must be in the
+ * range cn_fields gives (what a checkpoint may hold). A run that would need more
  * memory than the machine has is refused before anything is allocated.
  * shard NULL: all streams, alone. */
 CN_API CnTrainer *cn_trainer_new(const CnText *text, CnCell cell, int hidden, int layers,

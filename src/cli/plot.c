@@ -5,7 +5,7 @@
  * iterations, epochs on the top axis, ticks, labels, a legend, and the run's
  * configuration as the title.
  */
-#define _XOPEN_SOURCE 700 /* realpath */
+#define _XOPEN_SOURCE 700 /* realpath, getline */
 #include "cli.h"
 
 #include <errno.h>
@@ -88,8 +88,9 @@ static int read_log(const char *path, Log *log)
                                             "val_loss"};
     int col[NCOL] = {-1, -1, -1, -1, -1}, run_col = -1, desc_col = -1, have_header = 0,
         lineno = 0;
-    char line[8192], run[32] = "";
-    while (fgets(line, sizeof line, f)) {
+    char *line = NULL, run[32] = "";
+    size_t line_cap = 0;
+    while (getline(&line, &line_cap, f) > 0) { /* a row of any length */
         lineno++;
         line[strcspn(line, "\r\n")] = '\0';
         if (line[0] == '#') { /* a log of charnn 0.1, whose description was a comment */
@@ -115,6 +116,7 @@ static int read_log(const char *path, Log *log)
                     cli_error("%s:%d: no '%s' column; give the file written by charnn train "
                               "--log", path, lineno, names[c]);
                     fclose(f);
+                    free(line);
                     return -1;
                 }
             }
@@ -143,6 +145,7 @@ static int read_log(const char *path, Log *log)
         if (!ok) {
             cli_error("%s:%d: a row with a missing or malformed number", path, lineno);
             fclose(f);
+            free(line);
             return -1;
         }
         /* charnn logs iterations below 10^15 and losses up to CN_LOSS_LIMIT;
@@ -159,6 +162,7 @@ static int read_log(const char *path, Log *log)
                       "losses 0 to %g nats/char); give the file written by charnn train --log",
                       path, lineno, odd, CN_LOSS_LIMIT);
             fclose(f);
+            free(line);
             return -1;
         }
         if (log->n == log->cap) {
@@ -167,6 +171,7 @@ static int read_log(const char *path, Log *log)
             if (!bigger) {
                 cli_error("out of memory reading %s", path);
                 fclose(f);
+                free(line);
                 return -1;
             }
             log->rows = bigger, log->cap = cap;
@@ -174,6 +179,7 @@ static int read_log(const char *path, Log *log)
         log->rows[log->n++] = r;
     }
     fclose(f);
+    free(line);
     if (log->n == 0) {
         cli_error("%s has no rows to plot; train with --log %s first", path, path);
         return -1;

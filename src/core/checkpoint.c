@@ -90,6 +90,32 @@ _Static_assert(sizeof(CnCell) == sizeof(int) && sizeof(CnOptimKind) == sizeof(in
                    sizeof(CnSchedule) == sizeof(int) && sizeof(CnInit) == sizeof(int),
                "enums are stored as ints");
 
+/* A value field f may hold. */
+static int in_range(const CnField *f, double x)
+{
+    return isnan(x)   ? (f->flags & CN_FIELD_NAN) != 0
+           : isinf(x) ? (f->flags & CN_FIELD_INF) != 0
+                      : x >= f->lo && (f->flags & CN_FIELD_OPEN_HI ? x < f->hi : x <= f->hi);
+}
+
+int cn_config_check(const CnTrainConfig *cfg, CnError *err)
+{
+    for (const CnField *f = cn_fields; f->name; f++) {
+        if (f->part != CN_IN_CONFIG)
+            continue;
+        const char *v = (const char *)cfg + f->offset;
+        double x = f->type == CN_F_INT   ? *(const int *)v
+                   : f->type == CN_F_U32 ? *(const uint32_t *)v
+                   : f->type == CN_F_U64 ? (double)*(const uint64_t *)v
+                                         : *(const double *)v;
+        if (!in_range(f, x)) {
+            cn_errorf(err, "the training configuration's %s (%g) is out of range", f->name, x);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* Where field f of a shape and a run state lives. */
 static void *field_at(const CnField *f, const CnShape *shape, const CnTrainState *st)
 {
@@ -628,11 +654,7 @@ static int read_fields(Reader *r, CnShape *shape, CnTrainState *st)
                 snprintf(text, sizeof text, "%g", x);
                 break;
             }
-            int ok = isnan(x)   ? (f->flags & CN_FIELD_NAN) != 0
-                     : isinf(x) ? (f->flags & CN_FIELD_INF) != 0
-                                : x >= f->lo && (f->flags & CN_FIELD_OPEN_HI ? x < f->hi
-                                                                               : x <= f->hi);
-            if (!r->failed && !ok)
+            if (!r->failed && !in_range(f, x))
                 return bad(r, "has an out-of-range %s (%s): the file is damaged", f->name, text);
         }
     }

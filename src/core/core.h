@@ -380,6 +380,10 @@ static inline void cn_fault_pause(void)
 uint64_t cn_mix64(uint64_t z);
 #define CN_GOLDEN 0x9e3779b97f4a7c15ull
 
+/* cfg within the ranges a checkpoint may hold (cn_fields), so that a run
+ * only saves what loads. */
+int cn_config_check(const CnTrainConfig *cfg, CnError *err);
+
 /* Formats a one-line message into err; the arguments may include err->msg. */
 void cn_errorf(CnError *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

@@ -138,6 +138,8 @@ CnSampler *cn_sampler_new(const CnModel *model, uint64_t seed, CnError *err)
 
 int cn_sampler_feed(CnSampler *s, const char *utf8, size_t n, const char *name, CnError *err)
 {
+    if (n == 0)
+        return 0; /* nothing to run */
     CnText text;
     if (cn_text_wrap(&text, utf8, n, name, err) != 0)
         return -1;

@@ -504,6 +504,8 @@ CnTrainer *cn_trainer_new(const CnText *text, CnCell cell, int hidden, int layer
 {
     CnTrainer probe; /* a text too short for the layout fails before anything is made */
     CnVocab vocab;
+    if (cn_config_check(cfg, err) != 0)
+        return NULL;
     if (cfg->batch < 1 || cfg->seq_length < 1) {
         cn_errorf(err, "batch %d and seq-length %d must be at least 1", cfg->batch,
                   cfg->seq_length);
@@ -549,10 +551,14 @@ static CnModel *take_model(CnCheckpoint *ck, CnError *err)
 CnTrainer *cn_trainer_from(CnCheckpoint *ck, const CnText *text, const CnTrainConfig *cfg,
                            int threads, const CnShard *shard, CnError *err)
 {
+    CnTrainConfig run = *cfg;
     CnModel *m = take_model(ck, err);
     cn_train_state_free(&ck->st);
-    if (!m)
+    if (!m || cn_config_check(&run, err) != 0) {
+        cn_model_free(m);
         return NULL;
+    }
+    cfg = &run;
     CnTrainState st;
     memset(&st, 0, sizeof st);
     st.cfg = *cfg;
@@ -563,14 +569,16 @@ CnTrainer *cn_trainer_from(CnCheckpoint *ck, const CnText *text, const CnTrainCo
 CnTrainer *cn_trainer_resume(CnCheckpoint *ck, const CnText *text, const CnTrainConfig *cfg,
                              int threads, const CnShard *shard, CnError *err)
 {
+    CnTrainConfig run = *cfg; /* cfg may be the checkpoint's own, emptied below */
     CnModel *m = take_model(ck, err);
     CnTrainState st = ck->st;
     memset(&ck->st, 0, sizeof ck->st);
-    if (!m) {
+    if (!m || cn_config_check(&run, err) != 0) {
+        cn_model_free(m);
         cn_train_state_free(&st);
         return NULL;
     }
-    st.cfg = *cfg;
+    st.cfg = run;
     return start(m, text, &st, 1, threads, shard, err);
 }
 
@@ -582,6 +590,8 @@ int cn_trainer_validate(CnTrainer *tr, double *loss, CnError *err)
     *loss = p->val_loss = v;
     if (isnan(v))
         return err->msg[0] ? -1 : 0; /* no validation text, or a model gone non-finite */
+    if (isinf(v))
+        return 0; /* never the best */
     if (!(v < p->best_val_loss) && !isnan(p->best_val_loss))
         return 0;
     p->best_val_loss = v;
