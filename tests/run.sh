@@ -1,7 +1,8 @@
 #!/bin/sh
 # Runs each test program or script given and counts its lines: "ok - "
 # passed, "not ok - " failed, "ok - ... # skipped" skipped (a test that
-# cannot run here says so, and why). A test that exits non-zero without
+# cannot run here says so, and why), failures printed with their indented
+# details. A test that exits non-zero without
 # reporting a failure (a crash, an abort) counts as one failure, and so does
 # one still running after TEST_TIMEOUT seconds (default 600). Prints each
 # failure, a line per test, and last "N passed, N failed" (", N skipped"
@@ -23,7 +24,8 @@ for t in "$@"; do
     skip=$(grep -c '^ok - .*# skipped' "$out")
     ok=$(($(grep -c '^ok - ' "$out") - skip))
     bad=$(grep -c '^not ok - ' "$out")
-    grep '^not ok - ' "$out"
+    # each failure with the indented detail lines that follow it
+    awk '/^not ok - / { on = 1; print; next } on && /^    / { print; next } { on = 0 }' "$out"
     if [ "$status" -eq 124 ]; then
         echo "not ok - $t did not finish in $limit s; its last lines:"
         tail -n 5 "$out" | sed 's/^/    /'

@@ -73,11 +73,13 @@ start_bg() {
     shift
     $DEFSIG "$@" </dev/null >"$o" 2>"$o.err" &
     bg_pid=$!
-    i=0
-    while [ $i -lt 150 ] && ! grep -q '^iter ' "$o" 2>/dev/null && kill -0 $bg_pid 2>/dev/null; do
+    i=0 # at most 30 s: a loaded machine, a sanitizer build
+    while [ $i -lt 600 ] && ! grep -q '^iter ' "$o" 2>/dev/null && kill -0 $bg_pid 2>/dev/null; do
         sleep 0.05
         i=$((i + 1))
     done
+    bg_note= # reported by finish_bg, within the check
+    grep -q '^iter ' "$o" 2>/dev/null || bg_note="the run had not started: $(head -c 200 "$o.err")"
 }
 # finish_bg: waits up to 30 s for the background run; its status in $rc.
 finish_bg() {
@@ -89,6 +91,8 @@ finish_bg() {
     kill -0 $bg_pid 2>/dev/null && { problem "still running after 30 s; killed"; kill -KILL $bg_pid; }
     wait $bg_pid
     rc=$? bg_pid=
+    [ -n "${bg_note:-}" ] && problem "$bg_note"
+    bg_note=
 }
 
 # A 200 KB corpus of lowercase words (no '#', no capitals), another text

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* "input.ckpt" -> "input.best.ckpt"; "model" -> "model.best". */
@@ -176,10 +177,16 @@ static int take_lock(Output *o, const char *what, const char *flag)
             return EXIT_ERROR;
         }
         if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+            /* the holder writes its pid just after taking the lock: give it
+               a moment (at most 0.2 s) */
             char pid[32] = "";
-            ssize_t got = read(fd, pid, sizeof pid - 1);
-            pid[got > 0 ? got : 0] = '\0';
-            pid[strcspn(pid, "\n")] = '\0';
+            for (int wait = 0; !pid[0] && wait < 40; wait++) {
+                ssize_t got = pread(fd, pid, sizeof pid - 1, 0);
+                pid[got > 0 ? got : 0] = '\0';
+                pid[strcspn(pid, "\n")] = '\0';
+                if (!pid[0])
+                    nanosleep(&(struct timespec){0, 5000000}, NULL);
+            }
             close(fd);
             cli_error("%s is in use by another charnn run (pid %s); wait for it to finish, or "
                       "give another %s", o->given, pid[0] ? pid : "unknown", flag);
