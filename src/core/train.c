@@ -476,16 +476,16 @@ static int check_memory(const CnShape *shape, const CnTrainConfig *cfg, int thre
     return -1;
 }
 
-/* A trainer owning model (freed on failure) with state st. */
+/* A trainer owning model (freed on failure) with state st. A model that
+ * comes from a checkpoint must first be checked against the text and the
+ * machine's memory (fits); a new one was made for both. */
 static CnTrainer *start(CnModel *model, const CnText *text, CnTrainState *st, int resume,
                         int threads, const CnShard *shard, CnError *err)
 {
     CnTrainer *tr = malloc(sizeof *tr);
     if (!tr) {
         cn_errorf(err, "out of memory setting up training");
-    } else if (cn_vocab_covers(&model->vocab, text, "the corpus", err) != 0 ||
-               check_memory(&model->shape, &st->cfg, threads, err) != 0 ||
-               cn_trainer_init(tr, model, text, st, resume, threads, shard, err) != 0) {
+    } else if (cn_trainer_init(tr, model, text, st, resume, threads, shard, err) != 0) {
         free(tr);
         tr = NULL;
     }
@@ -534,6 +534,16 @@ CnTrainer *cn_trainer_new(const CnText *text, CnCell cell, int hidden, int layer
     return start(m, text, &st, 0, threads, shard, err);
 }
 
+/* A checkpoint's model can train on text, within the machine's memory. */
+static int fits(const CnModel *m, const CnText *text, const CnTrainConfig *cfg, int threads,
+                CnError *err)
+{
+    return cn_vocab_covers(&m->vocab, text, "the corpus", err) != 0 ||
+                   check_memory(&m->shape, cfg, threads, err) != 0
+               ? -1
+               : 0;
+}
+
 /* The checkpoint's model, moved into a handle of its own. */
 static CnModel *take_model(CnCheckpoint *ck, CnError *err)
 {
@@ -551,18 +561,17 @@ static CnModel *take_model(CnCheckpoint *ck, CnError *err)
 CnTrainer *cn_trainer_from(CnCheckpoint *ck, const CnText *text, const CnTrainConfig *cfg,
                            int threads, const CnShard *shard, CnError *err)
 {
-    CnTrainConfig run = *cfg;
+    CnTrainConfig run = *cfg; /* cfg may be the checkpoint's own, emptied below */
     CnModel *m = take_model(ck, err);
     cn_train_state_free(&ck->st);
-    if (!m || cn_config_check(&run, err) != 0) {
+    if (!m || cn_config_check(&run, err) != 0 || fits(m, text, &run, threads, err) != 0) {
         cn_model_free(m);
         return NULL;
     }
-    cfg = &run;
     CnTrainState st;
     memset(&st, 0, sizeof st);
-    st.cfg = *cfg;
-    cn_rng_seed(&st.rng, cfg->seed);
+    st.cfg = run;
+    cn_rng_seed(&st.rng, run.seed);
     return start(m, text, &st, 0, threads, shard, err);
 }
 
@@ -573,7 +582,7 @@ CnTrainer *cn_trainer_resume(CnCheckpoint *ck, const CnText *text, const CnTrain
     CnModel *m = take_model(ck, err);
     CnTrainState st = ck->st;
     memset(&ck->st, 0, sizeof ck->st);
-    if (!m || cn_config_check(&run, err) != 0) {
+    if (!m || cn_config_check(&run, err) != 0 || fits(m, text, &run, threads, err) != 0) {
         cn_model_free(m);
         cn_train_state_free(&st);
         return NULL;
