@@ -107,7 +107,8 @@ static int configure(const Command *cmd, const CnCheckpoint *ck, const char *pat
             double x;
         } given;
         flag_to_field(flag, f, &given);
-        int same = memcmp(&given, dst, f->type == CN_F_U64 || f->type == CN_F_REAL ? 8 : 4) == 0;
+        size_t size = f->type == CN_F_U64 || f->type == CN_F_REAL ? 8 : 4;
+        int same = memcmp(&given, dst, size) == 0;
         if (f->part == CN_IN_SHAPE && ck) {
             if (flag->set && !same) {
                 char saved[64];
@@ -118,7 +119,7 @@ static int configure(const Command *cmd, const CnCheckpoint *ck, const char *pat
                 return EXIT_USAGE;
             }
         } else if (!ck || !resume || (flag->set && (f->flags & CN_FIELD_RESUMABLE))) {
-            memcpy(dst, &given, f->type == CN_F_U64 || f->type == CN_F_REAL ? 8 : 4);
+            memcpy(dst, &given, size);
         } else if (flag->set && !same) {
             char saved[64];
             cli_field_text(f, dst, saved, sizeof saved);
