@@ -66,8 +66,6 @@ static inline const void *cli_field(const CnField *f, const void *base)
     return (const char *)base + f->offset;
 }
 
-/* The checkpoint at path, or NULL after saying why on stderr. */
-CnCheckpoint *cli_load(const char *path);
 /* For a command whose first argument is a checkpoint: parses the command
  * line and loads it; NULL with *rc the exit code (after --help, or an error
  * said). */

@@ -39,7 +39,8 @@ void cli_field_text(const CnField *f, const void *value, char *out, size_t n)
     }
 }
 
-CnCheckpoint *cli_load(const char *path)
+/* The checkpoint at path, or NULL after saying why on stderr. */
+static CnCheckpoint *cli_load(const char *path)
 {
     CnError err;
     CnCheckpoint *ck = cn_checkpoint_load(path, &err);
