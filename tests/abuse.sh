@@ -20,30 +20,14 @@ CHARNN=${CHARNN:-./charnn}
 case $CHARNN in /*) ;; *) CHARNN=$(pwd)/$CHARNN ;; esac
 T=$(mktemp -d) || exit 1
 trap 'pkill -KILL -f "$T/" 2>/dev/null; rm -rf "$T"' EXIT
+. "$(dirname "$0")/lib.sh" # random_text, $DEFSIG, started, ended
 cd "$T" || exit 1
-DEFSIG="env --default-signal=INT,TERM,HUP"
 rnd() { od -An -N4 -tu4 /dev/urandom | tr -d ' '; } # a random 32-bit number
-awk 'BEGIN { srand(11); for (i = 0; i < 4000; i++) { for (j = 0; j < 50; j++)
-     printf "%c", (rand() < 0.15 ? " " : sprintf("%c", 97 + int(rand() * 26))); printf "\n" } }' > c.txt
+random_text 11 > c.txt
 S="--model lstm --hidden 32 --layers 1 --batch 4 --seq-length 16 --sample-every 0"
 LONG="--iters 100000000 --print-every 1 --eval-every 0"
 result() { # failures description
     if [ "$1" -eq 0 ]; then echo "ok - $2"; else echo "not ok - $2"; fi
-}
-# (sh has no local variables: the helpers count with w, the rounds with i)
-wait_started() { # OUT PID: until OUT has a progress line (at most 7.5 s)
-    w=0
-    while [ $w -lt 150 ] && ! grep -q '^iter ' "$1" 2>/dev/null && kill -0 "$2" 2>/dev/null; do
-        sleep 0.05
-        w=$((w + 1))
-    done
-}
-finish() { # PID: waits at most 10 s, then kills; status in $rc
-    w=0
-    while [ $w -lt 100 ] && kill -0 "$1" 2>/dev/null; do sleep 0.1; w=$((w + 1)); done
-    kill -KILL "$1" 2>/dev/null
-    wait "$1"
-    rc=$?
 }
 
 # --- concurrent runs into one checkpoint, readers all the while
@@ -91,7 +75,7 @@ while [ $i -lt "$rounds" ]; do
         vg="valgrind --error-exitcode=99 --quiet"
     $DEFSIG $vg "$CHARNN" train live.txt $S $LONG --checkpoint live.ckpt >run.out 2>run.err </dev/null &
     pid=$!
-    wait_started run.out $pid
+    started run.out $pid 8
     r=$(rnd)
     case $((r % 5)) in
     0) # bytes outside the vocabulary, everywhere
@@ -105,7 +89,7 @@ while [ $i -lt "$rounds" ]; do
     esac
     sleep 0.$((r % 5 + 1))
     kill -INT $pid 2>/dev/null
-    finish $pid
+    ended $pid 10
     if [ "$rc" -ne 130 ] || ! "$CHARNN" info live.ckpt >/dev/null 2>&1; then
         bad=$((bad + 1))
         echo "    round $i (change $((r % 5))$( [ -n "$vg" ] && echo ', valgrind')): exit $rc: $(head -c 300 run.err)"
@@ -127,7 +111,7 @@ while [ $i -lt "$rounds" ]; do
     # from 10 ms on: before that the process may not have reached main()
     sleep "$(awk -v r="$r" 'BEGIN { printf "%.3f", (r % 600 + 10) / 1000 }')"
     kill -$sig $pid 2>/dev/null
-    finish $pid
+    ended $pid 10
     ok=1
     [ "$rc" -eq "$code" ] || ok=0
     [ -e sig.ckpt ] && ! "$CHARNN" info sig.ckpt >/dev/null 2>&1 && ok=0

@@ -20,11 +20,7 @@ fi
 printf 'the quick brown fox jumps over the lazy dog\n%.0s' $(seq 1 150) > "$dir/fox.txt"
 flags="--hidden 24 --layers 2 --batch 6 --seq-length 12 --print-every 1 --sample-every 0 --eval-every 10 --dropout 0.2 --bptt-random 0.8 --threads 1"
 mpi() { mpirun --oversubscribe -np "$@"; }
-
-check() { # status description [detail file]
-    if [ "$1" -eq 0 ]; then echo "ok - $2"; else
-        echo "not ok - $2"; [ -n "${3:-}" ] && sed 's/^/    /' "$3" | head -12; fi
-}
+. "$(dirname "$0")/lib.sh" # check, log_rows, ended
 
 "$CHARNN" --version | grep -q "MPI (Open MPI"
 check $? "the MPI build says so in --version"
@@ -43,10 +39,9 @@ rc=$?
 "$SOLO" train "$dir/fox.txt" $flags --iters 20 --log "$dir/one.csv" --checkpoint "$dir/one.ckpt" >"$dir/out1" 2>&1
 [ $rc -eq 0 ] && [ $? -eq 0 ] && grep -q "^2 ranks: summing the gradient" "$dir/out2"
 check $? "2 ranks and 1 process both train 20 iterations" "$dir/out2"
-# the logs' rows side by side, without their header and the quoted description
-rows() { tail -n +2 "$1" | sed 's/,"[^"]*"$/,/'; }
-rows "$dir/one.csv" > "$dir/one.rows"
-rows "$dir/two.csv" > "$dir/two.rows"
+# the logs' rows side by side
+log_rows "$dir/one.csv" > "$dir/one.rows"
+log_rows "$dir/two.csv" > "$dir/two.rows"
 paste -d, "$dir/one.rows" "$dir/two.rows" > "$dir/both"
 awk -F, '{ d = $4 - $15; d = d < 0 ? -d : d; r = d / $4; if (r > w) w = r; n++ }
          END { printf "%d rows, largest relative difference %.2e\n", n, w; exit !(n == 20 && w < 1e-4) }' \
@@ -67,8 +62,8 @@ a=$?
 mpi 3 "$CHARNN" train "$dir/fox.txt" $flags --resume "$dir/r3.ckpt" --checkpoint "$dir/r3.ckpt" --iters 30 \
     --log "$dir/r3.csv" >"$dir/out" 2>&1
 b=$?
-rows "$dir/r1.csv" > "$dir/r1.rows"
-rows "$dir/r3.csv" > "$dir/r3.rows"
+log_rows "$dir/r1.csv" > "$dir/r1.rows"
+log_rows "$dir/r3.csv" > "$dir/r3.rows"
 paste -d, "$dir/r1.rows" "$dir/r3.rows" |
     awk -F, '{ d = $4 - $15; d = d < 0 ? -d : d; if (d / $4 > w) w = d / $4; n++ }
              END { printf "%d rows, largest relative difference %.2e", n, w; exit !(n == 10 && w < 1e-4) }' > "$dir/diff"
@@ -98,10 +93,7 @@ env --default-signal=INT mpirun --oversubscribe -np 2 "$CHARNN" train "$dir/fox.
 job=$!
 sleep 3
 kill -INT $job
-n=0
-while kill -0 $job 2>/dev/null && [ $n -lt 300 ]; do sleep 0.1; n=$((n + 1)); done
-kill -0 $job 2>/dev/null && kill -KILL $job
-wait $job
+ended $job 30
 grep -q "^interrupted at iteration [0-9,]*: saved $dir/int.ckpt" "$dir/out" &&
     "$SOLO" train "$dir/fox.txt" $flags --resume "$dir/int.ckpt" --iters 1 >"$dir/out2" 2>&1
 [ $? -eq 0 ] && grep -q "has already trained" "$dir/out2"
@@ -116,12 +108,7 @@ while [ ! -s "$dir/kill.ckpt" ] && [ $n -lt 100 ]; do sleep 0.1; n=$((n + 1)); d
 victim=$(pgrep -f "charnn train $dir/fox.txt" | tail -1)
 kill -KILL "$victim"
 start=$(date +%s)
-n=0
-while kill -0 $job 2>/dev/null && [ $n -lt 300 ]; do sleep 0.1; n=$((n + 1)); done
+ended $job 30 && alive=no || alive=yes # its exit status in $rc
 took=$(($(date +%s) - start))
-alive=$(kill -0 $job 2>/dev/null && echo yes || echo no)
-[ "$alive" = yes ] && kill -KILL $job
-wait $job 2>/dev/null
-rc=$?
 [ "$alive" = no ] && [ $rc -ne 0 ] && "$SOLO" info "$dir/kill.ckpt" >/dev/null 2>&1
 check $? "a killed rank stops the run in ${took}s (exit $rc) and the checkpoint still loads" "$dir/out"

@@ -30,7 +30,10 @@ if [ ! -x "$CHARNN" ]; then
 fi
 
 # ---------------------------------------------------------------------------
-# Helpers
+# Helpers: begin, problem, report, stderr_has and the background runs'
+# started and ended are tests/lib.sh's
+
+. "$(dirname "$0")/lib.sh"
 
 # run CMD...: runs CMD with no input, stdout to $T/out, stderr to $T/err,
 # exit status in $rc, the command line in $cmd; a hang is cut at 30 s.
@@ -38,27 +41,6 @@ run() {
     cmd="$*"
     timeout 30 "$@" </dev/null >"$T/out" 2>"$T/err"
     rc=$?
-}
-
-# A check collects problems with problem(), then report() prints its line.
-begin() { probs=; }
-problem() {
-    probs="$probs$1
-"
-}
-report() {
-    if [ -z "$probs" ]; then
-        echo "ok - $1"
-        return
-    fi
-    echo "not ok - $1"
-    printf '%s' "$probs" | sed 's/^/    /'
-    [ -n "$cmd" ] || return 0
-    echo "    command: $cmd (exit $rc)"
-    if [ -s "$T/err" ]; then
-        echo "    stderr:"
-        head -n 5 "$T/err" | sed 's/^/      /'
-    fi
 }
 
 # The last run's stderr is exactly one non-empty line starting "charnn: ".
@@ -74,11 +56,6 @@ check_error_line() {
         *) problem "the stderr line does not start with 'charnn: '" ;;
         esac
     fi
-}
-
-# stderr_has REGEX: the last run's stderr matches (extended, any case).
-stderr_has() {
-    grep -Eqi -e "$1" "$T/err" || problem "expected stderr to match /$1/"
 }
 
 # stdout_has REGEX: the last run's stdout matches (extended, any case).
@@ -526,11 +503,6 @@ diverge_check "a run diverging at a checkpoint save (--eval-every 1) exits 3" \
 
 # ---------------------------------------------------------------------------
 # Signals: SIGINT and SIGTERM save the checkpoint and exit 130 and 143.
-# A non-interactive sh starts background jobs with SIGINT ignored; env
-# --default-signal (GNU coreutils) restores the default, as under a terminal.
-
-DEFSIG=
-env --default-signal=INT true 2>/dev/null && DEFSIG="env --default-signal=INT"
 
 signal_check() { # SIGNAL EXIT-CODE
     ck=$T/sig-$1.ckpt
@@ -540,24 +512,11 @@ signal_check() { # SIGNAL EXIT-CODE
     pid=$! bg_pid=$!
     begin
     # wait for the first iteration (the handlers are in place by then)
-    i=0
-    while [ $i -lt 100 ] && ! grep -q '^iter ' "$T/out" && kill -0 $pid 2>/dev/null; do
-        sleep 0.1
-        i=$((i + 1))
-    done
+    started "$T/out" $pid 10
     sleep 1
     kill -$1 $pid 2>/dev/null || problem "the run had already ended"
-    i=0
-    while [ $i -lt 100 ] && kill -0 $pid 2>/dev/null; do
-        sleep 0.1
-        i=$((i + 1))
-    done
-    if kill -0 $pid 2>/dev/null; then
-        problem "still running 10 s after SIG$1; killed"
-        kill -KILL $pid 2>/dev/null
-    fi
-    wait $pid
-    rc=$? bg_pid=
+    ended $pid 10 || problem "still running 10 s after SIG$1; killed"
+    bg_pid=
     [ "$rc" -eq "$2" ] || problem "expected exit $2, got $rc"
     grep -Eqi 'saved' "$T/out" || problem "stdout does not say the checkpoint was saved"
     [ -s "$T/err" ] && problem "expected nothing on stderr"

@@ -14,9 +14,7 @@ F=${BUILD:-build}/charnn-faults
 printf 'the cat sat on the mat\n%.0s' $(seq 1 60) > "$dir/corpus.txt"
 small="--hidden 8 --layers 1 --batch 2 --seq-length 8 --print-every 1000 --sample-every 0"
 
-check() { # condition-exit-status description [detail]
-    if [ "$1" -eq 0 ]; then echo "ok - $2"; else echo "not ok - $2"; [ -n "$3" ] && echo "    $3"; fi
-}
+. "$(dirname "$0")/lib.sh" # check, started
 
 # a good checkpoint to protect
 "$CHARNN" train "$dir/corpus.txt" $small --iters 4 --checkpoint "$dir/good.ckpt" >/dev/null 2>&1
@@ -32,7 +30,7 @@ for point in create write flush sync close rename; do
     intact=$?
     [ $rc -eq 1 ] && [ "$lines" -eq 3 ] && grep -q "stopping after 3 failed saves" "$dir/err" &&
         head -1 "$dir/err" | grep -q "^charnn: cannot $( [ $point = flush ] && echo write || echo $point) .*untouched; training goes on and tries again at the next evaluation$"
-    check $? "$point fails on every save: one line each, stops after 3 in a row, exit 1 (got $rc)" "$(head -1 "$dir/err")"
+    check $? "$point fails on every save: one line each, stops after 3 in a row, exit 1 (got $rc)" "$dir/err"
     check $intact "$point fails: the previous checkpoint is byte-identical and loads"
     ls "$dir"/good.ckpt.*tmp >/dev/null 2>&1
     check $((! $?)) "$point fails: no temporary file is left behind"
@@ -53,7 +51,7 @@ CHARNN_FAULT=rename:1 $F train "$dir/corpus.txt" $small --resume "$dir/good.ckpt
     --checkpoint "$dir/good.ckpt" --iters 8 --eval-every 0 >"$dir/out" 2>"$dir/err"
 rc=$?
 [ $rc -eq 1 ] && grep -q "last iterations are not saved" "$dir/err" && cmp -s "$dir/good.ckpt" "$dir/orig.ckpt"
-check $? "a failed final save exits 1, says so, and keeps the previous checkpoint (exit $rc)" "$(cat "$dir/err")"
+check $? "a failed final save exits 1, says so, and keeps the previous checkpoint (exit $rc)" "$dir/err"
 
 # keeping the best checkpoint where hard links fail: a copy, written like a save
 rm -f "$dir"/lk*.ckpt
@@ -63,7 +61,7 @@ rc=$?
 [ $rc -eq 0 ] && [ ! -s "$dir/err" ] && cmp -s "$dir/lk.ckpt" "$dir/lk.best.ckpt" &&
     [ "$(stat -c %i "$dir/lk.ckpt")" != "$(stat -c %i "$dir/lk.best.ckpt")" ] &&
     grep -q 'in .*lk.best.ckpt' "$dir/out"
-check $? "with hard links failing, the best checkpoint is kept as a copy (exit $rc)" "$(cat "$dir/err")"
+check $? "with hard links failing, the best checkpoint is kept as a copy (exit $rc)" "$dir/err"
 
 # start a slow-saving run in the background with SIGINT/SIGTERM deliverable
 start_slow() { # ms
@@ -71,8 +69,7 @@ start_slow() { # ms
         --checkpoint "$dir/sig.ckpt" --force --iters 100000000 --eval-every 100000 \
         >"$dir/out" 2>"$dir/err" &
     pid=$!
-    n=0
-    while ! grep -q "^iter" "$dir/out" 2>/dev/null && [ $n -lt 100 ]; do sleep 0.05; n=$((n + 1)); done
+    started "$dir/out" $pid 5
 }
 
 # a second Ctrl-C during the save does not corrupt it
@@ -84,7 +81,7 @@ rc=$?
 "$CHARNN" info "$dir/sig.ckpt" >/dev/null 2>&1
 loads=$?
 [ $rc -eq 130 ] && [ $loads -eq 0 ] && grep -q "^interrupted at iteration" "$dir/out"
-check $? "a second Ctrl-C during the save: exit 130, the checkpoint loads (exit $rc)" "$(cat "$dir/err")"
+check $? "a second Ctrl-C during the save: exit 130, the checkpoint loads (exit $rc)" "$dir/err"
 
 # SIGTERM during a slow save, twice
 start_slow 400

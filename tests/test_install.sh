@@ -17,10 +17,7 @@ fi
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 m() { env -u MAKEFLAGS -u MAKELEVEL -u MFLAGS make -s "$@"; }
-check() { # status description [detail file]
-    if [ "$1" -eq 0 ]; then echo "ok - $2"; else
-        echo "not ok - $2"; [ -n "${3:-}" ] && sed 's/^/    /' "$3" | head -12; fi
-}
+. "$(dirname "$0")/lib.sh" # check
 m install DESTDIR="$dir/root" PREFIX=/usr/local > "$dir/log" 2>&1
 rc=$?
 lib=$dir/root/usr/local/lib

@@ -26,30 +26,15 @@ T=$(mktemp -d) || exit 1
 bg_pid=
 trap '[ -n "$bg_pid" ] && kill -KILL "$bg_pid" 2>/dev/null; chmod -R u+w "$T" 2>/dev/null; rm -rf "$T"' EXIT
 trap 'exit 1' INT TERM
+. "$(dirname "$0")/lib.sh" # begin, problem, report, stderr_has, started, ended
 cd "$T" || exit 1
 
-probs=
-begin() { probs=; }
-problem() {
-    probs="$probs$1
-"
-}
-report() {
-    if [ -z "$probs" ]; then
-        echo "ok - $1"
-    else
-        echo "not ok - $1"
-        printf '%s' "$probs" | sed 's/^/    /'
-        [ -s err ] && { echo "    stderr:"; head -n 4 err | sed 's/^/      /'; }
-    fi
-}
-# run CMD...: stdout to out, stderr to err, status in $rc; cut at 30 s
+# run CMD...: stdout to out, stderr to err (in $T), status in $rc; cut at 30 s
 run() {
     timeout 30 "$@" </dev/null >out 2>err
     rc=$?
 }
 expect_rc() { [ "$rc" -eq "$1" ] || problem "expected exit $1, got $rc"; }
-err_has() { grep -Eqi -e "$1" err || problem "expected stderr to match /$1/"; }
 one_line() {
     [ "$(awk 'END { print NR }' err)" -eq 1 ] || problem "expected one line on stderr, got $(awk 'END { print NR }' err)"
 }
@@ -62,45 +47,29 @@ no_tmp() {
     done
 }
 
-# Background runs: a non-interactive sh starts them with SIGINT ignored;
-# env --default-signal restores the default, as under a terminal.
-DEFSIG=
-env --default-signal=INT,TERM,HUP true 2>/dev/null && DEFSIG="env --default-signal=INT,TERM,HUP"
 # start_bg OUT CMD...: starts CMD in the background (stdout OUT, stderr
-# OUT.err) and waits until it prints its first progress line.
+# OUT.err) and waits until it prints its first progress line; at most 30 s:
+# a loaded machine, a sanitizer build.
 start_bg() {
     o=$1
     shift
     $DEFSIG "$@" </dev/null >"$o" 2>"$o.err" &
     bg_pid=$!
-    i=0 # at most 30 s: a loaded machine, a sanitizer build
-    while [ $i -lt 600 ] && ! grep -q '^iter ' "$o" 2>/dev/null && kill -0 $bg_pid 2>/dev/null; do
-        sleep 0.05
-        i=$((i + 1))
-    done
     bg_note= # reported by finish_bg, within the check
-    grep -q '^iter ' "$o" 2>/dev/null || bg_note="the run had not started: $(head -c 200 "$o.err")"
+    started "$o" $bg_pid 30 || bg_note="the run had not started: $(head -c 200 "$o.err")"
 }
 # finish_bg: waits up to 30 s for the background run; its status in $rc.
 finish_bg() {
-    i=0
-    while [ $i -lt 300 ] && kill -0 $bg_pid 2>/dev/null; do
-        sleep 0.1
-        i=$((i + 1))
-    done
-    kill -0 $bg_pid 2>/dev/null && { problem "still running after 30 s; killed"; kill -KILL $bg_pid; }
-    wait $bg_pid
-    rc=$? bg_pid=
+    ended $bg_pid 30 || problem "still running after 30 s; killed"
+    bg_pid=
     [ -n "${bg_note:-}" ] && problem "$bg_note"
     bg_note=
 }
 
 # A 200 KB corpus of lowercase words (no '#', no capitals), another text
 # with the same alphabet, and the small model of the issue.
-awk 'BEGIN { srand(3); for (i = 0; i < 4000; i++) { for (j = 0; j < 50; j++)
-     printf "%c", (rand() < 0.15 ? " " : sprintf("%c", 97 + int(rand() * 26))); printf "\n" } }' > c.txt
-awk 'BEGIN { srand(4); for (i = 0; i < 4000; i++) { for (j = 0; j < 50; j++)
-     printf "%c", (rand() < 0.15 ? " " : sprintf("%c", 97 + int(rand() * 26))); printf "\n" } }' > other.txt
+random_text 3 > c.txt
+random_text 4 > other.txt
 S="--model lstm --hidden 32 --layers 1 --batch 4 --seq-length 16 --sample-every 0"
 LONG="--iters 100000000 --print-every 1 --eval-every 0"
 
@@ -151,7 +120,7 @@ report "1. letters of the corpus changed while training: the run trains on the t
 
 cp c.txt same.txt
 run "$CHARNN" train same.txt $S --iters 5 --checkpoint same.txt
-begin; expect_rc 2; one_line; err_has 'same\.txt'; same same.txt c.txt
+begin; expect_rc 2; one_line; stderr_has 'same\.txt'; same same.txt c.txt
 report "3. --checkpoint naming the corpus is refused (exit $rc), the corpus untouched"
 
 run "$CHARNN" train same.txt $S --iters 5 --log same.txt --checkpoint s.ckpt
@@ -160,7 +129,7 @@ report "3. --log naming the corpus is refused before training (exit $rc), the co
 
 cp c.txt notes.ckpt
 run "$CHARNN" train notes.ckpt $S --iters 5
-begin; expect_rc 2; one_line; err_has 'notes\.ckpt'; err_has '--checkpoint'; same notes.ckpt c.txt
+begin; expect_rc 2; one_line; stderr_has 'notes\.ckpt'; stderr_has '--checkpoint'; same notes.ckpt c.txt
 report "3. a corpus named notes.ckpt is not overwritten by its default checkpoint (exit $rc)"
 
 ln -s same.txt link.ckpt
@@ -175,7 +144,7 @@ report "3. a --checkpoint that is a hard link to the corpus is refused (exit $rc
 
 cp c.txt m.best.ckpt
 run "$CHARNN" train m.best.ckpt $S --iters 5 --checkpoint m.ckpt
-begin; expect_rc 2; one_line; err_has 'best'; same m.best.ckpt c.txt
+begin; expect_rc 2; one_line; stderr_has 'best'; same m.best.ckpt c.txt
 report "3. a best checkpoint that would be the corpus is refused (exit $rc)"
 
 run "$CHARNN" train c.txt $S --iters 5 --checkpoint l.ckpt --log l.ckpt
@@ -217,7 +186,7 @@ cp other.txt b/input.txt
 run "$CHARNN" train a/input.txt $S --iters 20 --eval-every 10 --quiet
 cp input.ckpt a.ckpt.keep && cp input.best.ckpt a.best.keep
 run "$CHARNN" train b/input.txt $S --iters 20 --eval-every 10 --quiet
-begin; expect_rc 2; one_line; err_has 'input\.ckpt'; err_has '--force'; err_has '--resume'
+begin; expect_rc 2; one_line; stderr_has 'input\.ckpt'; stderr_has '--force'; stderr_has '--resume'
 same input.ckpt a.ckpt.keep; same input.best.ckpt a.best.keep
 report "4a. a second corpus of the same name does not replace the first model (exit $rc)"
 
@@ -231,7 +200,7 @@ rm -f input.ckpt input.best.ckpt
 run "$CHARNN" train input.txt $S --iters 20 --eval-every 10 --quiet
 cp input.best.ckpt best.keep
 run "$CHARNN" train input.txt $S --init-from input.best.ckpt --lr 0.3 --iters 20 --eval-every 10 --quiet
-begin; expect_rc 2; one_line; err_has 'init-from'; same input.best.ckpt best.keep
+begin; expect_rc 2; one_line; stderr_has 'init-from'; same input.best.ckpt best.keep
 report "4b. --init-from input.best.ckpt does not replace its source (exit $rc)"
 
 rm -f r.ckpt r.best.ckpt
@@ -240,7 +209,7 @@ cp r.ckpt early.ckpt
 run "$CHARNN" train c.txt --resume r.ckpt --iters 30 --quiet --checkpoint r.ckpt
 cp r.ckpt late.keep
 run "$CHARNN" train c.txt --resume early.ckpt --iters 40 --quiet --checkpoint r.ckpt
-begin; expect_rc 2; one_line; err_has '30'; same r.ckpt late.keep
+begin; expect_rc 2; one_line; stderr_has '30'; same r.ckpt late.keep
 report "4c. resuming an earlier checkpoint does not write over a later one of the same run (exit $rc)"
 
 run "$CHARNN" train c.txt --resume early.ckpt --iters 40 --quiet --checkpoint r.ckpt --force
@@ -260,7 +229,7 @@ report "4. resuming into a checkpoint of another run is refused (exit $rc)"
 echo "my notes" > notes.txt
 cp notes.txt notes.keep
 run "$CHARNN" train c.txt $S --iters 5 --quiet --checkpoint notes.txt --force
-begin; expect_rc 2; one_line; err_has 'not a charnn checkpoint'; same notes.txt notes.keep
+begin; expect_rc 2; one_line; stderr_has 'not a charnn checkpoint'; same notes.txt notes.keep
 report "4. a file that is not a checkpoint is never replaced, even with --force (exit $rc)"
 
 # Runs that differ only in their learning rate, or a branch of a run, are
@@ -298,7 +267,7 @@ report "4. a file at the checkpoint path that cannot be read is not replaced (ex
 start_bg run.out "$CHARNN" train c.txt $S $LONG --checkpoint lock.ckpt
 holder=$bg_pid
 run "$CHARNN" train c.txt $S --iters 5 --checkpoint lock.ckpt --force
-begin; expect_rc 1; one_line; err_has "pid $holder"
+begin; expect_rc 1; one_line; stderr_has "pid $holder"
 report "5. a second run into a checkpoint in use is refused at once, naming the holder's pid (exit $rc)"
 kill -KILL $holder 2>/dev/null
 wait $holder 2>/dev/null
@@ -310,7 +279,7 @@ report "5. a stale lock (its holder killed) does not block the next run (exit $r
 start_bg run.out "$CHARNN" train c.txt $S $LONG --checkpoint lk.ckpt --log shared.csv
 holder=$bg_pid
 run "$CHARNN" train c.txt $S --iters 5 --checkpoint lk2.ckpt --log shared.csv
-begin; expect_rc 1; one_line; err_has "pid $holder"
+begin; expect_rc 1; one_line; stderr_has "pid $holder"
 report "5. a second run appending to a log in use is refused, naming the holder (exit $rc)"
 kill -INT $holder; begin; finish_bg; expect_rc 130
 report "5. the first run is undisturbed and saves on Ctrl-C (exit $rc)"
@@ -337,7 +306,7 @@ rm -f big.ckpt
 begin
 rc=$(cat xfsz.rc)
 expect_rc 1
-err_has 'too large'
+stderr_has 'too large'
 no_tmp
 report "6. a file-size limit is a failed save with a message, no temporary file left (exit $rc)"
 
@@ -359,7 +328,7 @@ fi
 rm -f cl.ckpt*
 timeout 30 "$CHARNN" train c.txt $S --iters 5 --checkpoint cl.ckpt --log cl.csv </dev/null >&- 2>err
 rc=$?
-begin; expect_rc 1; one_line; err_has 'standard output'; loads cl.ckpt
+begin; expect_rc 1; one_line; stderr_has 'standard output'; loads cl.ckpt
 grep -qv '^[0-9a-f]\{16\},\|^run,' cl.csv && problem "cl.csv has lines that are not the log's"
 report "6. stdout closed (>&-): saves, says so and exits 1; nothing lands in another file"
 timeout 30 "$CHARNN" train c.txt $S --iters 5 --checkpoint cl2.ckpt --log cl2.csv <&- >&- 2>&-
@@ -379,7 +348,7 @@ if command -v mkfifo >/dev/null; then
     rc=$?
     kill $reader 2>/dev/null # if the run never opened the log
     wait $reader
-    begin; expect_rc 1; err_has 'fifo\.csv'; loads last.ckpt
+    begin; expect_rc 1; stderr_has 'fifo\.csv'; loads last.ckpt
     report "6. a log that cannot take its last row: exit 1 with a message, the checkpoint saved"
 fi
 
@@ -392,7 +361,7 @@ quick() { # DESC CODE REGEX ARGS...: refused in under 3 s with one line
     t0=$(date +%s%N)
     run "$CHARNN" train c.txt $S --time-budget 8s --eval-every 0 "$@"
     ms=$((($(date +%s%N) - t0) / 1000000))
-    begin; expect_rc "$code"; one_line; err_has "$pat"
+    begin; expect_rc "$code"; one_line; stderr_has "$pat"
     [ $ms -lt 3000 ] || problem "took $ms ms: found out after training"
     report "7. $d is refused before training (exit $rc, $ms ms)"
 }
@@ -413,7 +382,7 @@ if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
         --time-budget 8s --eval-every 0 --checkpoint ro/x.ckpt >out 2>err </dev/null
     rc=$?
     ms=$((($(date +%s%N) - t0) / 1000000))
-    begin; expect_rc 1; one_line; err_has 'permission'; [ $ms -lt 3000 ] || problem "took $ms ms"
+    begin; expect_rc 1; one_line; stderr_has 'permission'; [ $ms -lt 3000 ] || problem "took $ms ms"
     report "7. a checkpoint in a read-only directory is refused before training (exit $rc, $ms ms)"
 else
     quick "a checkpoint in a read-only directory" 1 'permission' --checkpoint ro/x.ckpt
@@ -441,30 +410,32 @@ for what in "eval s8.ckpt c.txt" "info s8.ckpt" "export s8.ckpt" "--version" "he
     report "8. $what >/dev/full exits 1 with a message (exit $rc)"
 done
 run "$CHARNN" train c.txt $S --iters 20 --checkpoint full.ckpt --log /dev/full
-begin; expect_rc 1; err_has '/dev/full'
+begin; expect_rc 1; stderr_has '/dev/full'
 report "8. --log /dev/full exits 1 with a message (exit $rc)"
 
 # ---------------------------------------------------------------------------
 # 9. plot bounded
 
-{ echo "iteration,epoch,loss,smooth_loss,val_loss,lr,grad_norm,chars_per_s,seconds"
-  echo "1e300,1,2.5,2.5,,0.001,1,100,1"
-  echo "2e300,2,2.4,2.4,2.3,0.001,1,100,2"; } > huge.csv
-timeout 10 "$CHARNN" plot huge.csv -o huge.svg >out 2>err; rc=$?
-begin
-[ "$rc" -eq 124 ] && problem "did not end in 10 s"
+# plot_of NAME ROW...: plots a log NAME.csv of these rows into NAME.svg (cut
+# at 10 s), its status in $rc, and begins a check
+plot_of() {
+    name=$1
+    shift
+    { echo "iteration,epoch,loss,smooth_loss,val_loss,lr,grad_norm,chars_per_s,seconds"
+      printf '%s\n' "$@"; } > "$name.csv"
+    timeout 10 "$CHARNN" plot "$name.csv" -o "$name.svg" >out 2>err
+    rc=$?
+    begin
+    [ "$rc" -eq 124 ] && problem "did not end in 10 s"
+}
+plot_of huge "1e300,1,2.5,2.5,,0.001,1,100,1" "2e300,2,2.4,2.4,2.3,0.001,1,100,2"
 [ -e huge.svg ] && [ "$(wc -c < huge.svg)" -gt 200000 ] && problem "wrote $(wc -c < huge.svg) bytes"
 [ "$rc" -ne 0 ] && one_line
 report "9. plot of huge iteration numbers ends at once and writes a bounded picture or refuses (exit $rc)"
-{ echo "iteration,epoch,loss,smooth_loss,val_loss,lr,grad_norm,chars_per_s,seconds"
-  echo "1,1,1e308,1e308,,0.001,1,100,1"
-  echo "2,2,-1e308,-1e308,2.3,0.001,1,100,2"; } > wild.csv
-timeout 10 "$CHARNN" plot wild.csv -o wild.svg >out 2>err; rc=$?
-begin
-[ "$rc" -eq 124 ] && problem "did not end in 10 s"
+plot_of wild "1,1,1e308,1e308,,0.001,1,100,1" "2,2,-1e308,-1e308,2.3,0.001,1,100,2"
 [ -e wild.svg ] && grep -qi 'nan' wild.svg && problem "the picture has NaN coordinates"
 [ "$rc" -eq 0 ] && [ ! -e wild.svg ] && problem "exit 0 without a picture"
-[ "$rc" -ne 0 ] && { one_line; err_has 'wild\.csv:'; }
+[ "$rc" -ne 0 ] && { one_line; stderr_has 'wild\.csv:'; }
 report "9. plot of losses of +-1e308 gives no NaN points (exit $rc)"
 
 # ---------------------------------------------------------------------------
@@ -498,7 +469,7 @@ grep -q 'resumed at iteration 0' fresh.csv && problem "a new run is labelled 're
 report "10. a new run appending to an existing log is labelled as a new run"
 
 run env CHARNN_FAULT=evaluate:1 "$FAULTS" train c.txt $S --iters 20 --eval-every 10 --checkpoint ev.ckpt --quiet
-begin; err_has 'validat'; err_has 'memory'
+begin; stderr_has 'validat'; stderr_has 'memory'
 report "10. a validation that cannot allocate says so (exit $rc)"
 
 # ---------------------------------------------------------------------------
@@ -507,7 +478,7 @@ report "10. a validation that cannot allocate says so (exit $rc)"
 t0=$(date +%s%N)
 run "$CHARNN" train c.txt $S --iters 5 --threads 1024 --checkpoint th.ckpt --quiet
 ms=$((($(date +%s%N) - t0) / 1000000))
-begin; expect_rc 0; one_line; err_has '1024'; [ $ms -lt 3000 ] || problem "took $ms ms"
+begin; expect_rc 0; one_line; stderr_has '1024'; [ $ms -lt 3000 ] || problem "took $ms ms"
 report "11. --threads 1024 is reduced to what helps, with a note ($ms ms)"
 head -c 20000 c.txt > small.txt
 t0=$(date +%s%N)
@@ -539,10 +510,10 @@ truncate -s 8G kind.ckpt
 t0=$(date +%s%N)
 run "$CHARNN" info kind.ckpt
 ms=$((($(date +%s%N) - t0) / 1000000))
-begin; expect_rc 1; one_line; err_has 'out-of-range model'; [ $ms -lt 2000 ] || problem "took $ms ms"
+begin; expect_rc 1; one_line; stderr_has 'out-of-range model'; [ $ms -lt 2000 ] || problem "took $ms ms"
 report "11. a header with an unknown model kind is refused before the file is read (exit $rc, $ms ms)"
 run "$CHARNN" train /dev/zero $S --iters 5 --checkpoint z.ckpt
-begin; expect_rc 1; one_line; err_has '/dev/zero'
+begin; expect_rc 1; one_line; stderr_has '/dev/zero'
 report "11. /dev/zero as the corpus is refused at once (exit $rc)"
 
 # ---------------------------------------------------------------------------
@@ -574,13 +545,13 @@ case $hint in *"--resume $deep/c.ckpt") ;; *) problem "the hint is cut: ...$(pri
 report "12. a resume hint over 1,023 characters is not cut"
 
 run "$CHARNN" train c.txt --val-frac 0.999 --iters 5 --checkpoint vf.ckpt
-begin; expect_rc 1; one_line; err_has 'val-frac'
+begin; expect_rc 1; one_line; stderr_has 'val-frac'
 report "12. --val-frac 0.999 leaving too little training text says so"
 
 run "$CHARNN" train c.txt --hidden 99999999
 begin; expect_rc 2; one_line
 grep -q 'e+' err && problem "the range is printed in exponent form"
-err_has '16777216|16,777,216'
+stderr_has '16777216|16,777,216'
 report "12. ranges print as whole numbers"
 
 run "$CHARNN" sample s8.ckpt --temperature 5e-324 --length 20
@@ -630,7 +601,7 @@ if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
     timeout 30 setpriv --reuid=65534 --regid=65534 --clear-groups "$CHARNN" train c.txt $S \
         --iters 5 --checkpoint locked/m.ckpt >out 2>err </dev/null
     rc=$?
-    begin; expect_rc 1; one_line; err_has 'lock file'
+    begin; expect_rc 1; one_line; stderr_has 'lock file'
     report "12. a lock file that cannot be opened is named as such (exit $rc)"
 fi
 

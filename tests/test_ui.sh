@@ -15,10 +15,7 @@ printf 'how now brown cow\n%.0s' $(seq 1 40) > "$dir/b.txt"
 small="--model lstm --hidden 12 --layers 1 --batch 2 --seq-length 8 --sample-every 0 --lr 0.002"
 small="$small --lr-schedule constant --warmup 0" # one line: script -c below runs it in a shell
 
-check() { # status description [detail file]
-    if [ "$1" -eq 0 ]; then echo "ok - $2"; else
-        echo "not ok - $2"; [ -n "${3:-}" ] && sed 's/^/    /' "$3" | head -15; fi
-}
+. "$(dirname "$0")/lib.sh" # check, log_rows
 
 # --- the log and the plot
 "$CHARNN" train "$dir/a.txt" $small --iters 40 --print-every 5 --eval-every 10 \
@@ -26,10 +23,7 @@ check() { # status description [detail file]
 check $? "train --log runs" "$dir/err"
 head -1 "$dir/run.csv" | grep -qx 'run,iteration,epoch,loss,smooth_loss,val_loss,lr,grad_norm,chars_per_s,seconds,description'
 check $? "the log's first line is the header of the documented columns" "$dir/run.csv"
-# the rows (no header), as awk sees them: the description, quoted, is the
-# last field and the only one with commas
-rows() { tail -n +2 "$1" | sed 's/,"[^"]*"$/,/'; }
-rows "$dir/run.csv" > "$dir/rows"
+log_rows "$dir/run.csv" > "$dir/rows"
 [ "$(wc -l < "$dir/rows")" -eq 9 ]   # iterations 1, 5, 10, ..., 40
 check $? "one row per print interval (every 5 of 40, and the first): $(wc -l < "$dir/rows") rows" "$dir/run.csv"
 evals=$(awk -F, '$6 != ""' "$dir/rows" | wc -l)
@@ -52,7 +46,7 @@ fi
 
 "$CHARNN" train "$dir/a.txt" $small --resume "$dir/m.ckpt" --iters 50 --print-every 5 \
     --eval-every 10 --log "$dir/run.csv" --checkpoint "$dir/m.ckpt" >/dev/null 2>&1
-rows "$dir/run.csv" > "$dir/rows"
+log_rows "$dir/run.csv" > "$dir/rows"
 [ "$(wc -l < "$dir/rows")" -eq 12 ] && [ "$(cut -d, -f1 "$dir/rows" | sort -u | wc -l)" -eq 1 ] &&
     grep -q '; resumed at iteration 40"$' "$dir/run.csv"
 check $? "a resumed run appends to the log, the same run, its first row says so (12 rows)" "$dir/run.csv"

@@ -1,0 +1,82 @@
+# Helpers shared by the shell tests; they source it (". tests/lib.sh") after
+# setting T, their temporary directory. sh has no local variables: the
+# helpers count with w and keep their state in probs, killed_bg and rc.
+
+# A check collects problems with problem(), then report() prints its line:
+# "ok - DESC", or "not ok - DESC" with the problems, the command (when the
+# script records it in $cmd) and the head of $T/err indented below it.
+begin() { probs=; }
+problem() {
+    probs="$probs$1
+"
+}
+report() {
+    if [ -z "$probs" ]; then
+        echo "ok - $1"
+        return
+    fi
+    echo "not ok - $1"
+    printf '%s' "$probs" | sed 's/^/    /'
+    [ -n "${cmd:-}" ] && echo "    command: $cmd (exit $rc)"
+    if [ -s "$T/err" ]; then
+        echo "    stderr:"
+        head -n 5 "$T/err" | sed 's/^/      /'
+    fi
+    return 0
+}
+
+# check STATUS DESC [DETAIL-FILE]: a check of one status: "ok - DESC" when
+# it is 0, else "not ok - DESC" and the head of DETAIL-FILE indented below.
+check() {
+    if [ "$1" -eq 0 ]; then echo "ok - $2"; else
+        echo "not ok - $2"; [ -n "${3:-}" ] && sed 's/^/    /' "$3" | head -15; fi
+}
+
+# stderr_has REGEX: the last run's stderr ($T/err) matches (extended, any case).
+stderr_has() {
+    grep -Eqi -e "$1" "$T/err" || problem "expected stderr to match /$1/"
+}
+
+# Background runs. A non-interactive sh starts them with SIGINT ignored;
+# $DEFSIG (env --default-signal, GNU coreutils) before the command restores
+# the default, as under a terminal.
+DEFSIG=
+env --default-signal=INT,TERM,HUP true 2>/dev/null && DEFSIG="env --default-signal=INT,TERM,HUP"
+
+# started OUT PID SECONDS: waits until OUT holds a progress line ("iter ...")
+# or PID has ended, at most SECONDS; succeeds if the line is there.
+started() {
+    w=0
+    while [ $w -lt $(($3 * 20)) ] && ! grep -q '^iter ' "$1" 2>/dev/null && kill -0 "$2" 2>/dev/null; do
+        sleep 0.05
+        w=$((w + 1))
+    done
+    grep -q '^iter ' "$1" 2>/dev/null
+}
+
+# ended PID SECONDS: waits at most SECONDS for PID to end, then kills it; its
+# exit status in $rc. Fails if it had to be killed.
+ended() {
+    w=0
+    while [ $w -lt $(($2 * 10)) ] && kill -0 "$1" 2>/dev/null; do
+        sleep 0.1
+        w=$((w + 1))
+    done
+    killed_bg=0
+    kill -0 "$1" 2>/dev/null && { kill -KILL "$1"; killed_bg=1; }
+    wait "$1"
+    rc=$?
+    [ $killed_bg -eq 0 ]
+}
+
+# random_text SEED: 4,000 lines of 50 random lowercase letters and spaces
+# (200 KB, no '#', no capitals), the same for the same SEED.
+random_text() {
+    awk -v seed="$1" 'BEGIN { srand(seed); for (i = 0; i < 4000; i++) { for (j = 0; j < 50; j++)
+        printf "%c", (rand() < 0.15 ? " " : sprintf("%c", 97 + int(rand() * 26))); printf "\n" } }'
+}
+
+# log_rows CSV: the rows of a --log file without its header, the quoted
+# description (the last field, the only one with commas) emptied, so that
+# awk -F, sees the documented columns.
+log_rows() { tail -n +2 "$1" | sed 's/,"[^"]*"$/,/'; }
