@@ -142,7 +142,8 @@ $(B)/test_%: tests/test_%.c tests/check.h $(B)/libcharnn.a
 
 # The test build with fault injection (tests/faults.c): its own checkpoint
 # and training code, the rest of the library as usual.
-FAULT_OBJ := $(B)/faults/checkpoint.o $(B)/faults/train.o $(B)/faults/faults.o
+FAULT_OBJ := $(B)/faults/checkpoint.o $(B)/faults/train.o $(B)/faults/score.o \
+             $(B)/faults/faults.o
 $(B)/charnn-faults: $(CLI_OBJ) $(FAULT_OBJ) $(B)/libcharnn.a
 	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(FAULT_OBJ) $(B)/libcharnn.a $(LDLIBS)
 

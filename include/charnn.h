@@ -322,6 +322,33 @@ CN_API void cn_trainer_free(CnTrainer *tr);
 CN_API double cn_evaluate(const CnModel *model, const CnText *text, int seq_length, int threads,
                           size_t *count, CnError *err);
 
+/* One prediction, seen from inside: the model has read characters 0..pos
+ * of the text and predicts character pos+1. The arrays are the library's
+ * and hold only during the call. */
+typedef struct {
+    size_t pos;
+    int target;          /* character pos+1's index in the vocabulary */
+    double nats;         /* -ln p[target], the term cn_evaluate sums */
+    const CnReal *probs; /* (V) p = softmax(y), the predicted distribution */
+    /* layer l after reading character pos (its step t): */
+    const CnReal *h[CN_MAX_LAYERS];     /* (H) h_t */
+    const CnReal *c[CN_MAX_LAYERS];     /* (H) c_t (lstm, peephole), else NULL */
+    const CnReal *gates[CN_MAX_LAYERS]; /* (G*H) the gate values, G blocks of H named by
+                                           cn_gate_name (lstm i f o g, gru r u n); NULL
+                                           for rnn */
+} CnStep;
+typedef int (*CnStepFn)(void *ctx, const CnStep *step); /* non-zero: stop, with an error */
+/* cn_evaluate, showing each prediction to fn in order: the same passes,
+ * the same sum, the same result. */
+CN_API double cn_score(const CnModel *model, const CnText *text, int seq_length, int threads,
+                       CnStepFn fn, void *ctx, size_t *count, CnError *err);
+/* order[0..returned) = the indices of the min(k, n) largest values, largest
+ * first (equal values by lower index): an insertion pass, O(n k). */
+CN_API int cn_top_k(const CnReal *values, int n, int k, int *order);
+/* "i", "f", "o", "g" (lstm, peephole), "r", "u", "n" (gru), "h" (rnn): gate
+ * block g of a cell as SPEC names it, or NULL past the last. */
+CN_API const char *cn_gate_name(CnCell cell, int g);
+
 typedef struct {
     double temperature; /* > 0: p = softmax(logits / temperature) */
     int top_k;          /* draw among the k most likely; 0: all */

@@ -284,9 +284,9 @@ static void test_evaluate(void)
         return;
     steps(&tr, 30);
     size_t c1, c7, c64;
-    double l1 = cn_evaluate_span(&m, &text, 0, text.nchars, 1, 1, NULL, &c1, &err);
-    double l7 = cn_evaluate_span(&m, &text, 0, text.nchars, 1, 7, NULL, &c7, &err);
-    double l64 = cn_evaluate_span(&m, &text, 0, text.nchars, 1, 64, NULL, &c64, &err);
+    double l1 = cn_evaluate_span(&m, &text, 0, text.nchars, 1, 1, NULL, NULL, NULL, &c1, &err);
+    double l7 = cn_evaluate_span(&m, &text, 0, text.nchars, 1, 7, NULL, NULL, NULL, &c7, &err);
+    double l64 = cn_evaluate_span(&m, &text, 0, text.nchars, 1, 64, NULL, NULL, NULL, &c64, &err);
     CHECK(c1 == text.nchars - 1 && c7 == c1 && c64 == c1,
           "one stream scores all N-1 = %zu predictions", text.nchars - 1);
     CHECK(fabs(l1 - l7) < 1e-6 * l1 && fabs(l1 - l64) < 1e-6 * l1,

@@ -8,6 +8,24 @@
 
 #include <math.h>
 
+CnText *cli_text_for(const CnModel *model, const char *path)
+{
+    CnError err;
+    CnText *text = cn_text_load(&path, 1, &err);
+    if (!text || cn_model_covers(model, text, path, &err) != 0) {
+        cli_error("%s", err.msg);
+        cn_text_free(text);
+        return NULL;
+    }
+    if (cn_text_chars(text) < 2) {
+        cli_error("%s has %zu character%s; scoring needs at least 2", path, cn_text_chars(text),
+                  cn_text_chars(text) == 1 ? "" : "s");
+        cn_text_free(text);
+        return NULL;
+    }
+    return text;
+}
+
 int cmd_eval(int argc, char **argv)
 {
     int seq_length = 256, threads = 0;
@@ -31,24 +49,15 @@ int cmd_eval(int argc, char **argv)
     if (!ck)
         return rc;
     const CnModel *model = cn_checkpoint_model(ck);
-    CnError err;
-    CnText *text = cn_text_load(&args[1], 1, &err);
-    if (!text || cn_model_covers(model, text, args[1], &err) != 0) {
-        cli_error("%s", err.msg);
-        cn_text_free(text);
-        cn_checkpoint_free(ck);
-        return EXIT_ERROR;
-    }
-    if (cn_text_chars(text) < 2) {
-        cli_error("%s has %zu character; evaluation needs at least 2", args[1],
-                  cn_text_chars(text));
-        cn_text_free(text);
+    CnText *text = cli_text_for(model, args[1]);
+    if (!text) {
         cn_checkpoint_free(ck);
         return EXIT_ERROR;
     }
     CnShape shape = cn_model_shape(model);
     threads = cli_threads(threads, &shape, 1); /* one stream: few threads help */
     size_t count;
+    CnError err;
     double loss = cn_evaluate(model, text, seq_length, threads, &count, &err);
     cn_text_free(text);
     cn_checkpoint_free(ck);
@@ -61,4 +70,3 @@ int cmd_eval(int argc, char **argv)
            cli_count(count, n1));
     return EXIT_OK;
 }
-

@@ -21,6 +21,7 @@ static const Entry commands[] = {
     {"train", cmd_train, "train a model on a text file"},
     {"sample", cmd_sample, "generate text from a checkpoint"},
     {"eval", cmd_eval, "score a text file with a checkpoint (nats and bits per char)"},
+    {"score", cmd_score, "the probability of every character of a text, and the model's guesses"},
     {"info", cmd_info, "describe a checkpoint"},
     {"export", cmd_export, "write a checkpoint's model as JSON"},
     {"plot", cmd_plot, "draw a training log's losses as an SVG picture"},
@@ -39,6 +40,17 @@ static void usage(FILE *out)
     fprintf(out, "Start with:  %s train data/input.txt\n"
                  "then:        %s sample input.ckpt\n"
                  "Each command lists its options with --help.\n", cli_program, cli_program);
+}
+
+/* "train, sample, ..., bench": every command's name, from the table */
+static const char *names(void)
+{
+    static char list[256];
+    size_t at = 0;
+    for (int i = 0; i < NCOMMANDS && at < sizeof list; i++)
+        at += (size_t)snprintf(list + at, sizeof list - at, "%s%s", i ? ", " : "",
+                               commands[i].name);
+    return list;
 }
 
 static const Entry *find(const char *name)
@@ -108,8 +120,7 @@ static int run(int argc, char **argv)
     if (strcmp(name, "help") == 0) {
         const Entry *e = find(argv[2]);
         if (!e) {
-            cli_error("no command '%s'; commands are train, sample, eval, info, export, "
-                      "plot, gradcheck, bench", argv[2]);
+            cli_error("no command '%s'; commands are %s", argv[2], names());
             return EXIT_USAGE;
         }
         char help[] = "--help";
@@ -121,8 +132,8 @@ static int run(int argc, char **argv)
     if (cli_comm.rank != 0 && (!e || e->run != cmd_train))
         return EXIT_OK;
     if (!e) {
-        cli_error("unknown command '%s'; commands are train, sample, eval, info, export, "
-                  "plot, gradcheck, bench (see %s --help)", name, cli_program);
+        cli_error("unknown command '%s'; commands are %s (see %s --help)", name, names(),
+                  cli_program);
         return EXIT_USAGE;
     }
     return e->run(argc - 2, argv + 2);

@@ -325,10 +325,12 @@ void cn_trainer_release(CnTrainer *tr);
 
 /* Mean loss (nats/char) of a model over text[from, from+n) characters, run
  * as `streams` contiguous streams from a zero state in chunks of up to T
- * steps, state carried throughout; streams = 1 scores all n-1 predictions.
- * pool may be NULL. *count receives the number of predictions. */
+ * steps, state carried throughout; streams = 1 scores all n-1 predictions
+ * and, with fn, shows each to fn (src/core/score.c). pool may be NULL.
+ * *count receives the number of predictions. */
 double cn_evaluate_span(const CnModel *model, const CnText *text, size_t from, size_t n,
-                   int streams, int T, CnPool *pool, size_t *count, CnError *err);
+                        int streams, int T, CnPool *pool, CnStepFn fn, void *ctx,
+                        size_t *count, CnError *err);
 
 /* ---------------------------------------------------------------------------
  * Helpers shared by the core's files.
@@ -338,6 +340,13 @@ static inline size_t cn_utf8_len(unsigned char c)
 {
     return c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
 }
+
+/* ids (n, B) and targets (n, B) from n+1 characters of every stream starting
+ * at byte cursor[b]; cursor[b] moves n characters on, to the character that
+ * is both this chunk's last target and the next chunk's first input.
+ * Returns -1 if a character is not in the vocabulary. */
+int cn_fetch_chunk(const CnVocab *vocab, const CnText *text, size_t *cursor, int B, int n,
+                   int *ids, int *targets);
 
 /* Vocabulary index of the character at text byte *at, then *at moves past
  * it; -1 if the character is not in the vocabulary. */

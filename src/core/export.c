@@ -51,9 +51,6 @@ static void tensor(FILE *out, const char *prefix, const char *name, const CnReal
 
 int cn_export_json(FILE *out, const CnModel *m)
 {
-    static const char *const gate_names[4][4] = {
-        [CN_RNN] = {"h"}, [CN_LSTM] = {"i", "f", "o", "g"},
-        [CN_PEEPHOLE] = {"i", "f", "o", "g"}, [CN_GRU] = {"r", "u", "n"}};
     const CnShape *s = &m->shape;
     int V = s->vocab, H = s->hidden, G = cn_cell_gates(s->cell);
     size_t GH = (size_t)G * H;
@@ -72,7 +69,7 @@ int cn_export_json(FILE *out, const CnModel *m)
         char prefix[16], name[16];
         snprintf(prefix, sizeof prefix, "l%d.", l);
         for (int gi = 0; gi < G; gi++) {
-            const char *g = gate_names[s->cell][gi];
+            const char *g = cn_gate_name(s->cell, gi);
             size_t col = (size_t)gi * H;
             snprintf(name, sizeof name, "W_x%s", g);
             tensor(out, prefix, name, w->Wx + col, GH, H, in, &first);

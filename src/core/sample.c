@@ -10,21 +10,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* order[0..k) = indices of the k largest logits, largest first (equal
- * logits by lower index): an insertion pass, O(V k), no allocation. */
-static void top_k_indices(const CnReal *logits, int V, int k, int *order)
+int cn_top_k(const CnReal *values, int n, int k, int *order)
 {
     int count = 0;
-    for (int j = 0; j < V; j++) {
-        if (count == k && !(logits[j] > logits[order[k - 1]]))
+    for (int j = 0; j < n && k > 0; j++) {
+        if (count == k && !(values[j] > values[order[k - 1]]))
             continue;
         int pos = count < k ? count++ : k - 1;
-        while (pos > 0 && logits[j] > logits[order[pos - 1]]) {
+        while (pos > 0 && values[j] > values[order[pos - 1]]) {
             order[pos] = order[pos - 1];
             pos--;
         }
         order[pos] = j;
     }
+    return count;
 }
 
 int cn_sample_logits(const CnReal *logits, int V, const CnSampleOptions *opt, CnRng *rng,
@@ -45,7 +44,7 @@ int cn_sample_logits(const CnReal *logits, int V, const CnSampleOptions *opt, Cn
     }
     if (opt->top_k > 0 && opt->top_k < V) {
         /* mark the top k by negating their probabilities, then zero the rest */
-        top_k_indices(logits, V, opt->top_k, order);
+        cn_top_k(logits, V, opt->top_k, order);
         for (int k = 0; k < opt->top_k; k++)
             probs[order[k]] = -probs[order[k]];
         for (int j = 0; j < V; j++)

@@ -288,3 +288,22 @@ size_t cn_text_seek(const CnText *text, size_t char_index)
         at += cn_utf8_len(text->bytes[at]);
     return at;
 }
+
+int cn_fetch_chunk(const CnVocab *vocab, const CnText *text, size_t *cursor, int B, int n,
+                   int *ids, int *targets)
+{
+    for (int b = 0; b < B; b++) {
+        size_t at = cursor[b];
+        int id = cn_text_next_id(vocab, text, &at);
+        for (int t = 0; t < n; t++) {
+            if (t == n - 1)
+                cursor[b] = at;
+            ids[t * B + b] = id;
+            id = cn_text_next_id(vocab, text, &at);
+            targets[t * B + b] = id;
+            if (ids[t * B + b] < 0 || id < 0)
+                return -1;
+        }
+    }
+    return 0;
+}

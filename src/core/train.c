@@ -14,75 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ids (n, B) and targets (n, B) from n+1 characters of every stream starting
- * at cursor[b]; cursor[b] moves n characters on, to the character that is
- * both this chunk's last target and the next chunk's first input. Returns
- * -1 if a character is not in the vocabulary. */
-static int fetch_chunk(const CnVocab *vocab, const CnText *text, size_t *cursor, int B, int n,
-                       int *ids, int *targets)
-{
-    for (int b = 0; b < B; b++) {
-        size_t at = cursor[b];
-        int id = cn_text_next_id(vocab, text, &at);
-        for (int t = 0; t < n; t++) {
-            if (t == n - 1)
-                cursor[b] = at;
-            ids[t * B + b] = id;
-            id = cn_text_next_id(vocab, text, &at);
-            targets[t * B + b] = id;
-            if (ids[t * B + b] < 0 || id < 0)
-                return -1;
-        }
-    }
-    return 0;
-}
-
-double cn_evaluate_span(const CnModel *m, const CnText *text, size_t from, size_t n, int streams,
-                   int T, CnPool *pool, size_t *count, CnError *err)
-{
-    *count = 0;
-    if (n < 2 || from + n > text->nchars) {
-        cn_errorf(err, "need at least 2 characters to evaluate, have %zu",
-                 n);
-        return NAN;
-    }
-    int B = (size_t)streams < n - 1 ? streams : (int)(n - 1);
-    size_t per_stream = (n - 1) / (size_t)B;
-    if ((size_t)T > per_stream)
-        T = (int)per_stream;
-    CnActs acts;
-    int *ids = cn_fault("evaluate") ? NULL : malloc((size_t)2 * B * T * sizeof *ids);
-    size_t *cursor = malloc((size_t)B * sizeof *cursor);
-    if (!ids || !cursor || cn_acts_init(&acts, &m->shape, B, T, 0, 0, pool, err) != 0) {
-        if (!ids || !cursor)
-            cn_errorf(err, "out of memory for evaluation");
-        free(ids);
-        free(cursor);
-        return NAN;
-    }
-    acts.weights_frozen = 1;
-    int *targets = ids + (size_t)B * T;
-    for (int b = 0; b < B; b++)
-        cursor[b] = cn_text_seek(text, from + (size_t)b * per_stream);
-    double loss = 0;
-    for (size_t done = 0; done < per_stream;) {
-        int steps = per_stream - done < (size_t)T ? (int)(per_stream - done) : T;
-        if (fetch_chunk(&m->vocab, text, cursor, B, steps, ids, targets) != 0) {
-            cn_errorf(err, "the text has characters outside the model's vocabulary");
-            loss = NAN;
-            break;
-        }
-        loss += cn_forward(m, &acts, ids, targets, steps, NULL);
-        cn_acts_carry_state(&acts);
-        done += (size_t)steps;
-    }
-    cn_acts_free(&acts);
-    free(ids);
-    free(cursor);
-    *count = (size_t)B * per_stream;
-    return loss / (double)*count;
-}
-
 /* ------------------------------------------------------------------------- */
 
 size_t cn_trainer_bytes(const CnShape *shape, const CnTrainConfig *cfg, int threads)
@@ -347,7 +278,7 @@ CnStepResult cn_trainer_step(CnTrainer *tr, double *loss_out)
 
     /* the vocabulary covers the text (the caller checked), so this succeeds;
        an id outside it would index past every table */
-    if (fetch_chunk(&m->vocab, tr->text, tr->cursor, nb, T, tr->ids, tr->targets) != 0) {
+    if (cn_fetch_chunk(&m->vocab, tr->text, tr->cursor, nb, T, tr->ids, tr->targets) != 0) {
         seek_streams(tr);
         return CN_STEP_BAD_TEXT;
     }
@@ -415,7 +346,7 @@ double cn_trainer_val_loss(CnTrainer *tr, CnError *err)
     size_t count;
     const CnTrainConfig *c = &tr->st.cfg;
     return cn_evaluate_span(tr->model, tr->text, tr->n_train, tr->n_val, c->batch, c->seq_length,
-                       tr->pool, &count, err);
+                            tr->pool, NULL, NULL, &count, err);
 }
 
 double cn_trainer_epoch(const CnTrainer *tr)
@@ -669,17 +600,4 @@ void cn_trainer_free(CnTrainer *tr)
     cn_trainer_release(tr);
     cn_model_free(m);
     free(tr);
-}
-
-double cn_evaluate(const CnModel *model, const CnText *text, int seq_length, int threads,
-                   size_t *count, CnError *err)
-{
-    CnPool *pool = NULL;
-    *count = 0;
-    if (cn_vocab_covers(&model->vocab, text, "the text", err) != 0 ||
-        cn_pool_open(&pool, threads, err) != 0)
-        return NAN;
-    double loss = cn_evaluate_span(model, text, 0, text->nchars, 1, seq_length, pool, count, err);
-    cn_pool_destroy(pool);
-    return loss;
 }

@@ -112,6 +112,17 @@ int cn_cell_gates(CnCell cell)
     return cell == CN_RNN ? 1 : cell == CN_GRU ? 3 : 4;
 }
 
+const char *cn_gate_name(CnCell cell, int g)
+{
+    static const char *const names[4][4] = {[CN_RNN] = {"h"},
+                                            [CN_LSTM] = {"i", "f", "o", "g"},
+                                            [CN_PEEPHOLE] = {"i", "f", "o", "g"},
+                                            [CN_GRU] = {"r", "u", "n"}};
+    if ((unsigned)cell > CN_GRU || g < 0 || g >= cn_cell_gates(cell))
+        return NULL;
+    return names[cell][g];
+}
+
 int cn_threads_for(const CnShape *s, int B, int max)
 {
     /* below ~256k multiply-adds a step is a few microseconds of work, less
