@@ -166,7 +166,12 @@ $(B)/xmlcheck: tests/xmlcheck.c
 	@mkdir -p $(@D)
 	$(CC) $(BASE) $(CFLAGS) $(LDFLAGS) -o $@ $<
 
-test: $(CHARNN) $(B)/charnn-faults $(B)/xmlcheck $(TESTS) $(REPLAY)
+# the library's activations, to check charnn viz's page against (tests/test_viz.sh)
+$(B)/activations: tests/activations.c $(B)/libcharnn.a
+	@mkdir -p $(@D)
+	$(CC) $(CLI_INC) $(CPPFLAGS) $(BASE) $(CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libcharnn.a $(LDLIBS)
+
+test: $(CHARNN) $(B)/charnn-faults $(B)/xmlcheck $(B)/activations $(TESTS) $(REPLAY)
 	@CHARNN=./$(CHARNN) BUILD=$(B) SANITIZE=$(SANITIZED) sh tests/run.sh $(TESTS) $(TEST_SH)
 
 # Throughput of the speed issue's configurations a) to d), 1 and 2 threads,

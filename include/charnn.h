@@ -92,6 +92,7 @@ CN_API CnText *cn_text_load(const char *const *paths, int n, CnError *err);
 /* The same checks on n bytes, which are copied; name is for messages. */
 CN_API CnText *cn_text_from_memory(const void *data, size_t n, const char *name, CnError *err);
 CN_API size_t cn_text_chars(const CnText *text); /* code points */
+CN_API const char *cn_text_bytes(const CnText *text, size_t *n); /* the UTF-8, n bytes */
 CN_API void cn_text_free(CnText *text);
 
 /* ---------------------------------------------------------------------------

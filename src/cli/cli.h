@@ -174,6 +174,28 @@ int cli_same_file(const char *a, const char *b);
 char *cli_best_path(const char *ckpt);   /* "input.ckpt" -> "input.best.ckpt" (malloc'd) */
 char *cli_latest_path(const char *ckpt); /* "input.best.ckpt" -> "input.ckpt" (malloc'd) */
 
+/* Documents for people to look at (src/cli/document.c): plot's picture,
+ * viz's page. */
+typedef struct {
+    const char *kind;     /* "an SVG picture" */
+    const char *replaces; /* "charnn plot replaces only pictures" */
+    const char *example;  /* a file name to suggest: "loss.svg" */
+    int (*is_kind)(const char *head); /* an existing file's first 4 KB are one */
+} Document;
+/* The document starts, after a byte-order mark, an XML declaration,
+ * comments and a doctype, with the element <name (any case). */
+int cli_root_element(const char *head, const char *name);
+int cli_is_device(const char *path); /* exists and is neither a file nor a directory */
+/* output may be written: not one of the inputs, not a directory, and if a
+ * non-empty file, one of this kind. 0, or an exit code after saying why. */
+int cli_check_document(const char *output, const char *const *inputs, int ninputs,
+                       const Document *doc);
+/* Writes output with write(out, ctx) (0 or -1) into PATH.PID.tmp, synced,
+ * then renamed over it (a device is written directly). 0, or an exit code
+ * after saying why. */
+int cli_write_document(const char *output, int (*write)(FILE *out, const void *ctx),
+                       const void *ctx);
+
 /* One process, or one of several MPI ranks training one run together
  * (src/cli_mpi.c with make MPI=1, src/cli_solo.c otherwise). Rank 0 prints,
  * evaluates and saves; decisions that depend on its clock are broadcast so
@@ -214,6 +236,7 @@ int cmd_bench(int argc, char **argv);
 int cmd_sample(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_score(int argc, char **argv);
+int cmd_viz(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_gradcheck(int argc, char **argv);

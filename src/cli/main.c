@@ -22,6 +22,7 @@ static const Entry commands[] = {
     {"sample", cmd_sample, "generate text from a checkpoint"},
     {"eval", cmd_eval, "score a text file with a checkpoint (nats and bits per char)"},
     {"score", cmd_score, "the probability of every character of a text, and the model's guesses"},
+    {"viz", cmd_viz, "a web page that shows what the model sees in a text and what its units do"},
     {"info", cmd_info, "describe a checkpoint"},
     {"export", cmd_export, "write a checkpoint's model as JSON"},
     {"plot", cmd_plot, "draw a training log's losses as an SVG picture"},

@@ -355,87 +355,27 @@ static int write_svg(FILE *out, const Log *log)
  * doctype at most, then the root element <svg. */
 static int is_svg(const char *p)
 {
-    if (strncmp(p, "\xef\xbb\xbf", 3) == 0) /* a byte-order mark */
-        p += 3;
-    for (;;) {
-        p += strspn(p, " \t\r\n");
-        const char *end = strncmp(p, "<?xml", 5) == 0 ? strstr(p, "?>")
-                          : strncmp(p, "<!--", 4) == 0 ? strstr(p, "-->")
-                          : strncmp(p, "<!DOCTYPE", 9) == 0 ? strchr(p, '>')
-                                                             : NULL;
-        if (!end)
-            break;
-        p = end + (end[0] == '-' ? 3 : end[0] == '?' ? 2 : 1);
-    }
-    return strncmp(p, "<svg", 4) == 0 && (p[4] == ' ' || p[4] == '>' || p[4] == '\n' ||
-                                           p[4] == '\t' || p[4] == '\r');
+    return cli_root_element(p, "svg");
 }
 
-/* The picture may not be the log itself, and replaces only a picture. */
-static int check_output(const char *log, const char *output)
+static int write_log_svg(FILE *out, const void *log)
 {
-    struct stat sb;
-    if (cli_same_file(output, log)) {
-        cli_error("-o %s is the log itself; give another -o, e.g. loss.svg", output);
-        return EXIT_USAGE;
-    }
-    if (stat(output, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_size == 0)
-        return stat(output, &sb) == 0 && S_ISDIR(sb.st_mode)
-                   ? (cli_error("-o %s is a directory; give a file name, e.g. %s/loss.svg",
-                                output, output), EXIT_USAGE)
-                   : 0;
-    char head[4096] = "";
-    FILE *f = fopen(output, "r");
-    size_t n = f ? fread(head, 1, sizeof head - 1, f) : 0;
-    if (f)
-        fclose(f);
-    head[n] = '\0';
-    if (!is_svg(head)) {
-        cli_error("%s exists and is not an SVG picture; charnn plot replaces only pictures: "
-                  "give another -o", output);
-        return EXIT_USAGE;
-    }
-    return 0;
+    return write_svg(out, log);
 }
 
-/* Writes the picture as every charnn file is written: into a temporary
- * file beside it, then renamed over it, so that a failure (a full disk)
- * leaves the old picture. A device (/dev/stdout) is written directly. */
+static const Document svg_document = {"an SVG picture", "charnn plot replaces only pictures",
+                                      "loss.svg", is_svg};
+
+/* Writes the picture (cli_write_document) and says so. */
 static int write_picture(const char *output, const Log *log)
 {
-    struct stat sb;
-    char target[PATH_MAX], tmp[PATH_MAX + 32];
-    const char *path = output;
-    if (lstat(output, &sb) == 0 && S_ISLNK(sb.st_mode) && realpath(output, target))
-        path = target;
-    int direct = stat(path, &sb) == 0 && !S_ISREG(sb.st_mode);
-    if (!direct && cn_temp_path(path, tmp, sizeof tmp) != 0) {
-        cli_error("cannot write %s: the name is too long", output);
-        return EXIT_ERROR;
-    }
-    FILE *out = fopen(direct ? path : tmp, "w");
-    if (!out) {
-        cli_error("cannot write %s: %s", output, strerror(errno));
-        return EXIT_ERROR;
-    }
-    int failed = write_svg(out, log) != 0;
-    failed |= fflush(out) != 0 || (!direct && fsync(fileno(out)) != 0);
-    int e = errno;
-    failed |= fclose(out) != 0;
-    if (!failed && !direct && rename(tmp, path) != 0)
-        failed = 1, e = errno;
-    if (failed) {
-        if (!direct)
-            unlink(tmp);
-        cli_error("cannot write %s: %s%s", output, strerror(e),
-                  direct ? "" : "; the previous picture, if any, is untouched");
-        return EXIT_ERROR;
-    }
+    int rc = cli_write_document(output, write_log_svg, log);
+    if (rc != 0 || cli_is_device(output)) /* not into the picture itself (-o /dev/stdout) */
+        return rc;
     size_t evals = 0;
     for (size_t i = 0; i < log->n; i++)
         evals += isfinite(log->rows[i].val);
-    if (!direct) /* not into the picture itself (-o /dev/stdout) */
-        printf("wrote %s: %zu training points, %zu validation points\n", output, log->n, evals);
+    printf("wrote %s: %zu training points, %zu validation points\n", output, log->n, evals);
     return EXIT_OK;
 }
 
@@ -468,7 +408,7 @@ int cmd_plot(int argc, char **argv)
         output = derived;
     }
     Log log = {0};
-    rc = check_output(args[0], output);
+    rc = cli_check_document(output, &args[0], 1, &svg_document);
     if (!rc)
         rc = read_log(args[0], &log) == 0 ? write_picture(output, &log) : EXIT_ERROR;
     free(log.rows);

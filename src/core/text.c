@@ -274,6 +274,12 @@ size_t cn_text_chars(const CnText *text)
     return text->nchars;
 }
 
+const char *cn_text_bytes(const CnText *text, size_t *n)
+{
+    *n = text->nbytes;
+    return (const char *)text->bytes;
+}
+
 void cn_text_free(CnText *text)
 {
     if (text)

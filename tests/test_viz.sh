@@ -1,0 +1,252 @@
+#!/bin/sh
+# charnn viz end to end: the page is self-contained (nothing it could load
+# from elsewhere, a content security policy that forbids it), and in a real
+# browser (Debian's chromium, headless: --dump-dom and --screenshot) the
+# script runs, the text (English and Persian) is the rendered document's,
+# the activations the page shows for a unit are the library's within the
+# quantization step, and the text is tinted. Then the page of the default
+# model's size (2 x 512 GRU) for 5,000 characters: its size and load time.
+# Bad input and outputs that must not be replaced. Run from the repository
+# root; BUILD names the build directory (the activations tool).
+CHARNN=${CHARNN:-./charnn}
+ACTS=${BUILD:-build}/activations
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+. "$(dirname "$0")/lib.sh" # check, begin, problem, report, stderr_has
+
+BROWSER=
+for b in chromium chromium-browser google-chrome; do
+    command -v $b >/dev/null 2>&1 && { BROWSER=$b; break; }
+done
+# browse NAME ARGS...: headless (as root in CI too), the page opened from
+# disk, into $T/NAME, in the background with a profile of its own (browse
+# several, then wait)
+browse() {
+    name=$1
+    shift
+    timeout 60 $BROWSER --headless --no-sandbox --disable-gpu --no-first-run \
+        --user-data-dir="$T/profile-$name" "$@" >"$T/$name" 2>>"$T/browser.log" &
+}
+
+cat >"$T/text.txt" <<'EOF'
+The "quick" brown fox (and the [lazy] dog) jumps over the fence.
+سلام دنیا! این یک متن فارسی است، با «نقل قول» و (پرانتز).
+Mixed: English then فارسی then English again.
+EOF
+for i in 1 2 3 4 5 6 7 8; do sed -n 1,3p "$T/text.txt"; done >"$T/long.txt"
+mv "$T/long.txt" "$T/text.txt"
+for kind in gru lstm; do
+    "$CHARNN" train "$T/text.txt" --model $kind --hidden 16 --layers 2 --iters 40 --batch 2 \
+        --seq-length 16 --val-frac 0 --quiet --checkpoint "$T/$kind.ckpt" >"$T/out" 2>"$T/err"
+    check $? "set-up: a small $kind model of an English and Persian text" "$T/err"
+done
+
+"$CHARNN" viz "$T/gru.ckpt" "$T/text.txt" -o "$T/gru.html" --max-chars 300 >"$T/out" 2>"$T/err"
+check $? "viz writes a page" "$T/err"
+grep -q "^wrote $T/gru.html: 300 characters" "$T/out"
+check $? "it says what it wrote" "$T/out"
+"$CHARNN" viz "$T/lstm.ckpt" "$T/text.txt" >"$T/out" 2>"$T/err"
+[ $? -eq 0 ] && [ -s "$T/text.html" ]
+check $? "the page's default name is the text's with .html" "$T/err"
+
+# self-contained: no element or style that loads anything, and a policy
+# that forbids the browser to
+python3 - "$T/gru.html" "$T/text.html" <<'EOF' >"$T/report" 2>&1
+import re, sys
+bad = []
+for path in sys.argv[1:]:
+    page = open(path, encoding='utf-8').read()
+    if "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'" not in page:
+        bad.append(path + ': no content security policy that forbids loading')
+    for pattern in [r'<link\b', r'<img\b', r'<iframe\b', r'<object\b', r'<embed\b', r'\bsrc\s*=',
+                    r'\bhref\s*=', r'url\(', r'@import', r'https?:', r'fetch\(', r'XMLHttpRequest',
+                    r'import\(', r'<base\b']:
+        if re.search(pattern, page):
+            bad.append('%s: matches %s' % (path, pattern))
+print('\n'.join(bad) or 'self-contained')
+sys.exit(1 if bad else 0)
+EOF
+check $? "the page references nothing outside itself" "$T/report"
+
+if [ -z "$BROWSER" ]; then
+    echo "ok - the page in a browser # skipped: no chromium here (.ci/run installs Debian's)"
+else
+    # the text as rendered, and the activations of a unit against the library's
+    browse gru.dom --dump-dom "file://$T/gru.html"
+    browse gru-r5.dom --dump-dom "file://$T/gru.html#l1.r.5"
+    browse lstm-c3.dom --dump-dom "file://$T/text.html#l0.c.3"
+    browse lstm-f7.dom --dump-dom "file://$T/text.html#l1.f.7"
+    browse shot.log --screenshot="$T/shot.png" --window-size=640,400 "file://$T/gru.html"
+    wait
+    "$ACTS" "$T/gru.ckpt" "$T/text.txt" 300 1 r 5 >"$T/gru-r5.lib" &&
+        "$ACTS" "$T/lstm.ckpt" "$T/text.txt" 5000 0 c 3 >"$T/lstm-c3.lib" &&
+        "$ACTS" "$T/lstm.ckpt" "$T/text.txt" 5000 1 f 7 >"$T/lstm-f7.lib"
+    check $? "set-up: the library's activations" "$T/browser.log"
+    python3 - "$T" <<'EOF' >"$T/report" 2>&1
+import html.parser, json, sys
+d = sys.argv[1]
+text = open(d + '/text.txt', encoding='utf-8').read()
+
+class Page(html.parser.HTMLParser):
+    """The characters of div#text, the data-v of each, and body's data-ready-ms."""
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.depth, self.chars, self.values, self.ready = 0, [], [], None
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == 'body':
+            self.ready = a.get('data-ready-ms')
+        if self.depth:
+            self.depth += 1
+            if tag == 'span':
+                self.chars.append('')
+                self.values.append(a.get('data-v'))
+        elif tag == 'div' and a.get('id') == 'text':
+            self.depth = 1
+    def handle_endtag(self, tag):
+        if self.depth:
+            self.depth -= 1
+    def handle_data(self, data):
+        if self.depth > 1:
+            self.chars[-1] += data
+
+def page(name):
+    p = Page()
+    p.feed(open(d + '/' + name, encoding='utf-8').read())
+    return p
+
+problems = []
+g = page('gru.dom')
+if g.ready is None:
+    problems.append('the script did not finish (no data-ready-ms on body)')
+if len(g.chars) != 300 or ''.join(g.chars) != text[:300]:
+    problems.append('the rendered text is not the first 300 characters (%d spans)' % len(g.chars))
+if 'سلام دنیا!' not in ''.join(g.chars) or 'The "quick" brown fox' not in ''.join(g.chars):
+    problems.append('the English or the Persian line is not in the rendered document')
+l = page('lstm-c3.dom')
+if ''.join(l.chars) != text:
+    problems.append('the LSTM page (whole text) does not render the text')
+def data(name):
+    page = open(d + '/' + name, encoding='utf-8').read()
+    start = page.index('<script id="data" type="application/json">') + 42
+    return json.loads(page[start:page.index('</script>', start)])
+worst, steps = 0, []
+for dom, lib, html, layer, name in [('gru-r5.dom', 'gru-r5.lib', 'gru.html', 1, 'r'),
+                                    ('lstm-c3.dom', 'lstm-c3.lib', 'text.html', 0, 'c'),
+                                    ('lstm-f7.dom', 'lstm-f7.lib', 'text.html', 1, 'f')]:
+    D = data(html)
+    qi = [q['name'] for q in D['quantities']].index(name)
+    q, bits = D['quantities'][qi], D['blocks'][layer * len(D['quantities']) + qi]['bits']
+    step = (q['hi'] - q['lo']) / ((1 << bits) - 1)
+    steps.append('%s %d bits' % (name, bits))
+    shown = [v for v in page(dom).values]
+    want = [float(x) for x in open(d + '/' + lib)]
+    n = min(len(shown), len(want))
+    if n < 290 or any(v is None for v in shown[:n]):
+        problems.append('%s: %d values shown for %d characters' % (dom, n, len(shown)))
+        continue
+    # half a step of the codes; a value is shown with 4 decimals
+    bound = step / 2 + 5e-5 + 1e-6
+    err = max(abs(float(a) - b) for a, b in zip(shown, want))
+    worst = max(worst, err / step)
+    if err > bound:
+        problems.append('%s: a value differs from the library\'s by %.4f (bound %.4f)' % (dom, err, bound))
+print('\n'.join(problems) or 'agree: worst difference %.3f of a quantization step (%s)' % (worst, ', '.join(steps)))
+sys.exit(1 if problems else 0)
+EOF
+    check $? "in chromium: the script runs, the text (English and Persian) is rendered, unit values match the library within half a quantization step ($(tail -1 "$T/report"))" "$T/report"
+
+    # the picture: tinted characters on screen
+    python3 - "$T/shot.png" <<'EOF' >"$T/report" 2>&1
+import struct, sys, zlib
+data = open(sys.argv[1], 'rb').read()
+assert data[:8] == b'\x89PNG\r\n\x1a\n', 'not a PNG'
+pos, idat = 8, b''
+while pos < len(data):
+    n, kind = struct.unpack('>I4s', data[pos:pos + 8])
+    body = data[pos + 8:pos + 8 + n]
+    if kind == b'IHDR':
+        w, h, depth, colour = struct.unpack('>IIBB', body[:10])
+    elif kind == b'IDAT':
+        idat += body
+    pos += 12 + n
+bpp = {2: 3, 6: 4}[colour]
+raw, stride, rows, prev = zlib.decompress(idat), w * bpp, [], bytearray(w * bpp)
+for y in range(h):
+    f, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+    for i in range(stride):
+        a = line[i - bpp] if i >= bpp else 0
+        b, c = prev[i], prev[i - bpp] if i >= bpp else 0
+        p = a + b - c
+        pred = [0, a, b, (a + b) // 2, a if abs(p - a) <= abs(p - b) and abs(p - a) <= abs(p - c) else b if abs(p - b) <= abs(p - c) else c][f]
+        line[i] = (line[i] + pred) & 255
+    rows.append(line)
+    prev = line
+red = sum(1 for line in rows for x in range(w) if line[x * bpp] - line[x * bpp + 1] > 30)
+print('%dx%d, %d reddish pixels' % (w, h, red))
+sys.exit(0 if red > 1000 else 1)
+EOF
+    check $? "in chromium: the screenshot shows the text tinted by surprise ($(cat "$T/report"))" "$T/report"
+fi
+
+# the default model's size: a 2 x 512 GRU, 5,000 characters
+"$CHARNN" train data/input.txt --iters 2 --warmup 0 --val-frac 0 --quiet \
+    --checkpoint "$T/big.ckpt" >"$T/out" 2>"$T/err"
+check $? "set-up: a model of the default size (2 x 512 GRU)" "$T/err"
+"$CHARNN" viz "$T/big.ckpt" data/input.txt -o "$T/big.html" >"$T/out" 2>"$T/err"
+size=$(wc -c <"$T/big.html")
+[ "$size" -lt 8000000 ]
+check $? "the page of 5,000 characters of a 2 x 512 GRU is under 8 MB ($size bytes)" "$T/err"
+if [ -n "$BROWSER" ]; then
+    browse big.dom --dump-dom "file://$T/big.html#l1.u.100"
+    "$ACTS" "$T/big.ckpt" data/input.txt 5000 1 u 100 >"$T/big.lib"
+    wait
+    ms=$(sed -n 's/.*data-ready-ms="\([0-9]*\)".*/\1/p' "$T/big.dom" | head -1)
+    [ -n "$ms" ] && [ "$ms" -lt 3000 ]
+    check $? "... and is ready in chromium in under 3 s (${ms:-no} ms, a unit shown)" "$T/browser.log"
+    python3 - "$T" <<'EOF' >"$T/report" 2>&1
+import json, re, sys
+d = sys.argv[1]
+page = open(d + '/big.html', encoding='utf-8').read()
+start = page.index('<script id="data" type="application/json">') + 42
+D = json.loads(page[start:page.index('</script>', start)])
+bits = D['blocks'][1 * len(D['quantities']) + 2]['bits']  # layer 1, u
+step = 1 / ((1 << bits) - 1)
+shown = [float(v) for v in re.findall(r'data-v="([^"]*)"', open(d + '/big.dom', encoding='utf-8').read())]
+want = [float(x) for x in open(d + '/big.lib')]
+err = max(abs(a - b) for a, b in zip(shown, want))
+print('%d values, %d bits, worst difference %.3f of a step' % (len(shown), bits, err / step))
+sys.exit(0 if len(shown) == 5000 and err <= step / 2 + 6e-5 else 1)
+EOF
+    check $? "... and shows the library's values within half its quantization step ($(cat "$T/report"))" "$T/report"
+fi
+
+# bad input, and what viz must not write over
+bad() { # DESC STATUS REGEX ARGS...
+    desc=$1 want=$2 re=$3
+    shift 3
+    begin
+    "$CHARNN" viz "$@" >"$T/out" 2>"$T/err"
+    rc=$?
+    [ $rc -eq "$want" ] || problem "exit $rc, expected $want"
+    [ "$(wc -l <"$T/err")" -eq 1 ] || problem "stderr is not one line"
+    stderr_has "$re"
+    cmd="charnn viz $*" report "$desc"
+}
+sum=$(cksum <"$T/gru.ckpt")
+bad "-o naming the checkpoint" 2 "input" "$T/gru.ckpt" "$T/text.txt" -o "$T/gru.ckpt"
+[ "$(cksum <"$T/gru.ckpt")" = "$sum" ]
+check $? "... which is left as it was"
+bad "-o naming the text" 2 "input" "$T/gru.ckpt" "$T/text.txt" -o "$T/text.txt"
+printf 'my notes\n' >"$T/notes.html"
+bad "-o naming a file that is not a web page" 2 "not an HTML page" "$T/gru.ckpt" "$T/text.txt" -o "$T/notes.html"
+grep -qx 'my notes' "$T/notes.html"
+check $? "... which is left as it was"
+bad "--max-chars 1" 2 "max-chars" "$T/gru.ckpt" "$T/text.txt" --max-chars 1
+printf 'Zebra crossing\n' >"$T/other.txt"
+bad "a character the model has not seen" 1 "vocabulary" "$T/gru.ckpt" "$T/other.txt" -o "$T/o.html"
+bad "a missing directory" 1 "cannot write" "$T/gru.ckpt" "$T/text.txt" -o "$T/no/such/dir/p.html"
+bad "a full disk" 1 "cannot write" "$T/gru.ckpt" "$T/text.txt" -o /dev/full
+"$CHARNN" viz "$T/gru.ckpt" "$T/text.txt" -o "$T/gru.html" --max-chars 50 >"$T/out" 2>"$T/err"
+[ $? -eq 0 ] && grep -q '^wrote .*: 50 characters' "$T/out"
+check $? "a page is replaced by a new one" "$T/err"
