@@ -367,6 +367,25 @@ CN_API uint32_t cn_sampler_draw(CnSampler *s, const CnSampleOptions *opt);
 CN_API void cn_sampler_free(CnSampler *s);
 
 /* ---------------------------------------------------------------------------
+ * Tracing one pass, for checking a derivation: the forward and backward pass
+ * over a short text (inputs its characters 0..n-2, targets 1..n-1, T = n-1
+ * steps, zero state, no dropout) in double, every quantity of README's
+ * equations printed in their notation: gates, states, outputs and the loss;
+ * dL/dy_t, dL/dh_t (from the output or the layer above, and from step
+ * t+1), dL/dc_t, each gate's delta; every weight's gradient as a sum over
+ * the steps. Readable text, or (json) one JSON object with every number at
+ * full precision (README, "charnn trace"). The text (at least 2 characters)
+ * must be in the model's vocabulary. 0, or -1 with err (a write error too).
+ */
+CN_API int cn_trace(FILE *out, const CnModel *model, const char *utf8, size_t n, int json,
+                    CnError *err);
+/* A model over text's characters with every parameter uniform in [-0.5,
+ * 0.5) from seed, biases and peepholes too (training starts those at 0 or
+ * 1), so that every term of the equations shows in a trace. */
+CN_API CnModel *cn_model_random(const CnText *text, CnCell cell, int hidden, int layers,
+                                uint64_t seed, CnError *err);
+
+/* ---------------------------------------------------------------------------
  * Checking the backward pass: a random model of shape, random inputs on B
  * streams for T steps, a random carried-in state and fixed dropout masks;
  * each tensor's worst relative error |a - n| / max(|a| + |n|, floor)

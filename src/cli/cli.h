@@ -240,6 +240,7 @@ int cmd_viz(int argc, char **argv);
 int cmd_info(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_gradcheck(int argc, char **argv);
+int cmd_trace(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 /* The man page around the commands' help (src/cli_man.c). */
 void cli_man_head(FILE *out);

@@ -27,6 +27,7 @@ static const Entry commands[] = {
     {"export", cmd_export, "write a checkpoint's model as JSON"},
     {"plot", cmd_plot, "draw a training log's losses as an SVG picture"},
     {"gradcheck", cmd_gradcheck, "check the backward pass against finite differences"},
+    {"trace", cmd_trace, "one forward and backward pass, every quantity printed (check a derivation)"},
     {"bench", cmd_bench, "time training and sampling: chars/s, GFLOP/s, where the time goes"},
 };
 enum { NCOMMANDS = sizeof commands / sizeof commands[0] };

@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * charnn trace: one forward and one backward pass over a short text, every
+ * quantity printed in SPEC's notation, to check a derivation by hand or
+ * with numpy; a tiny random model, or a checkpoint's.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "cli.h"
+
+#include <string.h>
+
+int cmd_trace(int argc, char **argv)
+{
+    const char *model = "lstm", *text = "hello", *from = NULL, *format = "text";
+    int hidden = 3, layers = 1;
+    uint64_t seed = 1;
+    static const char *const formats[] = {"text", "json", NULL};
+    Flag flags[] = {
+        {.name = "model", .type = FLAG_STR, .value = &model, .arg = "KIND",
+         .help = "cell of the random model: rnn, lstm, peephole or gru", .choices = cn_cell_names},
+        {.name = "hidden", .type = FLAG_INT, .value = &hidden, .arg = "N",
+         .help = "hidden units per layer of the random model", .lo = 1, .hi = 64},
+        {.name = "layers", .type = FLAG_INT, .value = &layers, .arg = "N",
+         .help = "layers of the random model", .lo = 1, .hi = 4},
+        {.name = "seed", .type = FLAG_U64, .value = &seed, .arg = "S",
+         .help = "seed of the random model's weights, all uniform in [-0.5, 0.5)", .lo = 0,
+         .hi = 1.8e19},
+        {.name = "from", .type = FLAG_STR, .value = &from, .arg = "CKPT",
+         .help = "trace a checkpoint's model instead of a random one"},
+        {.name = "text", .type = FLAG_STR, .value = &text, .arg = "TEXT",
+         .help = "the characters: inputs all but the last, targets all but the first"},
+        {.name = "format", .type = FLAG_STR, .value = &format, .arg = "FORMAT",
+         .help = "text (readable) or json (every number at full precision)",
+         .choices = formats},
+        {.name = NULL},
+    };
+    Command cmd = {.name = "trace", .usage = "trace [options]",
+                   .summary = "One forward and one backward pass over a short text, every "
+                              "quantity printed in the notation of README's equations: gates, "
+                              "states, outputs, the loss, dL/dy, dL/dh (from the output and "
+                              "from step t+1), dL/dc, each gate's delta and every weight's "
+                              "gradient. A random model (lstm, 1 layer x 3 hidden, seed 1) "
+                              "over the text's characters, or --from a checkpoint's.",
+                   .flags = flags, .min_args = 0, .max_args = 0};
+    const char *args[1];
+    int nargs, rc;
+    if ((rc = cli_parse(&cmd, argc, argv, args, &nargs)) != CLI_GO)
+        return rc;
+    if (from) {
+        static const char *const shape_flags[] = {"model", "hidden", "layers", "seed"};
+        for (int k = 0; k < 4; k++)
+            if (cli_flag(&cmd, shape_flags[k])->set) {
+                cli_error("--%s makes a random model, --from traces a checkpoint's: give one "
+                          "or the other", shape_flags[k]);
+                return EXIT_USAGE;
+            }
+    }
+    CnError err;
+    size_t n = strlen(text);
+    CnText *chars = n ? cn_text_from_memory(text, n, "--text", &err) : NULL;
+    if (!chars) {
+        cli_error("%s", n ? err.msg : "--text is empty; give at least 2 characters");
+        return EXIT_USAGE;
+    }
+    if (cn_text_chars(chars) < 2) {
+        cli_error("--text has 1 character; a trace needs at least 2 (the first predicts the "
+                  "second)");
+        cn_text_free(chars);
+        return EXIT_USAGE;
+    }
+    CnCheckpoint *ck = NULL;
+    CnModel *random = NULL;
+    const CnModel *m;
+    if (from) {
+        if (!(ck = cn_checkpoint_load(from, &err))) {
+            cli_error("%s", err.msg);
+            cn_text_free(chars);
+            return EXIT_ERROR;
+        }
+        m = cn_checkpoint_model(ck);
+        if (cn_model_covers(m, chars, "--text", &err) != 0) {
+            cli_error("%s", err.msg);
+            cn_checkpoint_free(ck);
+            cn_text_free(chars);
+            return EXIT_USAGE;
+        }
+    } else if (!(m = random = cn_model_random(chars, (CnCell)cn_lookup(cn_cell_names, model),
+                                              hidden, layers, seed, &err))) {
+        cli_error("%s", err.msg);
+        cn_text_free(chars);
+        return EXIT_ERROR;
+    }
+    cn_text_free(chars);
+    rc = cn_trace(stdout, m, text, n, strcmp(format, "json") == 0, &err);
+    cn_model_free(random);
+    cn_checkpoint_free(ck);
+    if (rc != 0) {
+        cli_error("%s", ferror(stdout) ? "cannot write the trace to standard output" : err.msg);
+        return EXIT_ERROR;
+    }
+    return EXIT_OK;
+}
