@@ -20,10 +20,12 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
 {
-    static int (*const commands[])(int, char **) = {cmd_train, cmd_sample, cmd_eval, cmd_info,
-                                                    cmd_export};
-    static const char *const names[] = {"train", "sample", "eval", "info", "export"};
-    enum { MAX_WORDS = 64 };
+    static int (*const commands[])(int, char **) = {
+        cmd_train, cmd_sample, cmd_eval, cmd_info,      cmd_export, cmd_score,
+        cmd_viz,   cmd_trace,  cmd_plot, cmd_gradcheck, cmd_bench};
+    static const char *const names[] = {"train", "sample", "eval",  "info",      "export", "score",
+                                        "viz",   "trace",  "plot",  "gradcheck", "bench"};
+    enum { MAX_WORDS = 64, NCOMMANDS = sizeof names / sizeof names[0] };
     if (n == 0 || n > 4096)
         return 0;
     char *buf = malloc(n + 1), *words[MAX_WORDS + 1];
@@ -35,8 +37,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n)
         i += strlen(buf + i) + 1;
     }
     words[count] = NULL;
-    int which = (unsigned char)words[0][0] % 5; /* the command by name, else by first byte */
-    for (int k = 0; k < 5; k++)
+    int which = (unsigned char)words[0][0] % NCOMMANDS; /* by name, else by first byte */
+    for (int k = 0; k < NCOMMANDS; k++)
         if (strcmp(words[0], names[k]) == 0)
             which = k;
     int rc = commands[which](count - 1, words + 1);
