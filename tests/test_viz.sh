@@ -29,7 +29,7 @@ browse() {
 }
 
 cat >"$T/text.txt" <<'EOF'
-The "quick" brown fox (and the [lazy] dog) jumps over the fence.
+The "quick" brown fox (and the [lazy] dog) jumps over the fence 😀.
 سلام دنیا! این یک متن فارسی است، با «نقل قول» و (پرانتز).
 Mixed: English then فارسی then English again.
 EOF
@@ -77,6 +77,11 @@ else
     browse lstm-c3.dom --dump-dom "file://$T/text.html#l0.c.3"
     browse lstm-f7.dom --dump-dom "file://$T/text.html#l1.f.7"
     browse shot.log --screenshot="$T/shot.png" --window-size=640,400 "file://$T/gru.html"
+    # the tip at the first emoji (a character outside the BMP), unit 2 of h shown
+    emoji=$(python3 -c 'import sys; print(open(sys.argv[1], encoding="utf-8").read().index("\U0001F600"))' "$T/text.txt")
+    browse tip.dom --dump-dom "file://$T/gru.html#l1.h.2,c$emoji"
+    "$CHARNN" score "$T/gru.ckpt" "$T/text.txt" --format jsonl >"$T/rows.jsonl" 2>>"$T/browser.log"
+    "$ACTS" "$T/gru.ckpt" "$T/text.txt" 300 1 h 2 >"$T/gru-h2.lib"
     wait
     "$ACTS" "$T/gru.ckpt" "$T/text.txt" 300 1 r 5 >"$T/gru-r5.lib" &&
         "$ACTS" "$T/lstm.ckpt" "$T/text.txt" 5000 0 c 3 >"$T/lstm-c3.lib" &&
@@ -155,6 +160,34 @@ print('\n'.join(problems) or 'agree: worst difference %.3f of a quantization ste
 sys.exit(1 if problems else 0)
 EOF
     check $? "in chromium: the script runs, the text (English and Persian) is rendered, unit values match the library within half a quantization step ($(tail -1 "$T/report"))" "$T/report"
+
+    python3 - "$T" "$emoji" <<'EOF' >"$T/report" 2>&1
+import html, json, re, sys
+d, j = sys.argv[1], int(sys.argv[2])
+dom = open(d + '/tip.dom', encoding='utf-8').read()
+tip = re.search(r'<div id="tip"[^>]*>(.*?)</div>', dom, re.S)
+problems = []
+if not tip:
+    sys.exit('no tip shown for #c%d' % j)
+tip = html.unescape(tip.group(1))
+row = [json.loads(l) for l in open(d + '/rows.jsonl', encoding='utf-8')][j - 1]
+got = re.match(r'<b>(.*?)</b>\s*p = ([0-9.e-]+)', tip)
+if not got or got.group(1) != '\U0001F600' or row['char'] != '\U0001F600':
+    problems.append('the tip does not show the emoji: %r' % tip[:80])
+elif abs(float(got.group(2)) - row['p']) > 0.0051 * row['p']:
+    problems.append('the tip says p = %s, charnn score %g' % (got.group(2), row['p']))
+guesses = re.findall(r'<td class="c">(.*?)</td><td>([0-9.]+)</td>', tip)
+want = [(c if c != ' ' else '\u2423', p) for c, p in row['top']]
+if [g[0] for g in guesses] != [w[0] for w in want] or any(abs(float(g[1]) - w[1]) > 6e-4 for g, w in zip(guesses, want)):
+    problems.append('the guesses %r are not charnn score\'s %r' % (guesses, want))
+unit = re.search(r'layer 1 h unit 2 = (-?[0-9.]+)', tip)
+lib = float(open(d + '/gru-h2.lib').read().split()[j])
+if not unit or abs(float(unit.group(1)) - lib) > 1 / 255 + 6e-4:
+    problems.append('the tip\'s unit value %s, the library\'s %.4f' % (unit and unit.group(1), lib))
+print('\n'.join(problems) or 'the tip at character %d: p %s, %d guesses, unit %s' % (j, got.group(2), len(guesses), unit.group(1)))
+sys.exit(1 if problems else 0)
+EOF
+    check $? "in chromium: #l1.h.2,c$emoji points at the emoji: its p, the guesses and the unit's value are charnn score's and the library's ($(tail -1 "$T/report"))" "$T/report"
 
     # the picture: tinted characters on screen
     python3 - "$T/shot.png" <<'EOF' >"$T/report" 2>&1

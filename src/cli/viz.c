@@ -27,9 +27,9 @@ enum { TOP = 5, MAXQ = 5, PROPS = 5, BEST = 3 };
 enum { BUDGET = 7000000, MIN_BITS = 3, MAX_BITS = 8 };
 
 /* A quantity the page can tint the text by: layer l's value of it at each
- * character, quantized to a byte over [lo, hi]. */
+ * character, in [lo, hi] (quantized over that range: viz_pack). */
 typedef struct {
-    const char *name;  /* "h", "c", or a gate's name */
+    const char *name;  /* "h", "c", or the gate's name (cn_gate_name) */
     const char *about; /* for the page */
     int gate;          /* its gate block, or -1 (h), -2 (c, shown as tanh c) */
     double lo, hi;
@@ -51,6 +51,7 @@ typedef struct {
     float *top_p;       /* (n, TOP) */
     float *act;         /* (L*Q, H, n) activations, unit-major */
     size_t have;        /* characters with activations (n, or n-1 at the end of a file) */
+    double nats;        /* -ln p summed over the predictions of characters 1..n-1 */
     double *prop;       /* (PROPS, n) the properties' values */
     double *sum;        /* (L*Q*H, 2 + PROPS): sum v, sum v^2, sum v*prop_k */
 } Viz;
@@ -69,6 +70,7 @@ static int take_step(void *ctx, const CnStep *st)
     if (at >= n)
         return 0; /* scored one more character than shown: its activations */
     if (next < n) {
+        v->nats += st->nats;
         v->p[next] = st->probs[st->target];
         int order[TOP];
         int k = cn_top_k(st->probs, v->V, TOP, order);
@@ -143,17 +145,14 @@ static void property_values(Viz *v, const uint32_t *cps)
     }
 }
 
-/* Pearson's r between series s and property k over the `have` characters:
+/* Pearson's r between series s and property k over the `have` characters
+ * (sy, syy: the property's sum and sum of squares over them):
  * (n Sxy - Sx Sy) / sqrt((n Sxx - Sx^2)(n Syy - Sy^2)); 0 if either is
  * constant. */
-static double correlation(const Viz *v, size_t s, int k)
+static double correlation(const Viz *v, size_t s, int k, double sy, double syy)
 {
     const double *sum = v->sum + s * (2 + PROPS);
-    double n = (double)v->have, sy = 0, syy = 0;
-    for (size_t j = 0; j < v->have; j++) {
-        double y = v->prop[(size_t)k * v->n + j];
-        sy += y, syy += y * y;
-    }
+    double n = (double)v->have;
     double vx = n * sum[1] - sum[0] * sum[0], vy = n * syy - sy * sy;
     if (!(vx > 1e-9 * n * n) || !(vy > 1e-9 * n * n))
         return 0;
@@ -229,9 +228,14 @@ typedef struct {
 static int best_units(const Viz *v, int k, size_t *best, double *r)
 {
     size_t series = (size_t)v->L * v->Q * v->H;
+    double sy = 0, syy = 0;
+    for (size_t j = 0; j < v->have; j++) {
+        double y = v->prop[(size_t)k * v->n + j];
+        sy += y, syy += y * y;
+    }
     int count = 0;
     for (size_t s = 0; s < series; s++) {
-        double x = correlation(v, s, k);
+        double x = correlation(v, s, k, sy, syy);
         if (x == 0 || (count == BEST && !(fabs(x) > fabs(r[BEST - 1]))))
             continue;
         int pos = count < BEST ? count++ : BEST - 1;
@@ -412,12 +416,12 @@ static int quantities(CnCell cell, Quantity *q)
     q[count++] = (Quantity){"h", "hidden state h_t", -1, -1, 1};
     if (cell == CN_LSTM || cell == CN_PEEPHOLE) {
         q[count++] = (Quantity){"c", "cell state, shown as tanh(c_t)", -2, -1, 1};
-        q[count++] = (Quantity){"i", "input gate i_t", 0, 0, 1};
-        q[count++] = (Quantity){"f", "forget gate f_t", 1, 0, 1};
-        q[count++] = (Quantity){"o", "output gate o_t", 2, 0, 1};
+        q[count++] = (Quantity){cn_gate_name(cell, 0), "input gate i_t", 0, 0, 1};
+        q[count++] = (Quantity){cn_gate_name(cell, 1), "forget gate f_t", 1, 0, 1};
+        q[count++] = (Quantity){cn_gate_name(cell, 2), "output gate o_t", 2, 0, 1};
     } else if (cell == CN_GRU) {
-        q[count++] = (Quantity){"r", "reset gate r_t", 0, 0, 1};
-        q[count++] = (Quantity){"u", "update gate u_t", 1, 0, 1};
+        q[count++] = (Quantity){cn_gate_name(cell, 0), "reset gate r_t", 0, 0, 1};
+        q[count++] = (Quantity){cn_gate_name(cell, 1), "update gate u_t", 1, 0, 1};
     }
     return count;
 }
@@ -466,6 +470,38 @@ static size_t first_chars(const unsigned char *bytes, size_t len, size_t n, uint
     return at;
 }
 
+/* The model reads the first n = min(max_chars, its length) characters of
+ * text (and one more, when there is one: its step gives the last shown
+ * character's activations), into v; their code points into *cps. 0, or an
+ * exit code after saying why. */
+static int read_text(Viz *v, const CnModel *model, const CnText *text, const char *name,
+                     size_t max_chars, int seq_length, int threads, uint32_t **cps)
+{
+    size_t n = cn_text_chars(text) < max_chars ? cn_text_chars(text) : max_chars;
+    size_t scored = n < cn_text_chars(text) ? n + 1 : n, len, count;
+    const char *bytes = cn_text_bytes(text, &len);
+    CnShape shape = cn_model_shape(model);
+    CnError err;
+    *cps = malloc(scored * sizeof **cps);
+    if (!*cps || viz_alloc(v, model, n) != 0) {
+        cli_error("out of memory for %zu characters of activations; give a smaller --max-chars",
+                  n);
+        return EXIT_ERROR;
+    }
+    len = first_chars((const unsigned char *)bytes, len, scored, *cps);
+    CnText *shown = cn_text_from_memory(bytes, len, name, &err);
+    property_values(v, *cps);
+    double nats = shown ? cn_score(model, shown, seq_length, cli_threads(threads, &shape, 1),
+                                   take_step, v, &count, &err)
+                        : NAN;
+    cn_text_free(shown);
+    if (!isfinite(nats)) {
+        cli_error("%s", isnan(nats) && err.msg[0] ? err.msg : "the loss is not finite");
+        return EXIT_ERROR;
+    }
+    return 0;
+}
+
 int cmd_viz(int argc, char **argv)
 {
     const char *output = NULL;
@@ -506,54 +542,22 @@ int cmd_viz(int argc, char **argv)
         output = derived;
     }
     const CnModel *model = cn_checkpoint_model(ck);
-    CnText *text = NULL, *shown = NULL;
+    CnText *text = NULL;
     uint32_t *cps = NULL;
     Viz v = {0};
     rc = !output ? (cli_error("out of memory"), EXIT_ERROR)
                  : cli_check_document(output, args, 2, &html_document);
     if (rc == 0 && !(text = cli_text_for(model, args[1])))
         rc = EXIT_ERROR;
-    if (rc == 0) {
-        /* one character more than shown, when there is one: its step gives
-           the last shown character's activations */
-        size_t n = cn_text_chars(text) < (size_t)max_chars ? cn_text_chars(text)
-                                                           : (size_t)max_chars;
-        size_t scored = n < cn_text_chars(text) ? n + 1 : n, len;
-        const char *bytes = cn_text_bytes(text, &len);
-        CnError err;
-        cps = malloc(scored * sizeof *cps);
-        if (!cps || viz_alloc(&v, model, n) != 0) {
-            cli_error("out of memory for %zu characters of activations (%zu MiB); give a smaller "
-                      "--max-chars", n, (size_t)v.L * v.Q * v.H * n >> 20);
-            rc = EXIT_ERROR;
-        } else {
-            len = first_chars((const unsigned char *)bytes, len, scored, cps);
-            shown = cn_text_from_memory(bytes, len, args[1], &err);
-            if (!shown) {
-                cli_error("%s", err.msg);
-                rc = EXIT_ERROR;
-            }
-        }
-        if (rc == 0) {
-            CnShape shape = cn_model_shape(model);
-            size_t count;
-            property_values(&v, cps);
-            double nats = cn_score(model, shown, seq_length, cli_threads(threads, &shape, 1),
-                                   take_step, &v, &count, &err);
-            if (!isfinite(nats)) {
-                cli_error("%s", isnan(nats) && err.msg[0] ? err.msg : "the loss is not finite");
-                rc = EXIT_ERROR;
-            }
-        }
-    }
+    if (rc == 0)
+        rc = read_text(&v, model, text, args[1], (size_t)max_chars, seq_length, threads, &cps);
     Page page = {.v = &v, .cps = cps, .file = args[1], .ckpt = args[0]};
-    if (rc == 0 && (rc = pack_blocks(&page)) != 0)
+    if (rc == 0 && pack_blocks(&page) != 0) {
         cli_error("out of memory for the page's activations; give a smaller --max-chars");
+        rc = EXIT_ERROR;
+    }
     if (rc == 0) {
-        double sum = 0;
-        for (size_t j = 1; j < v.n; j++)
-            sum -= log(v.p[j]);
-        page.nats = sum / (double)(v.n - 1);
+        page.nats = v.nats / (double)(v.n - 1);
         rc = cli_write_document(output, write_page, &page);
         if (rc == 0 && !cli_is_device(output)) {
             int lo = MAX_BITS, hi = MIN_BITS;
@@ -571,7 +575,6 @@ int cmd_viz(int argc, char **argv)
         free(page.packed[b]);
     viz_free(&v);
     free(cps);
-    cn_text_free(shown);
     cn_text_free(text);
     cn_checkpoint_free(ck);
     free(derived);

@@ -53,10 +53,11 @@ const char *const viz_script[] = {
     "(function(){'use strict';\n",
     "var D=JSON.parse(document.getElementById('data').textContent);\n",
     "var box=document.getElementById('text'),spans=box.children,n=D.n,H=D.hidden;\n",
+    "var chars=Array.from(D.text);\n", /* by code point, as the spans */
     "var tip=document.getElementById('tip'),$=function(id){return document.getElementById(id)};\n",
     /* a character as the tip shows it */
-    "function show(c){return c==='\\n'?'\\u21b5':c===' '?'\\u2423':c==='\\t'?'\\u21e5':",
-    "c.charCodeAt(0)<32?'\\u2400'.replace('\\u2400',String.fromCharCode(0x2400+c.charCodeAt(0))):c}\n",
+    "function show(c){var k=c.charCodeAt(0);return c==='\\n'?'\\u21b5':c===' '?'\\u2423':c==='\\t'?'\\u21e5':",
+    "k<32?String.fromCharCode(0x2400+k):k===127?'\\u2421':c}\n",
     "function esc(s){return s.replace(/&/g,'&amp;').replace(/</g,'&lt;')}\n",
     /* colours: surprise white to red over 0..12 bits; tanh-range values
        blue (-1) white (0) red (+1); gates white (0) to green (1) */
@@ -139,7 +140,7 @@ const char *const viz_script[] = {
     "$('worth').onclick=function(e){var t=e.target.closest('button');if(t)",
     "choose(+t.dataset.l,+t.dataset.q,+t.dataset.u)};\n",
     /* the tip: the character's probability, the model's guesses, the unit */
-    "function tipFor(j){var ch=D.text[j],s='<b>'+esc(show(ch))+'</b>';\n",
+    "function tipFor(j){var ch=chars[j],s='<b>'+esc(show(ch))+'</b>';\n",
     " if(j===0)s+=' &nbsp;the first character: no prediction';\n",
     " else{var p=D.p[j];s+=' &nbsp;p = '+p.toPrecision(3)+' &nbsp;('+(-Math.log2(p)).toFixed(2)+' bits)';\n",
     "  s+='<table>';for(var k=0;k<D.top_k;k++){var id=D.top[j*D.top_k+k];if(id<0)break;\n",
@@ -161,10 +162,14 @@ const char *const viz_script[] = {
     "document.addEventListener('click',function(e){var j=indexOf(e.target);\n",
     " if(j>=0&&j!==pinned){pinned=j;point(j)}else if(!e.target.closest('#controls,#worth')){pinned=-1;",
     "tip.hidden=true;if(lit)lit.classList.remove('on')}});\n",
-    /* #l1.h.37 in the address shows that unit */
-    "var m=/^#l(\\d+)\\.([a-z]+)\\.(\\d+)$/.exec(location.hash);\n",
-    "if(m){var qi=D.quantities.findIndex(function(q){return q.name===m[2]});\n",
-    " if(qi>=0&&+m[1]<D.layers)choose(+m[1],qi,+m[3]);else paint()}else paint();\n",
+    /* the address: #l1.h.37 shows that unit, #c42 points at character 42,
+       #l1.h.37,c42 both */
+    "paint();\n",
+    "location.hash.slice(1).split(',').forEach(function(part){\n",
+    " var m=/^l(\\d+)\\.([a-z]+)\\.(\\d+)$/.exec(part),c=/^c(\\d+)$/.exec(part);\n",
+    " if(m){var qi=D.quantities.findIndex(function(q){return q.name===m[2]});\n",
+    "  if(qi>=0&&+m[1]<D.layers)choose(+m[1],qi,+m[3])}\n",
+    " if(c&&+c[1]<n){pinned=+c[1];point(pinned)}});\n",
     "document.body.setAttribute('data-ready-ms',performance.now().toFixed(0));\n",
     "})();\n",
     NULL};
