@@ -23,8 +23,6 @@ typedef struct {
 static int print_step(void *ctx, const CnStep *st)
 {
     const Want *w = ctx;
-    if (st->pos >= w->n)
-        return 0;
     double v = w->gate >= 0   ? st->gates[w->layer][(size_t)w->gate * w->H + w->unit]
                : w->gate == -1 ? st->h[w->layer][w->unit]
                                : tanh(st->c[w->layer][w->unit]);
@@ -53,16 +51,25 @@ int main(int argc, char **argv)
     }
     if (!text) {
         fprintf(stderr, "activations: %s\n", err.msg);
+        cn_checkpoint_free(ck);
         return 1;
     }
     const CnModel *model = cn_checkpoint_model(ck);
     CnShape shape = cn_model_shape(model);
     Want w = {strtoull(argv[3], NULL, 10), atoi(argv[4]), atoi(argv[6]), -1, shape.hidden};
-    if (strcmp(argv[5], "c") == 0)
-        w.gate = -2;
+    int known = strcmp(argv[5], "h") == 0;
+    if (strcmp(argv[5], "c") == 0 && (shape.cell == CN_LSTM || shape.cell == CN_PEEPHOLE))
+        w.gate = -2, known = 1;
     for (int g = 0; cn_gate_name(shape.cell, g) && shape.cell != CN_RNN; g++)
         if (strcmp(argv[5], cn_gate_name(shape.cell, g)) == 0)
-            w.gate = g;
+            w.gate = g, known = 1;
+    if (!known || w.layer < 0 || w.layer >= shape.layers || w.unit < 0 || w.unit >= shape.hidden) {
+        fprintf(stderr, "activations: no quantity %s of unit %d in layer %d\n", argv[5], w.unit,
+                w.layer);
+        cn_text_free(text);
+        cn_checkpoint_free(ck);
+        return 2;
+    }
     size_t count;
     double loss = cn_score(model, text, 256, 1, print_step, &w, &count, &err);
     cn_text_free(text);

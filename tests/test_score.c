@@ -65,23 +65,29 @@ int main(void)
 {
     CnError err;
     CnText text;
-    cn_text_wrap(&text, text_bytes, sizeof text_bytes - 1, "text", &err);
+    if (cn_text_wrap(&text, text_bytes, sizeof text_bytes - 1, "text", &err) != 0) {
+        CHECK(0, "set-up: the text: %s", err.msg);
+        return check_status();
+    }
     size_t N = text.nchars;
     int steps = (int)N - 1;
     for (int cell = CN_RNN; cell <= CN_GRU; cell++) {
         CnVocab vocab;
         CnModel m;
         CnRng rng;
-        cn_vocab_build(&vocab, &text, &err);
-        cn_model_init(&m, (CnCell)cell, 8, 2, &vocab, &err);
-        cn_rng_seed(&rng, 7 + (uint64_t)cell);
-        cn_model_randomize(&m, CN_INIT_UNIFORM, &rng, &err);
-        /* the reference: the whole text as one chunk, one thread */
         CnActs ref;
-        cn_acts_init(&ref, &m.shape, 1, steps, 0, 0, NULL, &err);
         int *ids = malloc(2 * (size_t)steps * sizeof *ids), *targets = ids + steps;
         size_t cursor = 0;
-        cn_fetch_chunk(&m.vocab, &text, &cursor, 1, steps, ids, targets);
+        cn_rng_seed(&rng, 7 + (uint64_t)cell);
+        if (!ids || cn_vocab_build(&vocab, &text, &err) != 0 ||
+            cn_model_init(&m, (CnCell)cell, 8, 2, &vocab, &err) != 0 ||
+            cn_model_randomize(&m, CN_INIT_UNIFORM, &rng, &err) != 0 ||
+            cn_acts_init(&ref, &m.shape, 1, steps, 0, 0, NULL, &err) != 0 ||
+            cn_fetch_chunk(&m.vocab, &text, &cursor, 1, steps, ids, targets) != 0) {
+            CHECK(0, "set-up: a %s model and its pass: %s", cn_cell_names[cell], err.msg);
+            return check_status();
+        }
+        /* the reference: the whole text as one chunk, one thread */
         double total = cn_forward(&m, &ref, ids, targets, steps, NULL);
 
         Seen s = {&m, &ref, targets, 0, 0, 0, 1, 0};

@@ -177,7 +177,9 @@ if not got or got.group(1) != '\U0001F600' or row['char'] != '\U0001F600':
 elif abs(float(got.group(2)) - row['p']) > 0.0051 * row['p']:
     problems.append('the tip says p = %s, charnn score %g' % (got.group(2), row['p']))
 guesses = re.findall(r'<td class="c">(.*?)</td><td>([0-9.]+)</td>', tip)
-want = [(c if c != ' ' else '\u2423', p) for c, p in row['top']]
+def show(c):  # as the page's show()
+    return {'\n': '\u21b5', ' ': '\u2423', '\t': '\u21e5', '\x7f': '\u2421'}.get(c, chr(0x2400 + ord(c)) if ord(c) < 32 else c)
+want = [(show(c), p) for c, p in row['top']]
 if [g[0] for g in guesses] != [w[0] for w in want] or any(abs(float(g[1]) - w[1]) > 6e-4 for g, w in zip(guesses, want)):
     problems.append('the guesses %r are not charnn score\'s %r' % (guesses, want))
 unit = re.search(r'layer 1 h unit 2 = (-?[0-9.]+)', tip)
@@ -227,8 +229,9 @@ fi
     --checkpoint "$T/big.ckpt" >"$T/out" 2>"$T/err"
 check $? "set-up: a model of the default size (2 x 512 GRU)" "$T/err"
 "$CHARNN" viz "$T/big.ckpt" data/input.txt -o "$T/big.html" >"$T/out" 2>"$T/err"
+rc=$?
 size=$(wc -c <"$T/big.html")
-[ "$size" -lt 8000000 ]
+[ $rc -eq 0 ] && [ "$size" -lt 8000000 ]
 check $? "the page of 5,000 characters of a 2 x 512 GRU is under 8 MB ($size bytes)" "$T/err"
 if [ -n "$BROWSER" ]; then
     browse big.dom --dump-dom "file://$T/big.html#l1.u.100"
@@ -278,6 +281,9 @@ check $? "... which is left as it was"
 bad "--max-chars 1" 2 "max-chars" "$T/gru.ckpt" "$T/text.txt" --max-chars 1
 printf 'Zebra crossing\n' >"$T/other.txt"
 bad "a character the model has not seen" 1 "vocabulary" "$T/gru.ckpt" "$T/other.txt" -o "$T/o.html"
+{ head -c 200 "$T/text.txt"; printf 'Zebra crossing\n'; } >"$T/tail.txt"
+"$CHARNN" viz "$T/gru.ckpt" "$T/tail.txt" -o "$T/tail.html" --max-chars 100 >"$T/out" 2>"$T/err"
+check $? "a character the model has not seen after the characters shown is no obstacle" "$T/err"
 bad "a missing directory" 1 "cannot write" "$T/gru.ckpt" "$T/text.txt" -o "$T/no/such/dir/p.html"
 bad "a full disk" 1 "cannot write" "$T/gru.ckpt" "$T/text.txt" -o /dev/full
 "$CHARNN" viz "$T/gru.ckpt" "$T/text.txt" -o "$T/gru.html" --max-chars 50 >"$T/out" 2>"$T/err"

@@ -223,9 +223,9 @@ CnReal *comm_gather_state(const CnTrainer *tr, const CnShard *shard, size_t *len
 /* Seconds spent summing gradients so far (the allreduce), and how often. */
 double comm_reduce_seconds(uint64_t *calls);
 
-/* FILE loaded to be scored by model (eval, score, viz): valid UTF-8, every
- * character in the vocabulary, at least 2 characters; NULL after saying
- * why. */
+/* FILE loaded to be scored by model (eval, score, viz): valid UTF-8, at
+ * least 2 characters, and (unless model is NULL) every character in the
+ * vocabulary; NULL after saying why. */
 CnText *cli_text_for(const CnModel *model, const char *path);
 /* A character for a row or a JSON string: \\ \t \n \r escaped, other
  * control characters as \xHH, or in JSON \uHHHH with '"' as \". */

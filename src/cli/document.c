@@ -95,6 +95,7 @@ int cli_write_document(const char *output, int (*write)(FILE *out, const void *c
         cli_error("cannot write %s: %s", output, strerror(errno));
         return EXIT_ERROR;
     }
+    errno = 0;
     int failed = write(out, ctx) != 0;
     failed |= fflush(out) != 0 || (!direct && fsync(fileno(out)) != 0);
     int e = errno;

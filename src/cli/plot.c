@@ -5,16 +5,13 @@
  * iterations, epochs on the top axis, ticks, labels, a legend, and the run's
  * configuration as the title.
  */
-#define _XOPEN_SOURCE 700 /* realpath, getline */
+#define _POSIX_C_SOURCE 200809L /* getline */
 #include "cli.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 enum { W = 960, HT = 560, LEFT = 80, RIGHT = 30, TOP = 96, BOTTOM = 64 };
 

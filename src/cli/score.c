@@ -51,6 +51,7 @@ typedef struct {
     int nworst;
 } Rows;
 
+/* Keeps the WORST predictions with the most nats, most first. */
 static void remember_worst(Rows *r, const CnStep *st)
 {
     if (r->nworst == WORST && !(st->nats > r->worst[WORST - 1].nats))
@@ -65,6 +66,7 @@ static void remember_worst(Rows *r, const CnStep *st)
     r->worst[pos].cp = r->vocab[st->target];
 }
 
+/* cn_score's callback: one row, TSV or JSON; -1 (stop) once a write failed. */
 static int write_row(void *ctx, const CnStep *st)
 {
     Rows *r = ctx;

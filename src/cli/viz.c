@@ -56,6 +56,7 @@ typedef struct {
     double *sum;        /* (L*Q*H, 2 + PROPS): sum v, sum v^2, sum v*prop_k */
 } Viz;
 
+/* Unit j of layer l's quantity q after the step st. */
 static double quantity_value(const Quantity *q, const CnStep *st, int l, int H, int j)
 {
     if (q->gate >= 0)
@@ -63,13 +64,14 @@ static double quantity_value(const Quantity *q, const CnStep *st, int l, int H, 
     return q->gate == -1 ? st->h[l][j] : tanh(st->c[l][j]);
 }
 
+/* cn_score's callback: the prediction of the next character (its p and the
+ * TOP guesses), every unit's value after reading this one, and the sums
+ * the correlations need. */
 static int take_step(void *ctx, const CnStep *st)
 {
     Viz *v = ctx;
     size_t at = st->pos, next = at + 1, n = v->n;
-    if (at >= n)
-        return 0; /* scored one more character than shown: its activations */
-    if (next < n) {
+    if (next < n) { /* the last step (one character past those shown) predicts nothing shown */
         v->nats += st->nats;
         v->p[next] = st->probs[st->target];
         int order[TOP];
@@ -248,6 +250,7 @@ static int best_units(const Viz *v, int k, size_t *best, double *r)
     return count;
 }
 
+/* The numbers the script reads, as one JSON object (see viz_page.c). */
 static void write_data(FILE *out, const Page *pg)
 {
     const Viz *v = pg->v;
@@ -295,6 +298,8 @@ static void write_data(FILE *out, const Page *pg)
     fputs("]}", out);
 }
 
+/* The whole page: head and style, the header, the text, the numbers, the
+ * packed blocks, the script. */
 static int write_page(FILE *out, const void *ctx)
 {
     const Page *pg = ctx;
@@ -343,8 +348,10 @@ static int write_page(FILE *out, const void *ctx)
 }
 
 /* Bits per block: 8 where the activations fit in BUDGET bytes of the
- * page, else the most the budget allows, raised a bit at a time from
- * MIN_BITS for all blocks alike, the cheapest raise first. */
+ * page, else the most the budget allows: every block starts at MIN_BITS
+ * and is raised a bit at a time, a level for all blocks before the next,
+ * the cheapest raise first; a raise that does not fit is left out, so
+ * blocks may end a bit apart. */
 static int choose_bits(const Viz *v, int *bits)
 {
     int nb = v->L * v->Q;
@@ -426,6 +433,7 @@ static int quantities(CnCell cell, Quantity *q)
     return count;
 }
 
+/* What viz_alloc took. */
 static void viz_free(Viz *v)
 {
     free(v->p);
@@ -490,6 +498,11 @@ static int read_text(Viz *v, const CnModel *model, const CnText *text, const cha
     }
     len = first_chars((const unsigned char *)bytes, len, scored, *cps);
     CnText *shown = cn_text_from_memory(bytes, len, name, &err);
+    if (shown && cn_model_covers(model, shown, name, &err) != 0) {
+        cli_error("%s", err.msg);
+        cn_text_free(shown);
+        return EXIT_ERROR;
+    }
     property_values(v, *cps);
     double nats = shown ? cn_score(model, shown, seq_length, cli_threads(threads, &shape, 1),
                                    take_step, v, &count, &err)
@@ -547,7 +560,7 @@ int cmd_viz(int argc, char **argv)
     Viz v = {0};
     rc = !output ? (cli_error("out of memory"), EXIT_ERROR)
                  : cli_check_document(output, args, 2, &html_document);
-    if (rc == 0 && !(text = cli_text_for(model, args[1])))
+    if (rc == 0 && !(text = cli_text_for(NULL, args[1]))) /* the part shown is checked */
         rc = EXIT_ERROR;
     if (rc == 0)
         rc = read_text(&v, model, text, args[1], (size_t)max_chars, seq_length, threads, &cps);

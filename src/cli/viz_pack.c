@@ -62,6 +62,7 @@ static void normalize(const uint32_t *count, int nsym, size_t n, uint32_t *f)
     }
 }
 
+/* v < 2^14 as one byte (v < 128) or two (the first with its high bit set). */
 static size_t varint(uint32_t v, unsigned char *out)
 {
     if (v < 128) {

@@ -6,11 +6,12 @@
  *
  * The numbers arrive as JSON in <script id="data">: n characters, their
  * predictions (p, top guesses), and per layer l and quantity q (h, c or a
- * gate) a block of H x n activations quantized to bytes over [lo, hi],
- * unit-major, stored as described in viz.c (pack_block); a block is decoded
- * the first time one of its units is shown. The address's fragment #l1.h.37
- * shows unit 37 of layer 1's h at once; every tinted character then also
- * carries its value in data-v (what the tests read).
+ * gate) a block of H x n activations quantized to 2^bits levels over [lo,
+ * hi], unit-major, packed as viz_pack.c describes, in <script id="bK">
+ * (K = l Q + q); a block is decoded the first time one of its units is
+ * shown. The address's fragment #l1.h.37 shows unit 37 of layer 1's h at
+ * once (every tinted character then also carries its value in data-v,
+ * which the tests read), #c42 points at character 42, #l1.h.37,c42 both.
  */
 #include "viz.h"
 
@@ -69,7 +70,6 @@ const char *const viz_script[] = {
     " for(var k=0;k<=top;k++){var v=q.lo+k*(q.hi-q.lo)/top;\n",
     "  p.push(q.lo<0?(v<0?rgba(BLUE,-v*0.85):rgba(RED,v*0.85)):rgba(GREEN,v*0.85))}\n",
     " return palettes[key]=p}\n",
-    /* blocks: decoded on first use (see unpack in viz.c) */
     "var blocks=[];\n",
     /* block b's codes (H x n, unit-major): the page's text, 7 bits a
        character, back to bytes; then each unit's frequency table and the

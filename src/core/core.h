@@ -106,6 +106,10 @@ int cn_model_init(CnModel *model, CnCell cell, int hidden, int layers, CnVocab *
  *               [-a, a], a = sqrt(6 / (fan_in + fan_out)) (Glorot)
  * Biases start at 0, the LSTM forget gate's at 1, peepholes at 0. */
 int cn_model_randomize(CnModel *model, CnInit init, CnRng *rng, CnError *err);
+/* Every parameter uniform in [-0.5, 0.5), biases and peepholes too (training
+ * starts them at 0 or 1): the gradient check's and the trace's models, in
+ * which every term of the equations shows. */
+void cn_model_draw(CnModel *model, CnRng *rng);
 void cn_model_release(CnModel *model);
 
 /* ---------------------------------------------------------------------------
@@ -335,6 +339,9 @@ double cn_evaluate_span(const CnModel *model, const CnText *text, size_t from, s
 /* ---------------------------------------------------------------------------
  * Helpers shared by the core's files.
  */
+/* A character inside a JSON string: \" \\ \n \r \t escaped, other control
+ * characters as \u00XX (export.c; the export and the trace). */
+void cn_json_char(FILE *out, uint32_t cp);
 /* Length in bytes of the UTF-8 sequence led by c, in text known to be valid. */
 static inline size_t cn_utf8_len(unsigned char c)
 {

@@ -10,7 +10,7 @@
  */
 #include "core.h"
 
-static void json_string_char(FILE *out, uint32_t cp)
+void cn_json_char(FILE *out, uint32_t cp)
 {
     switch (cp) {
     case '"': fputs("\\\"", out); return;
@@ -58,7 +58,7 @@ int cn_export_json(FILE *out, const CnModel *m)
                  "\"layers\": %d,\n \"vocab\": [", cn_name_of(cn_cell_names, s->cell), H, s->layers);
     for (int k = 0; k < V; k++) {
         fputs(k ? ", \"" : "\"", out);
-        json_string_char(out, m->vocab.chars[k]);
+        cn_json_char(out, m->vocab.chars[k]);
         fputc('"', out);
     }
     fputs("],\n \"tensors\": {", out);

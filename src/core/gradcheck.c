@@ -78,8 +78,7 @@ int cn_gradcheck(const CnShape *shape, int B, int T, double dropout, uint64_t se
     }
     CnRng rng;
     cn_rng_seed(&rng, seed);
-    for (size_t i = 0; i < m.nparams; i++)
-        m.params[i] = (CnReal)(cn_rng_uniform(&rng) - 0.5);
+    cn_model_draw(&m, &rng);
     size_t nstate = cn_state_values(shape, B);
     int *ids = malloc(2 * (size_t)B * T * sizeof *ids);
     CnReal *state0 = malloc(nstate * sizeof *state0);

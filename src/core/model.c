@@ -221,6 +221,37 @@ int cn_model_randomize(CnModel *m, CnInit init, CnRng *rng, CnError *err)
     return 0;
 }
 
+void cn_model_draw(CnModel *m, CnRng *rng)
+{
+    for (size_t i = 0; i < m->nparams; i++)
+        m->params[i] = (CnReal)(cn_rng_uniform(rng) - 0.5);
+}
+
+/* A model over text's characters, every parameter drawn by cn_model_draw. */
+CnModel *cn_model_random(const CnText *text, CnCell cell, int hidden, int layers, uint64_t seed,
+                         CnError *err)
+{
+    CnModel *m = malloc(sizeof *m);
+    CnVocab vocab;
+    if (!m) {
+        cn_errorf(err, "out of memory");
+        return NULL;
+    }
+    if (cn_vocab_build(&vocab, text, err) != 0) {
+        free(m);
+        return NULL;
+    }
+    if (cn_model_init(m, cell, hidden, layers, &vocab, err) != 0) {
+        cn_vocab_release(&vocab);
+        free(m);
+        return NULL;
+    }
+    CnRng rng;
+    cn_rng_seed(&rng, seed);
+    cn_model_draw(m, &rng);
+    return m;
+}
+
 void cn_model_release(CnModel *m)
 {
     free(m->params);

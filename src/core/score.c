@@ -89,8 +89,8 @@ double cn_evaluate_span(const CnModel *m, const CnText *text, size_t from, size_
     cn_acts_free(&acts);
     free(ids);
     free(cursor);
-    *count = (size_t)B * per_stream;
-    return loss / (double)*count;
+    *count = isnan(loss) ? 0 : (size_t)B * per_stream;
+    return isnan(loss) ? NAN : loss / (double)((size_t)B * per_stream);
 }
 
 double cn_score(const CnModel *model, const CnText *text, int seq_length, int threads,

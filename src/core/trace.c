@@ -414,30 +414,3 @@ void cn_trace_release(CnTrace *tr)
     free(tr->chars);
     memset(tr, 0, sizeof *tr);
 }
-
-/* Every parameter uniform in [-0.5, 0.5), biases and peepholes too (training
- * starts them at 0 or 1), as the gradient check draws them. */
-CnModel *cn_model_random(const CnText *text, CnCell cell, int hidden, int layers, uint64_t seed,
-                         CnError *err)
-{
-    CnModel *m = malloc(sizeof *m);
-    CnVocab vocab;
-    if (!m) {
-        cn_errorf(err, "out of memory");
-        return NULL;
-    }
-    if (cn_vocab_build(&vocab, text, err) != 0) {
-        free(m);
-        return NULL;
-    }
-    if (cn_model_init(m, cell, hidden, layers, &vocab, err) != 0) {
-        cn_vocab_release(&vocab);
-        free(m);
-        return NULL;
-    }
-    CnRng rng;
-    cn_rng_seed(&rng, seed);
-    for (size_t i = 0; i < m->nparams; i++)
-        m->params[i] = (CnReal)(cn_rng_uniform(&rng) - 0.5);
-    return m;
-}

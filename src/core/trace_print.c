@@ -13,22 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* A character inside a JSON string (also used in the text header):
- * \" \\ \n \r \t, other control characters \u00XX. */
-static void put_char(FILE *out, uint32_t cp)
-{
-    static const char *const named[] = {['"'] = "\\\"", ['\\'] = "\\\\", ['\n'] = "\\n",
-                                        ['\r'] = "\\r", ['\t'] = "\\t"};
-    if (cp < sizeof named / sizeof *named && named[cp])
-        fputs(named[cp], out);
-    else if (cp < 0x20)
-        fprintf(out, "\\u%04x", (unsigned)cp);
-    else {
-        char utf8[4];
-        fwrite(utf8, 1, (size_t)cn_utf8_encode(cp, utf8), out);
-    }
-}
-
 /* The text, quoted and escaped. */
 static void put_text(FILE *out, const CnText *text)
 {
@@ -36,7 +20,7 @@ static void put_text(FILE *out, const CnText *text)
     for (size_t at = 0; at < text->nbytes;) {
         uint32_t cp;
         at += (size_t)cn_utf8_decode(text->bytes + at, text->nbytes - at, &cp);
-        put_char(out, cp);
+        cn_json_char(out, cp);
     }
     fputc('"', out);
 }
@@ -410,7 +394,7 @@ static void write_json(FILE *out, const CnTrace *tr, const CnModel *m, const CnT
             cn_name_of(cn_cell_names, s->cell), H, s->layers);
     for (int k = 0; k < V; k++) {
         fputs(k ? ", \"" : "\"", out);
-        put_char(out, m->vocab.chars[k]);
+        cn_json_char(out, m->vocab.chars[k]);
         fputc('"', out);
     }
     fputs("],\n \"text\": ", out);
