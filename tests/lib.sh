@@ -80,3 +80,17 @@ random_text() {
 # description (the last field, the only one with commas) emptied, so that
 # awk -F, sees the documented columns.
 log_rows() { tail -n +2 "$1" | sed 's/,"[^"]*"$/,/'; }
+
+# refused DESC STATUS REGEX ARGS...: "$CHARNN $COMMAND ARGS" exits with
+# STATUS and one line on stderr that matches REGEX.
+refused() {
+    desc=$1 want=$2 re=$3
+    shift 3
+    begin
+    "$CHARNN" $COMMAND "$@" >"$T/out" 2>"$T/err"
+    rc=$?
+    [ $rc -eq "$want" ] || problem "exit $rc, expected $want"
+    [ "$(wc -l <"$T/err")" -eq 1 ] || problem "stderr is not one line"
+    stderr_has "$re"
+    cmd="charnn $COMMAND $*" report "$desc"
+}

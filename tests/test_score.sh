@@ -6,7 +6,7 @@
 CHARNN=${CHARNN:-./charnn}
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-. "$(dirname "$0")/lib.sh" # check, stderr_has
+. "$(dirname "$0")/lib.sh" # check, refused
 
 # a text with every character that needs escaping, Persian and an emoji
 python3 - "$T/text.txt" <<'EOF'
@@ -87,25 +87,15 @@ cmp -s "$T/rows.tsv" "$T/rows2.tsv"
 check $? "rows are the same for any --seq-length and --threads" "$T/err"
 
 # bad input: one line, a non-zero exit
-bad() { # DESC STATUS REGEX ARGS...
-    desc=$1 want=$2 re=$3
-    shift 3
-    begin
-    "$CHARNN" score "$@" >"$T/out" 2>"$T/err"
-    rc=$?
-    [ $rc -eq "$want" ] || problem "exit $rc, expected $want"
-    [ "$(wc -l <"$T/err")" -eq 1 ] || problem "stderr is not one line"
-    stderr_has "$re"
-    cmd="charnn score $*" report "$desc"
-}
+COMMAND=score
 printf 'Zebra' >"$T/other.txt"
 printf 'H' >"$T/one.txt"
-bad "a character the model has not seen" 1 "not in the (model's )?vocabulary|vocabulary" "$T/m.ckpt" "$T/other.txt"
-bad "a one-character file" 1 "at least 2" "$T/m.ckpt" "$T/one.txt"
-bad "an unknown format" 2 "format" "$T/m.ckpt" "$T/text.txt" --format csv
-bad "--top 0" 2 "top" "$T/m.ckpt" "$T/text.txt" --top 0
-bad "a missing file" 1 "nope.txt" "$T/m.ckpt" "$T/nope.txt"
-bad "not a checkpoint" 1 "text.txt" "$T/text.txt" "$T/text.txt"
+refused "a character the model has not seen" 1 "not in the (model's )?vocabulary|vocabulary" "$T/m.ckpt" "$T/other.txt"
+refused "a one-character file" 1 "at least 2" "$T/m.ckpt" "$T/one.txt"
+refused "an unknown format" 2 "format" "$T/m.ckpt" "$T/text.txt" --format csv
+refused "--top 0" 2 "top" "$T/m.ckpt" "$T/text.txt" --top 0
+refused "a missing file" 1 "nope.txt" "$T/m.ckpt" "$T/nope.txt"
+refused "not a checkpoint" 1 "text.txt" "$T/text.txt" "$T/text.txt"
 "$CHARNN" score "$T/m.ckpt" "$T/text.txt" >/dev/full 2>"$T/err"
 rc=$?
 [ $rc -eq 1 ] && grep -q "cannot write" "$T/err"

@@ -258,34 +258,24 @@ EOF
 fi
 
 # bad input, and what viz must not write over
-bad() { # DESC STATUS REGEX ARGS...
-    desc=$1 want=$2 re=$3
-    shift 3
-    begin
-    "$CHARNN" viz "$@" >"$T/out" 2>"$T/err"
-    rc=$?
-    [ $rc -eq "$want" ] || problem "exit $rc, expected $want"
-    [ "$(wc -l <"$T/err")" -eq 1 ] || problem "stderr is not one line"
-    stderr_has "$re"
-    cmd="charnn viz $*" report "$desc"
-}
+COMMAND=viz
 sum=$(cksum <"$T/gru.ckpt")
-bad "-o naming the checkpoint" 2 "input" "$T/gru.ckpt" "$T/text.txt" -o "$T/gru.ckpt"
+refused "-o naming the checkpoint" 2 "input" "$T/gru.ckpt" "$T/text.txt" -o "$T/gru.ckpt"
 [ "$(cksum <"$T/gru.ckpt")" = "$sum" ]
 check $? "... which is left as it was"
-bad "-o naming the text" 2 "input" "$T/gru.ckpt" "$T/text.txt" -o "$T/text.txt"
+refused "-o naming the text" 2 "input" "$T/gru.ckpt" "$T/text.txt" -o "$T/text.txt"
 printf 'my notes\n' >"$T/notes.html"
-bad "-o naming a file that is not a web page" 2 "not an HTML page" "$T/gru.ckpt" "$T/text.txt" -o "$T/notes.html"
+refused "-o naming a file that is not a web page" 2 "not an HTML page" "$T/gru.ckpt" "$T/text.txt" -o "$T/notes.html"
 grep -qx 'my notes' "$T/notes.html"
 check $? "... which is left as it was"
-bad "--max-chars 1" 2 "max-chars" "$T/gru.ckpt" "$T/text.txt" --max-chars 1
+refused "--max-chars 1" 2 "max-chars" "$T/gru.ckpt" "$T/text.txt" --max-chars 1
 printf 'Zebra crossing\n' >"$T/other.txt"
-bad "a character the model has not seen" 1 "vocabulary" "$T/gru.ckpt" "$T/other.txt" -o "$T/o.html"
+refused "a character the model has not seen" 1 "vocabulary" "$T/gru.ckpt" "$T/other.txt" -o "$T/o.html"
 { head -c 200 "$T/text.txt"; printf 'Zebra crossing\n'; } >"$T/tail.txt"
 "$CHARNN" viz "$T/gru.ckpt" "$T/tail.txt" -o "$T/tail.html" --max-chars 100 >"$T/out" 2>"$T/err"
 check $? "a character the model has not seen after the characters shown is no obstacle" "$T/err"
-bad "a missing directory" 1 "cannot write" "$T/gru.ckpt" "$T/text.txt" -o "$T/no/such/dir/p.html"
-bad "a full disk" 1 "cannot write" "$T/gru.ckpt" "$T/text.txt" -o /dev/full
+refused "a missing directory" 1 "cannot write" "$T/gru.ckpt" "$T/text.txt" -o "$T/no/such/dir/p.html"
+refused "a full disk" 1 "cannot write" "$T/gru.ckpt" "$T/text.txt" -o /dev/full
 "$CHARNN" viz "$T/gru.ckpt" "$T/text.txt" -o "$T/gru.html" --max-chars 50 >"$T/out" 2>"$T/err"
 [ $? -eq 0 ] && grep -q '^wrote .*: 50 characters' "$T/out"
 check $? "a page is replaced by a new one" "$T/err"

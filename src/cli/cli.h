@@ -186,6 +186,9 @@ typedef struct {
  * comments and a doctype, with the element <name (any case). */
 int cli_root_element(const char *head, const char *name);
 int cli_is_device(const char *path); /* exists and is neither a file nor a directory */
+/* Text inside an element or attribute of an SVG or HTML document: & < > "
+ * as entities, control characters other than tab left out. */
+void cli_put_markup(FILE *out, const char *s);
 /* output may be written: not one of the inputs, not a directory, and if a
  * non-empty file, one of this kind. 0, or an exit code after saying why. */
 int cli_check_document(const char *output, const char *const *inputs, int ninputs,
@@ -223,6 +226,16 @@ CnReal *comm_gather_state(const CnTrainer *tr, const CnShard *shard, size_t *len
 /* Seconds spent summing gradients so far (the allreduce), and how often. */
 double comm_reduce_seconds(uint64_t *calls);
 
+/* The flags of the commands that run a model over a text (eval, score,
+ * viz): the chunk length and the threads, neither of which changes a
+ * result. */
+#define CLI_PASS_FLAGS(seq_length, threads)                                                    \
+    {.name = "seq-length", .type = FLAG_INT, .value = (seq_length), .arg = "T",                \
+     .help = "steps per chunk (speed only: the state carries across chunks)", .lo = 1,         \
+     .hi = 1 << 20},                                                                           \
+    {.name = "threads", .type = FLAG_INT, .value = (threads), .arg = "N",                      \
+     .help = "threads, at most the processors (default: as many as help the model)", .lo = 1, \
+     .hi = 1024}
 /* FILE loaded to be scored by model (eval, score, viz): valid UTF-8, at
  * least 2 characters, and (unless model is NULL) every character in the
  * vocabulary; NULL after saying why. */

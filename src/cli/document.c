@@ -38,6 +38,21 @@ int cli_root_element(const char *p, const char *name)
             p[n + 1] == '\r');
 }
 
+void cli_put_markup(FILE *out, const char *s)
+{
+    for (; *s; s++) {
+        switch (*s) {
+        case '<': fputs("&lt;", out); break;
+        case '>': fputs("&gt;", out); break;
+        case '&': fputs("&amp;", out); break;
+        case '"': fputs("&quot;", out); break;
+        default:
+            if ((unsigned char)*s >= 0x20 || *s == '\t')
+                fputc(*s, out);
+        }
+    }
+}
+
 int cli_is_device(const char *path)
 {
     struct stat sb;

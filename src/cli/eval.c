@@ -30,12 +30,7 @@ int cmd_eval(int argc, char **argv)
 {
     int seq_length = 256, threads = 0;
     Flag flags[] = {
-        {.name = "seq-length", .type = FLAG_INT, .value = &seq_length, .arg = "T",
-         .help = "steps per chunk (speed only: the state carries across chunks)", .lo = 1,
-         .hi = 1 << 20},
-        {.name = "threads", .type = FLAG_INT, .value = &threads, .arg = "N",
-         .help = "threads, at most the processors (default: as many as help the model)",
-         .lo = 1, .hi = 1024},
+        CLI_PASS_FLAGS(&seq_length, &threads),
         {.name = NULL},
     };
     Command cmd = {.name = "eval", .usage = "eval CKPT FILE",

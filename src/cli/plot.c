@@ -201,21 +201,6 @@ static int ticks(double lo, double hi, double step, double *first)
     return n > 50 ? 50 : n < 0 ? 0 : (int)n;
 }
 
-static void xml_text(FILE *out, const char *s)
-{
-    for (; *s; s++) {
-        switch (*s) {
-        case '<': fputs("&lt;", out); break;
-        case '>': fputs("&gt;", out); break;
-        case '&': fputs("&amp;", out); break;
-        case '"': fputs("&quot;", out); break;
-        default:
-            if ((unsigned char)*s >= 0x20 || *s == '\t')
-                fputc(*s, out);
-        }
-    }
-}
-
 static void format_tick(char *buf, size_t n, double v, double step)
 {
     int decimals = step >= 1 ? 0 : (int)ceil(-log10(step) - 1e-9);
@@ -256,9 +241,9 @@ static int write_svg(FILE *out, const Log *log)
             W, HT, W, HT, W, HT);
     fputs("<text x=\"480\" y=\"22\" text-anchor=\"middle\" font-size=\"15\" "
           "font-weight=\"bold\">", out);
-    xml_text(out, log->title[0][0] ? log->title[0] : "charnn training log");
+    cli_put_markup(out, log->title[0][0] ? log->title[0] : "charnn training log");
     fputs("</text>\n<text x=\"480\" y=\"40\" text-anchor=\"middle\" fill=\"#444\">", out);
-    xml_text(out, log->title[1]);
+    cli_put_markup(out, log->title[1]);
     fputs("</text>\n", out);
     /* grid and ticks: iterations below, loss on the left */
     char label[64];

@@ -106,12 +106,7 @@ int cmd_score(int argc, char **argv)
          .choices = formats},
         {.name = "top", .type = FLAG_INT, .value = &top, .arg = "K",
          .help = "most likely characters listed per row (jsonl)", .lo = 1, .hi = 0x110000},
-        {.name = "seq-length", .type = FLAG_INT, .value = &seq_length, .arg = "T",
-         .help = "steps per chunk (speed only: the state carries across chunks)", .lo = 1,
-         .hi = 1 << 20},
-        {.name = "threads", .type = FLAG_INT, .value = &threads, .arg = "N",
-         .help = "threads, at most the processors (default: as many as help the model)",
-         .lo = 1, .hi = 1024},
+        CLI_PASS_FLAGS(&seq_length, &threads),
         {.name = NULL},
     };
     Command cmd = {.name = "score", .usage = "score CKPT FILE [options]",

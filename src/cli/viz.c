@@ -201,20 +201,6 @@ static void html_text(FILE *out, const uint32_t *cps, size_t n)
     }
 }
 
-/* Text for an HTML attribute or element: & < > " escaped. */
-static void html_string(FILE *out, const char *s)
-{
-    for (; *s; s++) {
-        switch (*s) {
-        case '&': fputs("&amp;", out); break;
-        case '<': fputs("&lt;", out); break;
-        case '>': fputs("&gt;", out); break;
-        case '"': fputs("&quot;", out); break;
-        default: fputc(*s, out);
-        }
-    }
-}
-
 typedef struct {
     const Viz *v;
     const uint32_t *cps;
@@ -311,16 +297,16 @@ static int write_page(FILE *out, const void *ctx)
           "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
           "style-src 'unsafe-inline'; script-src 'unsafe-inline'\">\n<title>",
           out);
-    html_string(out, pg->file);
+    cli_put_markup(out, pg->file);
     fputs(" through ", out);
-    html_string(out, pg->ckpt);
+    cli_put_markup(out, pg->ckpt);
     fputs(" (charnn viz)</title>\n<style>\n", out);
     for (const char *const *line = viz_style; *line; line++)
         fputs(*line, out);
     fputs("</style></head>\n<body>\n<header><h1>", out);
-    html_string(out, pg->file);
+    cli_put_markup(out, pg->file);
     fputs("</h1>\n<p>read by <b>", out);
-    html_string(out, pg->ckpt);
+    cli_put_markup(out, pg->ckpt);
     char n1[32];
     fprintf(out, "</b>: %s, %d layer%s of %d, %d characters in its vocabulary. "
                  "%s characters shown; %.3f bits per character on them.</p>\n"
@@ -524,12 +510,7 @@ int cmd_viz(int argc, char **argv)
          .help = "the page to write (default: FILE's name with .html)"},
         {.name = "max-chars", .type = FLAG_INT, .value = &max_chars, .arg = "N",
          .help = "show the first N characters of FILE", .lo = 2, .hi = 1000000},
-        {.name = "seq-length", .type = FLAG_INT, .value = &seq_length, .arg = "T",
-         .help = "steps per chunk (speed only: the state carries across chunks)", .lo = 1,
-         .hi = 1 << 20},
-        {.name = "threads", .type = FLAG_INT, .value = &threads, .arg = "N",
-         .help = "threads, at most the processors (default: as many as help the model)",
-         .lo = 1, .hi = 1024},
+        CLI_PASS_FLAGS(&seq_length, &threads),
         {.name = NULL},
     };
     Command cmd = {.name = "viz", .usage = "viz CKPT FILE [-o PAGE.html] [options]",
