@@ -354,17 +354,39 @@ typedef struct {
     double temperature; /* > 0: p = softmax(logits / temperature) */
     int top_k;          /* draw among the k most likely; 0: all */
     int argmax;         /* 1: always the most likely */
+    double top_p;       /* in (0, 1): then among the fewest most likely holding this
+                           share of p (nucleus); 0 or 1: off */
 } CnSampleOptions;
 
 typedef struct CnSampler CnSampler; /* uses the model, which must outlive it */
 CN_API CnSampler *cn_sampler_new(const CnModel *model, uint64_t seed, CnError *err);
-/* Runs UTF-8 text through the model (a prime); every character must be in
- * the vocabulary, checked first (name: how messages call the text). */
+/* streams samples computed together (each step one product for all):
+ * stream b draws exactly what cn_sampler_new(model, seed + b) would. */
+CN_API CnSampler *cn_sampler_streams(const CnModel *model, int streams, uint64_t seed,
+                                     CnError *err);
+/* Runs UTF-8 text through the model (a prime), in every stream; every
+ * character must be in the vocabulary, checked first (name: how messages
+ * call the text). */
 CN_API int cn_sampler_feed(CnSampler *s, const char *utf8, size_t n, const char *name,
                            CnError *err);
-/* Draws the next character, feeds it back, and returns it. */
+/* Draws the next character, feeds it back, and returns it (stream 0's). */
 CN_API uint32_t cn_sampler_draw(CnSampler *s, const CnSampleOptions *opt);
+/* The same for every stream: out (streams) receives the characters. */
+CN_API void cn_sampler_draw_all(CnSampler *s, const CnSampleOptions *opt, uint32_t *out);
 CN_API void cn_sampler_free(CnSampler *s);
+
+/* Beam search: after running prime (n bytes of UTF-8, every character in
+ * the vocabulary) through the model, the continuation of at most `length`
+ * characters with (approximately: `beams` hypotheses are kept) the highest
+ * total log-probability sum_t ln p_t[c_t] (p = softmax(y), temperature 1).
+ * With a stop string (stop_n > 0), a hypothesis ends right after its first
+ * occurrence, and ended ones compete by the same total. Deterministic;
+ * beams = 1 is always taking the most likely character, and more beams
+ * never return a less likely text than that. The result in
+ * *out (malloc'd UTF-8, *out_n bytes) and its total in *logprob. */
+CN_API int cn_beam_search(const CnModel *model, const char *prime, size_t n, int beams,
+                          size_t length, const char *stop, size_t stop_n, char **out,
+                          size_t *out_n, double *logprob, CnError *err);
 
 /* ---------------------------------------------------------------------------
  * Tracing one pass, for checking a derivation: the forward and backward pass

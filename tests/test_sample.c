@@ -21,7 +21,7 @@ static double frequency_error(const CnSampleOptions *opt, const double *p, int *
     CnRng rng;
     cn_rng_seed(&rng, 11);
     double probs[V];
-    int order[V], count[V] = {0};
+    int order[2 * V], count[V] = {0};
     for (int i = 0; i < DRAWS; i++)
         count[cn_sample_logits(logits, V, opt, &rng, probs, order)]++;
     double worst = 0;
@@ -60,7 +60,7 @@ int main(void)
         int top_k;
     } cases[] = {{1.0, 0}, {0.5, 0}, {2.0, 0}, {1.0, 2}};
     for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
-        CnSampleOptions opt = {cases[c].temperature, cases[c].top_k, 0};
+        CnSampleOptions opt = {.temperature = cases[c].temperature, .top_k = cases[c].top_k};
         expected(opt.temperature, opt.top_k, p);
         double err = frequency_error(&opt, p, &outside);
         CHECK(err < tol && outside == 0,
@@ -71,11 +71,11 @@ int main(void)
     CnRng rng;
     cn_rng_seed(&rng, 1);
     double probs[V];
-    int order[V];
-    CnSampleOptions argmax = {1.0, 0, 1};
+    int order[2 * V];
+    CnSampleOptions argmax = {.temperature = 1.0, .argmax = 1};
     CHECK(cn_sample_logits(logits, V, &argmax, &rng, probs, order) == 1,
           "argmax takes the first of the largest logits");
-    CnSampleOptions top1 = {1.0, 1, 0};
+    CnSampleOptions top1 = {.temperature = 1.0, .top_k = 1};
     int always = 1;
     for (int i = 0; i < 100; i++)
         always &= cn_sample_logits(logits, V, &top1, &rng, probs, order) == 1;
@@ -94,11 +94,11 @@ int main(void)
     int runs[2][64];
     for (int r = 0; r < 2; r++) {
         CnSampler s;
-        cn_sampler_init(&s, &m, 99, &err);
-        CnSampleOptions opt = {1.0, 0, 0};
+        cn_sampler_init(&s, &m, 1, 99, &err);
+        CnSampleOptions opt = {.temperature = 1.0};
         cn_sampler_feed_id(&s, 0);
         for (int i = 0; i < 64; i++) {
-            runs[r][i] = cn_sampler_next(&s, &opt);
+            runs[r][i] = cn_sampler_next(&s, 0, &opt);
             cn_sampler_feed_id(&s, runs[r][i]);
         }
         cn_sampler_release(&s);
@@ -115,18 +115,18 @@ int main(void)
     cn_rng_seed(&rng, 5);
     cn_model_randomize(&m, CN_INIT_UNIFORM, &rng, &err);
     CnSampler s;
-    cn_sampler_init(&s, &m, 42, &err);
+    cn_sampler_init(&s, &m, 1, 42, &err);
     CnActs one;
     cn_acts_init(&one, &m.shape, 1, 1, 0, 0, NULL, &err);
     CnRng one_rng;
     cn_rng_seed(&one_rng, 42);
-    CnSampleOptions opt = {0.8, 0, 0};
+    CnSampleOptions opt = {.temperature = 0.8};
     int same = 1, id = 0;
     cn_sampler_feed_id(&s, id);
     cn_forward(&m, &one, &id, NULL, 1, NULL);
     cn_acts_carry_state(&one);
     for (int i = 0; i < 100; i++) {
-        id = cn_sampler_next(&s, &opt);
+        id = cn_sampler_next(&s, 0, &opt);
         same &= id == cn_sample_logits(one.logits, 3, &opt, &one_rng, probs, order);
         same &= memcmp(s.acts.logits, one.logits, 3 * sizeof(CnReal)) == 0;
         cn_sampler_feed_id(&s, id);

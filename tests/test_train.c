@@ -363,10 +363,10 @@ static void test_huge_alphabet(void)
     steps(&tr, 3);
     double val = cn_trainer_val_loss(&tr, &err);
     CnSampler s;
-    int sampled = cn_sampler_init(&s, &m, 1, &err) == 0;
+    int sampled = cn_sampler_init(&s, &m, 1, 1, &err) == 0;
     CnSampleOptions opt = {.temperature = 1, .top_k = 40};
     for (int i = 0; sampled && i < 20; i++) {
-        int id = cn_sampler_next(&s, &opt);
+        int id = cn_sampler_next(&s, 0, &opt);
         sampled &= id >= 0 && id < m.shape.vocab;
         cn_sampler_feed_id(&s, id);
     }

@@ -64,23 +64,33 @@ static int bench_training(CnTrainer *tr, int batch, int seq_length, int iters, i
     return EXIT_OK;
 }
 
+/* Sampling `length` characters in all, one stream at a time and 32
+ * streams together (sample --samples 32). */
 static int bench_sampling(const CnModel *model, int length)
 {
-    CnError err;
-    CnSampler *s = cn_sampler_new(model, 1, &err);
-    if (!s) {
-        cli_error("%s", err.msg);
-        return EXIT_ERROR;
+    enum { STREAMS = 32 };
+    double cps[2];
+    for (int k = 0; k < 2; k++) {
+        int streams = k ? STREAMS : 1, steps = (length + streams - 1) / streams;
+        CnError err;
+        CnSampler *s = cn_sampler_streams(model, streams, 1, &err);
+        uint32_t out[STREAMS];
+        if (!s) {
+            cli_error("%s", err.msg);
+            return EXIT_ERROR;
+        }
+        CnSampleOptions opt = {.temperature = 1};
+        double t0 = cn_seconds();
+        for (int i = 0; i < steps; i++)
+            cn_sampler_draw_all(s, &opt, out);
+        cps[k] = (double)steps * streams / (cn_seconds() - t0);
+        cn_sampler_free(s);
     }
-    CnSampleOptions opt = {.temperature = 1};
-    double t0 = cn_seconds();
-    for (int i = 0; i < length; i++)
-        cn_sampler_draw(s, &opt);
-    double cps = length / (cn_seconds() - t0);
-    char n1[32], n2[32];
-    printf("sampling: %s characters, %s chars/s\n", cli_count((uint64_t)length, n1),
-           cli_count((uint64_t)(cps + 0.5), n2));
-    cn_sampler_free(s);
+    char n1[32], n2[32], n3[32];
+    printf("sampling: %s characters, %s chars/s one at a time, %s chars/s as %d samples "
+           "together (x%.1f)\n", cli_count((uint64_t)length, n1),
+           cli_count((uint64_t)(cps[0] + 0.5), n2), cli_count((uint64_t)(cps[1] + 0.5), n3),
+           STREAMS, cps[1] / cps[0]);
     return EXIT_OK;
 }
 

@@ -1,37 +1,356 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * charnn sample: generate text from a checkpoint; the text alone goes to stdout.
+ * charnn sample: generate text from a checkpoint; the text alone goes to
+ * stdout. One sample streams as it is drawn; several (--samples N) are
+ * drawn together as one batch, sample i exactly as one sample of seed S+i
+ * would be, and printed one after another (or as JSON lines); --beam N
+ * searches for the most likely continuation instead of drawing one.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* A growing UTF-8 string. */
+typedef struct {
+    char *s;
+    size_t n, cap;
+} Buf;
+
+static int buf_add(Buf *b, const char *s, size_t n)
+{
+    if (n > SIZE_MAX / 4 - b->n)
+        return -1;
+    if (b->n + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->n + n + 1)
+            cap *= 2;
+        char *grown = realloc(b->s, cap);
+        if (!grown)
+            return -1;
+        b->s = grown, b->cap = cap;
+    }
+    memcpy(b->s + b->n, s, n);
+    b->n += n;
+    b->s[b->n] = '\0';
+    return 0;
+}
+
+/* --stop's text with its escapes \n, \t and \\ read; NULL after saying
+ * why (another backslash, or nothing left). */
+static char *unescape_stop(const char *stop)
+{
+    size_t n = strlen(stop), k = 0;
+    char *out = malloc(n + 1);
+    if (!out) {
+        cli_error("out of memory");
+        return NULL;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (stop[i] != '\\') {
+            out[k++] = stop[i];
+            continue;
+        }
+        char c = stop[++i];
+        if (c != 'n' && c != 't' && c != '\\') {
+            cli_error("--stop %s: only \\n, \\t and \\\\ are escapes; write a backslash as \\\\",
+                      stop);
+            free(out);
+            return NULL;
+        }
+        out[k++] = c == 'n' ? '\n' : c == 't' ? '\t' : '\\';
+    }
+    out[k] = '\0';
+    if (k == 0) {
+        cli_error("--stop is empty; give the text that ends a sample, e.g. --stop '\\n\\n'");
+        free(out);
+        return NULL;
+    }
+    return out;
+}
+
+/* Code points in UTF-8 text known to be valid. */
+static size_t count_chars(const char *s, size_t n)
+{
+    size_t count = 0;
+    for (size_t i = 0; i < n; i++)
+        count += ((unsigned char)s[i] & 0xc0) != 0x80;
+    return count;
+}
+
+/* A sample's text ends with the stop string, which began after the prime. */
+static int stopped(const Buf *b, size_t prime_n, const char *stop, size_t stop_n)
+{
+    return stop_n && b->n >= prime_n + stop_n && memcmp(b->s + b->n - stop_n, stop, stop_n) == 0;
+}
+
+/* One sample as JSON: {"sample": i, "seed": S, "text": "..."} (text: what
+ * the text format prints, its final newline included). */
+static void json_sample(FILE *out, const char *key, long long i, const char *key2, double v2,
+                        const char *text, size_t n)
+{
+    fprintf(out, "{\"%s\": %lld, \"%s\": %.17g, \"text\": \"", key, i, key2, v2);
+    for (size_t at = 0; at < n;) {
+        uint32_t cp;
+        at += (size_t)cn_utf8_decode((const unsigned char *)text + at, n - at, &cp);
+        cli_put_escaped(out, cp, 1);
+    }
+    fputs("\\n\"}\n", out);
+}
+
+typedef struct {
+    uint64_t length, seed, samples;
+    double temperature, top_p;
+    const char *prime, *prime_file, *stop, *format;
+    int top_k, argmax, beam;
+} Args;
+
+/* The prime: --prime, --prime-file's text, or "" (then a newline is run
+ * through the model unprinted, where the vocabulary has one). Owned by
+ * *text when read from a file. */
+static const char *prime_of(const Args *a, CnText **text, size_t *n)
+{
+    *text = NULL;
+    if (!a->prime_file) {
+        *n = strlen(a->prime);
+        return a->prime;
+    }
+    CnError err;
+    if (!(*text = cn_text_load(&a->prime_file, 1, &err))) {
+        cli_error("--prime-file: %s", err.msg);
+        return NULL;
+    }
+    const char *s = cn_text_bytes(*text, n);
+    if (*n == 0) {
+        cli_error("--prime-file %s is empty; give a file with the text to start from",
+                  a->prime_file);
+        cn_text_free(*text);
+        *text = NULL;
+        return NULL;
+    }
+    return s;
+}
+
+/* Runs the prime (or the unprinted newline) through every stream. */
+static int feed_prime(CnSampler *s, const CnModel *model, const char *prime, size_t n,
+                      const Args *a)
+{
+    CnError err;
+    const char *name = a->prime_file ? a->prime_file : "--prime";
+    int rc = n ? cn_sampler_feed(s, prime, n, name, &err)
+             : cn_model_char_index(model, '\n') >= 0 ? cn_sampler_feed(s, "\n", 1, "a newline", &err)
+                                                      : 0;
+    if (rc != 0)
+        cli_error("%s", err.msg);
+    return rc;
+}
+
+/* --samples N (N > 1, or JSON lines): drawn together, printed at the end. */
+static int sample_batch(const CnModel *model, const Args *a, const char *prime, size_t prime_n,
+                        const char *stop, size_t stop_n)
+{
+    int N = (int)a->samples, rc = EXIT_OK;
+    CnError err;
+    CnSampler *s = cn_sampler_streams(model, N, a->seed, &err);
+    Buf *text = calloc((size_t)N, sizeof *text);
+    uint32_t *drawn = malloc((size_t)N * sizeof *drawn);
+    if (!s || !text || !drawn) {
+        cli_error("%s", s ? "out of memory" : err.msg);
+        rc = EXIT_ERROR;
+    } else if (feed_prime(s, model, prime, prime_n, a) != 0) {
+        rc = EXIT_USAGE;
+    }
+    for (int i = 0; rc == EXIT_OK && i < N; i++)
+        if (buf_add(&text[i], prime, prime_n) != 0)
+            rc = EXIT_ERROR;
+    CnSampleOptions opt = {a->temperature, a->top_k, a->argmax, a->top_p};
+    int going = N;
+    for (uint64_t t = 0; rc == EXIT_OK && t < a->length && going > 0 && !cli_signal; t++) {
+        cn_sampler_draw_all(s, &opt, drawn);
+        for (int i = 0; i < N; i++) {
+            if (stopped(&text[i], prime_n, stop, stop_n))
+                continue;
+            char utf8[4];
+            if (buf_add(&text[i], utf8, (size_t)cn_utf8_encode(drawn[i], utf8)) != 0) {
+                rc = EXIT_ERROR;
+                break;
+            }
+            going -= stopped(&text[i], prime_n, stop, stop_n);
+        }
+    }
+    if (rc == EXIT_ERROR && s && text && drawn)
+        cli_error("out of memory for %d samples", N);
+    int json = strcmp(a->format, "jsonl") == 0;
+    for (int i = 0; rc == EXIT_OK && i < N; i++) {
+        if (json) {
+            json_sample(stdout, "sample", i, "seed", (double)(a->seed + (uint64_t)i), text[i].s,
+                        text[i].n);
+            continue;
+        }
+        if (N > 1)
+            printf("---- sample %d (seed %llu) ----\n", i, (unsigned long long)(a->seed + (uint64_t)i));
+        fwrite(text[i].s, 1, text[i].n, stdout);
+        putchar('\n');
+    }
+    for (int i = 0; text && i < N; i++)
+        free(text[i].s);
+    free(text);
+    free(drawn);
+    cn_sampler_free(s);
+    return rc;
+}
+
+/* One sample, streamed: every character as soon as it is drawn, unless
+ * writing a file. */
+static int sample_one(const CnModel *model, const Args *a, const char *prime, size_t prime_n,
+                      const char *stop, size_t stop_n)
+{
+    CnError err;
+    CnSampler *s = cn_sampler_new(model, a->seed, &err);
+    if (!s) {
+        cli_error("%s", err.msg);
+        return EXIT_ERROR;
+    }
+    if (feed_prime(s, model, prime, prime_n, a) != 0) {
+        cn_sampler_free(s);
+        return EXIT_USAGE;
+    }
+    fwrite(prime, 1, prime_n, stdout);
+    struct stat out;
+    int stream = fstat(STDOUT_FILENO, &out) != 0 || !S_ISREG(out.st_mode);
+    CnSampleOptions opt = {a->temperature, a->top_k, a->argmax, a->top_p};
+    /* the last stop_n bytes drawn, to find the stop string */
+    Buf tail = {0};
+    int rc = EXIT_OK;
+    /* stops at the first write that fails (a closed or full output) */
+    for (uint64_t i = 0; (a->length == 0 || i < a->length) && !cli_signal && !ferror(stdout); i++) {
+        char utf8[4];
+        size_t k = (size_t)cn_utf8_encode(cn_sampler_draw(s, &opt), utf8);
+        fwrite(utf8, 1, k, stdout);
+        if (stream)
+            fflush(stdout);
+        if (stop_n) {
+            if (buf_add(&tail, utf8, k) != 0) {
+                cli_error("out of memory");
+                rc = EXIT_ERROR;
+                break;
+            }
+            if (stopped(&tail, 0, stop, stop_n))
+                break;
+            if (tail.n > 4 * stop_n) { /* keep the tail short */
+                memmove(tail.s, tail.s + tail.n - stop_n, stop_n);
+                tail.n = stop_n;
+            }
+        }
+    }
+    if (!cli_signal && rc == EXIT_OK)
+        putchar('\n');
+    free(tail.s);
+    cn_sampler_free(s);
+    return rc;
+}
+
+/* --beam N: the most likely continuation, printed after the prime; its
+ * total log-probability on stderr. */
+static int sample_beam(const CnModel *model, const Args *a, const char *prime, size_t prime_n,
+                       const char *stop, size_t stop_n)
+{
+    CnError err;
+    char *text = NULL;
+    size_t n;
+    double logprob;
+    /* the default prime, a newline, runs through the model unprinted */
+    int newline = prime_n == 0 && cn_model_char_index(model, '\n') >= 0;
+    if (cn_beam_search(model, newline ? "\n" : prime, newline ? 1 : prime_n, a->beam,
+                       a->length, stop, stop_n, &text, &n, &logprob, &err) != 0) {
+        cli_error("%s", err.msg);
+        return strstr(err.msg, "memory") ? EXIT_ERROR : EXIT_USAGE;
+    }
+    Buf all = {0};
+    int rc = buf_add(&all, prime, prime_n) == 0 && buf_add(&all, text, n) == 0 ? EXIT_OK
+                                                                                : EXIT_ERROR;
+    if (rc != EXIT_OK)
+        cli_error("out of memory");
+    else if (strcmp(a->format, "jsonl") == 0)
+        json_sample(stdout, "beam", a->beam, "logprob", logprob, all.s, all.n);
+    else {
+        fwrite(all.s, 1, all.n, stdout);
+        putchar('\n');
+    }
+    if (rc == EXIT_OK)
+        fprintf(stderr, "beam search, %d beam%s: %zu characters, total ln p = %.6f (%.4f nats/char)\n",
+                a->beam, a->beam == 1 ? "" : "s", count_chars(text, n), logprob,
+                n ? -logprob / (double)count_chars(text, n) : 0.0);
+    free(all.s);
+    free(text);
+    return rc;
+}
+
+static const char *const formats[] = {"text", "jsonl", NULL};
+
+/* The combinations that make no sense, refused with the fix. */
+static int check_args(const Command *cmd, const Args *a)
+{
+    const char *why = NULL;
+    if (a->prime_file && cli_flag(cmd, "prime")->set)
+        why = "--prime and --prime-file both give the prime; give one";
+    else if (a->beam && (cli_flag(cmd, "temperature")->set || a->top_k || a->top_p < 1 || a->argmax))
+        why = "--beam searches for the most likely text and draws nothing: it takes no "
+              "--temperature, --top-k, --top-p or --argmax";
+    else if (a->beam && a->samples > 1)
+        why = "--beam gives one text; drop --samples";
+    else if (a->length == 0 && (a->samples > 1 || a->beam || strcmp(a->format, "jsonl") == 0))
+        why = "--length 0 (until interrupted) streams one sample as text; give a --length with "
+              "--samples, --beam or --format jsonl";
+    if (why)
+        cli_error("%s", why);
+    return why ? EXIT_USAGE : 0;
+}
+
 int cmd_sample(int argc, char **argv)
 {
-    uint64_t length = 1000, seed = 1;
-    double temperature = 1.0;
-    const char *prime = "";
-    int top_k = 0, argmax = 0;
+    Args a = {.length = 1000, .seed = 1, .samples = 1, .temperature = 1.0, .top_p = 1,
+              .prime = "", .format = "text"};
     Flag flags[] = {
-        {.name = "length", .type = FLAG_U64, .value = &length, .arg = "N",
-         .help = "characters to generate; 0 = until interrupted", .lo = 0, .hi = 1e18},
-        {.name = "temperature", .type = FLAG_REAL, .value = &temperature, .arg = "T",
+        {.name = "length", .type = FLAG_U64, .value = &a.length, .arg = "N",
+         .help = "characters to generate (at most); 0 = until interrupted", .lo = 0, .hi = 1e18},
+        {.name = "temperature", .type = FLAG_REAL, .value = &a.temperature, .arg = "T",
          .help = "divide the logits by T: lower is safer, higher more surprising", .lo = 0,
          .hi = INFINITY, .lo_open = 1},
-        {.name = "prime", .type = FLAG_STR, .value = &prime, .arg = "TEXT",
+        {.name = "prime", .type = FLAG_STR, .value = &a.prime, .arg = "TEXT",
          .help = "text to run through the model first (and print); default: a newline"},
-        {.name = "seed", .type = FLAG_U64, .value = &seed, .arg = "S", .help = "random seed",
-         .lo = 0, .hi = 1.8e19},
-        {.name = "top-k", .type = FLAG_INT, .value = &top_k, .arg = "K",
+        {.name = "prime-file", .type = FLAG_STR, .value = &a.prime_file, .arg = "PATH",
+         .help = "the prime read from a file (UTF-8, newlines kept)"},
+        {.name = "seed", .type = FLAG_U64, .value = &a.seed, .arg = "S",
+         .help = "random seed (of sample i: S+i)", .lo = 0, .hi = 1.8e19},
+        {.name = "top-k", .type = FLAG_INT, .value = &a.top_k, .arg = "K",
          .help = "draw only among the K most likely characters; 0 = all", .lo = 0,
          .hi = 0x110000},
-        {.name = "argmax", .type = FLAG_SWITCH, .value = &argmax,
+        {.name = "top-p", .type = FLAG_REAL, .value = &a.top_p, .arg = "P",
+         .help = "draw only among the fewest most likely characters holding P of the "
+                 "probability (after --top-k); 1 = all",
+         .lo = 0, .hi = 1, .lo_open = 1},
+        {.name = "argmax", .type = FLAG_SWITCH, .value = &a.argmax,
          .help = "always take the most likely character (deterministic)"},
+        {.name = "samples", .type = FLAG_U64, .value = &a.samples, .arg = "N",
+         .help = "samples drawn together (sample i as --samples 1 --seed S+i)", .lo = 1,
+         .hi = 65536},
+        {.name = "beam", .type = FLAG_INT, .value = &a.beam, .arg = "N",
+         .help = "beam search with N beams: the most likely text (total log-probability) "
+                 "instead of a draw; 0 = off",
+         .lo = 0, .hi = 4096},
+        {.name = "stop", .type = FLAG_STR, .value = &a.stop, .arg = "TEXT",
+         .help = "end each sample right after TEXT first appears in what it generates (\\n, \\t "
+                 "and \\\\ are escapes)"},
+        {.name = "format", .type = FLAG_STR, .value = &a.format, .arg = "FMT",
+         .help = "text; jsonl: one object per sample, {\"sample\", \"seed\", \"text\"}",
+         .choices = formats},
         {.name = NULL},
     };
     Command cmd = {.name = "sample", .usage = "sample CKPT [options]",
@@ -42,50 +361,46 @@ int cmd_sample(int argc, char **argv)
     CnCheckpoint *ck = cli_start(&cmd, argc, argv, args, &rc);
     if (!ck)
         return rc;
+    if ((rc = check_args(&cmd, &a)) != 0) {
+        cn_checkpoint_free(ck);
+        return rc;
+    }
     const CnModel *model = cn_checkpoint_model(ck);
-    CnError err;
-    CnSampler *s = cn_sampler_new(model, seed, &err);
-    if (!s) {
-        cli_error("%s", err.msg);
-        cn_checkpoint_free(ck);
-        return EXIT_ERROR;
+    CnText *prime_text = NULL;
+    char *stop = a.stop ? unescape_stop(a.stop) : NULL;
+    size_t prime_n, stop_n = stop ? strlen(stop) : 0;
+    const char *prime = a.stop && !stop ? NULL : prime_of(&a, &prime_text, &prime_n);
+    rc = prime ? EXIT_OK : a.stop && !stop ? EXIT_USAGE : EXIT_ERROR;
+    if (rc == EXIT_OK && stop) {
+        /* a stop string the model cannot write, or longer than the sample */
+        CnError err;
+        CnText *t = cn_text_from_memory(stop, stop_n, "--stop", &err);
+        if (!t || cn_model_covers(model, t, "--stop", &err) != 0) {
+            cli_error("%s; it could never end a sample", err.msg);
+            rc = EXIT_USAGE;
+        } else if (a.length && cn_text_chars(t) > a.length) {
+            cli_error("--stop has %zu characters, more than --length %llu: it could never end a "
+                      "sample", cn_text_chars(t), (unsigned long long)a.length);
+            rc = EXIT_USAGE;
+        }
+        cn_text_free(t);
     }
-    /* the prime (or a newline) runs through the model first; it is printed
-       as given */
-    size_t prime_len = strlen(prime);
-    rc = prime_len ? cn_sampler_feed(s, prime, prime_len, "--prime", &err)
-         : cn_model_char_index(model, '\n') >= 0 ? cn_sampler_feed(s, "\n", 1, "a newline", &err)
-                                                  : 0;
-    if (rc != 0) {
-        cli_error("%s", err.msg);
-        cn_sampler_free(s);
-        cn_checkpoint_free(ck);
-        return EXIT_USAGE;
+    if (rc == EXIT_OK) {
+        cli_catch_signals();
+        rc = a.beam ? sample_beam(model, &a, prime, prime_n, stop, stop_n)
+             : a.samples > 1 || strcmp(a.format, "jsonl") == 0
+                 ? sample_batch(model, &a, prime, prime_n, stop, stop_n)
+                 : sample_one(model, &a, prime, prime_n, stop, stop_n);
     }
-    fwrite(prime, 1, prime_len, stdout);
-    /* stream: every character as soon as it is drawn, unless writing a file */
-    struct stat out;
-    int stream = fstat(STDOUT_FILENO, &out) != 0 || !S_ISREG(out.st_mode);
-    cli_catch_signals();
-    CnSampleOptions opt = {.temperature = temperature, .top_k = top_k, .argmax = argmax};
-    /* stops at the first write that fails (a closed or full output) */
-    for (uint64_t i = 0; (length == 0 || i < length) && !cli_signal && !ferror(stdout); i++) {
-        char utf8[4];
-        fwrite(utf8, 1, (size_t)cn_utf8_encode(cn_sampler_draw(s, &opt), utf8), stdout);
-        if (stream)
-            fflush(stdout);
-    }
-    if (!cli_signal)
-        putchar('\n');
     int write_failed = fflush(stdout) != 0 || ferror(stdout), e = errno;
-    cn_sampler_free(s);
+    free(stop);
+    cn_text_free(prime_text);
     cn_checkpoint_free(ck);
     if (cli_signal)
         return EXIT_SIGNAL + cli_signal;
-    if (write_failed) {
+    if (rc == EXIT_OK && write_failed) {
         cli_error("cannot write the sample to standard output: %s", strerror(e));
         return EXIT_ERROR;
     }
-    return EXIT_OK;
+    return rc;
 }
-

@@ -221,8 +221,8 @@ void cn_optim_step(CnOptim *opt, CnReal *w, const CnReal *g); /* t <- t+1, then 
 void cn_optim_update(const CnOptim *opt, CnReal *w, const CnReal *g, size_t i0, size_t i1);
 void cn_optim_free(CnOptim *opt);
 
-/* Picks an index from V logits. probs is (V) scratch, order (V) scratch used
- * by top_k. */
+/* Picks an index from V logits (sample.c). probs is (V) scratch, order
+ * (2V) scratch for top-k and top-p. */
 int cn_sample_logits(const CnReal *logits, int V, const CnSampleOptions *opt, CnRng *rng,
                      double *probs, int *order);
 
@@ -231,17 +231,21 @@ int cn_sample_logits(const CnReal *logits, int V, const CnSampleOptions *opt, Cn
 struct CnSampler {
     const CnModel *model;
     CnPool *pool;    /* threads sharing each step (models big enough); NULL: one */
-    CnActs acts;     /* B = 1, T = 1 */
-    CnRng rng;
+    CnActs acts;     /* B = streams, T = 1 */
+    int streams;
+    CnRng *rng;      /* (streams) stream b's from seed + b */
     double *probs;   /* (V) */
-    int *order;      /* (V) */
-    int fed;         /* characters fed since reset */
+    int *order;      /* (2V) */
+    int *ids;        /* (streams) the characters fed last */
+    int fed;         /* steps fed since reset */
 };
 
-int cn_sampler_init(CnSampler *s, const CnModel *model, uint64_t seed, CnError *err);
-void cn_sampler_reset(CnSampler *s);          /* zero state */
-void cn_sampler_feed_id(CnSampler *s, int id); /* one step; logits ready for next */
-int cn_sampler_next(CnSampler *s, const CnSampleOptions *opt);
+int cn_sampler_init(CnSampler *s, const CnModel *model, int streams, uint64_t seed,
+                    CnError *err);
+void cn_sampler_reset(CnSampler *s);                 /* zero state */
+void cn_sampler_feed_ids(CnSampler *s, const int *ids); /* one step, ids (streams) */
+void cn_sampler_feed_id(CnSampler *s, int id);       /* one step, id to every stream */
+int cn_sampler_next(CnSampler *s, int b, const CnSampleOptions *opt); /* stream b's draw */
 void cn_sampler_release(CnSampler *s);
 
 /* The learning rate at an iteration: the base lr of cfg->optim, times

@@ -1,9 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Sampling: p = softmax(y / temperature) over the logits y, then a draw
- * from p, from p restricted to the top_k most likely characters, or the
- * argmax. The sampler runs the model one character at a time (B = 1,
- * T = 1) and feeds each drawn character back as the next input.
+ * Sampling: p = softmax(y / temperature) over the logits y, restricted to
+ * the top_k most likely characters and then to the smallest set of the
+ * most likely holding top_p of what is left (nucleus sampling, Holtzman et
+ * al., "The Curious Case of Neural Text Degeneration", 2019), renormalized,
+ * then a draw from it; or the argmax. The sampler runs the model one
+ * character at a time (T = 1) on B streams at once, stream b with a random
+ * generator of its own (seed + b), and feeds each drawn character back as
+ * its next input: a stream draws what a one-stream sampler of its seed
+ * draws.
  */
 #include "core.h"
 
@@ -24,6 +29,25 @@ int cn_top_k(const CnReal *values, int n, int k, int *order)
         order[pos] = j;
     }
     return count;
+}
+
+/* order[0..n) sorted by p descending, equal values by lower index: a
+ * merge sort (stable), tmp (n) scratch. */
+static void sort_by_p(int *order, int n, const double *p, int *tmp)
+{
+    for (int width = 1; width < n; width *= 2) {
+        for (int lo = 0; lo < n; lo += 2 * width) {
+            int mid = lo + width < n ? lo + width : n, hi = lo + 2 * width < n ? lo + 2 * width : n;
+            int i = lo, j = mid, k = lo;
+            while (i < mid && j < hi)
+                tmp[k++] = p[order[j]] > p[order[i]] ? order[j++] : order[i++];
+            while (i < mid)
+                tmp[k++] = order[i++];
+            while (j < hi)
+                tmp[k++] = order[j++];
+        }
+        memcpy(order, tmp, (size_t)n * sizeof *order);
+    }
 }
 
 int cn_sample_logits(const CnReal *logits, int V, const CnSampleOptions *opt, CnRng *rng,
@@ -53,6 +77,19 @@ int cn_sample_logits(const CnReal *logits, int V, const CnSampleOptions *opt, Cn
     double sum = 0;
     for (int j = 0; j < V; j++)
         sum += probs[j];
+    if (opt->top_p > 0 && opt->top_p < 1) {
+        /* keep the most likely until they hold top_p of the sum */
+        for (int j = 0; j < V; j++)
+            order[j] = j;
+        sort_by_p(order, V, probs, order + V);
+        double kept = 0, want = opt->top_p * sum;
+        int k = 0;
+        while (k < V && kept < want && probs[order[k]] > 0)
+            kept += probs[order[k++]];
+        for (; k < V; k++)
+            probs[order[k]] = 0;
+        sum = kept;
+    }
     double u = cn_rng_uniform(rng) * sum, acc = 0;
     int last = best;
     for (int j = 0; j < V; j++) {
@@ -66,16 +103,18 @@ int cn_sample_logits(const CnReal *logits, int V, const CnSampleOptions *opt, Cn
     return last; /* u landed on the rounding error at the very top */
 }
 
-int cn_sampler_init(CnSampler *s, const CnModel *model, uint64_t seed, CnError *err)
+int cn_sampler_init(CnSampler *s, const CnModel *model, int streams, uint64_t seed,
+                    CnError *err)
 {
     memset(s, 0, sizeof *s);
     s->model = model;
+    s->streams = streams;
     /* one character at a time reads every weight once: a model too big for
      * the cache is bound by memory bandwidth, which threads add up */
-    int threads = cn_threads_for(&model->shape, 1, cn_cpu_count());
+    int threads = cn_threads_for(&model->shape, streams, cn_cpu_count());
     if (threads > 1 && cn_pool_open(&s->pool, threads, err) != 0)
         return -1;
-    if (cn_acts_init(&s->acts, &model->shape, 1, 1, 0, 0, s->pool, err) != 0) {
+    if (cn_acts_init(&s->acts, &model->shape, streams, 1, 0, 0, s->pool, err) != 0) {
         cn_pool_destroy(s->pool);
         s->pool = NULL;
         return -1;
@@ -83,33 +122,44 @@ int cn_sampler_init(CnSampler *s, const CnModel *model, uint64_t seed, CnError *
     s->acts.weights_frozen = 1; /* the model must not change while sampling */
     int V = model->shape.vocab;
     s->probs = malloc((size_t)V * sizeof *s->probs);
-    s->order = malloc((size_t)V * sizeof *s->order);
-    if (!s->probs || !s->order) {
+    s->order = malloc(2 * (size_t)V * sizeof *s->order);
+    s->ids = malloc((size_t)streams * sizeof *s->ids);
+    s->rng = malloc((size_t)streams * sizeof *s->rng);
+    if (!s->probs || !s->order || !s->ids || !s->rng) {
         cn_sampler_release(s);
         cn_errorf(err, "out of memory for the sampler");
         return -1;
     }
-    cn_rng_seed(&s->rng, seed);
+    for (int b = 0; b < streams; b++)
+        cn_rng_seed(&s->rng[b], seed + (uint64_t)b);
     return 0;
 }
 
 void cn_sampler_reset(CnSampler *s)
 {
     cn_acts_reset_state(&s->acts);
-    memset(s->acts.logits, 0, (size_t)s->model->shape.vocab * sizeof(CnReal));
+    memset(s->acts.logits, 0, (size_t)s->streams * s->model->shape.vocab * sizeof(CnReal));
     s->fed = 0;
 }
 
-void cn_sampler_feed_id(CnSampler *s, int id)
+void cn_sampler_feed_ids(CnSampler *s, const int *ids)
 {
-    cn_forward(s->model, &s->acts, &id, NULL, 1, NULL);
+    cn_forward(s->model, &s->acts, ids, NULL, 1, NULL);
     cn_acts_carry_state(&s->acts);
     s->fed++;
 }
 
-int cn_sampler_next(CnSampler *s, const CnSampleOptions *opt)
+void cn_sampler_feed_id(CnSampler *s, int id)
 {
-    return cn_sample_logits(s->acts.logits, s->model->shape.vocab, opt, &s->rng, s->probs,
+    for (int b = 0; b < s->streams; b++)
+        s->ids[b] = id;
+    cn_sampler_feed_ids(s, s->ids);
+}
+
+int cn_sampler_next(CnSampler *s, int b, const CnSampleOptions *opt)
+{
+    int V = s->model->shape.vocab;
+    return cn_sample_logits(s->acts.logits + (size_t)b * V, V, opt, &s->rng[b], s->probs,
                             s->order);
 }
 
@@ -119,6 +169,8 @@ void cn_sampler_release(CnSampler *s)
     cn_pool_destroy(s->pool);
     free(s->probs);
     free(s->order);
+    free(s->ids);
+    free(s->rng);
     memset(s, 0, sizeof *s);
 }
 
@@ -127,10 +179,17 @@ void cn_sampler_release(CnSampler *s)
 
 CnSampler *cn_sampler_new(const CnModel *model, uint64_t seed, CnError *err)
 {
-    CnSampler *s = malloc(sizeof *s);
-    if (!s)
+    return cn_sampler_streams(model, 1, seed, err);
+}
+
+CnSampler *cn_sampler_streams(const CnModel *model, int streams, uint64_t seed, CnError *err)
+{
+    CnSampler *s = NULL;
+    if (streams < 1)
+        cn_errorf(err, "a sampler needs at least 1 stream, not %d", streams);
+    else if (!(s = malloc(sizeof *s)))
         cn_errorf(err, "out of memory for the sampler");
-    else if (cn_sampler_init(s, model, seed, err) != 0)
+    else if (cn_sampler_init(s, model, streams, seed, err) != 0)
         free(s), s = NULL;
     return s;
 }
@@ -149,11 +208,25 @@ int cn_sampler_feed(CnSampler *s, const char *utf8, size_t n, const char *name, 
     return rc;
 }
 
+/* The next character of every stream into s->ids, each fed back. */
+static void draw_ids(CnSampler *s, const CnSampleOptions *opt)
+{
+    for (int b = 0; b < s->streams; b++)
+        s->ids[b] = cn_sampler_next(s, b, opt);
+    cn_sampler_feed_ids(s, s->ids);
+}
+
+void cn_sampler_draw_all(CnSampler *s, const CnSampleOptions *opt, uint32_t *out)
+{
+    draw_ids(s, opt);
+    for (int b = 0; b < s->streams; b++)
+        out[b] = s->model->vocab.chars[s->ids[b]];
+}
+
 uint32_t cn_sampler_draw(CnSampler *s, const CnSampleOptions *opt)
 {
-    int id = cn_sampler_next(s, opt);
-    cn_sampler_feed_id(s, id);
-    return s->model->vocab.chars[id];
+    draw_ids(s, opt);
+    return s->model->vocab.chars[s->ids[0]];
 }
 
 void cn_sampler_free(CnSampler *s)

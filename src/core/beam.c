@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Beam search over characters: keep the `beams` most likely continuations
+ * so far, extend each by its `beams` most likely next characters, keep the
+ * best `beams` of those, and so on for `length` steps. A hypothesis's
+ * score is its total log-probability sum_t ln p_t[c_t], p_t = softmax(y_t)
+ * (temperature 1), so the search approximates the most likely continuation
+ * of that length; with beams = 1 it takes the most likely character at
+ * each step (greedy decoding). A beam can lose the greedy path (a prefix
+ * outscored for a while that would have ended better), so a search of
+ * several beams also runs the greedy one and returns the better. The hypotheses are the streams of one sampler: a step runs all
+ * of them as one batch, and the carried states are reordered to follow the
+ * hypotheses kept.
+ */
+#include "core.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    double score; /* total ln p of the hypothesis's characters */
+    int parent;   /* the hypothesis (stream) it extends */
+    int id;       /* the character it adds */
+} Candidate;
+
+/* c[0..n) sorted by score descending, equal scores in their order (stable
+ * merge sort; tmp (n) scratch). */
+static void sort_candidates(Candidate *c, int n, Candidate *tmp)
+{
+    for (int width = 1; width < n; width *= 2) {
+        for (int lo = 0; lo < n; lo += 2 * width) {
+            int mid = lo + width < n ? lo + width : n, hi = lo + 2 * width < n ? lo + 2 * width : n;
+            int i = lo, j = mid, k = lo;
+            while (i < mid && j < hi)
+                tmp[k++] = c[j].score > c[i].score ? c[j++] : c[i++];
+            while (i < mid)
+                tmp[k++] = c[i++];
+            while (j < hi)
+                tmp[k++] = c[j++];
+        }
+        memcpy(c, tmp, (size_t)n * sizeof *c);
+    }
+}
+
+/* ln sum_j exp(y_j) over V logits, in double. */
+static double log_sum_exp(const CnReal *y, int V)
+{
+    double max = y[0], sum = 0;
+    for (int j = 1; j < V; j++)
+        max = y[j] > max ? y[j] : max;
+    for (int j = 0; j < V; j++)
+        sum += exp((double)y[j] - max);
+    return max + log(sum);
+}
+
+/* Row k of every layer's carried state (h, and c for LSTMs) becomes row
+ * parent[k] of before, for k < live; tmp holds (B, H). */
+static void follow(CnActs *a, const int *parent, int live, CnReal *tmp)
+{
+    int B = a->B, H = a->shape.hidden;
+    size_t row = (size_t)H * sizeof(CnReal);
+    for (int which = 0; which < (a->state_c ? 2 : 1); which++) {
+        CnReal *state = which ? a->state_c : a->state_h;
+        for (int l = 0; l < a->shape.layers; l++) {
+            CnReal *s = state + (size_t)l * B * H;
+            for (int k = 0; k < live; k++)
+                memcpy(tmp + (size_t)k * H, s + (size_t)parent[k] * H, row);
+            memcpy(s, tmp, (size_t)live * row);
+        }
+    }
+}
+
+/* The ids of UTF-8 text (every character in the vocabulary) into ids;
+ * returns how many, or -1 with err. */
+static int text_ids(const CnVocab *vocab, const char *utf8, size_t n, const char *name, int *ids,
+                    CnError *err)
+{
+    CnText text;
+    if (cn_text_wrap(&text, utf8, n, name, err) != 0)
+        return -1;
+    int rc = cn_vocab_covers(vocab, &text, name, err), count = 0;
+    for (size_t at = 0; rc == 0 && at < n;)
+        ids[count++] = cn_text_next_id(vocab, &text, &at);
+    cn_text_release(&text);
+    return rc == 0 ? count : -1;
+}
+
+int cn_beam_search(const CnModel *m, const char *prime, size_t n, int beams, size_t length,
+                   const char *stop, size_t stop_n, char **out, size_t *out_n, double *logprob,
+                   CnError *err)
+{
+    int V = m->shape.vocab, B = beams, k = beams < V ? beams : V;
+    *out = NULL, *out_n = 0, *logprob = NAN;
+    if (beams < 1 || length < 1 || length > (size_t)1 << 24) {
+        cn_errorf(err, "beam search needs 1 or more beams and 1 to 2^24 characters");
+        return -1;
+    }
+    CnSampler s;
+    if (cn_sampler_init(&s, m, B, 0, err) != 0)
+        return -1;
+    /* hyp[b] (length) and next[b]: the characters of hypothesis b; best: the
+       best ended one (stop found), best_len characters */
+    int *hyp = malloc((size_t)B * length * sizeof *hyp), *next = malloc((size_t)B * length * sizeof *next);
+    int *best = malloc(length * sizeof *best), *stop_ids = malloc((stop_n + 1) * sizeof *stop_ids);
+    int *parent = malloc((size_t)B * sizeof *parent), *ids = malloc((size_t)B * sizeof *ids);
+    double *score = malloc((size_t)B * sizeof *score);
+    Candidate *cand = malloc(2 * (size_t)B * k * sizeof *cand);
+    CnReal *tmp = malloc((size_t)B * m->shape.hidden * sizeof *tmp);
+    char *text = malloc(4 * length + 1);
+    int rc = -1, nstop = 0;
+    if (!hyp || !next || !best || !stop_ids || !parent || !ids || !score || !cand || !tmp || !text)
+        cn_errorf(err, "out of memory for %d beams of %zu characters", beams, length);
+    else if (cn_sampler_feed(&s, prime, n, "the prime", err) == 0 &&
+             (stop_n == 0 ||
+              (nstop = text_ids(&m->vocab, stop, stop_n, "the stop string", stop_ids, err)) > 0))
+        rc = 0;
+    int live = 1; /* before the first step every stream holds the prime alone */
+    size_t len = 0, best_len = 0;
+    double best_score = -INFINITY;
+    score[0] = 0;
+    for (; rc == 0 && len < length && live > 0; len++) {
+        /* every live hypothesis extended by its k most likely characters */
+        int nc = 0;
+        for (int b = 0; b < live; b++) {
+            const CnReal *y = s.acts.logits + (size_t)b * V;
+            double lse = log_sum_exp(y, V);
+            cn_top_k(y, V, k, s.order);
+            for (int j = 0; j < k; j++)
+                cand[nc++] = (Candidate){score[b] + ((double)y[s.order[j]] - lse), b, s.order[j]};
+        }
+        sort_candidates(cand, nc, cand + nc);
+        /* the best become the next hypotheses; one that ends with the stop
+           string has ended and competes as it is */
+        int kept = 0;
+        for (int c = 0; c < nc && kept < B; c++) {
+            if (cand[c].score <= best_score)
+                break; /* no continuation of it can score more than an ended one */
+            int *h = next + (size_t)kept * length;
+            memcpy(h, hyp + (size_t)cand[c].parent * length, len * sizeof *h);
+            h[len] = cand[c].id;
+            if (nstop > 0 && len + 1 >= (size_t)nstop &&
+                memcmp(h + len + 1 - nstop, stop_ids, (size_t)nstop * sizeof *h) == 0) {
+                best_score = cand[c].score;
+                best_len = len + 1;
+                memcpy(best, h, best_len * sizeof *best);
+                continue;
+            }
+            parent[kept] = cand[c].parent;
+            score[kept] = cand[c].score;
+            ids[kept++] = cand[c].id;
+        }
+        live = kept;
+        int *swap = hyp;
+        hyp = next, next = swap;
+        if (live == 0)
+            break;
+        follow(&s.acts, parent, live, tmp);
+        for (int b = live; b < B; b++)
+            ids[b] = ids[0]; /* idle streams: any character */
+        cn_sampler_feed_ids(&s, ids);
+    }
+    if (rc == 0) {
+        /* the best of the ended hypotheses and of those still going */
+        const int *result = best;
+        size_t result_len = best_len;
+        if (live > 0 && score[0] > best_score) {
+            result = hyp, result_len = len;
+            best_score = score[0];
+        }
+        size_t bytes = 0;
+        for (size_t t = 0; t < result_len; t++)
+            bytes += (size_t)cn_utf8_encode(m->vocab.chars[result[t]], text + bytes);
+        text[bytes] = '\0';
+        *out = text, *out_n = bytes, *logprob = best_score;
+        text = NULL;
+    }
+    cn_sampler_release(&s);
+    free(hyp), free(next), free(best), free(stop_ids), free(parent), free(ids), free(score);
+    free(cand), free(tmp), free(text);
+    if (rc == 0 && beams > 1) {
+        /* a beam can lose the greedy path (its prefix outscored for a while,
+           then falling behind): never return less than it */
+        char *greedy;
+        size_t greedy_n;
+        double greedy_lp;
+        if (cn_beam_search(m, prime, n, 1, length, stop, stop_n, &greedy, &greedy_n, &greedy_lp,
+                           err) != 0) {
+            free(*out);
+            *out = NULL;
+            return -1;
+        }
+        if (greedy_lp > *logprob) {
+            free(*out);
+            *out = greedy, *out_n = greedy_n, *logprob = greedy_lp;
+        } else {
+            free(greedy);
+        }
+    }
+    return rc;
+}
