@@ -237,13 +237,18 @@ typedef struct {
 CN_API CnTrainer *cn_trainer_new(const CnText *text, CnCell cell, int hidden, int layers,
                                  const CnTrainConfig *cfg, int threads, const CnShard *shard,
                                  CnError *err);
-/* A new run from a checkpoint's weights, with a fresh optimizer. */
+/* A new run from a checkpoint's weights, with a fresh optimizer. Characters
+ * of text that the checkpoint's vocabulary lacks join it (in increasing
+ * order still): their input and output weights are those cn_trainer_new
+ * would start a model of the grown shape with (cfg->init, cfg->seed), and
+ * every other weight is the checkpoint's. */
 CN_API CnTrainer *cn_trainer_from(CnCheckpoint *ck, const CnText *text, const CnTrainConfig *cfg,
                                   int threads, const CnShard *shard, CnError *err);
 /* Continues the run of a checkpoint exactly, on the same corpus, with cfg
- * (the checkpoint's configuration, hyperparameters changed at will). Both
- * take the checkpoint's model and state (no copy): free ck afterwards, on
- * success or failure; it holds nothing more. */
+ * (the checkpoint's configuration, hyperparameters changed at will); a
+ * character outside its vocabulary is refused. Both take the checkpoint's
+ * model and state (no copy): free ck afterwards, on success or failure; it
+ * holds nothing more. */
 CN_API CnTrainer *cn_trainer_resume(CnCheckpoint *ck, const CnText *text, const CnTrainConfig *cfg,
                                     int threads, const CnShard *shard, CnError *err);
 /* Bytes a run would allocate besides the corpus; 0 on overflow. */

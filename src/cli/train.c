@@ -132,11 +132,48 @@ static int configure(const Command *cmd, const CnCheckpoint *ck, const char *pat
     return 0;
 }
 
+enum { NOTE_CHARS = 10 }; /* new characters a growth note names */
+
+/* The note of a run from checkpoint `from`, whose vocabulary was[0..n), on
+ * model: "the corpus adds 3 characters to the vocabulary of x.ckpt (65 ->
+ * 68): 'A', 'm', 'é'; their weights ..." (the first NOTE_CHARS, escaped),
+ * malloc'd; NULL when the vocabulary did not grow (or out of memory). */
+static char *growth_note(const char *from, const uint32_t *was, int n, const CnModel *model)
+{
+    int V = cn_model_shape(model).vocab, shown = 0;
+    const uint32_t *now = cn_model_vocab(model);
+    char *note = NULL;
+    size_t len;
+    FILE *f = V > n ? open_memstream(&note, &len) : NULL;
+    if (!f)
+        return NULL;
+    fprintf(f, "the corpus adds %d character%s to the vocabulary of %s (%d -> %d): ", V - n,
+            V - n == 1 ? "" : "s", from, n, V);
+    for (int j = 0, k = 0; j < V && shown < NOTE_CHARS; j++) {
+        if (k < n && was[k] == now[j]) { /* both increase */
+            k++;
+            continue;
+        }
+        fputs(shown++ ? ", '" : "'", f);
+        cli_put_escaped(f, now[j], 0);
+        fputc('\'', f);
+    }
+    if (V - n > shown)
+        fprintf(f, " and %d more", V - n - shown);
+    fprintf(f, "; their weights start as a new model's, the rest are %s's", from);
+    if (fclose(f) != 0) {
+        free(note);
+        return NULL;
+    }
+    return note;
+}
+
 /* The trainer: a new model, the weights of --init-from, or the run of
- * --resume, on the threads that help and this rank's share of the batch.
+ * --resume, on the threads that help and this rank's share of the batch;
+ * with --init-from, *note says how the vocabulary grew (growth_note).
  * Returns 0 or an exit code. */
 static int setup(const Command *cmd, const TrainArgs *a, const CnText *text, CnShard *shard,
-                 CnTrainer **tr)
+                 CnTrainer **tr, char **note)
 {
     CnError err;
     CnCheckpoint *ck = NULL;
@@ -145,6 +182,11 @@ static int setup(const Command *cmd, const TrainArgs *a, const CnText *text, CnS
         cli_error("%s", err.msg);
         return EXIT_ERROR;
     }
+    /* the checkpoint's vocabulary, to see what the run adds to it */
+    int nwas = ck ? cn_model_shape(cn_checkpoint_model(ck)).vocab : 0;
+    uint32_t *was = a->init_from ? malloc((size_t)nwas * sizeof *was) : NULL;
+    if (was)
+        memcpy(was, cn_model_vocab(cn_checkpoint_model(ck)), (size_t)nwas * sizeof *was);
     CnShape shape = {0};
     CnTrainConfig cfg;
     int rc = configure(cmd, ck, from, a->resume != NULL, &shape, &cfg);
@@ -166,8 +208,11 @@ static int setup(const Command *cmd, const TrainArgs *a, const CnText *text, CnS
         if (!*tr) {
             cli_error("%s", err.msg);
             rc = EXIT_ERROR;
+        } else if (was) {
+            *note = growth_note(a->init_from, was, nwas, cn_trainer_model(*tr));
         }
     }
+    free(was);
     cn_checkpoint_free(ck);
     return rc;
 }
@@ -679,7 +724,8 @@ int cmd_train(int argc, char **argv)
         {.name = "resume", .type = FLAG_STR, .value = &a.resume, .arg = "PATH",
          .help = "continue a run exactly where its checkpoint stopped"},
         {.name = "init-from", .type = FLAG_STR, .value = &a.init_from, .arg = "PATH",
-         .help = "start from a checkpoint's weights with a fresh optimizer"},
+         .help = "start from a checkpoint's weights with a fresh optimizer (characters the "
+                 "corpus adds join its vocabulary)"},
         {.name = "time-budget", .type = FLAG_DURATION, .value = &a.budget, .arg = "TIME",
          .help = "train for this long (90s, 10m, 2h), then evaluate and save; with no "
                  "--iters or --epochs it alone ends the run"},
@@ -810,8 +856,9 @@ int cmd_train(int argc, char **argv)
             rc = cli_signal ? EXIT_SIGNAL + cli_signal : EXIT_ERROR;
         }
     }
+    char *note = NULL; /* how --init-from's vocabulary grew, said once the run starts */
     if (!rc)
-        rc = setup(&cmd, &a, text, &shard, &tr);
+        rc = setup(&cmd, &a, text, &shard, &tr, &note);
     if (!rc && cli_comm.rank == 0)
         rc = outputs_check_existing(&out, tr, a.resume, a.init_from, a.force);
     if (!rc && cli_comm.rank == 0 && a.resume && outputs_branches(&out, a.resume))
@@ -873,12 +920,15 @@ int cmd_train(int argc, char **argv)
                    .budget = c->time_budget, .patience = a.patience,
                    .start_iter = p->iteration, .seconds_before = p->train_seconds,
                    .last_saved = -1.0, .budget_fraction = -1};
+        if (note && cli_comm.rank == 0)
+            cli_note("%s", note);
         print_banner(&run);
         rc = train_loop(&run);
         progress_end(&pg);
     }
     pg.log = NULL;
     outputs_release(&out);
+    free(note);
     free(line);
     cn_trainer_free(tr);
     cn_text_free(text);

@@ -50,6 +50,11 @@ int cn_vocab_build(CnVocab *vocab, const CnText *text, CnError *err);
 /* Takes ownership of chars (V strictly increasing valid code points). */
 int cn_vocab_from_chars(CnVocab *vocab, uint32_t *chars, int size, CnError *err);
 int cn_vocab_index(const CnVocab *vocab, uint32_t cp); /* -1 if absent */
+/* The characters of a and of b, increasing, into out. */
+int cn_vocab_union(CnVocab *out, const CnVocab *a, const CnVocab *b, CnError *err);
+/* 1 with the byte offset (*at) and code point (*cp) of the first character
+ * of text outside vocab; 0 when vocab covers text. */
+int cn_vocab_missing(const CnVocab *vocab, const CnText *text, size_t *at, uint32_t *cp);
 /* Checks that every character of text is in vocab; names the first that is
  * not, with its byte offset. */
 int cn_vocab_covers(const CnVocab *vocab, const CnText *text, const char *name,
@@ -110,6 +115,12 @@ int cn_model_randomize(CnModel *model, CnInit init, CnRng *rng, CnError *err);
  * starts them at 0 or 1): the gradient check's and the trace's models, in
  * which every term of the equations shows. */
 void cn_model_draw(CnModel *model, CnRng *rng);
+/* Every parameter of from into to, a model of the same cell, hidden size and
+ * layers whose vocabulary holds every character of from's: a character's
+ * input weights (its row of layer 0's Wx), output weights (its column of Wy)
+ * and output bias move to its index in to's vocabulary; to's other
+ * characters keep theirs. */
+void cn_model_transplant(CnModel *to, const CnModel *from);
 void cn_model_release(CnModel *model);
 
 /* ---------------------------------------------------------------------------

@@ -227,6 +227,32 @@ void cn_model_draw(CnModel *m, CnRng *rng)
         m->params[i] = (CnReal)(cn_rng_uniform(rng) - 0.5);
 }
 
+void cn_model_transplant(CnModel *to, const CnModel *from)
+{
+    const CnShape *s = &from->shape;
+    size_t H = (size_t)s->hidden, GH = (size_t)cn_cell_gates(s->cell) * H;
+    size_t Vf = (size_t)s->vocab, Vt = (size_t)to->shape.vocab;
+    for (int l = 0; l < s->layers; l++) {
+        const CnLayerView *a = &from->w.layer[l];
+        CnLayerView *b = &to->w.layer[l];
+        if (l > 0)
+            memcpy(b->Wx, a->Wx, H * GH * sizeof *b->Wx);
+        memcpy(b->Wh, a->Wh, H * GH * sizeof *b->Wh);
+        memcpy(b->b, a->b, GH * sizeof *b->b);
+        if (a->peep)
+            memcpy(b->peep, a->peep, 3 * H * sizeof *b->peep);
+    }
+    /* both vocabularies increase: to's index j of from's character k only grows */
+    for (size_t k = 0, j = 0; k < Vf; k++, j++) {
+        while (to->vocab.chars[j] != from->vocab.chars[k])
+            j++;
+        memcpy(to->w.layer[0].Wx + j * GH, from->w.layer[0].Wx + k * GH, GH * sizeof(CnReal));
+        for (size_t h = 0; h < H; h++)
+            to->w.Wy[h * Vt + j] = from->w.Wy[h * Vf + k];
+        to->w.by[j] = from->w.by[k];
+    }
+}
+
 /* A model over text's characters, every parameter drawn by cn_model_draw. */
 CnModel *cn_model_random(const CnText *text, CnCell cell, int hidden, int layers, uint64_t seed,
                          CnError *err)

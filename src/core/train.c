@@ -409,7 +409,8 @@ static int check_memory(const CnShape *shape, const CnTrainConfig *cfg, int thre
 
 /* A trainer owning model (freed on failure) with state st. A model that
  * comes from a checkpoint must first be checked against the text and the
- * machine's memory (fits); a new one was made for both. */
+ * machine's memory (fits), or grown for the text (grow); a new one was made
+ * for both. */
 static CnTrainer *start(CnModel *model, const CnText *text, CnTrainState *st, int resume,
                         int threads, const CnShard *shard, CnError *err)
 {
@@ -465,14 +466,65 @@ CnTrainer *cn_trainer_new(const CnText *text, CnCell cell, int hidden, int layer
     return start(m, text, &st, 0, threads, shard, err);
 }
 
-/* A checkpoint's model can train on text, within the machine's memory. */
+/* A resumed run's model can train on text, within the machine's memory: a
+ * resumed run keeps its vocabulary, which must hold every character. */
 static int fits(const CnModel *m, const CnText *text, const CnTrainConfig *cfg, int threads,
                 CnError *err)
 {
-    return cn_vocab_covers(&m->vocab, text, "the corpus", err) != 0 ||
-                   check_memory(&m->shape, cfg, threads, err) != 0
-               ? -1
-               : 0;
+    size_t at;
+    uint32_t cp;
+    if (cn_vocab_missing(&m->vocab, text, &at, &cp)) {
+        char what[32];
+        cn_describe_char(cp, what);
+        cn_errorf(err, "the corpus: character %s at byte %zu is not in the checkpoint's vocabulary "
+                  "of %d characters, which a resumed run keeps; use --init-from instead of "
+                  "--resume to start a new run from its weights with the new characters added",
+                  what, at, m->vocab.size);
+        return -1;
+    }
+    return check_memory(&m->shape, cfg, threads, err);
+}
+
+/* A checkpoint's model *m made ready for a new run on text, within the
+ * machine's memory: its vocabulary grows by the characters text adds (in
+ * increasing order still); their input and output weights are those a new
+ * model of the grown shape starts with (cfg->init, drawn from rng as
+ * cn_trainer_new draws them), every other weight the checkpoint's. */
+static int grow(CnModel **m, const CnText *text, const CnTrainConfig *cfg, CnRng *rng,
+                int threads, CnError *err)
+{
+    CnModel *old = *m;
+    CnVocab seen, all;
+    if (cn_vocab_build(&seen, text, err) != 0)
+        return -1;
+    int rc = cn_vocab_union(&all, &old->vocab, &seen, err);
+    cn_vocab_release(&seen);
+    if (rc != 0)
+        return -1;
+    CnShape shape = old->shape;
+    shape.vocab = all.size;
+    rc = check_memory(&shape, cfg, threads, err);
+    if (rc != 0 || all.size == old->vocab.size) {
+        cn_vocab_release(&all);
+        return rc; /* too big, or nothing to add */
+    }
+    CnModel *grown = malloc(sizeof *grown);
+    rc = !grown ? -1 : cn_model_init(grown, shape.cell, shape.hidden, shape.layers, &all, err);
+    cn_vocab_release(&all); /* the grown model's now, or not needed */
+    if (rc != 0) {
+        if (!grown)
+            cn_errorf(err, "out of memory");
+        free(grown);
+        return -1;
+    }
+    if (cn_model_randomize(grown, cfg->init, rng, err) != 0) {
+        cn_model_free(grown);
+        return -1;
+    }
+    cn_model_transplant(grown, old);
+    cn_model_free(old);
+    *m = grown;
+    return 0;
 }
 
 /* The checkpoint's model, moved into a handle of its own. */
@@ -495,14 +547,15 @@ CnTrainer *cn_trainer_from(CnCheckpoint *ck, const CnText *text, const CnTrainCo
     CnTrainConfig run = *cfg; /* cfg may be the checkpoint's own, emptied below */
     CnModel *m = take_model(ck, err);
     cn_train_state_free(&ck->st);
-    if (!m || cn_config_check(&run, err) != 0 || fits(m, text, &run, threads, err) != 0) {
-        cn_model_free(m);
-        return NULL;
-    }
     CnTrainState st;
     memset(&st, 0, sizeof st);
     st.cfg = run;
-    cn_rng_seed(&st.rng, run.seed);
+    cn_rng_seed(&st.rng, run.seed); /* new characters' weights, if any, then dropout */
+    if (!m || cn_config_check(&run, err) != 0 ||
+        grow(&m, text, &run, &st.rng, threads, err) != 0) {
+        cn_model_free(m);
+        return NULL;
+    }
     return start(m, text, &st, 0, threads, shard, err);
 }
 

@@ -102,22 +102,48 @@ int cn_vocab_index(const CnVocab *vocab, uint32_t cp)
     return -1;
 }
 
-int cn_vocab_covers(const CnVocab *vocab, const CnText *text, const char *name, CnError *err)
+int cn_vocab_union(CnVocab *out, const CnVocab *a, const CnVocab *b, CnError *err)
 {
-    size_t at = 0;
-    while (at < text->nbytes) {
-        size_t here = at;
-        if (cn_text_next_id(vocab, text, &at) < 0) {
-            uint32_t cp;
-            cn_utf8_decode(text->bytes + here, text->nbytes - here, &cp);
-            char what[32];
-            cn_describe_char(cp, what);
-            cn_errorf(err, "%s: character %s at byte %zu is not in the model's vocabulary of %d "
-                     "characters; remove it or train a new model", name, what, here, vocab->size);
-            return -1;
+    uint32_t *chars = malloc(((size_t)a->size + (size_t)b->size) * sizeof *chars);
+    if (!chars) {
+        memset(out, 0, sizeof *out);
+        cn_errorf(err, "out of memory building the vocabulary");
+        return -1;
+    }
+    int i = 0, j = 0, n = 0;
+    while (i < a->size || j < b->size) { /* a merge; UINT32_MAX is past every code point */
+        uint32_t x = i < a->size ? a->chars[i] : UINT32_MAX;
+        uint32_t y = j < b->size ? b->chars[j] : UINT32_MAX;
+        chars[n++] = x < y ? x : y;
+        i += x <= y;
+        j += y <= x;
+    }
+    return cn_vocab_from_chars(out, chars, n, err);
+}
+
+int cn_vocab_missing(const CnVocab *vocab, const CnText *text, size_t *at, uint32_t *cp)
+{
+    for (size_t next = 0; next < text->nbytes;) {
+        *at = next;
+        if (cn_text_next_id(vocab, text, &next) < 0) {
+            cn_utf8_decode(text->bytes + *at, text->nbytes - *at, cp);
+            return 1;
         }
     }
     return 0;
+}
+
+int cn_vocab_covers(const CnVocab *vocab, const CnText *text, const char *name, CnError *err)
+{
+    size_t at;
+    uint32_t cp;
+    if (!cn_vocab_missing(vocab, text, &at, &cp))
+        return 0;
+    char what[32];
+    cn_describe_char(cp, what);
+    cn_errorf(err, "%s: character %s at byte %zu is not in the model's vocabulary of %d "
+             "characters; remove it or train a new model", name, what, at, vocab->size);
+    return -1;
 }
 
 void cn_vocab_release(CnVocab *vocab)
