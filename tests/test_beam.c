@@ -102,8 +102,8 @@ int main(void)
         CHECK(strchr(found + 1, 'b') == found + n - 1 || (n == LEN + 1 && !strchr(found + 1, 'b')),
               "%s: with --stop b the text ends at its first b (%s)", name, found);
 
-        /* five streams (more than the threads) draw what five samplers of
-           seeds 7..11 draw, with temperature, top-k and top-p */
+        /* five streams draw what five samplers of seeds 7..11 draw, with
+           temperature, top-k and top-p */
         CnSampleOptions opt = {.temperature = 0.8, .top_k = 2, .top_p = 0.9};
         enum { N = 5, STEPS = 40 };
         CnSampler *batch = cn_sampler_streams(m, N, 7, NULL);
@@ -121,6 +121,39 @@ int main(void)
             cn_sampler_free(one);
         }
         CHECK(same, "%s: %d samples drawn together are the samples of seeds 7 to 11", name, N);
+        cn_model_free(m);
+    }
+
+    /* 13 streams of a model big enough for the threads to share each step
+       (where the machine has 2 or more) draw what 13 samplers draw */
+    {
+        CnError err;
+        CnText *t = cn_text_from_memory("abcdefgh ", 9, "text", &err);
+        CnModel *m = t ? cn_model_random(t, CN_GRU, 256, 2, 5, &err) : NULL;
+        cn_text_free(t);
+        enum { N = 13, STEPS = 30 };
+        CnSampler *batch = m ? cn_sampler_streams(m, N, 100, &err) : NULL;
+        if (!batch) {
+            CHECK(0, "set-up: a 2 x 256 GRU and its sampler: %s", err.msg);
+            return check_status();
+        }
+        CnSampleOptions opt = {.temperature = 0.9, .top_k = 6, .top_p = 0.95};
+        uint32_t together[STEPS][N];
+        cn_sampler_feed(batch, "abc", 3, "abc", NULL);
+        for (int step = 0; step < STEPS; step++)
+            cn_sampler_draw_all(batch, &opt, together[step]);
+        int threads = cn_pool_size(batch->pool), same = 1;
+        cn_sampler_free(batch);
+        for (int i = 0; i < N; i++) {
+            CnSampler *one = cn_sampler_new(m, 100 + (uint64_t)i, NULL);
+            cn_sampler_feed(one, "abc", 3, "abc", NULL);
+            for (int step = 0; step < STEPS; step++)
+                same &= cn_sampler_draw(one, &opt) == together[step][i];
+            cn_sampler_free(one);
+        }
+        CHECK(same && (threads > 1 || cn_cpu_count() == 1),
+              "a 2 x 256 GRU: %d samples drawn together on %d threads are the samples of "
+              "seeds 100 to 112", N, threads);
         cn_model_free(m);
     }
 

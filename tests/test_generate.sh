@@ -59,6 +59,10 @@ print('stopped at the first blank line' if ok else 'not stopped right: %r' % gen
 sys.exit(0 if ok else 1)
 EOF
 check $? "--stop of two escaped newlines ends the sample at its first blank line (not the prime's)" "$T/report"
+# a stop text that would span the prime and the generated text does not count
+$S --argmax --prime "ROMEO" --stop 'O:' --length 40 >"$T/span" 2>"$T/err"
+[ $? -eq 0 ] && [ "$(head -c 7 "$T/span")" != "$(printf 'ROMEO:\n')" ] || [ "$(wc -c <"$T/span")" -gt 7 ]
+check $? "--stop O: after the prime ROMEO does not end at the prime's O and a generated : ($(head -c 20 "$T/span" | tr '\n' ' '))" "$T/err"
 $S --samples 2 --stop ':' --length 300 --seed 4 --format jsonl >"$T/stops" 2>"$T/err" &&
     python3 -c 'import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
@@ -75,6 +79,7 @@ $S --beam 1 --length 100 --prime "ROMEO:" >"$T/beam1" 2>"$T/err" &&
     grep -q "total ln p = -" "$T/err"
 check $? "--beam 1 prints what --argmax prints, and its total ln p on stderr" "$T/err"
 $S --beam 8 --length 100 --prime "ROMEO:" >"$T/beam8" 2>"$T/err8"
+check $? "--beam 8 runs" "$T/err8"
 lp1=$(sed -n 's/.*total ln p = \(-[0-9.]*\).*/\1/p' "$T/err")
 lp8=$(sed -n 's/.*total ln p = \(-[0-9.]*\).*/\1/p' "$T/err8")
 awk -v a="$lp8" -v b="$lp1" 'BEGIN { exit !(a >= b) }'

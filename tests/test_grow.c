@@ -24,9 +24,10 @@
 static char dir[] = "/tmp/charnn-test-grow-XXXXXX";
 
 /* The old text's characters are '\n', ' ', a b c x y z; the new one adds
- * '\t' before them all, 'A' and 'm' between them, 'é' after them. */
+ * '\t' before them all, 'A' and 'm' between them, 'é' after them, and
+ * lacks 'y', which stays. */
 static const char *const old_line = "abc xyz zyx cab\n";
-static const char *const new_line = "abc\txyz Am zyx é cab\n";
+static const char *const new_line = "abc\txz Am zx é cab\n";
 static const uint32_t union_chars[] = {'\t', '\n', ' ', 'A', 'a', 'b', 'c', 'm', 'x', 'y', 'z',
                                        0xe9};
 enum { NU = sizeof union_chars / sizeof union_chars[0], HIDDEN = 6 };
@@ -117,8 +118,9 @@ static int save_and_load(CnTrainer *tr, const char *path, CnCheckpoint **ck)
     return 0;
 }
 
-static void grow_case(const CnText *old_text, const CnText *new_text, CnCell cell, int layers,
-                      double dropout, CnInit init)
+/* both: a text of the union's characters, for a fresh model of its shape */
+static void grow_case(const CnText *old_text, const CnText *new_text, const CnText *both,
+                      CnCell cell, int layers, double dropout, CnInit init)
 {
     CnError err;
     char what[96], path[256], path2[256];
@@ -152,7 +154,7 @@ static void grow_case(const CnText *old_text, const CnText *new_text, CnCell cel
     cn_checkpoint_free(ck);
     CnTrainer *twin = cn_trainer_from(again, new_text, &cfg, 1, NULL, &err);
     cn_checkpoint_free(again);
-    CnTrainer *fresh = cn_trainer_new(new_text, cell, HIDDEN, layers, &cfg, 1, NULL, &err);
+    CnTrainer *fresh = cn_trainer_new(both, cell, HIDDEN, layers, &cfg, 1, NULL, &err);
     if (!tr || !twin || !fresh) {
         CHECK(0, "%s: cn_trainer_from on new characters: %s", what, err.msg);
         cn_trainer_free(tr), cn_trainer_free(twin), cn_trainer_free(fresh);
@@ -267,6 +269,11 @@ int main(void)
     CnText old_text, new_text;
     text_of(&old_text, old_buf, sizeof old_buf, old_line, 100);
     text_of(&new_text, new_buf, sizeof new_buf, new_line, 100);
+    static char both_buf[8192];
+    CnText both;
+    memcpy(both_buf, old_line, strlen(old_line) + 1);
+    strcat(both_buf, new_line);
+    text_of(&both, both_buf + 4096, 4096, both_buf, 100);
     const CnCell cells[] = {CN_RNN, CN_LSTM, CN_PEEPHOLE, CN_GRU};
     /* each cell: both layer counts, both dropouts, both inits */
     const struct {
@@ -277,11 +284,12 @@ int main(void)
                  {2, 0, CN_INIT_ORTHOGONAL}, {2, 0.3, CN_INIT_UNIFORM}};
     for (int c = 0; c < 4; c++)
         for (int k = 0; k < 4; k++)
-            grow_case(&old_text, &new_text, cells[c], cases[k].layers, cases[k].dropout,
+            grow_case(&old_text, &new_text, &both, cells[c], cases[k].layers, cases[k].dropout,
                       cases[k].init);
     test_resume_and_no_growth(&old_text, &new_text);
     cn_text_release(&old_text);
     cn_text_release(&new_text);
+    cn_text_release(&both);
     char cmd[128];
     snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
     if (system(cmd) != 0)

@@ -90,12 +90,11 @@ static int stopped(const Buf *b, size_t prime_n, const char *stop, size_t stop_n
     return stop_n && b->n >= prime_n + stop_n && memcmp(b->s + b->n - stop_n, stop, stop_n) == 0;
 }
 
-/* One sample as JSON: {"sample": i, "seed": S, "text": "..."} (text: what
- * the text format prints, its final newline included). */
-static void json_sample(FILE *out, const char *key, long long i, const char *key2, double v2,
-                        const char *text, size_t n)
+/* The end of a sample's JSON object, after its other fields: "text":
+ * "...", the text as the text format prints it, final newline included. */
+static void json_text(FILE *out, const char *text, size_t n)
 {
-    fprintf(out, "{\"%s\": %lld, \"%s\": %.17g, \"text\": \"", key, i, key2, v2);
+    fputs("\"text\": \"", out);
     for (size_t at = 0; at < n;) {
         uint32_t cp;
         at += (size_t)cn_utf8_decode((const unsigned char *)text + at, n - at, &cp);
@@ -189,8 +188,9 @@ static int sample_batch(const CnModel *model, const Args *a, const char *prime, 
     int json = strcmp(a->format, "jsonl") == 0;
     for (int i = 0; rc == EXIT_OK && i < N; i++) {
         if (json) {
-            json_sample(stdout, "sample", i, "seed", (double)(a->seed + (uint64_t)i), text[i].s,
-                        text[i].n);
+            printf("{\"sample\": %d, \"seed\": %llu, ", i,
+                   (unsigned long long)(a->seed + (uint64_t)i));
+            json_text(stdout, text[i].s, text[i].n);
             continue;
         }
         if (N > 1)
@@ -269,17 +269,18 @@ static int sample_beam(const CnModel *model, const Args *a, const char *prime, s
     int newline = prime_n == 0 && cn_model_char_index(model, '\n') >= 0;
     if (cn_beam_search(model, newline ? "\n" : prime, newline ? 1 : prime_n, a->beam,
                        a->length, stop, stop_n, &text, &n, &logprob, &err) != 0) {
-        cli_error("%s", err.msg);
-        return strstr(err.msg, "memory") ? EXIT_ERROR : EXIT_USAGE;
+        cli_error("%s", err.msg); /* the prime and stop were checked: memory, or too long */
+        return EXIT_ERROR;
     }
     Buf all = {0};
     int rc = buf_add(&all, prime, prime_n) == 0 && buf_add(&all, text, n) == 0 ? EXIT_OK
                                                                                 : EXIT_ERROR;
     if (rc != EXIT_OK)
         cli_error("out of memory");
-    else if (strcmp(a->format, "jsonl") == 0)
-        json_sample(stdout, "beam", a->beam, "logprob", logprob, all.s, all.n);
-    else {
+    else if (strcmp(a->format, "jsonl") == 0) {
+        printf("{\"beam\": %d, \"logprob\": %.17g, ", a->beam, logprob);
+        json_text(stdout, all.s, all.n);
+    } else {
         fwrite(all.s, 1, all.n, stdout);
         putchar('\n');
     }
@@ -300,10 +301,11 @@ static int check_args(const Command *cmd, const Args *a)
     const char *why = NULL;
     if (a->prime_file && cli_flag(cmd, "prime")->set)
         why = "--prime and --prime-file both give the prime; give one";
-    else if (a->beam && (cli_flag(cmd, "temperature")->set || a->top_k || a->top_p < 1 || a->argmax))
+    else if (a->beam && (cli_flag(cmd, "temperature")->set || cli_flag(cmd, "top-k")->set ||
+                         cli_flag(cmd, "top-p")->set || a->argmax))
         why = "--beam searches for the most likely text and draws nothing: it takes no "
               "--temperature, --top-k, --top-p or --argmax";
-    else if (a->beam && a->samples > 1)
+    else if (a->beam && cli_flag(cmd, "samples")->set)
         why = "--beam gives one text; drop --samples";
     else if (a->length == 0 && (a->samples > 1 || a->beam || strcmp(a->format, "jsonl") == 0))
         why = "--length 0 (until interrupted) streams one sample as text; give a --length with "
@@ -349,7 +351,8 @@ int cmd_sample(int argc, char **argv)
          .help = "end each sample right after TEXT first appears in what it generates (\\n, \\t "
                  "and \\\\ are escapes)"},
         {.name = "format", .type = FLAG_STR, .value = &a.format, .arg = "FMT",
-         .help = "text; jsonl: one object per sample, {\"sample\", \"seed\", \"text\"}",
+         .help = "text; jsonl: one object per sample, {\"sample\", \"seed\", \"text\"} "
+                 "({\"beam\", \"logprob\", \"text\"} with --beam)",
          .choices = formats},
         {.name = NULL},
     };
@@ -376,7 +379,8 @@ int cmd_sample(int argc, char **argv)
         CnError err;
         CnText *t = cn_text_from_memory(stop, stop_n, "--stop", &err);
         if (!t || cn_model_covers(model, t, "--stop", &err) != 0) {
-            cli_error("%s; it could never end a sample", err.msg);
+            cli_error("--stop has a character outside the model's vocabulary, so it could never "
+                      "end a sample (%s)", err.msg);
             rc = EXIT_USAGE;
         } else if (a.length && cn_text_chars(t) > a.length) {
             cli_error("--stop has %zu characters, more than --length %llu: it could never end a "
@@ -385,8 +389,20 @@ int cmd_sample(int argc, char **argv)
         }
         cn_text_free(t);
     }
+    if (rc == EXIT_OK && a.beam && prime_n) { /* the beam's prime, checked as a draw's is */
+        CnError err;
+        CnText *t = cn_text_from_memory(prime, prime_n, a.prime_file ? a.prime_file : "--prime", &err);
+        if (!t || cn_model_covers(model, t, a.prime_file ? a.prime_file : "--prime", &err) != 0) {
+            cli_error("%s", err.msg);
+            rc = EXIT_USAGE;
+        }
+        cn_text_free(t);
+    }
     if (rc == EXIT_OK) {
-        cli_catch_signals();
+        /* a draw stops at Ctrl-C and keeps what it drew; a search finishes
+           or is killed (it prints nothing before its end) */
+        if (!a.beam)
+            cli_catch_signals();
         rc = a.beam ? sample_beam(model, &a, prime, prime_n, stop, stop_n)
              : a.samples > 1 || strcmp(a.format, "jsonl") == 0
                  ? sample_batch(model, &a, prime, prime_n, stop, stop_n)

@@ -10,7 +10,8 @@
  * outscored for a while that would have ended better), so a search of
  * several beams also runs the greedy one and returns the better. The hypotheses are the streams of one sampler: a step runs all
  * of them as one batch, and the carried states are reordered to follow the
- * hypotheses kept.
+ * hypotheses kept. Each step keeps, per hypothesis, only the one it
+ * extends and the character it adds; a text is read back at the end.
  */
 #include "core.h"
 
@@ -71,6 +72,32 @@ static void follow(CnActs *a, const int *parent, int live, CnReal *tmp)
     }
 }
 
+/* The characters of hypothesis k of step t, ids[0..t]. */
+static void trace_back(const int *from, const int *tok, int B, size_t t, int k, int *ids)
+{
+    for (size_t step = t + 1; step-- > 0;) {
+        ids[step] = tok[step * B + (size_t)k];
+        k = from[step * B + (size_t)k];
+    }
+}
+
+/* Hypothesis b of step len - 1 extended by id ends with the stop string
+ * stop[0..nstop) (its last nstop characters, walking back). */
+static int ends_with(const int *from, const int *tok, int B, size_t len, int b, int id,
+                     const int *stop, int nstop)
+{
+    if (nstop == 0 || len + 1 < (size_t)nstop || stop[nstop - 1] != id)
+        return 0;
+    size_t step = len;
+    for (int j = nstop - 2; j >= 0; j--) {
+        step--;
+        if (tok[step * B + (size_t)b] != stop[j])
+            return 0;
+        b = from[step * B + (size_t)b];
+    }
+    return 1;
+}
+
 /* The ids of UTF-8 text (every character in the vocabulary) into ids;
  * returns how many, or -1 with err. */
 static int text_ids(const CnVocab *vocab, const char *utf8, size_t n, const char *name, int *ids,
@@ -99,9 +126,10 @@ int cn_beam_search(const CnModel *m, const char *prime, size_t n, int beams, siz
     CnSampler s;
     if (cn_sampler_init(&s, m, B, 0, err) != 0)
         return -1;
-    /* hyp[b] (length) and next[b]: the characters of hypothesis b; best: the
-       best ended one (stop found), best_len characters */
-    int *hyp = malloc((size_t)B * length * sizeof *hyp), *next = malloc((size_t)B * length * sizeof *next);
+    /* the hypotheses of step t (t + 1 characters): from[t B + k] is the
+       one of step t - 1 that hypothesis k extends, tok[t B + k] the
+       character it adds; best (length): the best ended one (stop found) */
+    int *from = malloc((size_t)B * length * sizeof *from), *tok = malloc((size_t)B * length * sizeof *tok);
     int *best = malloc(length * sizeof *best), *stop_ids = malloc((stop_n + 1) * sizeof *stop_ids);
     int *parent = malloc((size_t)B * sizeof *parent), *ids = malloc((size_t)B * sizeof *ids);
     double *score = malloc((size_t)B * sizeof *score);
@@ -109,7 +137,7 @@ int cn_beam_search(const CnModel *m, const char *prime, size_t n, int beams, siz
     CnReal *tmp = malloc((size_t)B * m->shape.hidden * sizeof *tmp);
     char *text = malloc(4 * length + 1);
     int rc = -1, nstop = 0;
-    if (!hyp || !next || !best || !stop_ids || !parent || !ids || !score || !cand || !tmp || !text)
+    if (!from || !tok || !best || !stop_ids || !parent || !ids || !score || !cand || !tmp || !text)
         cn_errorf(err, "out of memory for %d beams of %zu characters", beams, length);
     else if (cn_sampler_feed(&s, prime, n, "the prime", err) == 0 &&
              (stop_n == 0 ||
@@ -118,7 +146,8 @@ int cn_beam_search(const CnModel *m, const char *prime, size_t n, int beams, siz
     int live = 1; /* before the first step every stream holds the prime alone */
     size_t len = 0, best_len = 0;
     double best_score = -INFINITY;
-    score[0] = 0;
+    if (rc == 0)
+        score[0] = 0;
     for (; rc == 0 && len < length && live > 0; len++) {
         /* every live hypothesis extended by its k most likely characters */
         int nc = 0;
@@ -136,23 +165,21 @@ int cn_beam_search(const CnModel *m, const char *prime, size_t n, int beams, siz
         for (int c = 0; c < nc && kept < B; c++) {
             if (cand[c].score <= best_score)
                 break; /* no continuation of it can score more than an ended one */
-            int *h = next + (size_t)kept * length;
-            memcpy(h, hyp + (size_t)cand[c].parent * length, len * sizeof *h);
-            h[len] = cand[c].id;
-            if (nstop > 0 && len + 1 >= (size_t)nstop &&
-                memcmp(h + len + 1 - nstop, stop_ids, (size_t)nstop * sizeof *h) == 0) {
+            if (ends_with(from, tok, B, len, cand[c].parent, cand[c].id, stop_ids, nstop)) {
                 best_score = cand[c].score;
                 best_len = len + 1;
-                memcpy(best, h, best_len * sizeof *best);
+                best[len] = cand[c].id;
+                if (len > 0)
+                    trace_back(from, tok, B, len - 1, cand[c].parent, best);
                 continue;
             }
+            from[len * B + (size_t)kept] = cand[c].parent;
+            tok[len * B + (size_t)kept] = cand[c].id;
             parent[kept] = cand[c].parent;
             score[kept] = cand[c].score;
             ids[kept++] = cand[c].id;
         }
         live = kept;
-        int *swap = hyp;
-        hyp = next, next = swap;
         if (live == 0)
             break;
         follow(&s.acts, parent, live, tmp);
@@ -162,21 +189,20 @@ int cn_beam_search(const CnModel *m, const char *prime, size_t n, int beams, siz
     }
     if (rc == 0) {
         /* the best of the ended hypotheses and of those still going */
-        const int *result = best;
-        size_t result_len = best_len;
         if (live > 0 && score[0] > best_score) {
-            result = hyp, result_len = len;
+            best_len = len;
+            trace_back(from, tok, B, len - 1, 0, best);
             best_score = score[0];
         }
         size_t bytes = 0;
-        for (size_t t = 0; t < result_len; t++)
-            bytes += (size_t)cn_utf8_encode(m->vocab.chars[result[t]], text + bytes);
+        for (size_t t = 0; t < best_len; t++)
+            bytes += (size_t)cn_utf8_encode(m->vocab.chars[best[t]], text + bytes);
         text[bytes] = '\0';
         *out = text, *out_n = bytes, *logprob = best_score;
         text = NULL;
     }
     cn_sampler_release(&s);
-    free(hyp), free(next), free(best), free(stop_ids), free(parent), free(ids), free(score);
+    free(from), free(tok), free(best), free(stop_ids), free(parent), free(ids), free(score);
     free(cand), free(tmp), free(text);
     if (rc == 0 && beams > 1) {
         /* a beam can lose the greedy path (its prefix outscored for a while,
