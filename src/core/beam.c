@@ -19,30 +19,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* An extension of a hypothesis; its score, the total ln p of its
+ * characters, is kept beside it (the key candidates are sorted by). */
 typedef struct {
-    double score; /* total ln p of the hypothesis's characters */
-    int parent;   /* the hypothesis (stream) it extends */
-    int id;       /* the character it adds */
+    int parent; /* the hypothesis (stream) it extends */
+    int id;     /* the character it adds */
 } Candidate;
-
-/* c[0..n) sorted by score descending, equal scores in their order (stable
- * merge sort; tmp (n) scratch). */
-static void sort_candidates(Candidate *c, int n, Candidate *tmp)
-{
-    for (int width = 1; width < n; width *= 2) {
-        for (int lo = 0; lo < n; lo += 2 * width) {
-            int mid = lo + width < n ? lo + width : n, hi = lo + 2 * width < n ? lo + 2 * width : n;
-            int i = lo, j = mid, k = lo;
-            while (i < mid && j < hi)
-                tmp[k++] = c[j].score > c[i].score ? c[j++] : c[i++];
-            while (i < mid)
-                tmp[k++] = c[i++];
-            while (j < hi)
-                tmp[k++] = c[j++];
-        }
-        memcpy(c, tmp, (size_t)n * sizeof *c);
-    }
-}
 
 /* ln sum_j exp(y_j) over V logits, in double. */
 static double log_sum_exp(const CnReal *y, int V)
@@ -98,21 +80,6 @@ static int ends_with(const int *from, const int *tok, int B, size_t len, int b, 
     return 1;
 }
 
-/* The ids of UTF-8 text (every character in the vocabulary) into ids;
- * returns how many, or -1 with err. */
-static int text_ids(const CnVocab *vocab, const char *utf8, size_t n, const char *name, int *ids,
-                    CnError *err)
-{
-    CnText text;
-    if (cn_text_wrap(&text, utf8, n, name, err) != 0)
-        return -1;
-    int rc = cn_vocab_covers(vocab, &text, name, err), count = 0;
-    for (size_t at = 0; rc == 0 && at < n;)
-        ids[count++] = cn_text_next_id(vocab, &text, &at);
-    cn_text_release(&text);
-    return rc == 0 ? count : -1;
-}
-
 int cn_beam_search(const CnModel *m, const char *prime, size_t n, int beams, size_t length,
                    const char *stop, size_t stop_n, char **out, size_t *out_n, double *logprob,
                    CnError *err)
@@ -133,15 +100,18 @@ int cn_beam_search(const CnModel *m, const char *prime, size_t n, int beams, siz
     int *best = malloc(length * sizeof *best), *stop_ids = malloc((stop_n + 1) * sizeof *stop_ids);
     int *parent = malloc((size_t)B * sizeof *parent), *ids = malloc((size_t)B * sizeof *ids);
     double *score = malloc((size_t)B * sizeof *score);
-    Candidate *cand = malloc(2 * (size_t)B * k * sizeof *cand);
+    Candidate *cand = malloc((size_t)B * k * sizeof *cand);
+    double *cscore = malloc((size_t)B * k * sizeof *cscore);
+    int *corder = malloc(2 * (size_t)B * k * sizeof *corder);
     CnReal *tmp = malloc((size_t)B * m->shape.hidden * sizeof *tmp);
     char *text = malloc(4 * length + 1);
     int rc = -1, nstop = 0;
-    if (!from || !tok || !best || !stop_ids || !parent || !ids || !score || !cand || !tmp || !text)
+    if (!from || !tok || !best || !stop_ids || !parent || !ids || !score || !cand || !cscore ||
+        !corder || !tmp || !text)
         cn_errorf(err, "out of memory for %d beams of %zu characters", beams, length);
     else if (cn_sampler_feed(&s, prime, n, "the prime", err) == 0 &&
              (stop_n == 0 ||
-              (nstop = text_ids(&m->vocab, stop, stop_n, "the stop string", stop_ids, err)) > 0))
+              (nstop = cn_text_ids(&m->vocab, stop, stop_n, "the stop string", stop_ids, err)) > 0))
         rc = 0;
     int live = 1; /* before the first step every stream holds the prime alone */
     size_t len = 0, best_len = 0;
@@ -155,29 +125,34 @@ int cn_beam_search(const CnModel *m, const char *prime, size_t n, int beams, siz
             const CnReal *y = s.acts.logits + (size_t)b * V;
             double lse = log_sum_exp(y, V);
             cn_top_k(y, V, k, s.order);
-            for (int j = 0; j < k; j++)
-                cand[nc++] = (Candidate){score[b] + ((double)y[s.order[j]] - lse), b, s.order[j]};
+            for (int j = 0; j < k; j++, nc++) {
+                cand[nc] = (Candidate){b, s.order[j]};
+                cscore[nc] = score[b] + ((double)y[s.order[j]] - lse);
+                corder[nc] = nc;
+            }
         }
-        sort_candidates(cand, nc, cand + nc);
+        cn_sort_desc(corder, nc, cscore, corder + nc);
         /* the best become the next hypotheses; one that ends with the stop
            string has ended and competes as it is */
         int kept = 0;
-        for (int c = 0; c < nc && kept < B; c++) {
-            if (cand[c].score <= best_score)
+        for (int r = 0; r < nc && kept < B; r++) {
+            const Candidate *c = &cand[corder[r]];
+            double sc = cscore[corder[r]];
+            if (sc <= best_score)
                 break; /* no continuation of it can score more than an ended one */
-            if (ends_with(from, tok, B, len, cand[c].parent, cand[c].id, stop_ids, nstop)) {
-                best_score = cand[c].score;
+            if (ends_with(from, tok, B, len, c->parent, c->id, stop_ids, nstop)) {
+                best_score = sc;
                 best_len = len + 1;
-                best[len] = cand[c].id;
+                best[len] = c->id;
                 if (len > 0)
-                    trace_back(from, tok, B, len - 1, cand[c].parent, best);
+                    trace_back(from, tok, B, len - 1, c->parent, best);
                 continue;
             }
-            from[len * B + (size_t)kept] = cand[c].parent;
-            tok[len * B + (size_t)kept] = cand[c].id;
-            parent[kept] = cand[c].parent;
-            score[kept] = cand[c].score;
-            ids[kept++] = cand[c].id;
+            from[len * B + (size_t)kept] = c->parent;
+            tok[len * B + (size_t)kept] = c->id;
+            parent[kept] = c->parent;
+            score[kept] = sc;
+            ids[kept++] = c->id;
         }
         live = kept;
         if (live == 0)
@@ -203,7 +178,7 @@ int cn_beam_search(const CnModel *m, const char *prime, size_t n, int beams, siz
     }
     cn_sampler_release(&s);
     free(from), free(tok), free(best), free(stop_ids), free(parent), free(ids), free(score);
-    free(cand), free(tmp), free(text);
+    free(cand), free(cscore), free(corder), free(tmp), free(text);
     if (rc == 0 && beams > 1) {
         /* a beam can lose the greedy path (its prefix outscored for a while,
            then falling behind): never return less than it */

@@ -236,6 +236,10 @@ void cn_optim_free(CnOptim *opt);
  * (2V) scratch for top-k and top-p. */
 int cn_sample_logits(const CnReal *logits, int V, const CnSampleOptions *opt, CnRng *rng,
                      double *probs, int *order);
+/* order[0..n) sorted so that key[order[i]] descends, equal keys in their
+ * order (a stable merge sort; tmp (n) scratch): top-p's characters, beam
+ * search's candidates. */
+void cn_sort_desc(int *order, int n, const double *key, int *tmp);
 
 /* A sampler reads its model's parameters once (packed for the kernels):
  * the model must not change while the sampler is in use. */
@@ -369,6 +373,11 @@ static inline size_t cn_utf8_len(unsigned char c)
  * Returns -1 if a character is not in the vocabulary. */
 int cn_fetch_chunk(const CnVocab *vocab, const CnText *text, size_t *cursor, int B, int n,
                    int *ids, int *targets);
+/* The vocabulary ids of n bytes of UTF-8 (every character in vocab,
+ * checked first; name: how messages call the text) into ids (at least as
+ * many as characters); returns how many, or -1 with err. */
+int cn_text_ids(const CnVocab *vocab, const char *utf8, size_t n, const char *name, int *ids,
+                CnError *err);
 
 /* Vocabulary index of the character at text byte *at, then *at moves past
  * it; -1 if the character is not in the vocabulary. */

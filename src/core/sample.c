@@ -31,9 +31,9 @@ int cn_top_k(const CnReal *values, int n, int k, int *order)
     return count;
 }
 
-/* order[0..n) sorted by p descending, equal values by lower index: a
- * merge sort (stable), tmp (n) scratch. */
-static void sort_by_p(int *order, int n, const double *p, int *tmp)
+/* A bottom-up merge sort: runs of width 1, 2, 4, ... merged pairwise, the
+ * left run first on equal keys. */
+void cn_sort_desc(int *order, int n, const double *p, int *tmp)
 {
     for (int width = 1; width < n; width *= 2) {
         for (int lo = 0; lo < n; lo += 2 * width) {
@@ -81,7 +81,7 @@ int cn_sample_logits(const CnReal *logits, int V, const CnSampleOptions *opt, Cn
         /* keep the most likely until they hold top_p of the sum */
         for (int j = 0; j < V; j++)
             order[j] = j;
-        sort_by_p(order, V, probs, order + V);
+        cn_sort_desc(order, V, probs, order + V);
         double kept = 0, want = opt->top_p * sum;
         int k = 0;
         while (k < V && kept < want && probs[order[k]] > 0)
@@ -198,14 +198,15 @@ int cn_sampler_feed(CnSampler *s, const char *utf8, size_t n, const char *name, 
 {
     if (n == 0)
         return 0; /* nothing to run */
-    CnText text;
-    if (cn_text_wrap(&text, utf8, n, name, err) != 0)
-        return -1;
-    int rc = cn_vocab_covers(&s->model->vocab, &text, name, err);
-    for (size_t at = 0; rc == 0 && at < n;)
-        cn_sampler_feed_id(s, cn_text_next_id(&s->model->vocab, &text, &at));
-    cn_text_release(&text);
-    return rc;
+    int *ids = malloc(n * sizeof *ids), count = -1;
+    if (!ids)
+        cn_errorf(err, "out of memory for %s", name);
+    else
+        count = cn_text_ids(&s->model->vocab, utf8, n, name, ids, err);
+    for (int i = 0; i < count; i++)
+        cn_sampler_feed_id(s, ids[i]);
+    free(ids);
+    return count < 0 ? -1 : 0;
 }
 
 /* The next character of every stream into s->ids, each fed back. */

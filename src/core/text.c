@@ -313,3 +313,16 @@ int cn_fetch_chunk(const CnVocab *vocab, const CnText *text, size_t *cursor, int
     }
     return 0;
 }
+
+int cn_text_ids(const CnVocab *vocab, const char *utf8, size_t n, const char *name, int *ids,
+                CnError *err)
+{
+    CnText text;
+    if (cn_text_wrap(&text, utf8, n, name, err) != 0)
+        return -1;
+    int rc = cn_vocab_covers(vocab, &text, name, err), count = 0;
+    for (size_t at = 0; rc == 0 && at < n;)
+        ids[count++] = cn_text_next_id(vocab, &text, &at);
+    cn_text_release(&text);
+    return rc == 0 ? count : -1;
+}
