@@ -22,20 +22,42 @@
 # vectorized and scalar code round alike; -fno-math-errno lets sqrt
 # vectorize (nothing reads errno). No -ffast-math: arithmetic stays IEEE.
 
+# CROSS_COMPILE=aarch64-linux-gnu- or x86_64-w64-mingw32-: a build for
+# another system, in build/<target>, with that toolchain (README, "Other
+# systems").
+ifdef CROSS_COMPILE
+CC       := $(CROSS_COMPILE)gcc
+AR       := $(CROSS_COMPILE)ar
+endif
 CC       ?= cc
 CFLAGS   ?= -O3 -g
+TARGET   := $(shell $(CC) -dumpmachine)
+# Windows (MinGW-w64): charnn.exe needs no DLL but Windows' own (the
+# toolchain's runtime linked in), takes UTF-8 arguments and file names (its
+# manifest, src/os/charnn.manifest) and calls Windows for what POSIX gives
+# elsewhere (src/os/windows.c).
+WINDOWS  := $(findstring mingw,$(TARGET))
+EXE      := $(if $(WINDOWS),.exe)
 BASE     := -std=c11 -ffp-contract=off -fno-math-errno -pthread -Wall -Wextra -Wpedantic \
             -Wshadow -Wstrict-prototypes
 CPPFLAGS += -MMD -MP
 LDLIBS   += -lm -pthread
+ifneq ($(WINDOWS),)
+# C99's printf and 64-bit file sizes from MinGW; the C runtime and libgcc
+# linked in, so that charnn.exe needs only Windows' own DLLs
+BASE     := $(filter-out -pthread,$(BASE))
+CPPFLAGS += -D__USE_MINGW_ANSI_STDIO=1 -D_FILE_OFFSET_BITS=64
+LDLIBS   := -lm
+LDFLAGS  += -static
+endif
 # The layers (README, "Layout"): the command line sees the public header
 # alone, so reaching inside the library does not compile; the library sees
 # its own headers; tests see everything.
-LIB_INC  := -Iinclude -Isrc/core -Isrc/kernels
+LIB_INC  := -Iinclude -Isrc/core -Isrc/kernels -Isrc/os
 # The library's objects serve the static and the shared library alike:
 # position-independent, and exporting only what charnn.h marks CN_API.
 LIB_CFLAGS := -fPIC -fvisibility=hidden -DCHARNN_BUILD
-CLI_INC  := -Iinclude
+CLI_INC  := -Iinclude -Isrc/os
 TEST_INC := $(LIB_INC) -Isrc/cli
 
 # SANITIZE=1: everything in build/san, with ASan and UBSan, any report fatal.
@@ -59,13 +81,18 @@ else ifeq ($(MPI),1)
 B        := build/mpi
 CC       := mpicc
 CHARNN   := $(B)/charnn
+else ifdef CROSS_COMPILE
+B        := build/$(TARGET)
+CHARNN   := $(B)/charnn$(EXE)
 else
 B        := build
 CHARNN   := charnn
 endif
 
 ISA_SRC := $(addprefix src/kernels/,gemm.c loss.c rnn.c lstm.c gru.c)
-LIB_SRC := $(wildcard src/core/*.c) $(filter-out $(ISA_SRC),$(wildcard src/kernels/*.c))
+# the operating system's calls (src/os/os.h): Windows' or POSIX's
+OS_SRC  := src/os/$(if $(WINDOWS),windows,posix).c
+LIB_SRC := $(wildcard src/core/*.c) $(filter-out $(ISA_SRC),$(wildcard src/kernels/*.c)) $(OS_SRC)
 CLI_SRC := $(filter-out src/cli/comm_%.c,$(wildcard src/cli/*.c)) \
            $(if $(filter 1,$(MPI)),src/cli/comm_mpi.c,src/cli/comm_solo.c)
 
@@ -81,16 +108,24 @@ CLI_OBJ := $(CLI_SRC:src/%.c=$(B)/%.o)
 # gradient checks
 LIB64_OBJ := $(LIB_SRC:src/%.c=$(B)/f64/%.o) $(ISA_SRC:src/%.c=$(B)/f64/generic/%.o)
 
-TESTS   := $(patsubst tests/%.c,$(B)/%,$(wildcard tests/test_*.c))
+TESTS   := $(patsubst tests/%.c,$(B)/%$(EXE),$(wildcard tests/test_*.c))
 TEST_SH := $(wildcard tests/test_*.sh)
 FUZZ    := checkpoint text cli
 REPLAY  := $(FUZZ:%=$(B)/replay_%)
 
 SANITIZED := $(if $(filter 1,$(SANITIZE) $(TSAN)),1)
-all: $(CHARNN) $(if $(filter 1,$(SANITIZED) $(MPI)),,$(B)/libcharnn.so)
+# (no shared library on Windows: charnn.exe and libcharnn.a)
+all: $(CHARNN) $(if $(filter 1,$(SANITIZED) $(MPI))$(WINDOWS),,$(B)/libcharnn.so)
 
-$(CHARNN): $(CLI_OBJ) $(B)/libcharnn.a
-	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(B)/libcharnn.a $(LDLIBS)
+# Windows: the manifest (UTF-8 code page) as a resource of charnn.exe
+MANIFEST := $(if $(WINDOWS),$(B)/os/manifest.o)
+$(B)/os/manifest.o: src/os/charnn.manifest
+	@mkdir -p $(@D)
+	printf '1 24 "%s"\n' $< > $(B)/os/manifest.rc
+	$(CROSS_COMPILE)windres $(B)/os/manifest.rc -O coff -o $@
+
+$(CHARNN): $(CLI_OBJ) $(MANIFEST) $(B)/libcharnn.a
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(MANIFEST) $(B)/libcharnn.a $(LDLIBS)
 
 $(B)/libcharnn.a: $(LIB_OBJ)
 	$(AR) rcs $@ $^
@@ -131,12 +166,12 @@ $(B)/f64/generic/%.o: src/%.c
 	$(CC) $(LIB_INC) $(CPPFLAGS) -DCHARNN_DOUBLE -DCN_ISA=generic $(BASE) $(CFLAGS) -c -o $@ $<
 
 # tests named test_*_f64.c link the double-precision library
-$(B)/test_%_f64: tests/test_%_f64.c tests/check.h $(B)/libcharnn64.a
+$(B)/test_%_f64$(EXE): tests/test_%_f64.c tests/check.h $(B)/libcharnn64.a
 	@mkdir -p $(@D)
 	$(CC) $(TEST_INC) $(CPPFLAGS) -DCHARNN_DOUBLE $(BASE) $(CFLAGS) $(LDFLAGS) -o $@ $< \
 	    $(B)/libcharnn64.a $(LDLIBS)
 
-$(B)/test_%: tests/test_%.c tests/check.h $(B)/libcharnn.a
+$(B)/test_%$(EXE): tests/test_%.c tests/check.h $(B)/libcharnn.a
 	@mkdir -p $(@D)
 	$(CC) $(TEST_INC) $(CPPFLAGS) $(BASE) $(CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libcharnn.a $(LDLIBS)
 
@@ -171,8 +206,17 @@ $(B)/activations: tests/activations.c $(B)/libcharnn.a
 	@mkdir -p $(@D)
 	$(CC) $(CLI_INC) $(CPPFLAGS) $(BASE) $(CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libcharnn.a $(LDLIBS)
 
+ifneq ($(WINDOWS),)
+# Windows: the C test programs under wine (Debian's wine64), then charnn.exe
+# against the native charnn (tests/windows.sh)
+test: $(CHARNN) $(TESTS)
+	@$(MAKE) --no-print-directory CROSS_COMPILE= charnn
+	@RUN=wine WINEDEBUG=-all EXE=./$(CHARNN) CHARNN=./charnn sh tests/run.sh $(TESTS) \
+	    tests/windows.sh
+else
 test: $(CHARNN) $(B)/charnn-faults $(B)/xmlcheck $(B)/activations $(TESTS) $(REPLAY)
 	@CHARNN=./$(CHARNN) BUILD=$(B) SANITIZE=$(SANITIZED) sh tests/run.sh $(TESTS) $(TEST_SH)
+endif
 
 # Throughput of the speed issue's configurations a) to d), 1 and 2 threads,
 # the default model, and sampling (charnn bench). Run it on an otherwise idle

@@ -26,8 +26,10 @@ static CnTrainConfig small_config(void)
 
 int main(void)
 {
-    char path[64];
-    snprintf(path, sizeof path, "/tmp/charnn-test-api-%ld.ckpt", (long)getpid());
+    char dir[512], path[600];
+    if (!check_temp_dir(dir, sizeof dir, "api"))
+        return 1;
+    snprintf(path, sizeof path, "%s/model.ckpt", dir);
     const char corpus[] = "the cat sat on the mat. the cat sat on the hat.\n"
                           "the rat sat on the cat. the hat sat on the rat.\n";
     CnError err;
@@ -98,5 +100,6 @@ int main(void)
           "a NaN validation fraction is refused: %s", err.msg);
     cn_text_free(text);
     unlink(path);
+    rmdir(dir);
     return check_status();
 }

@@ -11,13 +11,12 @@
 #include "check.h"
 #include "core.h"
 
-#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-static char dir[] = "/tmp/charnn-test-ckpt-XXXXXX";
+static char dir[512];
 
 /* Two threads take their first CRC at once: the table is made once, without
  * a race (make test TSAN=1 checks this). */
@@ -30,12 +29,12 @@ static void *crc_of_text(void *arg)
 
 static void test_crc_threads(void)
 {
-    pthread_t t[2];
+    OsThread t[2];
     uint32_t crc[2] = {0, 0};
     for (int k = 0; k < 2; k++)
-        pthread_create(&t[k], NULL, crc_of_text, &crc[k]);
+        os_thread_start(&t[k], crc_of_text, &crc[k]);
     for (int k = 0; k < 2; k++)
-        pthread_join(t[k], NULL);
+        os_thread_join(&t[k]);
     CHECK(crc[0] == 0xcbf43926u && crc[1] == 0xcbf43926u,
           "two threads' first CRC-32 of \"123456789\" is the check value cbf43926 (%08x %08x)",
           (unsigned)crc[0], (unsigned)crc[1]);
@@ -137,6 +136,10 @@ static void test_round_trip(void)
     /* a symbolic link stays one: the file it points to is replaced */
     cn_model_release(&back);
     cn_train_state_free(&st_back);
+#ifdef _WIN32
+    printf("ok - a save through a symbolic link keeps the link # skipped: charnn does not follow "
+           "symbolic links on Windows\n");
+#else
     char real[300], link_path[300];
     snprintf(real, sizeof real, "%s/real.ckpt", dir);
     snprintf(link_path, sizeof link_path, "%s/link.ckpt", dir);
@@ -148,6 +151,7 @@ static void test_round_trip(void)
           "a save through a symbolic link keeps the link and replaces its file");
     cn_model_release(&back);
     cn_train_state_free(&st_back);
+#endif
     cn_checkpoint_read(path, &back, &st_back, &err);
 
     /* a model without training progress */
@@ -361,19 +365,15 @@ static void test_damage(void)
 
 int main(void)
 {
-    if (!mkdtemp(dir)) {
-        perror("mkdtemp");
+    if (!check_temp_dir(dir, sizeof dir, "ckpt"))
         return 1;
-    }
     test_crc_threads();
     test_round_trip();
     test_version_1();
     test_size_before_reading();
     test_damage();
     test_readme_table();
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd) != 0)
+    if (check_remove_dir(dir) != 0)
         return 1;
     return check_status();
 }

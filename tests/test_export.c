@@ -344,7 +344,7 @@ static int json_is_int(const Json *v, double want)
 
 static char why[512]; /* the reason of the last failed property, for its CHECK */
 
-static int fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int fail(const char *fmt, ...) OS_PRINTF(1, 2);
 static int fail(const char *fmt, ...)
 {
     va_list ap;

@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static char dir[] = "/tmp/charnn-test-grow-XXXXXX";
+static char dir[512];
 
 /* The old text's characters are '\n', ' ', a b c x y z; the new one adds
  * '\t' before them all, 'A' and 'm' between them, 'é' after them, and
@@ -261,10 +261,8 @@ static void test_resume_and_no_growth(const CnText *old_text, const CnText *new_
 
 int main(void)
 {
-    if (!mkdtemp(dir)) {
-        perror("mkdtemp");
+    if (!check_temp_dir(dir, sizeof dir, "grow"))
         return 1;
-    }
     static char old_buf[1 << 13], new_buf[1 << 13];
     CnText old_text, new_text;
     text_of(&old_text, old_buf, sizeof old_buf, old_line, 100);
@@ -290,9 +288,7 @@ int main(void)
     cn_text_release(&old_text);
     cn_text_release(&new_text);
     cn_text_release(&both);
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd) != 0)
+    if (check_remove_dir(dir) != 0)
         return 1;
     return check_status();
 }

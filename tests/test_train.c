@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static char dir[] = "/tmp/charnn-test-train-XXXXXX";
+static char dir[512];
 static int threads = 2; /* results must not depend on it: see test_threads */
 
 /* A corpus of `reps` copies of a line, in a static buffer. */
@@ -482,10 +482,8 @@ static void test_orthogonal_init(void)
 
 int main(void)
 {
-    if (!mkdtemp(dir)) {
-        perror("mkdtemp");
+    if (!check_temp_dir(dir, sizeof dir, "train"))
         return 1;
-    }
     test_data_position();
     test_evaluate();
     test_divergence();
@@ -495,9 +493,7 @@ int main(void)
     test_huge_alphabet();
     test_bptt_random();
     test_orthogonal_init();
-    char cmd[128];
-    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-    if (system(cmd) != 0)
+    if (check_remove_dir(dir) != 0)
         return 1;
     return check_status();
 }

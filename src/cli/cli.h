@@ -8,7 +8,7 @@
 
 #include "charnn.h"
 
-#include <signal.h>
+#include "os.h"
 
 /* Exit codes (README.md, "Exit codes"). */
 enum {
@@ -72,9 +72,9 @@ static inline const void *cli_field(const CnField *f, const void *base)
 CnCheckpoint *cli_start(const Command *cmd, int argc, char **argv, const char **args, int *rc);
 
 /* "charnn: <message>" on stderr, one line. */
-void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void cli_error(const char *fmt, ...) OS_PRINTF(1, 2);
 /* "charnn: note: <message>" on stderr: something changed for the user's good. */
-void cli_note(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void cli_note(const char *fmt, ...) OS_PRINTF(1, 2);
 /* 1234567 -> "1,234,567" */
 const char *cli_count(uint64_t n, char buf[32]);
 /* seconds -> "1:02:03" or "2:03" */
@@ -118,7 +118,7 @@ void progress_init(Progress *p, int quiet);
 void progress_status(Progress *p, const Status *s, int plain_due);
 /* A permanent line, in an ANSI colour when allowed ("" for none). */
 void progress_line(Progress *p, const char *color, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+    OS_PRINTF(3, 4);
 void progress_sample(Progress *p, uint64_t iteration, double temperature, const char *text,
                      size_t len);
 void progress_end(Progress *p);    /* clears the status line */
@@ -243,6 +243,8 @@ CnText *cli_text_for(const CnModel *model, const char *path);
 /* A character for a row or a JSON string: \\ \t \n \r escaped, other
  * control characters as \xHH, or in JSON \uHHHH with '"' as \". */
 void cli_put_escaped(FILE *out, uint32_t cp, int json);
+/* The same, as a string: a constant, or buf filled in. */
+const char *cli_escape(uint32_t cp, int json, char buf[8]);
 
 int cmd_train(int argc, char **argv);
 int cmd_bench(int argc, char **argv);

@@ -62,7 +62,7 @@ CnCheckpoint *cli_start(const Command *cmd, int argc, char **argv, const char **
 int cli_color_allowed(int fd)
 {
     const char *no_color = getenv("NO_COLOR"), *term = getenv("TERM");
-    return isatty(fd) && !(no_color && no_color[0]) && !(term && strcmp(term, "dumb") == 0);
+    return os_terminal(fd) && !(no_color && no_color[0]) && !(term && strcmp(term, "dumb") == 0);
 }
 
 void cli_note(const char *fmt, ...)

@@ -70,12 +70,17 @@ int main(int argc, char **argv)
     /* a standard descriptor closed by the caller (>&-) is held by /dev/null,
        read-only: writes to it still fail, and no file charnn opens (a lock,
        a log) can take its number and receive what was meant for it */
+#ifdef F_GETFD
     for (int fd = 0; fd <= 2; fd++)
         if (fcntl(fd, F_GETFD) == -1 && errno == EBADF && open("/dev/null", O_RDONLY) != fd)
             return EXIT_ERROR;
+#endif
+#ifdef SIGXFSZ
     /* a file-size limit makes writes fail (EFBIG), which every command
        handles, instead of killing the process mid-save */
     signal(SIGXFSZ, SIG_IGN);
+#endif
+    os_start();
     comm_init(&argc, &argv);
     int rc = run(argc, argv);
     /* whatever the command, output that did not reach stdout is an error */

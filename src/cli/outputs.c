@@ -11,20 +11,16 @@
  * --init-from source need --force, and a file that is not a checkpoint is
  * never replaced.
  */
-#define _DEFAULT_SOURCE /* flock, realpath, dirfd */
+#define _DEFAULT_SOURCE /* flock, realpath */
 #include "cli.h"
+#include "os.h"
 
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 /* "input.ckpt" -> "input.best.ckpt"; "model" -> "model.best". */
 char *cli_best_path(const char *ckpt)
@@ -58,7 +54,7 @@ char *cli_latest_path(const char *ckpt)
 /* The directory part of path ("." for none), in dir[n]. */
 static void dir_of(const char *path, char *dir, size_t n)
 {
-    const char *slash = strrchr(path, '/');
+    const char *slash = os_last_separator(path);
     if (!slash)
         snprintf(dir, n, ".");
     else
@@ -83,11 +79,12 @@ static char *canonical(const char *path)
     char *rdir = realpath(dir, NULL);
     if (!rdir)
         return NULL;
-    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    const char *base = os_last_separator(path) ? os_last_separator(path) + 1 : path;
     size_t len = strlen(rdir) + strlen(base) + 2;
     char *out = malloc(len);
-    if (out)
-        snprintf(out, len, "%s/%s", strcmp(rdir, "/") == 0 ? "" : rdir, base);
+    const char *sep = os_last_separator(rdir);
+    if (out) /* no separator after a root ("/", "C:\\") */
+        snprintf(out, len, "%s%s%s", rdir, sep && !sep[1] ? "" : "/", base);
     free(rdir);
     return out;
 }
@@ -104,9 +101,9 @@ static int same_name(const char *a, const char *b)
 
 int cli_same_file(const char *a, const char *b)
 {
-    struct stat sa, sb;
-    if (stat(a, &sa) == 0 && stat(b, &sb) == 0)
-        return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+    OsFileId ia, ib;
+    if (os_file_id(a, &ia) == 0 && os_file_id(b, &ib) == 0)
+        return ia.volume == ib.volume && ia.file == ib.file;
     return same_name(a, b);
 }
 
@@ -135,7 +132,7 @@ static void remove_stale_temps(const char *path)
 {
     char dir[PATH_MAX];
     dir_of(path, dir, sizeof dir);
-    const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+    const char *base = os_last_separator(path) ? os_last_separator(path) + 1 : path;
     size_t n = strlen(base);
     DIR *d = opendir(dir);
     if (!d)
@@ -146,8 +143,10 @@ static void remove_stale_temps(const char *path)
             continue;
         while (*p >= '0' && *p <= '9')
             p++;
-        if (strcmp(p, ".tmp") == 0)
-            unlinkat(dirfd(d), name, 0);
+        char stale[PATH_MAX];
+        if (strcmp(p, ".tmp") == 0 &&
+            snprintf(stale, sizeof stale, "%s/%s", dir, name) < (int)sizeof stale)
+            unlink(stale);
     }
     closedir(d);
 }
@@ -194,9 +193,9 @@ static int take_lock(Output *o, const char *what, const char *flag)
         }
         /* a holder that just finished removes the lock file: make sure the
            file locked is the one at the path */
-        struct stat held, now;
-        if (fstat(fd, &held) == 0 && stat(o->lock_path, &now) == 0 &&
-            held.st_dev == now.st_dev && held.st_ino == now.st_ino) {
+        OsFileId held, now;
+        if (os_fd_id(fd, &held) == 0 && os_file_id(o->lock_path, &now) == 0 &&
+            held.volume == now.volume && held.file == now.file) {
             char pid[32];
             int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
             if (ftruncate(fd, 0) != 0 || write(fd, pid, (size_t)n) != n)

@@ -25,7 +25,7 @@ void progress_init(Progress *p, int quiet)
 {
     memset(p, 0, sizeof *p);
     const char *term = getenv("TERM");
-    p->tty = isatty(STDOUT_FILENO) && !(term && strcmp(term, "dumb") == 0);
+    p->tty = os_terminal(STDOUT_FILENO) && !(term && strcmp(term, "dumb") == 0);
     p->color = cli_color_allowed(STDOUT_FILENO);
     p->quiet = quiet;
     p->last_draw = -1;

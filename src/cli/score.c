@@ -15,24 +15,27 @@
 #include <stdlib.h>
 #include <string.h>
 
-void cli_put_escaped(FILE *out, uint32_t cp, int json)
+const char *cli_escape(uint32_t cp, int json, char buf[8])
 {
     switch (cp) {
-    case '\\': fputs("\\\\", out); return;
-    case '\t': fputs("\\t", out); return;
-    case '\n': fputs("\\n", out); return;
-    case '\r': fputs("\\r", out); return;
-    case '"':
-        fputs(json ? "\\\"" : "\"", out);
-        return;
+    case '\\': return "\\\\";
+    case '\t': return "\\t";
+    case '\n': return "\\n";
+    case '\r': return "\\r";
+    case '"': return json ? "\\\"" : "\"";
     default: break;
     }
-    if (cp < 0x20 || cp == 0x7f) {
-        fprintf(out, json ? "\\u%04x" : "\\x%02x", (unsigned)cp);
-        return;
-    }
-    char utf8[4];
-    fwrite(utf8, 1, (size_t)cn_utf8_encode(cp, utf8), out);
+    if (cp < 0x20 || cp == 0x7f)
+        snprintf(buf, 8, json ? "\\u%04x" : "\\x%02x", (unsigned)cp);
+    else
+        buf[cn_utf8_encode(cp, buf)] = '\0';
+    return buf;
+}
+
+void cli_put_escaped(FILE *out, uint32_t cp, int json)
+{
+    char buf[8];
+    fputs(cli_escape(cp, json, buf), out);
 }
 
 enum { WORST = 5 };

@@ -142,29 +142,25 @@ static char *growth_note(const char *from, const uint32_t *was, int n, const CnM
 {
     int V = cn_model_shape(model).vocab, shown = 0;
     const uint32_t *now = cn_model_vocab(model);
-    char *note = NULL;
-    size_t len;
-    FILE *f = V > n ? open_memstream(&note, &len) : NULL;
-    if (!f)
+    size_t cap = 2 * strlen(from) + 256 + NOTE_CHARS * 12, len = 0;
+    char *note = V > n ? malloc(cap) : NULL;
+    if (!note)
         return NULL;
-    fprintf(f, "the corpus adds %d character%s to the vocabulary of %s (%d -> %d): ", V - n,
-            V - n == 1 ? "" : "s", from, n, V);
+    len += (size_t)snprintf(note, cap, "the corpus adds %d character%s to the vocabulary of %s "
+                            "(%d -> %d): ", V - n, V - n == 1 ? "" : "s", from, n, V);
     for (int j = 0, k = 0; j < V && shown < NOTE_CHARS; j++) {
         if (k < n && was[k] == now[j]) { /* both increase */
             k++;
             continue;
         }
-        fputs(shown++ ? ", '" : "'", f);
-        cli_put_escaped(f, now[j], 0);
-        fputc('\'', f);
+        char buf[8];
+        len += (size_t)snprintf(note + len, cap - len, "%s'%s'", shown++ ? ", " : "",
+                                cli_escape(now[j], 0, buf));
     }
     if (V - n > shown)
-        fprintf(f, " and %d more", V - n - shown);
-    fprintf(f, "; their weights start as a new model's, the rest are %s's", from);
-    if (fclose(f) != 0) {
-        free(note);
-        return NULL;
-    }
+        len += (size_t)snprintf(note + len, cap - len, " and %d more", V - n - shown);
+    snprintf(note + len, cap - len, "; their weights start as a new model's, the rest are %s's",
+             from);
     return note;
 }
 
@@ -223,6 +219,7 @@ typedef struct {
     const char *const *paths;
     int n;
     struct stat *at_start; /* (n) */
+    OsFileId *id;          /* (n) */
 } Corpus;
 
 static void corpus_note(Corpus *c, const char *const *paths, int n)
@@ -230,35 +227,36 @@ static void corpus_note(Corpus *c, const char *const *paths, int n)
     c->paths = paths;
     c->n = n;
     c->at_start = calloc((size_t)n, sizeof *c->at_start);
-    for (int i = 0; c->at_start && i < n; i++)
-        if (strcmp(paths[i], "-") == 0 || stat(paths[i], &c->at_start[i]) != 0)
-            c->at_start[i].st_nlink = 0; /* nothing to compare */
+    c->id = calloc((size_t)n, sizeof *c->id);
+    for (int i = 0; c->at_start && c->id && i < n; i++)
+        if (strcmp(paths[i], "-") == 0 || stat(paths[i], &c->at_start[i]) != 0 ||
+            os_file_id(paths[i], &c->id[i]) != 0)
+            c->at_start[i].st_mode = 0; /* nothing to compare */
 }
 
 /* The first corpus file that differs on disk from when it was read. */
 static const char *corpus_changed(const Corpus *c)
 {
-    for (int i = 0; c && c->at_start && i < c->n; i++) {
+    for (int i = 0; c && c->at_start && c->id && i < c->n; i++) {
         const struct stat *a = &c->at_start[i];
         struct stat b;
+        OsFileId id;
         if (!S_ISREG(a->st_mode))
             continue;
-        if (stat(c->paths[i], &b) != 0 || b.st_size != a->st_size || b.st_ino != a->st_ino ||
-            b.st_dev != a->st_dev || b.st_mtim.tv_sec != a->st_mtim.tv_sec ||
-            b.st_mtim.tv_nsec != a->st_mtim.tv_nsec)
+        if (stat(c->paths[i], &b) != 0 || os_file_id(c->paths[i], &id) != 0 ||
+            b.st_size != a->st_size || os_mtime_ns(&b) != os_mtime_ns(a) ||
+            id.volume != c->id[i].volume || id.file != c->id[i].file)
             return c->paths[i];
     }
     return NULL;
 }
 
-/* Appends s to the growing string *buf, quoted for a POSIX shell where it
- * needs to be ('it'\''s' for it's). Leaves *buf NULL when out of memory. */
+/* Appends s to the growing string *buf, quoted for the system's shell
+ * where it needs to be (os_quote). Leaves *buf NULL when out of memory. */
 static void append_word(char **buf, const char *s, int quote)
 {
     if (!*buf)
         return;
-    int plain = !quote || (s[0] && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                                                "0123456789_./:=+-,@%") == strlen(s));
     size_t len = strlen(*buf), need = len + 4 * strlen(s) + 4;
     char *bigger = realloc(*buf, need);
     if (!bigger) {
@@ -269,21 +267,10 @@ static void append_word(char **buf, const char *s, int quote)
     char *p = bigger + len;
     if (len)
         *p++ = ' ';
-    if (plain) {
+    if (quote)
+        os_quote(p, s);
+    else
         strcpy(p, s);
-    } else {
-        *p++ = '\'';
-        for (; *s; s++) {
-            if (*s == '\'') {
-                memcpy(p, "'\\''", 4);
-                p += 4;
-            } else {
-                *p++ = *s;
-            }
-        }
-        *p++ = '\'';
-        *p = '\0';
-    }
     *buf = bigger;
 }
 
@@ -933,6 +920,7 @@ int cmd_train(int argc, char **argv)
     cn_trainer_free(tr);
     cn_text_free(text);
     free(files_read.at_start);
+    free(files_read.id);
     free(ckpt_owned);
     free(best);
     free(files);

@@ -15,17 +15,15 @@
  */
 #define _XOPEN_SOURCE 700 /* realpath */
 #include "core.h"
+#include "os.h"
 
 #include <errno.h>
-#include <math.h>
-#include <stddef.h>
-#include <stdarg.h>
-#include <fcntl.h>
 #include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 static const char magic[8] = {'C', 'H', 'A', 'R', 'N', 'N', 'C', 'K'};
 enum { HEADER_BYTES = 24, BOM = 0x01020304 };
@@ -275,7 +273,7 @@ int cn_checkpoint_encode(const CnModel *m, const CnTrainState *st, unsigned char
 static void sync_parent_dir(const char *path)
 {
     char dir[4096];
-    const char *slash = strrchr(path, '/');
+    const char *slash = os_last_separator(path);
     if (!slash) {
         strcpy(dir, ".");
     } else {
@@ -529,7 +527,7 @@ static double get_f64(Reader *r)
 }
 
 /* Fails the read with "NAME: checkpoint <what>", keeping the first failure. */
-static int bad(Reader *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int bad(Reader *r, const char *fmt, ...) OS_PRINTF(2, 3);
 static int bad(Reader *r, const char *fmt, ...)
 {
     if (!r->failed) {

@@ -13,6 +13,7 @@
 
 #include "charnn.h"
 #include "kernels.h"
+#include "os.h"
 
 /* A corpus held in memory, known to be valid UTF-8. */
 struct CnText {
@@ -425,7 +426,7 @@ uint64_t cn_mix64(uint64_t z);
 int cn_config_check(const CnTrainConfig *cfg, CnError *err);
 
 /* Formats a one-line message into err; the arguments may include err->msg. */
-void cn_errorf(CnError *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void cn_errorf(CnError *err, const char *fmt, ...) OS_PRINTF(2, 3);
 
 /* Describes a character for messages: 'é' (U+00E9), or U+000A for controls. */
 void cn_describe_char(uint32_t cp, char out[32]);

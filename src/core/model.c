@@ -11,6 +11,7 @@
  * its outputs between the threads, and barriers separate the phases.
  */
 #include "core.h"
+#include "os.h"
 
 #include <limits.h>
 #include <stdlib.h>
@@ -440,7 +441,7 @@ int cn_acts_init(CnActs *a, const CnShape *s, int B, int T, double dropout, int 
     int threads = cn_pool_size(pool);
     size_t n = acts_layout(a, s, B, T, dropout, train, threads, NULL);
     size_t bytes = muladd(n, sizeof(CnReal), 0);
-    a->memory = bytes == SIZE_MAX ? NULL : aligned_alloc(64, bytes);
+    a->memory = bytes == SIZE_MAX ? NULL : os_aligned_alloc(64, bytes);
     if (!a->memory) {
         cn_errorf(err, "out of memory for activations (%zu MiB)", bytes >> 20);
         return -1;
@@ -458,7 +459,7 @@ int cn_acts_init(CnActs *a, const CnShape *s, int B, int T, double dropout, int 
 
 void cn_acts_free(CnActs *a)
 {
-    free(a->memory);
+    os_aligned_free(a->memory);
     memset(a, 0, sizeof *a);
 }
 

@@ -6,14 +6,11 @@
  */
 #define _DEFAULT_SOURCE /* MAP_ANONYMOUS, MAP_POPULATE */
 #include "core.h"
+#include "os.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 /* Validates and indexes text->bytes; names the first invalid byte. */
 static int text_index(CnText *text, const char *name, CnError *err)
@@ -103,7 +100,9 @@ static int read_all(CnText *text, int fd, const char *name, size_t expect, size_
             cap = bigger_cap;
             continue;
         }
-        ssize_t got = read(fd, buf + n, cap - n);
+        /* at most 1 GiB a call: Windows' read takes an int */
+        size_t want = cap - n < (1u << 30) ? cap - n : 1u << 30;
+        ssize_t got = read(fd, buf + n, want);
         if (got <= 0) { /* EINTR too: a signal handler of the caller's ran */
             text->owned = buf;
             text->owned_len = cap;
@@ -231,9 +230,11 @@ int cn_text_wrap(CnText *text, const void *data, size_t n, const char *name, CnE
 
 void cn_text_release(CnText *text)
 {
+#ifdef MAP_POPULATE
     if (text->mapped)
         munmap(text->owned, text->owned_len);
     else
+#endif
         free(text->owned);
     free(text->seek_index);
     memset(text, 0, sizeof *text);

@@ -36,7 +36,7 @@ enum { MAX_TENSORS = CN_MAX_LAYERS * (3 * 4 + 3) + 2 };
 
 /* Appends a tensor named by fmt. */
 static void add_tensor(Tensor *list, int *n, const double *w, const double *dw, int rows,
-                       int cols, const char *fmt, ...) __attribute__((format(printf, 7, 8)));
+                       int cols, const char *fmt, ...) OS_PRINTF(7, 8);
 static void add_tensor(Tensor *list, int *n, const double *w, const double *dw, int rows,
                        int cols, const char *fmt, ...)
 {
@@ -106,7 +106,7 @@ static int text_label(FILE *out, int indent, const char *fmt, va_list ap)
 
 /* A labelled vector of n values. */
 static void text_line(FILE *out, int indent, const double *v, int n, const char *fmt, ...)
-    __attribute__((format(printf, 5, 6)));
+    OS_PRINTF(5, 6);
 static void text_line(FILE *out, int indent, const double *v, int n, const char *fmt, ...)
 {
     va_list ap;
@@ -118,7 +118,7 @@ static void text_line(FILE *out, int indent, const double *v, int n, const char 
 
 /* A labelled number. */
 static void text_scalar(FILE *out, int indent, double x, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+    OS_PRINTF(4, 5);
 static void text_scalar(FILE *out, int indent, double x, const char *fmt, ...)
 {
     va_list ap;

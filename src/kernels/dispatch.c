@@ -3,13 +3,12 @@
  * Which build of the kernels to run (kernels.h): the best one the CPU supports,
  * unless CHARNN_ISA names another, chosen once.
  */
-#define _POSIX_C_SOURCE 200809L
 #include "kernels.h"
+#include "os.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #if defined(__x86_64__) && !defined(CHARNN_DOUBLE) && !defined(CHARNN_GENERIC_ONLY)
 #define HAVE_X86_BUILDS 1
@@ -97,14 +96,12 @@ const char *cn_kernels_name(void)
 
 int cn_cpu_count(void)
 {
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
-    return n < 1 ? 1 : n > 1024 ? 1024 : (int)n;
+    return os_cpu_count();
 }
 
 uint64_t cn_physical_memory(void)
 {
-    long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
-    return pages > 0 && size > 0 ? (uint64_t)pages * (uint64_t)size : 0;
+    return os_physical_memory();
 }
 
 int cn_cell_gates(CnCell cell)

@@ -7,22 +7,17 @@
  * Work is always split by output ranges that do not depend on timing, so
  * results are the same whatever the number of threads.
  */
-#define _POSIX_C_SOURCE 200809L
 #include "kernels.h"
+#include "os.h"
 
 #include <errno.h>
-#include <pthread.h>
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 double cn_seconds(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+    return os_seconds();
 }
 
 const char *cn_phase_name(CnPhase phase)
@@ -38,15 +33,15 @@ enum { SPINS_BEFORE_YIELD = 1 << 11, SPINS_BEFORE_SLEEP = 1 << 14 };
 
 struct CnPool {
     int n;                      /* threads, the caller included */
-    pthread_t *workers;         /* (n - 1) */
+    OsThread *workers;         /* (n - 1) */
     CnTask task;
     void *ctx;
     atomic_uint generation;     /* bumped to start a task; odd values never used */
     atomic_int finished;        /* workers done with the current task */
     atomic_int quit;
     atomic_int sleepers;        /* workers waiting on wake */
-    pthread_mutex_t lock;
-    pthread_cond_t wake;
+    OsMutex lock;
+    OsCond wake;
     /* the barrier, on a cache line of its own: it is hit once per step */
     _Alignas(64) atomic_int barrier_count; /* threads arrived at the current barrier */
     atomic_int barrier_sense;
@@ -64,7 +59,7 @@ static void cpu_relax(unsigned spins)
     __builtin_ia32_pause();
 #endif
     if (spins > SPINS_BEFORE_YIELD)
-        sched_yield();
+        os_yield();
 }
 
 /* Waits until the pool's generation differs from seen; returns it. */
@@ -77,12 +72,12 @@ static unsigned wait_for_task(CnPool *p, unsigned seen)
             cpu_relax(spins);
             continue;
         }
-        pthread_mutex_lock(&p->lock);
+        os_mutex_lock(&p->lock);
         atomic_fetch_add(&p->sleepers, 1);
         while (atomic_load(&p->generation) == seen)
-            pthread_cond_wait(&p->wake, &p->lock);
+            os_cond_wait(&p->wake, &p->lock);
         atomic_fetch_sub(&p->sleepers, 1);
-        pthread_mutex_unlock(&p->lock);
+        os_mutex_unlock(&p->lock);
     }
     return gen;
 }
@@ -110,22 +105,22 @@ int cn_pool_create(CnPool **out, int nthreads)
         errno = EINVAL;
         return -1;
     }
-    CnPool *p = aligned_alloc(64, sizeof *p);
+    CnPool *p = os_aligned_alloc(64, sizeof *p);
     if (p)
         memset(p, 0, sizeof *p);
-    if (!p || (nthreads > 1 && !(p->workers = calloc((size_t)nthreads - 1, sizeof(pthread_t))))) {
-        free(p);
+    if (!p || (nthreads > 1 && !(p->workers = calloc((size_t)nthreads - 1, sizeof(OsThread))))) {
+        os_aligned_free(p);
         errno = ENOMEM;
         return -1;
     }
     p->n = 1;
-    pthread_mutex_init(&p->lock, NULL);
-    pthread_cond_init(&p->wake, NULL);
+    os_mutex_init(&p->lock);
+    os_cond_init(&p->wake);
     for (int t = 1; t < nthreads; t++) {
         Worker *w = malloc(sizeof *w);
         if (w)
             *w = (Worker){p, t};
-        int rc = w ? pthread_create(&p->workers[t - 1], NULL, worker_main, w) : ENOMEM;
+        int rc = w ? os_thread_start(&p->workers[t - 1], worker_main, w) : ENOMEM;
         if (rc != 0) {
             free(w);
             cn_pool_destroy(p);
@@ -148,11 +143,11 @@ void cn_pool_run(CnPool *p, CnTask task, void *ctx)
     p->task = task;
     p->ctx = ctx;
     atomic_store(&p->finished, 0);
-    pthread_mutex_lock(&p->lock);
+    os_mutex_lock(&p->lock);
     atomic_fetch_add_explicit(&p->generation, 1, memory_order_release);
     if (atomic_load(&p->sleepers))
-        pthread_cond_broadcast(&p->wake);
-    pthread_mutex_unlock(&p->lock);
+        os_cond_broadcast(&p->wake);
+    os_mutex_unlock(&p->lock);
     task(ctx, 0, p->n);
     for (unsigned spins = 0;
          atomic_load_explicit(&p->finished, memory_order_acquire) != p->n - 1;)
@@ -185,15 +180,15 @@ void cn_pool_destroy(CnPool *p)
         return;
     if (p->n > 1) {
         atomic_store(&p->quit, 1);
-        pthread_mutex_lock(&p->lock);
+        os_mutex_lock(&p->lock);
         atomic_fetch_add(&p->generation, 1);
-        pthread_cond_broadcast(&p->wake);
-        pthread_mutex_unlock(&p->lock);
+        os_cond_broadcast(&p->wake);
+        os_mutex_unlock(&p->lock);
         for (int t = 1; t < p->n; t++)
-            pthread_join(p->workers[t - 1], NULL);
+            os_thread_join(&p->workers[t - 1]);
     }
-    pthread_mutex_destroy(&p->lock);
-    pthread_cond_destroy(&p->wake);
+    os_mutex_destroy(&p->lock);
+    os_cond_destroy(&p->wake);
     free(p->workers);
-    free(p);
+    os_aligned_free(p);
 }
