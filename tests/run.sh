@@ -6,7 +6,8 @@
 # reporting a failure (a crash, an abort) counts as one failure, and so does
 # one still running after TEST_TIMEOUT seconds (default 600). Prints each
 # failure, a line per test, and last "N passed, N failed" (", N skipped"
-# when some were); exits non-zero if anything failed.
+# when some were); exits non-zero if anything failed. RUN, when set, runs
+# the programs (wine for Windows' .exe files).
 passed=0
 failed=0
 skipped=0
@@ -17,7 +18,7 @@ for t in "$@"; do
     start=$(date +%s)
     case "$t" in
     *.sh) timeout "$limit" sh "$t" >"$out" 2>&1 ;;
-    */*) timeout "$limit" "$t" >"$out" 2>&1 ;;
+    */*) timeout "$limit" ${RUN:-} "$t" >"$out" 2>&1 ;;
     *) timeout "$limit" "./$t" >"$out" 2>&1 ;;
     esac
     status=$?
@@ -35,7 +36,7 @@ for t in "$@"; do
         tail -n 5 "$out" | sed 's/^/    /'
         bad=1
     fi
-    printf '%-36s %4d passed %4d failed%s  (%ds)\n' "$t" "$ok" "$bad" \
+    printf '%-44s %4d passed %4d failed%s  (%ds)\n' "$t" "$ok" "$bad" \
         "$( [ "$skip" -gt 0 ] && printf ' %4d skipped' "$skip")" $(($(date +%s) - start))
     passed=$((passed + ok))
     failed=$((failed + bad))
