@@ -73,6 +73,7 @@ while [ $i -lt "$rounds" ]; do
     vg=
     [ $i -eq 1 ] && command -v valgrind >/dev/null && [ "${SANITIZE:-}" != 1 ] &&
         vg="valgrind --error-exitcode=99 --quiet"
+    fresh_bg run.out run.err
     $DEFSIG $vg "$CHARNN" train live.txt $S $LONG --checkpoint live.ckpt >run.out 2>run.err </dev/null &
     pid=$!
     started run.out $pid 8

@@ -44,7 +44,10 @@ DEFSIG=
 env --default-signal=INT,TERM,HUP true 2>/dev/null && DEFSIG="env --default-signal=INT,TERM,HUP"
 
 # started OUT PID SECONDS: waits until OUT holds a progress line ("iter ...")
-# or PID has ended, at most SECONDS; succeeds if the line is there.
+# or PID has ended, at most SECONDS; succeeds if the line is there. Empty
+# OUT before starting the run: the redirection of a command started with &
+# happens in the child, maybe after this first looks, and a previous run's
+# lines in OUT would pass for the new run's (fresh_bg).
 started() {
     w=0
     while [ $w -lt $(($3 * 20)) ] && ! grep -q '^iter ' "$1" 2>/dev/null && kill -0 "$2" 2>/dev/null; do
@@ -52,6 +55,11 @@ started() {
         w=$((w + 1))
     done
     grep -q '^iter ' "$1" 2>/dev/null
+}
+
+# fresh_bg FILE...: empties the files a background run is about to write.
+fresh_bg() {
+    for f in "$@"; do : >"$f"; done
 }
 
 # ended PID SECONDS: waits at most SECONDS for PID to end, then kills it; its

@@ -506,6 +506,7 @@ diverge_check "a run diverging at a checkpoint save (--eval-every 1) exits 3" \
 signal_check() { # SIGNAL EXIT-CODE
     ck=$T/sig-$1.ckpt
     cmd="$CHARNN train $C $TINY --iters 1000000000000 --checkpoint $ck (then kill -$1)"
+    fresh_bg "$T/out" "$T/err"
     $DEFSIG $CHARNN train "$C" $TINY --iters 1000000000000 --print-every 1000000000 \
         --eval-every 0 --sample-every 0 --checkpoint "$ck" </dev/null >"$T/out" 2>"$T/err" &
     pid=$! bg_pid=$!

@@ -65,6 +65,7 @@ check $? "with hard links failing, the best checkpoint is kept as a copy (exit $
 
 # start a slow-saving run in the background with SIGINT/SIGTERM deliverable
 start_slow() { # ms
+    fresh_bg "$dir/out" "$dir/err"
     env --default-signal=INT,TERM CHARNN_SLOW_SAVE_MS="$1" $F train "$dir/corpus.txt" $small \
         --checkpoint "$dir/sig.ckpt" --force --iters 100000000 --eval-every 100000 \
         >"$dir/out" 2>"$dir/err" &

@@ -53,6 +53,7 @@ no_tmp() {
 start_bg() {
     o=$1
     shift
+    fresh_bg "$o" "$o.err"
     $DEFSIG "$@" </dev/null >"$o" 2>"$o.err" &
     bg_pid=$!
     bg_note= # reported by finish_bg, within the check
