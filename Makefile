@@ -86,7 +86,7 @@ B        := build/$(TARGET)
 CHARNN   := $(B)/charnn$(EXE)
 else
 B        := build
-CHARNN   := charnn
+CHARNN   := charnn$(EXE)
 endif
 
 ISA_SRC := $(addprefix src/kernels/,gemm.c loss.c rnn.c lstm.c gru.c)
@@ -206,13 +206,18 @@ $(B)/activations: tests/activations.c $(B)/libcharnn.a
 	@mkdir -p $(@D)
 	$(CC) $(CLI_INC) $(CPPFLAGS) $(BASE) $(CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libcharnn.a $(LDLIBS)
 
-ifneq ($(WINDOWS),)
-# Windows: the C test programs under wine (Debian's wine64), then charnn.exe
-# against the native charnn (tests/windows.sh)
+ifneq ($(and $(WINDOWS),$(CROSS_COMPILE)),)
+# Built for Windows on Linux: the C test programs under wine (Debian's
+# wine64), then charnn.exe against the native charnn (tests/windows.sh).
 test: $(CHARNN) $(TESTS)
 	@$(MAKE) --no-print-directory CROSS_COMPILE= charnn
 	@RUN=wine WINEDEBUG=-all EXE=./$(CHARNN) CHARNN=./charnn sh tests/run.sh $(TESTS) \
 	    tests/windows.sh
+else ifneq ($(WINDOWS),)
+# Built on Windows (MSYS2): the C test programs (the shell tests need POSIX
+# signals and tools)
+test: $(CHARNN) $(TESTS)
+	@sh tests/run.sh $(TESTS)
 else
 test: $(CHARNN) $(B)/charnn-faults $(B)/xmlcheck $(B)/activations $(TESTS) $(REPLAY)
 	@CHARNN=./$(CHARNN) BUILD=$(B) SANITIZE=$(SANITIZED) sh tests/run.sh $(TESTS) $(TEST_SH)

@@ -69,11 +69,13 @@ win train "$name" --hidden 16 --iters 3 --seq-length 16 --batch 4 --checkpoint "
     > out 2> err; rc=$?
 [ $rc -eq 0 ] || problem "exit $rc"
 [ -f "модель ✓.ckpt" ] || problem "no file named 'модель ✓.ckpt': $(ls)"
-grep -q "модель ✓.best.ckpt" out || problem "the summary does not name the file in UTF-8"
+grep -q 'sample from it with: .*charnn.exe sample "модель ✓.best.ckpt"$' out ||
+    problem "the summary does not name the file in UTF-8, quoted for Windows: $(tail -n 1 out)"
 report "UTF-8 file names and arguments (the manifest's code page)"
 
 begin
 cmd="two charnn.exe runs into one checkpoint, then Ctrl-C (SIGINT to wine) on the first"
+fresh_bg first
 $DEFSIG wine "$EXE" train crlf.txt --hidden 64 --time-budget 60s --checkpoint held.ckpt \
     > first 2>&1 &
 pid=$!
@@ -85,5 +87,8 @@ kill -INT $pid
 ended $pid 30 || problem "the first run did not end on SIGINT"
 [ "$rc" -eq 130 ] || problem "the interrupted run exited $rc, not 130"
 grep -q 'interrupted at iteration [0-9]*: saved held.ckpt' first || problem "$(tail -n 3 first)"
+# the resume hint in Windows' quoting: the path of charnn.exe as it is
+grep -q "resume with: [A-Z]:[^'\"]*charnn.exe train crlf.txt --resume held.ckpt\$" first ||
+    problem "the resume hint is not a Windows command: $(grep 'resume with' first)"
 "$CHARNN" info held.ckpt > /dev/null 2>&1 || problem "held.ckpt does not load"
-report "a held checkpoint is refused naming the holder's pid (LockFileEx); Ctrl-C saves, exit 130"
+report "a held checkpoint is refused naming the holder's pid (LockFileEx); Ctrl-C saves, exit 130, and says how to resume in Windows' quoting"

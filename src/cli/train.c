@@ -529,7 +529,12 @@ static void print_summary(const Run *r)
                p->best_val_loss, p->best_val_loss / log(2.0), cli_count(p->best_iteration, n1),
                pick, cli_count(p->iteration, n2), r->ckpt);
     }
-    printf("sample from it with: %s sample %s\n", cli_program, pick);
+    char *hint = calloc(1, 1); /* quoted for a shell, like the resume hint */
+    append_word(&hint, cli_program, 1);
+    append_word(&hint, "sample", 0);
+    append_word(&hint, pick, 1);
+    printf("sample from it with: %s\n", hint ? hint : pick);
+    free(hint);
     const char *changed = corpus_changed(r->files);
     if (changed)
         printf("note: %s changed on disk during training; this run trained on the text as it "
