@@ -32,6 +32,7 @@ endif
 CC       ?= cc
 CFLAGS   ?= -O3 -g
 TARGET   := $(shell $(CC) -dumpmachine)
+comma    := ,
 # Windows (MinGW-w64): charnn.exe needs no DLL but Windows' own (the
 # toolchain's runtime linked in), takes UTF-8 arguments and file names (its
 # manifest, src/os/charnn.manifest) and calls Windows for what POSIX gives
@@ -139,8 +140,11 @@ $(B)/libcharnn.a: $(LIB_OBJ)
 # the API), libcharnn.so for linking.
 VERSION := $(shell sed -n 's/^\#define CHARNN_VERSION "\(.*\)"/\1/p' include/charnn.h)
 SONAME  := libcharnn.so.$(word 1,$(subst ., ,$(VERSION))).$(word 2,$(subst ., ,$(VERSION)))
+# macOS's linker names a library's install name, not a soname
+SONAME_FLAG := $(if $(findstring darwin,$(TARGET)),-Wl$(comma)-install_name$(comma)$(SONAME),\
+                 -Wl$(comma)-soname$(comma)$(SONAME))
 $(B)/libcharnn.so: $(LIB_OBJ)
-	$(CC) $(LDFLAGS) -shared -Wl,-soname,$(SONAME) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -shared $(SONAME_FLAG) -o $@ $^ $(LDLIBS)
 
 $(B)/libcharnn64.a: $(LIB64_OBJ)
 	$(AR) rcs $@ $^
