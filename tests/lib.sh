@@ -38,10 +38,59 @@ stderr_has() {
 }
 
 # Background runs. A non-interactive sh starts them with SIGINT ignored;
-# $DEFSIG (env --default-signal, GNU coreutils) before the command restores
-# the default, as under a terminal.
+# $DEFSIG before the command restores the default of INT, TERM and HUP, as
+# under a terminal: env --default-signal (GNU coreutils), else (BSD env, as
+# on macOS) perl, which resets them and execs the command (the same pid).
+# (One word for perl's program: $DEFSIG is split at spaces, not parsed.)
 DEFSIG=
-env --default-signal=INT,TERM,HUP true 2>/dev/null && DEFSIG="env --default-signal=INT,TERM,HUP"
+if env --default-signal=INT,TERM,HUP true 2>/dev/null; then
+    DEFSIG="env --default-signal=INT,TERM,HUP"
+elif command -v perl >/dev/null 2>&1; then
+    DEFSIG='perl -e $SIG{INT}=$SIG{TERM}=$SIG{HUP}="DEFAULT";exec{$ARGV[0]}@ARGV;exit(127)'
+fi
+
+# timeout SECONDS CMD...: GNU coreutils' timeout where there is one. Where
+# there is none (macOS), the same contract from the shell: CMD runs as the
+# caller's child with its descriptors and signal dispositions (a command
+# started with & would have SIGINT ignored and standard input /dev/null);
+# a watcher, detached, sends SIGTERM to CMD and its children (GNU's to its
+# process group) after SECONDS (whole seconds, checked every second), and
+# the status is then 124 whatever CMD exits with, as GNU's.
+if ! command -v timeout >/dev/null 2>&1; then
+    timeout() {
+        _to_limit=$1
+        shift
+        _to_mark=$(mktemp) || return 125
+        sh -c 'limit=$1 mark=$2 me=$$
+            shift 2
+            ( ( n=0
+                while [ $n -lt "$limit" ]; do
+                    sleep 1
+                    kill -0 $me 2>/dev/null || exit 0
+                    n=$((n + 1))
+                done
+                echo 124 >"$mark"
+                kill -TERM $me $(pgrep -P $me) ) </dev/null >/dev/null 2>&1 & )
+            exec "$@"' timeout "$_to_limit" "$_to_mark" "$@"
+        _to_rc=$?
+        [ -s "$_to_mark" ] && _to_rc=124
+        rm -f "$_to_mark"
+        return $_to_rc
+    }
+fi
+
+# now_ns: a clock in nanoseconds; GNU date's %N, else (BSD date prints a
+# literal N) perl's or python3's clock. now_ms: the same in milliseconds.
+case $(date +%N 2>/dev/null) in
+*[!0-9]* | '')
+    if command -v perl >/dev/null 2>&1; then
+        now_ns() { perl -MTime::HiRes=time -e 'printf "%.0f\n", time * 1e9'; }
+    else
+        now_ns() { python3 -c 'import time; print(time.time_ns())'; }
+    fi ;;
+*) now_ns() { date +%s%N; } ;;
+esac
+now_ms() { echo $(($(now_ns) / 1000000)); }
 
 # started OUT PID SECONDS: waits until OUT holds a progress line ("iter ...")
 # or PID has ended, at most SECONDS; succeeds if the line is there. Empty

@@ -7,7 +7,9 @@
 # one still running after TEST_TIMEOUT seconds (default 600). Prints each
 # failure, a line per test, and last "N passed, N failed" (", N skipped"
 # when some were); exits non-zero if anything failed. RUN, when set, runs
-# the programs (wine for Windows' .exe files).
+# the programs (wine for Windows' .exe files). Where there is no timeout
+# command (macOS), tests/lib.sh's stands in for it.
+. "$(dirname "$0")/lib.sh"
 passed=0
 failed=0
 skipped=0

@@ -30,8 +30,8 @@ if [ ! -x "$CHARNN" ]; then
 fi
 
 # ---------------------------------------------------------------------------
-# Helpers: begin, problem, report, stderr_has and the background runs'
-# started and ended are tests/lib.sh's
+# Helpers: begin, problem, report, stderr_has, now_ms and the background
+# runs' started and ended are tests/lib.sh's
 
 . "$(dirname "$0")/lib.sh"
 
@@ -113,9 +113,6 @@ size() { wc -c <"$1" | tr -d ' '; }
 poke() {
     printf "$3" | dd of="$1" bs=1 seek="$2" conv=notrunc 2>/dev/null
 }
-
-# now_ms: a clock in milliseconds (GNU date).
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
 # ---------------------------------------------------------------------------
 # Data: a small ASCII corpus (lowercase letters, space, newline), the same
