@@ -26,6 +26,13 @@ rnd() { od -An -N4 -tu4 /dev/urandom | tr -d ' '; } # a random 32-bit number
 random_text 11 > c.txt
 S="--model lstm --hidden 32 --layers 1 --batch 4 --seq-length 16 --sample-every 0"
 LONG="--iters 100000000 --print-every 1 --eval-every 0"
+# write_at FILE OFFSET: standard input written over FILE from byte OFFSET;
+# BSD dd (macOS) has no oflag=seek_bytes: blocks of one byte there
+if dd if=/dev/null of=/dev/null oflag=seek_bytes 2>/dev/null; then
+    write_at() { dd of="$1" bs=4096 seek="$2" oflag=seek_bytes conv=notrunc 2>/dev/null; }
+else
+    write_at() { dd of="$1" bs=1 seek="$2" conv=notrunc 2>/dev/null; }
+fi
 result() { # failures description
     if [ "$1" -eq 0 ]; then echo "ok - $2"; else echo "not ok - $2"; fi
 }
@@ -81,10 +88,10 @@ while [ $i -lt "$rounds" ]; do
     case $((r % 5)) in
     0) # bytes outside the vocabulary, everywhere
         awk -v n=$((r % 50000 + 1)) 'BEGIN { for (k = 0; k < n; k++) printf "#" }' |
-            dd of=live.txt bs=4096 seek=$((r % 150000)) oflag=seek_bytes conv=notrunc 2>/dev/null ;;
+            write_at live.txt $((r % 150000)) ;;
     1) # invalid UTF-8
         printf '\377\376\200' | dd of=live.txt bs=1 seek=$((r % 200000)) conv=notrunc 2>/dev/null ;;
-    2) truncate -s $((r % 1000)) live.txt ;;
+    2) dd if=/dev/null of=live.txt bs=1 seek=$((r % 1000)) 2>/dev/null ;; # truncated there
     3) cat c.txt >> live.txt ;;
     4) rm -f live.txt && echo "new text" > live.txt ;;
     esac
@@ -105,7 +112,7 @@ while [ $i -lt "$rounds" ]; do
     i=$((i + 1))
     r=$(rnd)
     sig=$(echo "INT TERM HUP" | cut -d' ' -f$((r % 3 + 1)))
-    code=$(case $sig in INT) echo 130 ;; TERM) echo 143 ;; HUP) echo 129 ;; esac)
+    case $sig in INT) code=130 ;; TERM) code=143 ;; HUP) code=129 ;; esac
     rm -f sig.ckpt*
     $DEFSIG "$CHARNN" train c.txt $S $LONG --checkpoint sig.ckpt >run.out 2>run.err </dev/null &
     pid=$!

@@ -87,8 +87,8 @@ check $? "a 2-rank run on a time budget with a cosine schedule: the ranks' param
 
 # Ctrl-C on mpirun: it forwards SIGINT, the ranks stop at the same
 # iteration, rank 0 saves, and the checkpoint resumes
-# (sh starts background jobs with SIGINT ignored: env restores it)
-env --default-signal=INT mpirun --oversubscribe -np 2 "$CHARNN" train "$dir/fox.txt" $flags --iters 100000000 --eval-every 0 --print-every 1000 \
+# (sh starts background jobs with SIGINT ignored: $DEFSIG restores it)
+$DEFSIG mpirun --oversubscribe -np 2 "$CHARNN" train "$dir/fox.txt" $flags --iters 100000000 --eval-every 0 --print-every 1000 \
     --checkpoint "$dir/int.ckpt" >"$dir/out" 2>&1 &
 job=$!
 sleep 3

@@ -14,7 +14,8 @@ F=${BUILD:-build}/charnn-faults
 printf 'the cat sat on the mat\n%.0s' $(seq 1 60) > "$dir/corpus.txt"
 small="--hidden 8 --layers 1 --batch 2 --seq-length 8 --print-every 1000 --sample-every 0"
 
-. "$(dirname "$0")/lib.sh" # check, started
+. "$(dirname "$0")/lib.sh" # check, started, $DEFSIG
+inode() { ls -i "$1" | awk '{ print $1 }'; } # (stat -c %i is GNU's, stat -f %i BSD's)
 
 # a good checkpoint to protect
 "$CHARNN" train "$dir/corpus.txt" $small --iters 4 --checkpoint "$dir/good.ckpt" >/dev/null 2>&1
@@ -59,14 +60,14 @@ CHARNN_FAULT=link:1+ $F train "$dir/corpus.txt" $small --iters 4 --eval-every 4 
     --checkpoint "$dir/lk.ckpt" >"$dir/out" 2>"$dir/err"
 rc=$?
 [ $rc -eq 0 ] && [ ! -s "$dir/err" ] && cmp -s "$dir/lk.ckpt" "$dir/lk.best.ckpt" &&
-    [ "$(stat -c %i "$dir/lk.ckpt")" != "$(stat -c %i "$dir/lk.best.ckpt")" ] &&
+    [ "$(inode "$dir/lk.ckpt")" != "$(inode "$dir/lk.best.ckpt")" ] &&
     grep -q 'in .*lk.best.ckpt' "$dir/out"
 check $? "with hard links failing, the best checkpoint is kept as a copy (exit $rc)" "$dir/err"
 
 # start a slow-saving run in the background with SIGINT/SIGTERM deliverable
 start_slow() { # ms
     fresh_bg "$dir/out" "$dir/err"
-    env --default-signal=INT,TERM CHARNN_SLOW_SAVE_MS="$1" $F train "$dir/corpus.txt" $small \
+    CHARNN_SLOW_SAVE_MS="$1" $DEFSIG $F train "$dir/corpus.txt" $small \
         --checkpoint "$dir/sig.ckpt" --force --iters 100000000 --eval-every 100000 \
         >"$dir/out" 2>"$dir/err" &
     pid=$!
@@ -98,7 +99,7 @@ start_slow 1500
 kill -INT $pid; sleep 0.7; kill -KILL $pid
 wait $pid 2>/dev/null
 cmp -s "$dir/sig.ckpt" "$dir/before.ckpt" && "$CHARNN" info "$dir/sig.ckpt" >/dev/null 2>&1 &&
-    env --default-signal=INT "$CHARNN" train "$dir/corpus.txt" $small --resume "$dir/sig.ckpt" \
+    $DEFSIG "$CHARNN" train "$dir/corpus.txt" $small --resume "$dir/sig.ckpt" \
         --checkpoint "$dir/sig.ckpt" --iters 100000000 --eval-every 100000 >/dev/null 2>&1 </dev/null &
 pid2=$!
 sleep 0.5; kill -INT $pid2 2>/dev/null; wait $pid2

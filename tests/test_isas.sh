@@ -11,7 +11,7 @@ for isa in generic avx2 avx512; do
         { echo "ok - [$isa] not supported by this CPU # skipped"; continue; }
     CHARNN_ISA=$isa "${BUILD:-build}/test_train" >"$out" 2>&1
     rc=$?
-    sed "s/^\(not ok\|ok\) - /\1 - [$isa] /" "$out"
+    sed -E "s/^(not ok|ok) - /\1 - [$isa] /" "$out"
     [ $rc -eq 0 ] || grep -q '^not ok - ' "$out" ||
         { echo "not ok - [$isa] test_train exited with status $rc; its last lines:"; tail -n 5 "$out" | sed 's/^/    /'; }
 done
