@@ -26,7 +26,7 @@ T=$(mktemp -d) || exit 1
 bg_pid=
 trap '[ -n "$bg_pid" ] && kill -KILL "$bg_pid" 2>/dev/null; chmod -R u+w "$T" 2>/dev/null; rm -rf "$T"' EXIT
 trap 'exit 1' INT TERM
-. "$(dirname "$0")/lib.sh" # begin, problem, report, stderr_has, started, ended
+. "$(dirname "$0")/lib.sh" # begin, problem, report, stderr_has, started, ended, now_ns
 cd "$T" || exit 1
 
 # run CMD...: stdout to out, stderr to err (in $T), status in $rc; cut at 30 s
@@ -259,6 +259,7 @@ else
     run "$CHARNN" train shared/c.txt $S --iters 5 --quiet --checkpoint shared/x.ckpt
 fi
 begin; [ "$rc" -ne 0 ] || problem "exit 0"; one_line
+chmod 600 shared/x.ckpt # (for this script's own cat, where it is not root)
 [ "$(cat shared/x.ckpt)" = notes ] || problem "shared/x.ckpt was replaced"
 report "4. a file at the checkpoint path that cannot be read is not replaced (exit $rc)"
 
@@ -312,7 +313,7 @@ no_tmp
 report "6. a file-size limit is a failed save with a message, no temporary file left (exit $rc)"
 
 if command -v nohup >/dev/null; then
-    env --default-signal=INT,TERM nohup "$CHARNN" train c.txt $S $LONG --checkpoint nohup.ckpt \
+    $DEFSIG nohup "$CHARNN" train c.txt $S $LONG --checkpoint nohup.ckpt \
         >run.out 2>run.out.err </dev/null &
     bg_pid=$!
     sleep 0.5
@@ -330,12 +331,12 @@ rm -f cl.ckpt*
 timeout 30 "$CHARNN" train c.txt $S --iters 5 --checkpoint cl.ckpt --log cl.csv </dev/null >&- 2>err
 rc=$?
 begin; expect_rc 1; one_line; stderr_has 'standard output'; loads cl.ckpt
-grep -qv '^[0-9a-f]\{16\},\|^run,' cl.csv && problem "cl.csv has lines that are not the log's"
+grep -Eqv '^([0-9a-f]{16},|run,)' cl.csv && problem "cl.csv has lines that are not the log's"
 report "6. stdout closed (>&-): saves, says so and exits 1; nothing lands in another file"
 timeout 30 "$CHARNN" train c.txt $S --iters 5 --checkpoint cl2.ckpt --log cl2.csv <&- >&- 2>&-
 rc=$?
 begin; expect_rc 1; loads cl2.ckpt
-grep -qv '^[0-9a-f]\{16\},\|^run,' cl2.csv && problem "cl2.csv has lines that are not the log's: $(grep -v '^[0-9a-f]\{16\},\|^run,' cl2.csv | head -2)"
+grep -Eqv '^([0-9a-f]{16},|run,)' cl2.csv && problem "cl2.csv has lines that are not the log's: $(grep -Ev '^([0-9a-f]{16},|run,)' cl2.csv | head -2)"
 report "6. all three standard descriptors closed: exit 1, the log holds only the log"
 
 # the log lost at the very last row: the reader leaves after the header
@@ -359,9 +360,9 @@ fi
 quick() { # DESC CODE REGEX ARGS...: refused in under 3 s with one line
     d=$1 code=$2 pat=$3
     shift 3
-    t0=$(date +%s%N)
+    t0=$(now_ns)
     run "$CHARNN" train c.txt $S --time-budget 8s --eval-every 0 "$@"
-    ms=$((($(date +%s%N) - t0) / 1000000))
+    ms=$((($(now_ns) - t0) / 1000000))
     begin; expect_rc "$code"; one_line; stderr_has "$pat"
     [ $ms -lt 3000 ] || problem "took $ms ms: found out after training"
     report "7. $d is refused before training (exit $rc, $ms ms)"
@@ -378,11 +379,11 @@ mkdir -p ro && cp c.txt ro/c.txt && chmod 555 ro
 if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
     # root writes anywhere: run as nobody, for whom ro/ is read-only
     chmod 755 "$T"
-    t0=$(date +%s%N)
+    t0=$(now_ns)
     timeout 30 setpriv --reuid=65534 --regid=65534 --clear-groups "$CHARNN" train ro/c.txt $S \
         --time-budget 8s --eval-every 0 --checkpoint ro/x.ckpt >out 2>err </dev/null
     rc=$?
-    ms=$((($(date +%s%N) - t0) / 1000000))
+    ms=$((($(now_ns) - t0) / 1000000))
     begin; expect_rc 1; one_line; stderr_has 'permission'; [ $ms -lt 3000 ] || problem "took $ms ms"
     report "7. a checkpoint in a read-only directory is refused before training (exit $rc, $ms ms)"
 else
@@ -397,22 +398,32 @@ t0=$(date +%s)
 timeout 10 "$CHARNN" sample s8.ckpt --length 0 >&- 2>err; rc=$?
 begin; expect_rc 1; one_line
 report "8. sample --length 0 with stdout closed stops at the first failed write (exit $rc)"
-timeout 10 "$CHARNN" sample s8.ckpt --length 0 >/dev/full 2>err; rc=$?
-begin; expect_rc 1; one_line
-report "8. sample --length 0 >/dev/full stops at the first failed write (exit $rc)"
-t0=$(date +%s%N)
-timeout 10 "$CHARNN" sample s8.ckpt --length 1000000 >/dev/full 2>err; rc=$?
-ms=$((($(date +%s%N) - t0) / 1000000))
-begin; expect_rc 1; [ $ms -lt 1000 ] || problem "took $ms ms: generated everything first"
-report "8. sample --length 1000000 >/dev/full stops at once (exit $rc, $ms ms)"
-for what in "eval s8.ckpt c.txt" "info s8.ckpt" "export s8.ckpt" "--version" "help train"; do
-    timeout 10 "$CHARNN" $what >/dev/full 2>err; rc=$?
+# /dev/full (a full disk) is Linux's; elsewhere (macOS) its checks are skipped
+if [ -w /dev/full ]; then
+    timeout 10 "$CHARNN" sample s8.ckpt --length 0 >/dev/full 2>err; rc=$?
     begin; expect_rc 1; one_line
-    report "8. $what >/dev/full exits 1 with a message (exit $rc)"
-done
-run "$CHARNN" train c.txt $S --iters 20 --checkpoint full.ckpt --log /dev/full
-begin; expect_rc 1; stderr_has '/dev/full'
-report "8. --log /dev/full exits 1 with a message (exit $rc)"
+    report "8. sample --length 0 >/dev/full stops at the first failed write (exit $rc)"
+    t0=$(now_ns)
+    timeout 10 "$CHARNN" sample s8.ckpt --length 1000000 >/dev/full 2>err; rc=$?
+    ms=$((($(now_ns) - t0) / 1000000))
+    begin; expect_rc 1; [ $ms -lt 1000 ] || problem "took $ms ms: generated everything first"
+    report "8. sample --length 1000000 >/dev/full stops at once (exit $rc, $ms ms)"
+    for what in "eval s8.ckpt c.txt" "info s8.ckpt" "export s8.ckpt" "--version" "help train"; do
+        timeout 10 "$CHARNN" $what >/dev/full 2>err; rc=$?
+        begin; expect_rc 1; one_line
+        report "8. $what >/dev/full exits 1 with a message (exit $rc)"
+    done
+    run "$CHARNN" train c.txt $S --iters 20 --checkpoint full.ckpt --log /dev/full
+    begin; expect_rc 1; stderr_has '/dev/full'
+    report "8. --log /dev/full exits 1 with a message (exit $rc)"
+else
+    for what in "sample --length 0 >/dev/full stops at the first failed write" \
+        "sample --length 1000000 >/dev/full stops at once" "eval s8.ckpt c.txt >/dev/full exits 1" \
+        "info s8.ckpt >/dev/full exits 1" "export s8.ckpt >/dev/full exits 1" \
+        "--version >/dev/full exits 1" "help train >/dev/full exits 1" "--log /dev/full exits 1"; do
+        echo "ok - 8. $what # skipped: no /dev/full"
+    done
+fi
 
 # ---------------------------------------------------------------------------
 # 9. plot bounded
@@ -476,30 +487,30 @@ report "10. a validation that cannot allocate says so (exit $rc)"
 # ---------------------------------------------------------------------------
 # 11. Resources
 
-t0=$(date +%s%N)
+t0=$(now_ns)
 run "$CHARNN" train c.txt $S --iters 5 --threads 1024 --checkpoint th.ckpt --quiet
-ms=$((($(date +%s%N) - t0) / 1000000))
+ms=$((($(now_ns) - t0) / 1000000))
 begin; expect_rc 0; one_line; stderr_has '1024'; [ $ms -lt 3000 ] || problem "took $ms ms"
 report "11. --threads 1024 is reduced to what helps, with a note ($ms ms)"
 head -c 20000 c.txt > small.txt
-t0=$(date +%s%N)
+t0=$(now_ns)
 run "$CHARNN" eval s8.ckpt small.txt --threads 1000
-ms=$((($(date +%s%N) - t0) / 1000000))
+ms=$((($(now_ns) - t0) / 1000000))
 begin; expect_rc 0; [ $ms -lt 5000 ] || problem "took $ms ms"
 report "11. eval --threads 1000 on 20 KB takes $ms ms"
-truncate -s 8G sparse.ckpt
-t0=$(date +%s%N)
+dd if=/dev/null of=sparse.ckpt bs=1048576 seek=8192 2>/dev/null # 8 GB, sparse
+t0=$(now_ns)
 run "$CHARNN" info sparse.ckpt
-ms=$((($(date +%s%N) - t0) / 1000000))
+ms=$((($(now_ns) - t0) / 1000000))
 begin; expect_rc 1; one_line; [ $ms -lt 2000 ] || problem "took $ms ms"
 report "11. info on an 8 GB sparse file refuses it without reading it ($ms ms)"
 # a real header whose size field matches an 8 GB file: the shape says otherwise
 head -c 200 s8.ckpt > fake.ckpt
 printf '\000\000\000\000\002\000\000\000' | dd of=fake.ckpt bs=1 seek=16 conv=notrunc 2>/dev/null
-truncate -s 8G fake.ckpt
-t0=$(date +%s%N)
+dd if=/dev/null of=fake.ckpt bs=1048576 seek=8192 2>/dev/null # 8 GB, sparse
+t0=$(now_ns)
 run "$CHARNN" info fake.ckpt
-ms=$((($(date +%s%N) - t0) / 1000000))
+ms=$((($(now_ns) - t0) / 1000000))
 begin; expect_rc 1; one_line; [ $ms -lt 2000 ] || problem "took $ms ms"
 report "11. a checkpoint header claiming 8 GB is checked against its shape before reading ($ms ms)"
 # an invalid model kind in a header whose size field matches 8 GB: refused
@@ -507,10 +518,10 @@ report "11. a checkpoint header claiming 8 GB is checked against its shape befor
 head -c 200 s8.ckpt > kind.ckpt
 printf '\011' | dd of=kind.ckpt bs=1 seek=24 conv=notrunc 2>/dev/null
 printf '\000\000\000\000\002\000\000\000' | dd of=kind.ckpt bs=1 seek=16 conv=notrunc 2>/dev/null
-truncate -s 8G kind.ckpt
-t0=$(date +%s%N)
+dd if=/dev/null of=kind.ckpt bs=1048576 seek=8192 2>/dev/null # 8 GB, sparse
+t0=$(now_ns)
 run "$CHARNN" info kind.ckpt
-ms=$((($(date +%s%N) - t0) / 1000000))
+ms=$((($(now_ns) - t0) / 1000000))
 begin; expect_rc 1; one_line; stderr_has 'out-of-range model'; [ $ms -lt 2000 ] || problem "took $ms ms"
 report "11. a header with an unknown model kind is refused before the file is read (exit $rc, $ms ms)"
 run "$CHARNN" train /dev/zero $S --iters 5 --checkpoint z.ckpt
@@ -537,13 +548,23 @@ expect_rc 0
 report "12. the pasted resume hint runs (exit $rc)"
 
 deep=$(awk 'BEGIN { for (i = 0; i < 6; i++) { for (j = 0; j < 200; j++) printf "d"; printf "/" } }')
-mkdir -p "$deep" && cp c.txt "$deep/c.txt"
-start_bg run.out "$CHARNN" train "$deep/c.txt" $S $LONG --checkpoint "$deep/c.ckpt"
-kill -INT $bg_pid
-begin; finish_bg; expect_rc 130
-hint=$(sed -n 's/.*resume with: //p' run.out)
-case $hint in *"--resume $deep/c.ckpt") ;; *) problem "the hint is cut: ...$(printf '%s' "$hint" | tail -c 60)" ;; esac
-report "12. a resume hint over 1,023 characters is not cut"
+path_max=$(getconf PATH_MAX . 2>/dev/null)
+case $path_max in
+[0-9]*) [ "$path_max" -gt 1300 ] ;;
+*) true ;;
+esac
+if [ $? -eq 0 ]; then
+    mkdir -p "$deep" && cp c.txt "$deep/c.txt"
+    start_bg run.out "$CHARNN" train "$deep/c.txt" $S $LONG --checkpoint "$deep/c.ckpt"
+    kill -INT $bg_pid
+    begin; finish_bg; expect_rc 130
+    hint=$(sed -n 's/.*resume with: //p' run.out)
+    case $hint in *"--resume $deep/c.ckpt") ;; *) problem "the hint is cut: ...$(printf '%s' "$hint" | tail -c 60)" ;; esac
+    report "12. a resume hint over 1,023 characters is not cut"
+else
+    # (macOS: 1,024 bytes; Linux: 4,096)
+    echo "ok - 12. a resume hint over 1,023 characters is not cut # skipped: paths of 1,200 bytes are longer than this system's PATH_MAX ($path_max)"
+fi
 
 run "$CHARNN" train c.txt --val-frac 0.999 --iters 5 --checkpoint vf.ckpt
 begin; expect_rc 1; one_line; stderr_has 'val-frac'
@@ -597,11 +618,22 @@ begin; finish_bg; expect_rc 130
 grep -q -- '--resume fb.best.ckpt --checkpoint fb.best.ckpt' run.out || problem "hint: $(grep 'resume with' run.out)"
 report "12. the hint for a run saved into X.best.ckpt resumes into that file"
 
-if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
-    mkdir -p locked && chmod 777 locked && : > locked/m.ckpt.lock
+mkdir -p locked && chmod 777 locked && : > locked/m.ckpt.lock
+if [ "$(id -u)" -ne 0 ]; then
+    # not root (a user on macOS): a lock file of one's own made read-only
+    chmod 444 locked/m.ckpt.lock
+    run "$CHARNN" train c.txt $S --iters 5 --checkpoint locked/m.ckpt
+elif command -v setpriv >/dev/null; then
+    # root opens anything: run as nobody, for whom root's lock file is read-only
     timeout 30 setpriv --reuid=65534 --regid=65534 --clear-groups "$CHARNN" train c.txt $S \
         --iters 5 --checkpoint locked/m.ckpt >out 2>err </dev/null
     rc=$?
+else
+    rc=skip
+fi
+if [ "$rc" = skip ]; then
+    echo "ok - 12. a lock file that cannot be opened is named as such # skipped: root without setpriv(1) opens any file"
+else
     begin; expect_rc 1; one_line; stderr_has 'lock file'
     report "12. a lock file that cannot be opened is named as such (exit $rc)"
 fi

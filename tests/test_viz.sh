@@ -275,7 +275,11 @@ refused "a character the model has not seen" 1 "vocabulary" "$T/gru.ckpt" "$T/ot
 "$CHARNN" viz "$T/gru.ckpt" "$T/tail.txt" -o "$T/tail.html" --max-chars 100 >"$T/out" 2>"$T/err"
 check $? "a character the model has not seen after the characters shown is no obstacle" "$T/err"
 refused "a missing directory" 1 "cannot write" "$T/gru.ckpt" "$T/text.txt" -o "$T/no/such/dir/p.html"
-refused "a full disk" 1 "cannot write" "$T/gru.ckpt" "$T/text.txt" -o /dev/full
+if [ -w /dev/full ]; then
+    refused "a full disk" 1 "cannot write" "$T/gru.ckpt" "$T/text.txt" -o /dev/full
+else
+    echo "ok - a full disk # skipped: no /dev/full"
+fi
 "$CHARNN" viz "$T/gru.ckpt" "$T/text.txt" -o "$T/gru.html" --max-chars 50 >"$T/out" 2>"$T/err"
 [ $? -eq 0 ] && grep -q '^wrote .*: 50 characters' "$T/out"
 check $? "a page is replaced by a new one" "$T/err"
