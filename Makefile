@@ -15,9 +15,10 @@
 #   make uninstall       removes them
 #   make clean
 # The matrix and cell kernels (ISA_SRC) are compiled once per instruction
-# set: portable C, and on x86-64 also x86-64-v3 (AVX2, FMA) and x86-64-v4
-# (AVX-512); the binary picks the best the CPU supports at run time, so the
-# default build is fast where it runs and still runs on any x86-64.
+# set: portable C, on x86-64 also x86-64-v3 (AVX2, FMA) and x86-64-v4
+# (AVX-512), on AArch64 also NEON; the binary picks the best the CPU
+# supports at run time, so the default build is fast where it runs and
+# still runs on any x86-64.
 # -ffp-contract=off keeps a*b+c unfused unless the code asks for fma, so
 # vectorized and scalar code round alike; -fno-math-errno lets sqrt
 # vectorize (nothing reads errno). No -ffast-math: arithmetic stays IEEE.
@@ -69,11 +70,16 @@ LIB_SRC := $(wildcard src/core/*.c) $(filter-out $(ISA_SRC),$(wildcard src/kerne
 CLI_SRC := $(filter-out src/cli/comm_%.c,$(wildcard src/cli/*.c)) \
            $(if $(filter 1,$(MPI)),src/cli/comm_mpi.c,src/cli/comm_solo.c)
 
-X86   := $(findstring x86_64,$(shell $(CC) -dumpmachine))
-ISAS  := generic $(if $(X86),avx2 avx512)
+# aarch64-linux-gnu (GCC) or arm64-apple-darwin (Apple's clang): NEON is
+# baseline there, armv8-a keeps the build running on any AArch64 CPU.
+TARGET := $(shell $(CC) -dumpmachine)
+X86   := $(findstring x86_64,$(TARGET))
+ARM64 := $(filter aarch64-% arm64-%,$(TARGET))
+ISAS  := generic $(if $(X86),avx2 avx512) $(if $(ARM64),neon)
 FLAGS_generic :=
 FLAGS_avx2    := -march=x86-64-v3
 FLAGS_avx512  := -march=x86-64-v4
+FLAGS_neon    := -march=armv8-a
 
 LIB_OBJ := $(LIB_SRC:src/%.c=$(B)/%.o) $(foreach i,$(ISAS),$(ISA_SRC:src/%.c=$(B)/$(i)/%.o))
 CLI_OBJ := $(CLI_SRC:src/%.c=$(B)/%.o)
@@ -172,7 +178,8 @@ $(B)/activations: tests/activations.c $(B)/libcharnn.a
 	$(CC) $(CLI_INC) $(CPPFLAGS) $(BASE) $(CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libcharnn.a $(LDLIBS)
 
 test: $(CHARNN) $(B)/charnn-faults $(B)/xmlcheck $(B)/activations $(TESTS) $(REPLAY)
-	@CHARNN=./$(CHARNN) BUILD=$(B) SANITIZE=$(SANITIZED) sh tests/run.sh $(TESTS) $(TEST_SH)
+	@CHARNN=./$(CHARNN) BUILD=$(B) SANITIZE=$(SANITIZED) ISAS='$(ISAS)' \
+	    sh tests/run.sh $(TESTS) $(TEST_SH)
 
 # Throughput of the speed issue's configurations a) to d), 1 and 2 threads,
 # the default model, and sampling (charnn bench). Run it on an otherwise idle

@@ -3,10 +3,11 @@
 # again under every other kernel build this CPU supports (CHARNN_ISA), so
 # that each instruction set's cells are trained end to end, not only the
 # one the CPU would pick. Lines are relabelled with the kernel set; a build
-# that crashes or fails without a report is a failure of its own.
+# that crashes or fails without a report is a failure of its own. ISAS
+# (from make test) lists the builds of this architecture.
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
-for isa in generic avx2 avx512; do
+for isa in ${ISAS:-generic avx2 avx512 neon}; do
     [ "$(CHARNN_ISA=$isa "${CHARNN:-./charnn}" --version 2>/dev/null | sed -n 's/.*kernels: \([a-z0-9]*\).*/\1/p')" = "$isa" ] ||
         { echo "ok - [$isa] not supported by this CPU # skipped"; continue; }
     CHARNN_ISA=$isa "${BUILD:-build}/test_train" >"$out" 2>&1
