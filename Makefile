@@ -17,6 +17,8 @@
 #   make CROSS_COMPILE=aarch64-linux-gnu-
 #                        charnn for ARM64 Linux, with aarch64-linux-gnu-gcc, into
 #                        build/aarch64-linux-gnu/ (programs linked statically)
+#   make test CROSS_COMPILE=aarch64-linux-gnu-
+#                        every test on that build, run by qemu-aarch64 (EMU=)
 # The matrix and cell kernels (ISA_SRC) are compiled once per instruction
 # set: portable C, on x86-64 also x86-64-v3 (AVX2, FMA) and x86-64-v4
 # (AVX-512), on AArch64 also NEON; the binary picks the best the CPU
@@ -28,7 +30,8 @@
 
 CC       ?= cc
 # CROSS_COMPILE=prefix-: the compiler and archiver are prefix-gcc and prefix-ar
-# (unless CC or AR is given), and the build goes to build/<target>/.
+# (unless CC or AR is given), the build goes to build/<target>/ and its
+# programs run under EMU (qemu-<cpu>) in make test.
 ifneq ($(CROSS_COMPILE),)
 ifeq ($(origin CC),default)
 CC       := $(CROSS_COMPILE)gcc
@@ -87,6 +90,7 @@ endif
 # statically linked (the shared library aside), so that they run anywhere,
 # and under qemu without the target's libraries
 LDFLAGS  += -static
+EMU      ?= qemu-$(firstword $(subst -, ,$(shell $(CC) -dumpmachine)))
 endif
 
 ISA_SRC := $(addprefix src/kernels/,gemm.c loss.c rnn.c lstm.c gru.c)
@@ -208,9 +212,23 @@ $(B)/activations: tests/activations.c $(B)/libcharnn.a
 	@mkdir -p $(@D)
 	$(CC) $(CLI_INC) $(CPPFLAGS) $(BASE) $(CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libcharnn.a $(LDLIBS)
 
-test: $(CHARNN) $(B)/charnn-faults $(B)/xmlcheck $(B)/activations $(TESTS) $(REPLAY)
-	@CHARNN=./$(CHARNN) BUILD=$(B) SANITIZE=$(SANITIZED) ISAS='$(ISAS)' \
-	    sh tests/run.sh $(TESTS) $(TEST_SH)
+# The programs the tests run: natively themselves; under CROSS_COMPILE
+# $(B)/emu/X, a script that execs $(EMU) on $(B)/X (exec keeps the pid,
+# which the tests' signals and locks rely on).
+TEST_PROGS := $(CHARNN) $(B)/charnn-faults $(B)/xmlcheck $(B)/activations $(TESTS) $(REPLAY)
+ifneq ($(CROSS_COMPILE),)
+RUN := $(B)/emu
+$(RUN)/%: $(B)/%
+	@mkdir -p $(@D)
+	printf '#!/bin/sh\nexec %s "%s" "$$@"\n' '$(EMU)' '$(CURDIR)/$<' > $@ && chmod +x $@
+else
+RUN := $(B)
+endif
+
+test: $(TEST_PROGS) $(TEST_PROGS:$(B)/%=$(RUN)/%)
+	@CHARNN=./$(CHARNN:$(B)/%=$(RUN)/%) BUILD=$(RUN) SANITIZE=$(SANITIZED) ISAS='$(ISAS)' \
+	    EMU='$(if $(CROSS_COMPILE),$(EMU))' CROSS_COMPILE='$(CROSS_COMPILE)' \
+	    sh tests/run.sh $(TESTS:$(B)/%=$(RUN)/%) $(TEST_SH)
 
 # Throughput of the speed issue's configurations a) to d), 1 and 2 threads,
 # the default model, and sampling (charnn bench). Run it on an otherwise idle
@@ -277,7 +295,7 @@ install: $(CHARNN) $(B)/libcharnn.a $(B)/libcharnn.so
 	install -m 755 $(B)/libcharnn.so "$(DESTDIR)$(LIBDIR)/libcharnn.so.$(VERSION)"
 	ln -sf libcharnn.so.$(VERSION) "$(DESTDIR)$(LIBDIR)/$(SONAME)"
 	ln -sf $(SONAME) "$(DESTDIR)$(LIBDIR)/libcharnn.so"
-	./$(CHARNN) help --man > "$(DESTDIR)$(MANDIR)/man1/charnn.1"
+	$(if $(CROSS_COMPILE),$(EMU)) ./$(CHARNN) help --man > "$(DESTDIR)$(MANDIR)/man1/charnn.1"
 	printf '%s\n' 'prefix=$(PREFIX)' 'includedir=$${prefix}/include' 'libdir=$${prefix}/lib' '' \
 	    'Name: charnn' 'Description: character-level RNN, LSTM and GRU language models' \
 	    'Version: $(VERSION)' 'Cflags: -I$${includedir}' 'Libs: -L$${libdir} -lcharnn' \
