@@ -225,9 +225,25 @@ else
 RUN := $(B)
 endif
 
-test: $(TEST_PROGS) $(TEST_PROGS:$(B)/%=$(RUN)/%)
+# tests/test_portable.sh loads each build's checkpoints in another: under
+# CROSS_COMPILE the native charnn (made here); natively, on x86-64, the
+# aarch64 build's when make CROSS_COMPILE=aarch64-linux-gnu- has made one
+# and qemu-aarch64 is there (brought up to date first).
+HOSTCC ?= cc
+ifneq ($(CROSS_COMPILE),)
+PEER := charnn
+PEER_MAKE := CROSS_COMPILE= CC=$(HOSTCC) AR=ar
+else ifneq ($(and $(X86),$(filter build,$(B)),$(wildcard build/aarch64-linux-gnu/charnn)),)
+PEER := $(if $(shell command -v qemu-aarch64 2>/dev/null),build/aarch64-linux-gnu/emu/charnn)
+PEER_MAKE := CROSS_COMPILE=aarch64-linux-gnu- CC=aarch64-linux-gnu-gcc AR=aarch64-linux-gnu-ar
+endif
+peer:
+	$(if $(PEER),@$(MAKE) --no-print-directory $(PEER_MAKE) $(PEER))
+
+test: $(TEST_PROGS) $(TEST_PROGS:$(B)/%=$(RUN)/%) peer
 	@CHARNN=./$(CHARNN:$(B)/%=$(RUN)/%) BUILD=$(RUN) SANITIZE=$(SANITIZED) ISAS='$(ISAS)' \
 	    EMU='$(if $(CROSS_COMPILE),$(EMU))' CROSS_COMPILE='$(CROSS_COMPILE)' \
+	    PEER_CHARNN='$(if $(PEER),./$(PEER))' \
 	    sh tests/run.sh $(TESTS:$(B)/%=$(RUN)/%) $(TEST_SH)
 
 # Throughput of the speed issue's configurations a) to d), 1 and 2 threads,
@@ -307,5 +323,5 @@ uninstall:
 clean:
 	rm -rf build charnn
 
-.PHONY: all test test-mpi bench soak abuse fuzz install uninstall clean
+.PHONY: all test peer test-mpi bench soak abuse fuzz install uninstall clean
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(LIB64_OBJ:.o=.d) $(FAULT_OBJ:.o=.d)
