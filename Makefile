@@ -121,7 +121,10 @@ FUZZ    := checkpoint text cli
 REPLAY  := $(FUZZ:%=$(B)/replay_%)
 
 SANITIZED := $(if $(filter 1,$(SANITIZE) $(TSAN)),1)
-all: $(CHARNN) $(if $(filter 1,$(SANITIZED) $(MPI)),,$(B)/libcharnn.so)
+# macOS links with ld64, which knows no -soname: there make leaves the
+# shared library out (charnn and libcharnn.a are built as everywhere).
+DARWIN := $(findstring darwin,$(TARGET))
+all: $(CHARNN) $(if $(filter 1,$(SANITIZED) $(MPI))$(DARWIN),,$(B)/libcharnn.so)
 
 $(CHARNN): $(CLI_OBJ) $(B)/libcharnn.a
 	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(B)/libcharnn.a $(LDLIBS)
