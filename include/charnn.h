@@ -31,7 +31,7 @@
 #endif
 
 CN_API const char *cn_version(void);      /* CHARNN_VERSION of the library in use */
-CN_API const char *cn_kernels_name(void); /* "avx512", "avx2" or "generic" */
+CN_API const char *cn_kernels_name(void); /* "avx512", "avx2", "neon" or "generic" */
 CN_API int cn_cpu_count(void);            /* online processors, at least 1 */
 CN_API uint64_t cn_physical_memory(void); /* bytes, 0 if unknown */
 CN_API double cn_seconds(void);           /* a monotonic clock */

@@ -37,6 +37,14 @@ stderr_has() {
     grep -Eqi -e "$1" "$T/err" || problem "expected stderr to match /$1/"
 }
 
+# Emulation: under make test CROSS_COMPILE=..., EMU names the emulator
+# (qemu-aarch64) every program of the build runs under, 20 to 100 times
+# slower than natively (qemu emulates floating point in software, a fused
+# multiply-add slowest). A time bound meant for the machine's own speed is
+# multiplied by SLOW, 1 natively: timeout $((30 * SLOW)).
+SLOW=1
+[ -n "${EMU:-}" ] && SLOW=20
+
 # Background runs. A non-interactive sh starts them with SIGINT ignored;
 # $DEFSIG before the command restores the default of INT, TERM and HUP, as
 # under a terminal: env --default-signal (GNU coreutils), else (BSD env, as

@@ -9,6 +9,7 @@
 #   usage: sh tests/soak.sh [KILLS]      (run from the repository root)
 kills=${1:-60}
 CHARNN=${CHARNN:-./charnn}
+. "$(dirname "$0")/lib.sh" # SLOW
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 awk 'BEGIN { srand(7); for (i = 0; i < 400; i++) { for (j = 0; j < 60; j++)
@@ -23,7 +24,8 @@ while [ "$i" -lt "$kills" ]; do
     i=$((i + 1))
     r=$(od -An -N2 -tu2 /dev/urandom | tr -d ' ')
     slow=$((r % 25))                                  # 0..24 ms per pause, 3 pauses a save
-    nap=$(awk -v r="$r" 'BEGIN { printf "%.3f", 0.05 + (r % 400) / 1000 }')
+    # 0.05 to 0.45 s (times SLOW: tests/lib.sh)
+    nap=$(awk -v r="$r" -v s="$SLOW" 'BEGIN { printf "%.3f", s * (0.05 + (r % 400) / 1000) }')
     CHARNN_SLOW_SAVE_MS=$slow "${BUILD:-build}/charnn-faults" train "$dir/corpus.txt" $flags \
         --resume "$ckpt" --checkpoint "$ckpt" --iters 100000000 --eval-every 1 \
         >/dev/null 2>"$dir/err" &

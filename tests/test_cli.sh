@@ -39,7 +39,7 @@ fi
 # exit status in $rc, the command line in $cmd; a hang is cut at 30 s.
 run() {
     cmd="$*"
-    timeout 30 "$@" </dev/null >"$T/out" 2>"$T/err"
+    timeout $((30 * SLOW)) "$@" </dev/null >"$T/out" 2>"$T/err"
     rc=$?
 }
 

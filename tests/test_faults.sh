@@ -71,7 +71,7 @@ start_slow() { # ms
         --checkpoint "$dir/sig.ckpt" --force --iters 100000000 --eval-every 100000 \
         >"$dir/out" 2>"$dir/err" &
     pid=$!
-    started "$dir/out" $pid 5
+    started "$dir/out" $pid $((5 * SLOW))
 }
 
 # a second Ctrl-C during the save does not corrupt it

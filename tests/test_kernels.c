@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The kernels of every instruction-set build this CPU can run (generic,
- * avx2, avx512): the blocked products against the plain reference loops
- * (which are checked against a double-precision sum), over odd shapes,
- * leading dimensions wider than the matrices, transposed operands, gate
- * blocks, bias and accumulate modes, and every split between 1 to 3
- * threads (which must give identical bits); exp, tanh and sigmoid against
- * libm; and a whole forward and backward pass of every cell kind against
- * the portable build.
+ * The kernels of every instruction-set build of this architecture that this
+ * CPU can run (generic; avx2, avx512 on x86-64; neon on AArch64): the
+ * blocked products against the plain reference loops (which are checked
+ * against a double-precision sum), over odd shapes, leading dimensions
+ * wider than the matrices, transposed operands, gate blocks, bias and
+ * accumulate modes, and every split between 1 to 3 threads (which must give
+ * identical bits); exp, tanh and sigmoid against libm; and a whole forward
+ * and backward pass of every cell kind against the portable build.
  */
 #include "check.h"
 #include "core.h"
@@ -17,7 +17,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#ifdef __aarch64__
+static const char *const isa_names[] = {"generic", "neon"};
+#else
 static const char *const isa_names[] = {"generic", "avx2", "avx512"};
+#endif
+enum { NISAS = sizeof isa_names / sizeof isa_names[0] };
 
 static void fill(CnReal *x, size_t n, CnRng *rng)
 {
@@ -283,7 +288,7 @@ int main(void)
             reference_case("tn", cn_ref_gemm_tn, 1, 0, M, N, K, acc, &rng);
         }
     test_functions();
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < NISAS; i++) {
         const CnIsa *isa = cn_isa_named(isa_names[i]);
         if (!isa) {
             printf("ok - %s kernels: not built or not supported by this CPU # skipped\n",

@@ -30,8 +30,9 @@ trap 'exit 1' INT TERM
 cd "$T" || exit 1
 
 # run CMD...: stdout to out, stderr to err (in $T), status in $rc; cut at 30 s
+# (times SLOW, tests/lib.sh, as every bound here)
 run() {
-    timeout 30 "$@" </dev/null >out 2>err
+    timeout $((30 * SLOW)) "$@" </dev/null >out 2>err
     rc=$?
 }
 expect_rc() { [ "$rc" -eq "$1" ] || problem "expected exit $1, got $rc"; }
@@ -57,11 +58,11 @@ start_bg() {
     $DEFSIG "$@" </dev/null >"$o" 2>"$o.err" &
     bg_pid=$!
     bg_note= # reported by finish_bg, within the check
-    started "$o" $bg_pid 30 || bg_note="the run had not started: $(head -c 200 "$o.err")"
+    started "$o" $bg_pid $((30 * SLOW)) || bg_note="the run had not started: $(head -c 200 "$o.err")"
 }
 # finish_bg: waits up to 30 s for the background run; its status in $rc.
 finish_bg() {
-    ended $bg_pid 30 || problem "still running after 30 s; killed"
+    ended $bg_pid $((30 * SLOW)) || problem "still running after $((30 * SLOW)) s; killed"
     bg_pid=
     [ -n "${bg_note:-}" ] && problem "$bg_note"
     bg_note=
@@ -252,7 +253,7 @@ mkdir -p shared && chmod 777 shared && printf 'notes' > shared/x.ckpt && chmod 0
 cp c.txt shared/c.txt && chmod 644 shared/c.txt
 if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
     chmod 755 "$T"
-    timeout 30 setpriv --reuid=65534 --regid=65534 --clear-groups "$CHARNN" train shared/c.txt \
+    timeout $((30 * SLOW)) setpriv --reuid=65534 --regid=65534 --clear-groups "$CHARNN" train shared/c.txt \
         $S --iters 5 --quiet --checkpoint shared/x.ckpt >out 2>err </dev/null
     rc=$?
 else
@@ -328,12 +329,12 @@ if command -v nohup >/dev/null; then
 fi
 
 rm -f cl.ckpt*
-timeout 30 "$CHARNN" train c.txt $S --iters 5 --checkpoint cl.ckpt --log cl.csv </dev/null >&- 2>err
+timeout $((30 * SLOW)) "$CHARNN" train c.txt $S --iters 5 --checkpoint cl.ckpt --log cl.csv </dev/null >&- 2>err
 rc=$?
 begin; expect_rc 1; one_line; stderr_has 'standard output'; loads cl.ckpt
 grep -Eqv '^([0-9a-f]{16},|run,)' cl.csv && problem "cl.csv has lines that are not the log's"
 report "6. stdout closed (>&-): saves, says so and exits 1; nothing lands in another file"
-timeout 30 "$CHARNN" train c.txt $S --iters 5 --checkpoint cl2.ckpt --log cl2.csv <&- >&- 2>&-
+timeout $((30 * SLOW)) "$CHARNN" train c.txt $S --iters 5 --checkpoint cl2.ckpt --log cl2.csv <&- >&- 2>&-
 rc=$?
 begin; expect_rc 1; loads cl2.ckpt
 grep -Eqv '^([0-9a-f]{16},|run,)' cl2.csv && problem "cl2.csv has lines that are not the log's: $(grep -Ev '^([0-9a-f]{16},|run,)' cl2.csv | head -2)"
@@ -343,9 +344,9 @@ report "6. all three standard descriptors closed: exit 1, the log holds only the
 if command -v mkfifo >/dev/null; then
     rm -f fifo.csv last.ckpt*
     mkfifo fifo.csv
-    timeout 30 head -n 1 fifo.csv >/dev/null &
+    timeout $((30 * SLOW)) head -n 1 fifo.csv >/dev/null &
     reader=$!
-    CHARNN_SLOW_SAVE_MS=300 timeout 30 "$FAULTS" train c.txt $S --iters 1 --quiet \
+    CHARNN_SLOW_SAVE_MS=300 timeout $((30 * SLOW)) "$FAULTS" train c.txt $S --iters 1 --quiet \
         --checkpoint last.ckpt --log fifo.csv >out 2>err </dev/null
     rc=$?
     kill $reader 2>/dev/null # if the run never opened the log
@@ -380,7 +381,7 @@ if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
     # root writes anywhere: run as nobody, for whom ro/ is read-only
     chmod 755 "$T"
     t0=$(now_ns)
-    timeout 30 setpriv --reuid=65534 --regid=65534 --clear-groups "$CHARNN" train ro/c.txt $S \
+    timeout $((30 * SLOW)) setpriv --reuid=65534 --regid=65534 --clear-groups "$CHARNN" train ro/c.txt $S \
         --time-budget 8s --eval-every 0 --checkpoint ro/x.ckpt >out 2>err </dev/null
     rc=$?
     ms=$((($(now_ns) - t0) / 1000000))
@@ -395,21 +396,21 @@ fi
 
 run "$CHARNN" train c.txt $S --iters 20 --eval-every 10 --checkpoint s8.ckpt --quiet
 t0=$(date +%s)
-timeout 10 "$CHARNN" sample s8.ckpt --length 0 >&- 2>err; rc=$?
+timeout $((10 * SLOW)) "$CHARNN" sample s8.ckpt --length 0 >&- 2>err; rc=$?
 begin; expect_rc 1; one_line
 report "8. sample --length 0 with stdout closed stops at the first failed write (exit $rc)"
 # /dev/full (a full disk) is Linux's; elsewhere (macOS) its checks are skipped
 if [ -w /dev/full ]; then
-    timeout 10 "$CHARNN" sample s8.ckpt --length 0 >/dev/full 2>err; rc=$?
+    timeout $((10 * SLOW)) "$CHARNN" sample s8.ckpt --length 0 >/dev/full 2>err; rc=$?
     begin; expect_rc 1; one_line
     report "8. sample --length 0 >/dev/full stops at the first failed write (exit $rc)"
     t0=$(now_ns)
-    timeout 10 "$CHARNN" sample s8.ckpt --length 1000000 >/dev/full 2>err; rc=$?
+    timeout $((10 * SLOW)) "$CHARNN" sample s8.ckpt --length 1000000 >/dev/full 2>err; rc=$?
     ms=$((($(now_ns) - t0) / 1000000))
     begin; expect_rc 1; [ $ms -lt 1000 ] || problem "took $ms ms: generated everything first"
     report "8. sample --length 1000000 >/dev/full stops at once (exit $rc, $ms ms)"
     for what in "eval s8.ckpt c.txt" "info s8.ckpt" "export s8.ckpt" "--version" "help train"; do
-        timeout 10 "$CHARNN" $what >/dev/full 2>err; rc=$?
+        timeout $((10 * SLOW)) "$CHARNN" $what >/dev/full 2>err; rc=$?
         begin; expect_rc 1; one_line
         report "8. $what >/dev/full exits 1 with a message (exit $rc)"
     done
@@ -435,7 +436,7 @@ plot_of() {
     shift
     { echo "iteration,epoch,loss,smooth_loss,val_loss,lr,grad_norm,chars_per_s,seconds"
       printf '%s\n' "$@"; } > "$name.csv"
-    timeout 10 "$CHARNN" plot "$name.csv" -o "$name.svg" >out 2>err
+    timeout $((10 * SLOW)) "$CHARNN" plot "$name.csv" -o "$name.svg" >out 2>err
     rc=$?
     begin
     [ "$rc" -eq 124 ] && problem "did not end in 10 s"
@@ -625,7 +626,7 @@ if [ "$(id -u)" -ne 0 ]; then
     run "$CHARNN" train c.txt $S --iters 5 --checkpoint locked/m.ckpt
 elif command -v setpriv >/dev/null; then
     # root opens anything: run as nobody, for whom root's lock file is read-only
-    timeout 30 setpriv --reuid=65534 --regid=65534 --clear-groups "$CHARNN" train c.txt $S \
+    timeout $((30 * SLOW)) setpriv --reuid=65534 --regid=65534 --clear-groups "$CHARNN" train c.txt $S \
         --iters 5 --checkpoint locked/m.ckpt >out 2>err </dev/null
     rc=$?
 else

@@ -18,7 +18,7 @@ trap 'rm -rf "$T"' EXIT
 # run CMD...: stdout to $T/out, stderr to $T/err, exit status in $rc
 run() {
     cmd="$*"
-    timeout 30 "$@" </dev/null >"$T/out" 2>"$T/err"
+    timeout $((30 * SLOW)) "$@" </dev/null >"$T/out" 2>"$T/err"
     rc=$?
 }
 

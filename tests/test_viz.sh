@@ -5,7 +5,8 @@
 # script runs, the text (English and Persian) is the rendered document's,
 # the activations the page shows for a unit are the library's within the
 # quantization step, and the text is tinted. Then the page of the default
-# model's size (2 x 512 GRU) for 5,000 characters: its size and load time.
+# model's size (2 x 512 GRU) for 5,000 characters: its size and load time
+# (natively only: under emulation it would take longer than the rest).
 # Bad input and outputs that must not be replaced. Run from the repository
 # root; BUILD names the build directory (the activations tool).
 CHARNN=${CHARNN:-./charnn}
@@ -225,22 +226,32 @@ EOF
 fi
 
 # the default model's size: a 2 x 512 GRU, 5,000 characters
-"$CHARNN" train data/input.txt --iters 2 --warmup 0 --val-frac 0 --quiet \
-    --checkpoint "$T/big.ckpt" >"$T/out" 2>"$T/err"
-check $? "set-up: a model of the default size (2 x 512 GRU)" "$T/err"
-"$CHARNN" viz "$T/big.ckpt" data/input.txt -o "$T/big.html" >"$T/out" 2>"$T/err"
-rc=$?
-size=$(wc -c <"$T/big.html")
-[ $rc -eq 0 ] && [ "$size" -lt 8000000 ]
-check $? "the page of 5,000 characters of a 2 x 512 GRU is under 8 MB ($size bytes)" "$T/err"
-if [ -n "$BROWSER" ]; then
-    browse big.dom --dump-dom "file://$T/big.html#l1.u.100"
-    "$ACTS" "$T/big.ckpt" data/input.txt 5000 1 u 100 >"$T/big.lib"
-    wait
-    ms=$(sed -n 's/.*data-ready-ms="\([0-9]*\)".*/\1/p' "$T/big.dom" | head -1)
-    [ -n "$ms" ] && [ "$ms" -lt 3000 ]
-    check $? "... and is ready in chromium in under 3 s (${ms:-no} ms, a unit shown)" "$T/browser.log"
-    python3 - "$T" <<'EOF' >"$T/report" 2>&1
+if [ -n "${EMU:-}" ]; then
+    # some 50 billion multiply-adds: over ten minutes under qemu, which
+    # emulates each in software
+    for what in "set-up: a model of the default size (2 x 512 GRU)" \
+        "the page of 5,000 characters of a 2 x 512 GRU is under 8 MB" \
+        "... and is ready in chromium in under 3 s" \
+        "... and shows the library's values within half its quantization step"; do
+        echo "ok - $what # skipped under $EMU: too slow emulated; the native make test runs it"
+    done
+else
+    "$CHARNN" train data/input.txt --iters 2 --warmup 0 --val-frac 0 --quiet \
+        --checkpoint "$T/big.ckpt" >"$T/out" 2>"$T/err"
+    check $? "set-up: a model of the default size (2 x 512 GRU)" "$T/err"
+    "$CHARNN" viz "$T/big.ckpt" data/input.txt -o "$T/big.html" >"$T/out" 2>"$T/err"
+    rc=$?
+    size=$(wc -c <"$T/big.html")
+    [ $rc -eq 0 ] && [ "$size" -lt 8000000 ]
+    check $? "the page of 5,000 characters of a 2 x 512 GRU is under 8 MB ($size bytes)" "$T/err"
+    if [ -n "$BROWSER" ]; then
+        browse big.dom --dump-dom "file://$T/big.html#l1.u.100"
+        "$ACTS" "$T/big.ckpt" data/input.txt 5000 1 u 100 >"$T/big.lib"
+        wait
+        ms=$(sed -n 's/.*data-ready-ms="\([0-9]*\)".*/\1/p' "$T/big.dom" | head -1)
+        [ -n "$ms" ] && [ "$ms" -lt 3000 ]
+        check $? "... and is ready in chromium in under 3 s (${ms:-no} ms, a unit shown)" "$T/browser.log"
+        python3 - "$T" <<'EOF' >"$T/report" 2>&1
 import json, re, sys
 d = sys.argv[1]
 page = open(d + '/big.html', encoding='utf-8').read()
@@ -254,7 +265,8 @@ err = max(abs(a - b) for a, b in zip(shown, want))
 print('%d values, %d bits, worst difference %.3f of a step' % (len(shown), bits, err / step))
 sys.exit(0 if len(shown) == 5000 and err <= step / 2 + 6e-5 else 1)
 EOF
-    check $? "... and shows the library's values within half its quantization step ($(cat "$T/report"))" "$T/report"
+        check $? "... and shows the library's values within half its quantization step ($(cat "$T/report"))" "$T/report"
+    fi
 fi
 
 # bad input, and what viz must not write over

@@ -27,6 +27,11 @@ static int has_v3_extras(void)
 }
 #endif
 
+/* NEON (Advanced SIMD) is part of every AArch64 CPU: no check needed. */
+#if defined(__aarch64__) && !defined(CHARNN_DOUBLE) && !defined(CHARNN_GENERIC_ONLY)
+#define HAVE_NEON_BUILD 1
+#endif
+
 static int supported(const char *name)
 {
     if (strcmp(name, "generic") == 0)
@@ -42,6 +47,10 @@ static int supported(const char *name)
                __builtin_cpu_supports("avx512cd") && __builtin_cpu_supports("avx512dq") &&
                __builtin_cpu_supports("avx512vl");
 #endif
+#ifdef HAVE_NEON_BUILD
+    if (strcmp(name, "neon") == 0)
+        return 1;
+#endif
     return 0;
 }
 
@@ -54,6 +63,10 @@ const CnIsa *cn_isa_named(const char *name)
         return &cn_isa_avx512;
     if (strcmp(name, "avx2") == 0)
         return &cn_isa_avx2;
+#endif
+#ifdef HAVE_NEON_BUILD
+    if (strcmp(name, "neon") == 0)
+        return &cn_isa_neon;
 #endif
     return &cn_isa_generic;
 }
@@ -77,6 +90,8 @@ const CnIsa *cn_isa(void)
             isa = cn_isa_named("avx512");
         if (!isa)
             isa = cn_isa_named("avx2");
+        if (!isa)
+            isa = cn_isa_named("neon");
         if (!isa)
             isa = &cn_isa_generic;
         atomic_store_explicit(&chosen, isa, memory_order_relaxed);

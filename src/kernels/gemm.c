@@ -15,11 +15,18 @@
  * multiply-adds over k = 0, 1, ..., K-1, however the work is split.
  *
  * Tiles: avx512 MR 6 x NR 64 (24 zmm accumulators), avx2 6 x 16 (12 ymm),
- * generic C 4 x 8.
+ * neon 8 x 12 (24 q registers), generic C 4 x 8.
  */
 #include "kernels.h"
 
 #include <string.h>
+
+/* The neon build is told apart by its name: NEON is baseline on AArch64,
+ * so the generic build there has the same predefined macros. */
+#define ISA_IS_neon 1
+#if defined(__aarch64__) && CN_CAT(ISA_IS, CN_ISA) && !defined(CHARNN_DOUBLE)
+#define NEON_KERNEL 1
+#endif
 
 #if defined(__AVX512F__) && !defined(CHARNN_DOUBLE)
 #include <immintrin.h>
@@ -29,6 +36,10 @@
 #include <immintrin.h>
 #define MR 6
 #define NR 16
+#elif defined(NEON_KERNEL)
+#include <arm_neon.h>
+#define MR 8
+#define NR 12
 #else
 #define MR 4
 #define NR 8 /* 8 accumulators of 4 lanes: fits 16 SSE registers */
@@ -121,6 +132,85 @@ INLINE void tile(const int m, int n, int kc, const float *a, ptrdiff_t rs, ptrdi
             _mm256_maskstore_ps(c + r * ldc + 8 * v, mask[v], t[r][v]);
 }
 
+#elif defined(NEON_KERNEL)
+
+/* AArch64 has 32 registers of 128 bits. An 8 x 12 tile (BLIS's choice for
+ * ARMv8 sgemm) keeps 24 of them as accumulators, 8 rows x 3 vectors of 4
+ * columns, and needs 3 more for a row of B and 2 for A's 8 values at one k:
+ * 29 of 32, nothing spilled. 24 independent chains also cover the 16
+ * multiply-adds in flight that 4 FMA pipes of 4 cycles' latency need
+ * (Apple's P-cores, Neoverse V1/V2). Per k: 24 fused multiply-adds for 5
+ * vector loads (or 3 and 8 scalar ones), so the FMAs bound the loop (those
+ * cores do 4 multiply-adds and 3 loads a cycle, Cortex-A76 and Neoverse N1
+ * 2 and 2). A KC x NR panel of B (KC = 128) is 6 KB and the tile's A,
+ * 8 x KC, 4 KB: both stay in L1 (64 KB on Cortex-A76 and Neoverse, 128 KB
+ * on Apple M-series P-cores) while each panel is reused across the
+ * MC / MR = 32 tiles of an MC x KC block of A (128 KB, in L2: 256 KB to
+ * 1 MB per core on Cortex-A76 and Neoverse, 12 MB shared on M1).
+ * A is read in place: where its 8 rows are contiguous at each k (rs 1, the
+ * weight gradients' A^T), as two vectors, each value used from its lane
+ * (fmla by element); otherwise (rs > 1: activations, row-major) as 8
+ * scalar loads, each used from lane 0. Partial tiles (m < 8 rows, n < 12
+ * columns) go through a row buffer on the stack, so nothing past the tile
+ * is read or written. NR = 12 is no power of two, and nothing needs one:
+ * panels are counted by division, the last one of a block zero padded. */
+
+/* t[r][0..2] += A(r, k) * b0..b2 for the rows r < m, A(r, k) in lane l of av. */
+#define NEON_ROW(r, av, l)                                                                     \
+    if (m > (r)) {                                                                             \
+        t[r][0] = vfmaq_laneq_f32(t[r][0], b0, av, l);                                         \
+        t[r][1] = vfmaq_laneq_f32(t[r][1], b1, av, l);                                         \
+        t[r][2] = vfmaq_laneq_f32(t[r][2], b2, av, l);                                         \
+    }
+
+INLINE void tile(const int m, int n, int kc, const float *a, ptrdiff_t rs, ptrdiff_t ks,
+                 const float *bp, float *c, ptrdiff_t ldc, const float *bias, int acc)
+{
+    float edge[NR] = {0}; /* a row of fewer than NR columns, zero padded */
+    float32x4_t t[MR][3];
+#pragma GCC unroll 8
+    for (int r = 0; r < m; r++) {
+        const float *src = acc ? c + r * ldc : bias;
+        if (src && n < NR) {
+            memcpy(edge, src, (size_t)n * sizeof *edge);
+            src = edge;
+        }
+#pragma GCC unroll 3
+        for (int v = 0; v < 3; v++)
+            t[r][v] = src ? vld1q_f32(src + 4 * v) : vdupq_n_f32(0);
+    }
+    if (rs == 1 && m == MR) {
+        for (int k = 0; k < kc; k++, a += ks, bp += NR) {
+            float32x4_t b0 = vld1q_f32(bp), b1 = vld1q_f32(bp + 4), b2 = vld1q_f32(bp + 8);
+            float32x4_t a0 = vld1q_f32(a), a1 = vld1q_f32(a + 4);
+            NEON_ROW(0, a0, 0) NEON_ROW(1, a0, 1) NEON_ROW(2, a0, 2) NEON_ROW(3, a0, 3)
+            NEON_ROW(4, a1, 0) NEON_ROW(5, a1, 1) NEON_ROW(6, a1, 2) NEON_ROW(7, a1, 3)
+        }
+    } else {
+        for (int k = 0; k < kc; k++, a += ks, bp += NR) {
+            float32x4_t b0 = vld1q_f32(bp), b1 = vld1q_f32(bp + 4), b2 = vld1q_f32(bp + 8);
+#pragma GCC unroll 8
+            for (int r = 0; r < m; r++) {
+                float32x4_t ar = vld1q_dup_f32(a + r * rs);
+                t[r][0] = vfmaq_laneq_f32(t[r][0], b0, ar, 0);
+                t[r][1] = vfmaq_laneq_f32(t[r][1], b1, ar, 0);
+                t[r][2] = vfmaq_laneq_f32(t[r][2], b2, ar, 0);
+            }
+        }
+    }
+#pragma GCC unroll 8
+    for (int r = 0; r < m; r++) {
+        float *dst = n < NR ? edge : c + r * ldc;
+#pragma GCC unroll 3
+        for (int v = 0; v < 3; v++)
+            vst1q_f32(dst + 4 * v, t[r][v]);
+        if (n < NR)
+            memcpy(c + r * ldc, edge, (size_t)n * sizeof *edge);
+    }
+}
+
+#undef NEON_ROW
+
 #else
 
 /* Portable: GCC/Clang vector extensions, 16-byte vectors (SSE, NEON). */
@@ -164,7 +254,11 @@ static void tile_any(int m, int n, int kc, const CnReal *a, ptrdiff_t rs, ptrdif
                      const CnReal *bp, CnReal *c, ptrdiff_t ldc, const CnReal *bias, int acc)
 {
     switch (m) {
-#if MR == 6
+#if MR >= 8
+    case 8: tile(8, n, kc, a, rs, ks, bp, c, ldc, bias, acc); break;
+    case 7: tile(7, n, kc, a, rs, ks, bp, c, ldc, bias, acc); break;
+#endif
+#if MR >= 6
     case 6: tile(6, n, kc, a, rs, ks, bp, c, ldc, bias, acc); break;
     case 5: tile(5, n, kc, a, rs, ks, bp, c, ldc, bias, acc); break;
 #endif

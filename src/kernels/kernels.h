@@ -5,11 +5,12 @@
  * They see arrays and shapes only, never a model or a trainer; they never
  * allocate. src/kernels/gemm.c, loss.c and the cells (rnn.c, lstm.c,
  * gru.c) are compiled once per instruction set, with -DCN_ISA=generic
- * (portable C), avx2 (-march=x86-64-v3) and avx512 (-march=x86-64-v4);
+ * (portable C), on x86-64 avx2 (-march=x86-64-v3) and avx512
+ * (-march=x86-64-v4), on AArch64 neon (-march=armv8-a);
  * CN_ISA_FN(name) gives each build's functions their own names, and each
  * build exports a CnIsa table of them. At run time cn_isa() picks the best
- * table the CPU supports (CHARNN_ISA=generic|avx2|avx512 overrides it, for
- * testing).
+ * table the CPU supports (CHARNN_ISA=generic|avx2|avx512|neon overrides it,
+ * for testing).
  *
  * Work is split between threads only along outputs (rows or columns of a
  * product, units of a layer), never along a sum, so every value is the same
@@ -151,7 +152,7 @@ const CnIsa *cn_isa(void);
 /* Makes isa the table in use (tests): before any CnActs is made, since the
  * packed layouts in an activation buffer follow the table's panel width. */
 void cn_isa_use(const CnIsa *isa);
-/* A table by name ("generic", "avx2", "avx512"), NULL if not built or not
+/* A table by name ("generic", "avx2", "avx512", "neon"), NULL if not built or not
  * supported by this CPU. */
 const CnIsa *cn_isa_named(const char *name);
 
@@ -203,6 +204,7 @@ static inline void cn_carry(const CnReal *carry, CnReal *g, int t, int B, int H,
 CN_ISA_DECLARE(generic)
 CN_ISA_DECLARE(avx2)
 CN_ISA_DECLARE(avx512)
+CN_ISA_DECLARE(neon)
 
 /* Reference matrix products (src/reference.c), plain loops the blocked
  * kernels are tested against. Row-major with leading dimensions; acc = 0

@@ -13,6 +13,10 @@
  * error below 2e-7 (test_kernels measures it against libm).
  * tanh: the odd polynomial of Cephes' tanhf for |x| < 0.625, where
  * 1 - 2/(e^2x + 1) would lose relative accuracy; that formula elsewhere.
+ * The clamps and tanh's choice of formula are bitwise selects (cn_pick):
+ * written as ?:, GCC turns them into branches (threading the clamped,
+ * constant case, computing each formula only where it is taken), and a
+ * loop with branches around floating-point arithmetic does not vectorize.
  */
 #ifndef CHARNN_MATHFN_H
 #define CHARNN_MATHFN_H
@@ -35,10 +39,22 @@ static inline CnReal cn_ftanh(CnReal x)
 
 #else
 
+/* c ? a : b, bit for bit, without a branch. */
+static inline float cn_pick(int c, float a, float b)
+{
+    union {
+        float f;
+        uint32_t u;
+    } ua = {.f = a}, ub = {.f = b}, r;
+    uint32_t m = -(uint32_t)(c != 0);
+    r.u = (ua.u & m) | (ub.u & ~m);
+    return r.f;
+}
+
 static inline float cn_fexp(float x)
 {
-    x = x < -87.3f ? -87.3f : x;
-    x = x > 88.3f ? 88.3f : x;
+    x = cn_pick(x < -87.3f, -87.3f, x);
+    x = cn_pick(x > 88.3f, 88.3f, x);
     /* n = round(x / ln2): adding 1.5 * 2^23 leaves no fraction bits */
     float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
     float r = x - n * 0.693359375f;  /* ln2 high part: n * it is exact */
@@ -69,7 +85,7 @@ static inline float cn_ftanh(float x)
     small = small * z * x + x;
     float big = 1.0f - 2.0f / (cn_fexp(2.0f * ax) + 1.0f);
     big = x < 0 ? -big : big;
-    return ax < 0.625f ? small : big;
+    return cn_pick(ax < 0.625f, small, big);
 }
 
 #endif

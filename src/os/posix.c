@@ -3,6 +3,7 @@
  * os.h on POSIX systems (Linux, macOS, the BSDs).
  */
 #define _POSIX_C_SOURCE 200809L
+#define _DARWIN_C_SOURCE /* macOS: sysconf's _SC_PHYS_PAGES and _SC_NPROCESSORS_ONLN */
 #include "os.h"
 
 #include <errno.h>
