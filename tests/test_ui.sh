@@ -80,7 +80,7 @@ grep -q "^best validation loss .* at iteration [0-9]*, in $dir/p.best.ckpt; the 
 check $? "the summary names the best checkpoint, which exists, and how to sample from it" "$dir/plain"
 "$CHARNN" train "$dir/a.txt" $small --iters 3 --checkpoint "$dir/it's mine.ckpt" >"$dir/quoted" 2>&1
 grep -q "^sample from it with: .* sample '$dir/it'\\\\''s mine.best.ckpt'\$" "$dir/quoted" &&
-    sh -c "$(sed -n 's/^sample from it with: //p' "$dir/quoted") --length 5" >/dev/null
+    sh -c "\"$CHARNN\" $(sed -n 's/^sample from it with: [^ ]* //p' "$dir/quoted") --length 5" >/dev/null
 check $? "how to sample is one command for the shell, the checkpoint's name quoted" "$dir/quoted"
 "$CHARNN" info "$dir/p.best.ckpt" | grep -q "^best: .* this checkpoint"
 check $? "info on the best checkpoint says it is the best"
