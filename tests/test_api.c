@@ -9,6 +9,7 @@
 #define _POSIX_C_SOURCE 200809L
 #include "charnn.h"
 #include "check.h"
+#include "tempdir.h"
 
 #include <math.h>
 #include <stdlib.h>

@@ -9,6 +9,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "check.h"
+#include "tempdir.h"
 #include "core.h"
 
 #include <stdlib.h>
@@ -16,7 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static char dir[512];
+static char dir[200]; /* check_temp_dir says so if TMPDIR is too long */
 
 /* Two threads take their first CRC at once: the table is made once, without
  * a race (make test TSAN=1 checks this). */

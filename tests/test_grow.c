@@ -16,12 +16,13 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "check.h"
+#include "tempdir.h"
 #include "core.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-static char dir[512];
+static char dir[200]; /* check_temp_dir says so if TMPDIR is too long */
 
 /* The old text's characters are '\n', ' ', a b c x y z; the new one adds
  * '\t' before them all, 'A' and 'm' between them, 'é' after them, and

@@ -8,12 +8,13 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "check.h"
+#include "tempdir.h"
 #include "core.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-static char dir[512];
+static char dir[200]; /* check_temp_dir says so if TMPDIR is too long */
 static int threads = 2; /* results must not depend on it: see test_threads */
 
 /* A corpus of `reps` copies of a line, in a static buffer. */
