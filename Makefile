@@ -19,6 +19,11 @@
 #                        build/aarch64-linux-gnu/ (programs linked statically)
 #   make test CROSS_COMPILE=aarch64-linux-gnu-
 #                        every test on that build, run by qemu-aarch64 (EMU=)
+#   make CROSS_COMPILE=x86_64-w64-mingw32-
+#                        charnn.exe for Windows, with MinGW-w64, into
+#                        build/x86_64-w64-mingw32/ (needs only Windows' DLLs)
+#   make test CROSS_COMPILE=x86_64-w64-mingw32-
+#                        the C tests under wine, then charnn.exe against charnn
 # The matrix and cell kernels (ISA_SRC) are compiled once per instruction
 # set: portable C, on x86-64 also x86-64-v3 (AVX2, FMA) and x86-64-v4
 # (AVX-512), on AArch64 also NEON; the binary picks the best the CPU
