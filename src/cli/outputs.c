@@ -13,7 +13,6 @@
  */
 #define _DEFAULT_SOURCE /* flock, realpath */
 #include "cli.h"
-#include "os.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -61,6 +60,13 @@ static void dir_of(const char *path, char *dir, size_t n)
         snprintf(dir, n, "%.*s", slash == path ? 1 : (int)(slash - path), path);
 }
 
+/* The file part of path (all of it when it has no directory). */
+static const char *base_of(const char *path)
+{
+    const char *sep = os_last_separator(path);
+    return sep ? sep + 1 : path;
+}
+
 /* The file an output path names, whether it exists or not: the path with
  * every symbolic link resolved (its directory's, when the file does not
  * exist yet). NULL, with errno, if its directory cannot be resolved. */
@@ -79,7 +85,7 @@ static char *canonical(const char *path)
     char *rdir = realpath(dir, NULL);
     if (!rdir)
         return NULL;
-    const char *base = os_last_separator(path) ? os_last_separator(path) + 1 : path;
+    const char *base = base_of(path);
     size_t len = strlen(rdir) + strlen(base) + 2;
     char *out = malloc(len);
     const char *sep = os_last_separator(rdir);
@@ -132,7 +138,7 @@ static void remove_stale_temps(const char *path)
 {
     char dir[PATH_MAX];
     dir_of(path, dir, sizeof dir);
-    const char *base = os_last_separator(path) ? os_last_separator(path) + 1 : path;
+    const char *base = base_of(path);
     size_t n = strlen(base);
     DIR *d = opendir(dir);
     if (!d)
