@@ -109,13 +109,16 @@ INLINE void tile(const int m, int n, int kc, const float *a, ptrdiff_t rs, ptrdi
                                      _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
     }
     __m256 t[MR][2];
+    const int full = n == NR; /* masked moves are slow on AMD's cores: only at edges */
 #pragma GCC unroll 6
     for (int r = 0; r < m; r++)
 #pragma GCC unroll 2
-        for (int v = 0; v < 2; v++)
-            t[r][v] = acc    ? _mm256_maskload_ps(c + r * ldc + 8 * v, mask[v])
-                      : bias ? _mm256_maskload_ps(bias + 8 * v, mask[v])
-                             : _mm256_setzero_ps();
+        for (int v = 0; v < 2; v++) {
+            const float *src = acc ? c + r * ldc + 8 * v : bias ? bias + 8 * v : NULL;
+            t[r][v] = !src  ? _mm256_setzero_ps()
+                      : full ? _mm256_loadu_ps(src)
+                             : _mm256_maskload_ps(src, mask[v]);
+        }
     for (int k = 0; k < kc; k++, a += ks, bp += NR) {
         __m256 b0 = _mm256_loadu_ps(bp), b1 = _mm256_loadu_ps(bp + 8);
 #pragma GCC unroll 6
@@ -128,8 +131,12 @@ INLINE void tile(const int m, int n, int kc, const float *a, ptrdiff_t rs, ptrdi
 #pragma GCC unroll 6
     for (int r = 0; r < m; r++)
 #pragma GCC unroll 2
-        for (int v = 0; v < 2; v++)
-            _mm256_maskstore_ps(c + r * ldc + 8 * v, mask[v], t[r][v]);
+        for (int v = 0; v < 2; v++) {
+            if (full)
+                _mm256_storeu_ps(c + r * ldc + 8 * v, t[r][v]);
+            else
+                _mm256_maskstore_ps(c + r * ldc + 8 * v, mask[v], t[r][v]);
+        }
 }
 
 #elif defined(NEON_KERNEL)
@@ -308,6 +315,15 @@ static void pack(CnPacked *out, const CnReal *B, int ldb, int trans, int p0, int
     pack_panels(out->p + (size_t)p0 * out->K * NR, B, ldb, trans, out->K, out->width, p0, p1);
 }
 
+/* Rows of the next tile when `left` rows remain: MR, except that the last
+ * MR + a few rows are split in two near-equal tiles (32 = 6+6+6+6+4+4, not
+ * ...+6+2): a tile of 1 or 2 rows has too few independent chains to keep the
+ * FMA pipes busy. */
+static int rows_of_tile(int left)
+{
+    return left <= MR || left >= 2 * MR ? min_int(MR, left) : (left + 1) / 2;
+}
+
 /* Rows [r0, r1) of C times panels [p0, p1) of a packed operand whose panel
  * p sits at bp + (p - p0) * kstride, over k in [k0, k0 + kc). */
 static void tiles(CnReal *C, int ldc, const CnReal *a, ptrdiff_t rs, ptrdiff_t ks, int r0,
@@ -320,8 +336,8 @@ static void tiles(CnReal *C, int ldc, const CnReal *a, ptrdiff_t rs, ptrdiff_t k
         int blk = p / per_blk, q = p % per_blk;
         int col = blk * width + q * NR, n = min_int(NR, width - q * NR);
         const CnReal *bias_col = !from_c && bias ? bias + col : NULL;
-        for (int r = r0; r < r1; r += MR)
-            tile_any(min_int(MR, r1 - r), n, kc, a + r * rs + (ptrdiff_t)k0 * ks, rs, ks, bp,
+        for (int r = r0, m; r < r1; r += m)
+            tile_any(m = rows_of_tile(r1 - r), n, kc, a + r * rs + (ptrdiff_t)k0 * ks, rs, ks, bp,
                      C + (size_t)r * ldc + col, ldc, bias_col, from_c);
     }
 }

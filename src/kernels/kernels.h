@@ -85,7 +85,7 @@ typedef struct {
 #define CN_CAT(a, b) CN_CAT2(a, b)
 #define CN_ISA_FN(name) CN_CAT(name, CN_ISA)
 
-enum { CN_KC = 128 }; /* K block of every product: B micro-panels of KC x NR stay in L1 */
+enum { CN_KC = 256 }; /* K block of every product: B micro-panels of KC x NR stay in L1 */
 
 /* One thread's share of a parallel task. */
 typedef struct {
