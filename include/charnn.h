@@ -21,7 +21,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define CHARNN_VERSION "0.2.0"
+#define CHARNN_VERSION "0.3.0"
 
 /* Building the shared library exports these names and nothing else. */
 #if defined(CHARNN_BUILD) && defined(__GNUC__)
@@ -33,6 +33,7 @@
 CN_API const char *cn_version(void);      /* CHARNN_VERSION of the library in use */
 CN_API const char *cn_kernels_name(void); /* "avx512", "avx2", "neon" or "generic" */
 CN_API int cn_cpu_count(void);            /* online processors, at least 1 */
+CN_API int cn_bf16_native(void); /* 1: bf16 products run on AVX512_BF16; 0: emulated */
 CN_API uint64_t cn_physical_memory(void); /* bytes, 0 if unknown */
 CN_API double cn_seconds(void);           /* a monotonic clock */
 
@@ -58,10 +59,12 @@ typedef enum { CN_RNN, CN_LSTM, CN_PEEPHOLE, CN_GRU } CnCell;
 typedef enum { CN_SGD, CN_MOMENTUM, CN_NESTEROV, CN_ADAGRAD, CN_RMSPROP, CN_ADAM } CnOptimKind;
 typedef enum { CN_LR_CONSTANT, CN_LR_STEP, CN_LR_COSINE } CnSchedule;
 typedef enum { CN_INIT_UNIFORM, CN_INIT_ORTHOGONAL } CnInit;
+typedef enum { CN_FP32, CN_BF16 } CnPrecision; /* of the products (README, "Precision") */
 CN_API extern const char *const cn_cell_names[];     /* rnn lstm peephole gru */
 CN_API extern const char *const cn_optim_names[];    /* sgd momentum ... adam */
 CN_API extern const char *const cn_schedule_names[]; /* constant step cosine */
 CN_API extern const char *const cn_init_names[];     /* uniform orthogonal */
+CN_API extern const char *const cn_precision_names[]; /* fp32 bf16 */
 CN_API int cn_lookup(const char *const *names, const char *name);
 
 /* ---------------------------------------------------------------------------
@@ -152,6 +155,8 @@ typedef struct {
     double bptt_random;    /* pi in (0, 1): carried gradients survive a step with
                               probability pi, scaled by 1/pi; 1: off */
     CnInit init;           /* uniform or orthogonal (README, "The model") */
+    CnPrecision precision; /* bf16: the training products' inputs rounded to bfloat16,
+                              sums and everything else in fp32 (README, "Precision") */
     double time_budget;    /* seconds of training; 0: none (the caller stops on it) */
 } CnTrainConfig;
 
@@ -197,7 +202,7 @@ CN_API extern const CnField cn_fields[];
  * survives any failure. A load checks the size its header implies before
  * reading the rest, then the CRC and every field.
  */
-enum { CN_CHECKPOINT_VERSION = 2 };
+enum { CN_CHECKPOINT_VERSION = 3 };
 typedef struct CnCheckpoint CnCheckpoint;
 CN_API CnCheckpoint *cn_checkpoint_load(const char *path, CnError *err);
 CN_API const CnModel *cn_checkpoint_model(const CnCheckpoint *ck);
@@ -222,11 +227,16 @@ typedef struct CnTrainer CnTrainer;
 /* Data parallelism: several processes train one run, each its own streams
  * [first, first + count) of the batch. After each backward pass reduce must
  * sum grads (n values) and the scalars over all processes, in place, alike
- * on every one; parameters then stay equal without being sent. */
+ * on every one; parameters then stay equal without being sent. ready, if
+ * set, is called during the backward pass as soon as grads[offset, offset +
+ * n) is final, top of the model first (the output layer, then each layer
+ * down to the first), so that their sums can start while the rest is
+ * computed; reduce then completes them along with the rest. */
 typedef struct {
     int first, count;
     void (*reduce)(void *ctx, CnReal *grads, size_t n, double *scalars, int nscalars);
     void *ctx;
+    void (*ready)(void *ctx, CnReal *grads, size_t offset, size_t n);
 } CnShard;
 
 /* A new run of a fresh model (cell, hidden, layers) over text's characters,

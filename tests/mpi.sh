@@ -53,6 +53,16 @@ paste "$dir/p1" "$dir/p2" | awk '{ d = $1 - $2; d = d < 0 ? -d : d; if (d > w) w
     END { printf "%d values, largest difference %.2e", n, w; exit !(n > 1000 && w < 1e-4) }' > "$dir/pd"
 check $? "and end with the same parameters: $(cat "$dir/pd") (bound 1e-4)"
 
+# the gradient's sums started during the backward pass (the default) give
+# the same numbers as sums taken after it (CHARNN_MPI_OVERLAP=0)
+CHARNN_MPI_OVERLAP=0 mpi 2 "$CHARNN" train "$dir/fox.txt" $flags --iters 20 \
+    --checkpoint "$dir/after.ckpt" >"$dir/outa" 2>&1
+rc=$?
+grep "summing the gradient" "$dir/out2" > "$dir/sums"
+[ $rc -eq 0 ] && [ "$("$SOLO" export "$dir/after.ckpt" | cksum)" = "$("$SOLO" export "$dir/two.ckpt" | cksum)" ] &&
+    grep -q "0.00 ms starting" "$dir/outa" && [ -s "$dir/sums" ]
+check $? "sums started during the backward pass equal sums after it, bit for bit" "$dir/outa"
+
 # a checkpoint of 2 ranks resumes on 1 process and on 3 ranks, alike
 cp "$dir/two.ckpt" "$dir/r1.ckpt"
 cp "$dir/two.ckpt" "$dir/r3.ckpt"

@@ -177,9 +177,9 @@ static void test_round_trip(void)
     cn_train_state_free(&st);
 }
 
-/* Bytes before the vocabulary in a version 2 file; version 1 lacks the run
- * (8 bytes at FIXED - 8). */
-enum { FIXED = 24 + 16 + 12 + 80 + 16 + 8 + 8 + 40 + 32 + 4 + 40 + 32 + 8 + 8 + 8 };
+/* Bytes before the vocabulary in a version 3 file; version 2 lacks the
+ * precision (4 bytes at FIXED - 4), version 1 the run too (8 more before it). */
+enum { FIXED = 24 + 16 + 12 + 80 + 16 + 8 + 8 + 40 + 32 + 4 + 40 + 32 + 8 + 8 + 8 + 4 };
 
 static void put_u64(unsigned char *p, uint64_t v)
 {
@@ -187,8 +187,9 @@ static void put_u64(unsigned char *p, uint64_t v)
         p[i] = (unsigned char)(v >> (8 * i));
 }
 
-/* A version 1 file (no run) loads: everything else as saved, run 0. */
-static void test_version_1(void)
+/* An older file (version 1: no run, no precision; version 2: no precision)
+ * loads: everything else as saved, the run 0 (version 1), fp32 products. */
+static void test_old_version(uint32_t version)
 {
     CnModel m, out;
     CnTrainState st, back;
@@ -196,26 +197,33 @@ static void test_version_1(void)
     make_model(&m, CN_GRU);
     make_state(&st, &m);
     st.state_len = 1 * 0; /* a model with optimizer state, no carried state */
+    st.cfg.precision = CN_BF16;
     unsigned char *buf;
     size_t n;
     cn_checkpoint_encode(&m, &st, &buf, &n, &err);
-    unsigned char *v1 = malloc(n - 8);
-    memcpy(v1, buf, FIXED - 8);
-    memcpy(v1 + FIXED - 8, buf + FIXED, n - FIXED);
-    put_u32(v1 + 8, 1);
-    put_u64(v1 + 16, n - 8);
-    reseal(v1, n - 8);
-    int ok = cn_checkpoint_parse(v1, n - 8, "v1.ckpt", &out, &back, &err) == 0;
-    CHECK(ok, "a version 1 checkpoint loads: %s", ok ? "" : err.msg);
+    size_t drop = version == 1 ? 12 : 4;
+    unsigned char *old = malloc(n - drop);
+    memcpy(old, buf, FIXED - drop);
+    memcpy(old + FIXED - drop, buf + FIXED, n - FIXED);
+    put_u32(old + 8, version);
+    put_u64(old + 16, n - drop);
+    reseal(old, n - drop);
+    char name[32];
+    snprintf(name, sizeof name, "v%u.ckpt", version);
+    int ok = cn_checkpoint_parse(old, n - drop, name, &out, &back, &err) == 0;
+    CHECK(ok, "a version %u checkpoint loads: %s", version, ok ? "" : err.msg);
     if (ok) {
-        st.p.run = 0;
-        CHECK(back.p.version == 1 && same_state(&st, &back) &&
+        if (version == 1)
+            st.p.run = 0;
+        st.cfg.precision = CN_FP32;
+        CHECK(back.p.version == version && same_state(&st, &back) &&
                   memcmp(out.params, m.params, m.nparams * sizeof(CnReal)) == 0,
-              "with every field as saved and no run identity");
+              "with every field as saved, fp32 products%s",
+              version == 1 ? " and no run identity" : "");
         cn_model_release(&out);
         cn_train_state_free(&back);
     }
-    free(v1);
+    free(old);
     free(buf);
     cn_model_release(&m);
     cn_train_state_free(&st);
@@ -324,8 +332,10 @@ static void test_damage(void)
     memcpy(copy, buf, n);
     put_u32(copy + 8, CN_CHECKPOINT_VERSION + 1);
     reseal(copy, n);
+    char future[32];
+    snprintf(future, sizeof future, "version %d", CN_CHECKPOINT_VERSION + 1);
     CHECK(cn_checkpoint_parse(copy, n, "new.ckpt", &out, NULL, &err) != 0 &&
-              strstr(err.msg, "version 3") && strstr(err.msg, "newer"),
+              strstr(err.msg, future) && strstr(err.msg, "newer"),
           "a future format version is refused: %s", err.msg);
     memcpy(copy, buf, n);
     copy[12] = 1, copy[13] = 2, copy[14] = 3, copy[15] = 4;
@@ -370,7 +380,8 @@ int main(void)
         return 1;
     test_crc_threads();
     test_round_trip();
-    test_version_1();
+    test_old_version(1);
+    test_old_version(2);
     test_size_before_reading();
     test_damage();
     test_readme_table();

@@ -106,7 +106,7 @@ static CnReal *isa_case(const CnIsa *isa, int form, int M, int N, int K, int mod
     CnReal *before = malloc(nc * sizeof *before);
     memcpy(before, C, nc * sizeof *C);
     for (int t = 0; t < parts; t++) {
-        CnPart part = {t, parts, NULL, scratch};
+        CnPart part = {t, parts, NULL, scratch, CN_MUL_FP32, NULL};
         isa->gemm(&part, C, ldc, A, ta ? 1 : lda, ta ? lda : 1, B, ldb, tb, M, N, K,
                   mode == 2 ? bias : NULL, mode == 1);
     }
@@ -175,17 +175,158 @@ static void test_isa_packed(const CnIsa *isa)
         fill(A, (size_t)M * K, &rng), fill(B, (size_t)K * N, &rng);
         exact(R, ldc, A, K, 0, B, ldb, trans, M, N, K);
         int per = (width + isa->nr - 1) / isa->nr;
-        CnPacked packed = {malloc((size_t)G * per * K * isa->nr * sizeof(CnReal)), K, width, G};
+        CnPacked packed = {malloc((size_t)G * per * K * isa->nr * sizeof(CnReal)), K, width, G,
+                           CN_MUL_FP32};
         int panels = cn_panels(&packed, isa->nr);
+        CnPart part = {0, 1, NULL, NULL, CN_MUL_FP32, NULL};
         isa->pack(&packed, B, ldb, trans, 0, panels / 2);
         isa->pack(&packed, B, ldb, trans, panels / 2, panels);
-        isa->gemm_packed(C, ldc, A, K, 1, M, &packed, 0, 1, NULL, 0);
-        isa->gemm_packed(C, ldc, A, K, 1, M, &packed, 1, panels, NULL, 0);
+        isa->gemm_packed(&part, C, ldc, A, K, 1, M, &packed, 0, 1, NULL, 0);
+        isa->gemm_packed(&part, C, ldc, A, K, 1, M, &packed, 1, panels, NULL, 0);
         double worst = worst_error(C, R, M, N, ldc);
         CHECK(worst < 1e-6 * (K + 1), "%s packed %d gate blocks of %d%s: error %.1e", isa->name,
               G, width, trans ? ", transposed" : "", worst);
         free(A), free(B), free(C), free(R), free(packed.p);
     }
+}
+
+/* ------------------------------------------------------------------------- */
+/* bf16 products: rounding, and every build's products (emulated, and native
+ * where the CPU has AVX512_BF16) against plain loops in VDPBF16PS's order. */
+
+static uint32_t bits_of(float x)
+{
+    uint32_t u;
+    memcpy(&u, &x, sizeof u);
+    return u;
+}
+
+static float float_of(uint32_t u)
+{
+    float x;
+    memcpy(&x, &u, sizeof x);
+    return x;
+}
+
+static void test_bf16_rounding(void)
+{
+    const struct {
+        uint32_t in, out;
+        const char *what;
+    } cases[] = {
+        {0x3f800000, 0x3f800000, "1 stays"},
+        {0x3f808000, 0x3f800000, "1 + 2^-8, halfway, to even (down)"},
+        {0x3f818000, 0x3f820000, "1 + 3 x 2^-8, halfway, to even (up)"},
+        {0x3f808001, 0x3f810000, "just above halfway, up"},
+        {0xbf80ffff, 0xbf810000, "negative, up in magnitude"},
+        {0x00400000, 0x00000000, "a denormal becomes zero"},
+        {0x80000001, 0x80000000, "a negative denormal becomes -0"},
+        {0x7f7fffff, 0x7f800000, "the largest float rounds to infinity"},
+        {0xff800000, 0xff800000, "-infinity stays"},
+        {0x7f800001, 0x7fc00000, "a signalling NaN becomes a quiet NaN"},
+        {0xffc12345, 0xffc10000, "a quiet NaN keeps its sign and high payload"},
+    };
+    int bad = -1;
+    for (int i = 0; i < (int)(sizeof cases / sizeof cases[0]); i++)
+        if (bits_of(cn_bf16(float_of(cases[i].in))) != cases[i].out && bad < 0)
+            bad = i;
+    CHECK(bad < 0, "bf16 rounding: nearest, ties to even; denormals, infinities, NaNs (%d "
+          "cases)%s%s", (int)(sizeof cases / sizeof cases[0]), bad < 0 ? "" : "; wrong: ",
+          bad < 0 ? "" : cases[bad].what);
+}
+
+/* C (+)= A . op(B) with bf16 inputs and fp32 sums, k in pairs, the odd
+ * product added first. */
+static void bf16_ref(CnReal *C, int ldc, const CnReal *A, int lda, int ta, const CnReal *B,
+                     int ldb, int tb, int M, int N, int K, const CnReal *bias, int acc)
+{
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) {
+            float sum = acc ? C[(size_t)i * ldc + j] : bias ? bias[j] : 0;
+            for (int k = 0; k < K; k += 2)
+                for (int kk = k + 1; kk >= k; kk--) {
+                    if (kk >= K)
+                        continue;
+                    float a = cn_bf16(A[ta ? (size_t)kk * lda + i : (size_t)i * lda + kk]);
+                    float b = cn_bf16(B[tb ? (size_t)j * ldb + kk : (size_t)kk * ldb + j]);
+                    sum += a * b; /* exact product: one rounding, as a fused multiply-add */
+                }
+            C[(size_t)i * ldc + j] = sum;
+        }
+}
+
+/* One product through isa->gemm (and, for nn and nt, through a packed B and
+ * gemm_packed) split between `parts` threads; 1 if both equal the
+ * reference bit for bit, C outside M x N untouched. */
+static int bf16_case(const CnIsa *isa, CnMul mul, int form, int M, int N, int K, int mode,
+                     int parts, unsigned seed)
+{
+    CnRng rng;
+    cn_rng_seed(&rng, seed);
+    int ta = form == 2, tb = form == 1;
+    int pad = 3, lda = (ta ? M : K) + pad, ldb = (tb ? K : N) + pad, ldc = N + pad;
+    size_t na = (size_t)(ta ? K : M) * lda, nb = (size_t)(tb ? N : K) * ldb,
+           nc = (size_t)M * ldc;
+    CnReal *A = malloc(na * sizeof *A), *B = malloc(nb * sizeof *B), *C = malloc(nc * sizeof *C);
+    CnReal *R = malloc(nc * sizeof *R), *P = malloc(nc * sizeof *P);
+    CnReal *bias = malloc((size_t)N * sizeof *bias);
+    fill(A, na, &rng), fill(B, nb, &rng), fill(C, nc, &rng), fill(bias, (size_t)N, &rng);
+    memcpy(R, C, nc * sizeof *C);
+    memcpy(P, C, nc * sizeof *C);
+    bf16_ref(R, ldc, A, lda, ta, B, ldb, tb, M, N, K, mode == 2 ? bias : NULL, mode == 1);
+    int per = (N + isa->nr - 1) / isa->nr;
+    CnReal *scratch = malloc((size_t)CN_KC * per * isa->nr * sizeof *scratch);
+    CnReal *apack = malloc((size_t)parts * CN_MC * CN_KC * sizeof *apack);
+    CnPacked packed = {malloc((size_t)per * K * isa->nr * sizeof(CnReal)), K, N, 1, mul};
+    for (int t = 0; t < parts; t++) {
+        CnPart part = {t, parts, NULL, scratch, mul, apack + (size_t)t * CN_MC * CN_KC};
+        isa->gemm(&part, C, ldc, A, ta ? 1 : lda, ta ? lda : 1, B, ldb, tb, M, N, K,
+                  mode == 2 ? bias : NULL, mode == 1);
+    }
+    int same = memcmp(C, R, nc * sizeof *C) == 0;
+    if (!ta) {
+        int p0, p1;
+        for (int t = 0; t < parts; t++) {
+            cn_share(per, t, parts, &p0, &p1);
+            isa->pack(&packed, B, ldb, tb, p0, p1);
+        }
+        for (int t = 0; t < parts; t++) {
+            CnPart part = {t, parts, NULL, NULL, mul, apack + (size_t)t * CN_MC * CN_KC};
+            cn_share(per, t, parts, &p0, &p1);
+            if (p0 < p1)
+                isa->gemm_packed(&part, P, ldc, A, lda, 1, M, &packed, p0, p1,
+                                 mode == 2 ? bias : NULL, mode == 1);
+        }
+        same &= memcmp(P, R, nc * sizeof *P) == 0;
+    }
+    free(A), free(B), free(C), free(R), free(P), free(bias), free(scratch), free(apack);
+    free(packed.p);
+    return same;
+}
+
+static void test_isa_bf16(const CnIsa *isa, CnMul mul)
+{
+    const int shapes[][3] = {{1, 1, 1},     {3, 5, 7},     {7, 17, 129}, {13, 64, 300},
+                             {50, 65, 128}, {6, 200, 33},  {32, 96, 257}, {257, 70, 40},
+                             {300, 40, 513}};
+    const int nshapes = sizeof shapes / sizeof shapes[0];
+    int cases = 0, failed = 0, first = -1;
+    for (int form = 0; form < 3; form++)
+        for (int sh = 0; sh < nshapes; sh++)
+            for (int mode = 0; mode < 3; mode++)
+                for (int parts = 1; parts <= 3; parts++, cases++)
+                    if (!bf16_case(isa, mul, form, shapes[sh][0], shapes[sh][1], shapes[sh][2],
+                                   mode, parts, 1000u + (unsigned)cases)) {
+                        failed++;
+                        if (first < 0)
+                            first = sh;
+                    }
+    CHECK(!failed, "%s bf16 products (%s), nn/nt/tn, packed and not, 1 to 3 threads: %d of %d "
+          "cases equal the plain loops bit for bit%s", isa->name,
+          mul == CN_MUL_BF16_NATIVE ? "AVX512_BF16" : "emulated", cases - failed, cases,
+          failed ? " (first failing shape listed below)" : "");
+    if (failed)
+        printf("#   M=%d N=%d K=%d\n", shapes[first][0], shapes[first][1], shapes[first][2]);
 }
 
 /* exp, tanh and sigmoid against libm over [-100, 100]. */
@@ -217,7 +358,8 @@ static void test_functions(void)
 }
 
 /* A whole forward and backward on one ISA: loss and gradients. */
-static double run_model(const CnIsa *isa, CnCell cell, CnReal *grads, size_t *nparams)
+static double run_model(const CnIsa *isa, CnCell cell, CnMul mul, int threads, CnReal *grads,
+                        size_t *nparams)
 {
     enum { V = 11, H = 70, L = 2, B = 5, T = 9 };
     cn_isa_use(isa);
@@ -237,9 +379,10 @@ static double run_model(const CnIsa *isa, CnCell cell, CnReal *grads, size_t *np
     for (int i = 0; i < T * B; i++)
         ids[i] = (int)(cn_rng_next(&rng) % V), targets[i] = (int)(cn_rng_next(&rng) % V);
     CnPool *pool;
-    cn_pool_create(&pool, 2);
+    cn_pool_create(&pool, threads);
     CnActs acts;
     cn_acts_init(&acts, &m.shape, B, T, 0.3, 1, pool, &err);
+    acts.mul = mul;
     for (size_t i = 0; i < acts.shape.layers * (size_t)B * H; i++)
         acts.state_h[i] = (CnReal)(cn_rng_uniform(&rng) - 0.5);
     CnRng drop;
@@ -260,8 +403,8 @@ static void test_isa_model(const CnIsa *isa)
     CnReal *ref = malloc(200000 * sizeof *ref), *got = malloc(200000 * sizeof *got);
     for (int k = 0; k < 4; k++) {
         size_t n;
-        double loss_ref = run_model(cn_isa_named("generic"), cells[k], ref, &n);
-        double loss = run_model(isa, cells[k], got, &n);
+        double loss_ref = run_model(cn_isa_named("generic"), cells[k], CN_MUL_FP32, 2, ref, &n);
+        double loss = run_model(isa, cells[k], CN_MUL_FP32, 2, got, &n);
         double gmax = 0, diff = 0;
         for (size_t i = 0; i < n; i++) {
             gmax = fmax(gmax, fabs(ref[i]));
@@ -273,6 +416,33 @@ static void test_isa_model(const CnIsa *isa)
               isa->name, cn_name_of(cn_cell_names, cells[k]), loss, loss_ref, diff, gmax);
     }
     free(ref), free(got);
+}
+
+/* A whole pass with bf16 products: close to fp32's (and not equal: the
+ * rounding is in use), the same bits on 1 and 3 threads. */
+static void test_isa_model_bf16(const CnIsa *isa, CnMul mul)
+{
+    const CnCell cells[] = {CN_RNN, CN_LSTM, CN_PEEPHOLE, CN_GRU};
+    CnReal *f32 = malloc(200000 * sizeof *f32), *one = malloc(200000 * sizeof *one);
+    CnReal *three = malloc(200000 * sizeof *three);
+    for (int k = 0; k < 4; k++) {
+        size_t n;
+        double loss32 = run_model(isa, cells[k], CN_MUL_FP32, 2, f32, &n);
+        double loss1 = run_model(isa, cells[k], mul, 1, one, &n);
+        double loss3 = run_model(isa, cells[k], mul, 3, three, &n);
+        double gmax = 0, diff = 0;
+        for (size_t i = 0; i < n; i++) {
+            gmax = fmax(gmax, fabs(f32[i]));
+            diff = fmax(diff, fabs(one[i] - f32[i]));
+        }
+        CHECK(fabs(loss1 - loss32) < 1e-2 * loss32 && diff < 3e-2 * gmax && diff > 1e-7 * gmax &&
+                  loss1 == loss3 && memcmp(one, three, n * sizeof *one) == 0,
+              "%s %s with bf16 products (%s): loss %.6f vs fp32's %.6f, largest gradient "
+              "difference %.1e of %.1e; 1 and 3 threads identical",
+              isa->name, cn_name_of(cn_cell_names, cells[k]),
+              mul == CN_MUL_BF16_NATIVE ? "AVX512_BF16" : "emulated", loss1, loss32, diff, gmax);
+    }
+    free(f32), free(one), free(three);
 }
 
 int main(void)
@@ -288,6 +458,7 @@ int main(void)
             reference_case("tn", cn_ref_gemm_tn, 1, 0, M, N, K, acc, &rng);
         }
     test_functions();
+    test_bf16_rounding();
     for (int i = 0; i < NISAS; i++) {
         const CnIsa *isa = cn_isa_named(isa_names[i]);
         if (!isa) {
@@ -299,6 +470,17 @@ int main(void)
         test_isa_packed(isa);
         if (i > 0)
             test_isa_model(isa);
+        test_isa_bf16(isa, CN_MUL_BF16_EMULATED);
+        test_isa_model_bf16(isa, CN_MUL_BF16_EMULATED);
+        if (!isa->bf16_native)
+            continue;
+        if (!cn_cpu_bf16()) {
+            printf("ok - %s bf16 products with AVX512_BF16: not on this CPU # skipped\n",
+                   isa->name);
+            continue;
+        }
+        test_isa_bf16(isa, CN_MUL_BF16_NATIVE);
+        test_isa_model_bf16(isa, CN_MUL_BF16_NATIVE);
     }
     return check_status();
 }

@@ -96,7 +96,7 @@ static int bench_sampling(const CnModel *model, int length)
 
 int cmd_bench(int argc, char **argv)
 {
-    const char *kind = "gru";
+    const char *kind = "gru", *precision = "auto";
     int hidden = 512, layers = 2, vocab = 65, batch = 32, seq_length = 64, iters = 20,
         warmup = 3, threads = 0, sample = 20000;
     Flag flags[] = {
@@ -118,6 +118,9 @@ int cmd_bench(int argc, char **argv)
          .help = "untimed iterations first", .lo = 0, .hi = 1 << 20},
         {.name = "threads", .type = FLAG_INT, .value = &threads, .arg = "N",
          .help = "threads (default: as charnn train chooses)", .lo = 0, .hi = 1024},
+        {.name = "precision", .type = FLAG_STR, .value = &precision, .arg = "P",
+         .help = "the products' inputs: fp32, bf16 or auto (as charnn train)",
+         .choices = cli_precision_choices},
         {.name = "sample", .type = FLAG_INT, .value = &sample, .arg = "N",
          .help = "characters to sample, timed; 0 = no sampling", .lo = 0, .hi = 1 << 30},
         {.name = NULL},
@@ -150,7 +153,8 @@ int cmd_bench(int argc, char **argv)
         .batch = batch, .seq_length = seq_length, .clip_norm = 5, .val_frac = 0.1, .seed = 1,
         .optim = {.kind = CN_ADAM, .lr = 2e-3, .momentum = 0.9, .beta1 = 0.9, .beta2 = 0.999,
                   .eps = 1e-8, .decay_rate = 0.95},
-        .init = CN_INIT_UNIFORM};
+        .init = CN_INIT_UNIFORM,
+        .precision = (CnPrecision)cn_lookup(cn_precision_names, cli_precision(precision))};
     threads = cli_threads(threads, &shape, batch);
     CnTrainer *tr = cn_trainer_new(text, cell, hidden, layers, &cfg, threads, NULL, &err);
     if (!tr) {
@@ -160,11 +164,12 @@ int cmd_bench(int argc, char **argv)
     }
     const CnModel *model = cn_trainer_model(tr);
     char n1[32];
+    cli_precision_note(cfg.precision);
     printf("bench: %s, %d layer%s x %d hidden, vocabulary %d, %s parameters; batch %d x "
-           "seq-length %d, adam, clip-norm 5; %d thread%s, %s kernels\n",
+           "seq-length %d, adam, clip-norm 5; %d thread%s, %s kernels, %s products\n",
            kind, layers, layers == 1 ? "" : "s", hidden, vocab,
            cli_count(cn_model_params(model), n1), batch, seq_length, threads,
-           threads == 1 ? "" : "s", cn_kernels_name());
+           threads == 1 ? "" : "s", cn_kernels_name(), cn_precision_names[cfg.precision]);
     fflush(stdout);
     rc = EXIT_OK;
     if (iters > 0)

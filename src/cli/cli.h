@@ -83,6 +83,14 @@ const char *cli_duration(double seconds, char buf[32]);
  * help a model of this shape on this many streams), at most the
  * processors, with a note when a request is reduced. */
 int cli_threads(int requested, const CnShape *shape, int streams);
+
+/* --precision: fp32, bf16, or auto (bf16 where the CPU multiplies it
+ * natively: README, "Precision"). cli_precision names the choice auto makes;
+ * cli_precision_note says, for bf16 without the instructions, that the
+ * products are emulated. */
+extern const char *const cli_precision_choices[];
+const char *cli_precision(const char *given);
+void cli_precision_note(CnPrecision precision);
 /* Installs SIGINT/SIGTERM/SIGHUP handlers that set cli_signal. */
 void cli_catch_signals(void);
 extern volatile sig_atomic_t cli_signal;
@@ -223,8 +231,10 @@ int comm_same(uint32_t value);         /* 1 if value is the same on every rank *
 /* The whole batch's carried state, gathered on rank 0 (malloc'd; NULL on
  * the other ranks or on failure); *len values. */
 CnReal *comm_gather_state(const CnTrainer *tr, const CnShard *shard, size_t *len);
-/* Seconds spent summing gradients so far (the allreduce), and how often. */
-double comm_reduce_seconds(uint64_t *calls);
+/* Seconds the training thread spent on summing gradients so far, and how
+ * often: waiting for the sums after the backward pass (returned), and
+ * starting them during it (*during; CHARNN_MPI_OVERLAP=0 starts none). */
+double comm_reduce_seconds(uint64_t *calls, double *during);
 
 /* The flags of the commands that run a model over a text (eval, score,
  * viz): the chunk length and the threads, neither of which changes a

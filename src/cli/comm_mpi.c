@@ -2,8 +2,12 @@
 /*
  * The MPI build of the CLI's Comm (cli.h), compiled only with make MPI=1
  * (mpicc). Each rank trains a contiguous share of the batch's streams; one
- * MPI_Allreduce per iteration sums the flat gradient array, a second, of a
- * few doubles, sums the loss and each rank's "saw a signal" flag. Rank 0's
+ * MPI_Iallreduce per part of the flat gradient array sums it, started as
+ * soon as the backward pass has finished that part (the output layer's
+ * first, then each layer's from the top: CnShard's ready) so that the sums
+ * travel while the layers below are computed, and completed after the pass;
+ * an MPI_Allreduce of a few doubles then sums the loss and each rank's "saw
+ * a signal" flag. CHARNN_MPI_OVERLAP=0 sums all of it after the pass. Rank 0's
  * decisions are broadcast; the carried state is gathered on rank 0 for
  * checkpoints, which therefore resume on any number of ranks.
  */
@@ -11,6 +15,7 @@
 #include "cli.h"
 
 #include <limits.h>
+#include <stdint.h>
 #include <mpi.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,8 +28,14 @@
 
 Comm cli_comm = {0, 1};
 static int signal_anywhere;
-static double reduce_seconds;
+static double reduce_seconds, ready_seconds;
 static uint64_t reduce_calls;
+
+/* The sums started during this backward pass: grads[started_from, n). */
+enum { MAX_PENDING = 64 };
+static MPI_Request pending[MAX_PENDING];
+static int npending;
+static size_t started_from = SIZE_MAX;
 static char build[MPI_MAX_LIBRARY_VERSION_STRING + 64];
 
 void comm_init(int *argc, char ***argv)
@@ -50,14 +61,42 @@ const char *comm_build(void)
     return build;
 }
 
-/* The gradient in pieces of at most INT_MAX values (MPI counts are int),
- * then the scalars with this rank's signal flag. */
-static void reduce(void *ctx, CnReal *grads, size_t n, double *scalars, int nscalars)
+/* Starts summing grads[offset, offset + n), in pieces of at most INT_MAX
+ * values (MPI counts are int), and moves the sums already under way along
+ * (Open MPI progresses them only inside MPI calls). */
+static void ready(void *ctx, CnReal *grads, size_t offset, size_t n)
 {
     (void)ctx;
     double t0 = MPI_Wtime();
     for (size_t done = 0; done < n;) {
         int count = n - done > (size_t)INT_MAX ? INT_MAX : (int)(n - done);
+        if (npending == MAX_PENDING) /* never for a model that fits in memory */
+            MPI_Allreduce(MPI_IN_PLACE, grads + offset + done, count, MPI_REAL_TYPE, MPI_SUM,
+                          MPI_COMM_WORLD);
+        else
+            MPI_Iallreduce(MPI_IN_PLACE, grads + offset + done, count, MPI_REAL_TYPE, MPI_SUM,
+                           MPI_COMM_WORLD, &pending[npending++]);
+        done += (size_t)count;
+    }
+    if (offset < started_from)
+        started_from = offset;
+    int flag;
+    MPI_Testall(npending, pending, &flag, MPI_STATUSES_IGNORE);
+    ready_seconds += MPI_Wtime() - t0;
+}
+
+/* Completes the sums the backward pass started, sums what it did not,
+ * then the scalars with this rank's signal flag. */
+static void reduce(void *ctx, CnReal *grads, size_t n, double *scalars, int nscalars)
+{
+    (void)ctx;
+    double t0 = MPI_Wtime();
+    MPI_Waitall(npending, pending, MPI_STATUSES_IGNORE);
+    npending = 0;
+    size_t rest = started_from < n ? started_from : n;
+    started_from = SIZE_MAX;
+    for (size_t done = 0; done < rest;) {
+        int count = rest - done > (size_t)INT_MAX ? INT_MAX : (int)(rest - done);
         MPI_Allreduce(MPI_IN_PLACE, grads + done, count, MPI_REAL_TYPE, MPI_SUM, MPI_COMM_WORLD);
         done += (size_t)count;
     }
@@ -76,8 +115,12 @@ void comm_shard(int batch, CnShard *shard)
 {
     int first = (int)((long long)batch * cli_comm.rank / cli_comm.size);
     int next = (int)((long long)batch * (cli_comm.rank + 1) / cli_comm.size);
+    const char *overlap = getenv("CHARNN_MPI_OVERLAP");
     *shard = (CnShard){.first = first, .count = next - first,
-                       .reduce = cli_comm.size > 1 ? reduce : NULL};
+                       .reduce = cli_comm.size > 1 ? reduce : NULL,
+                       .ready = cli_comm.size > 1 && !(overlap && strcmp(overlap, "0") == 0)
+                                    ? ready
+                                    : NULL};
 }
 
 int comm_signal(void)
@@ -151,8 +194,9 @@ CnReal *comm_gather_state(const CnTrainer *tr, const CnShard *shard, size_t *len
     return state;
 }
 
-double comm_reduce_seconds(uint64_t *calls)
+double comm_reduce_seconds(uint64_t *calls, double *during)
 {
     *calls = reduce_calls;
+    *during = ready_seconds;
     return reduce_seconds;
 }

@@ -420,6 +420,21 @@ int cli_threads(int requested, const CnShape *shape, int streams)
     return requested;
 }
 
+const char *const cli_precision_choices[] = {"fp32", "bf16", "auto", NULL};
+
+const char *cli_precision(const char *given)
+{
+    return strcmp(given, "auto") != 0 ? given : cn_bf16_native() ? "bf16" : "fp32";
+}
+
+void cli_precision_note(CnPrecision precision)
+{
+    if (precision == CN_BF16 && !cn_bf16_native() && cli_comm.rank == 0)
+        cli_note("bf16 products are emulated with %s kernels: this CPU has no AVX512_BF16 "
+                 "(the same results as on one that has it, at fp32's speed or slower)",
+                 cn_kernels_name());
+}
+
 static void on_signal(int sig)
 {
     cli_signal = sig;

@@ -33,16 +33,18 @@ int cmd_info(int argc, char **argv)
            cli_count(p->iteration, n1), cli_count(p->epoch, n2),
            cli_duration(p->train_seconds, d1));
     if (c->batch > 0) { /* every setting, by the name of its flag (cn_fields) */
-        int col = printf("settings:    ");
+        int col = printf("settings:    "), first = 1;
         for (const CnField *f = cn_fields; f->name; f++) {
             if (f->part != CN_IN_CONFIG)
                 continue;
             char value[64];
             cli_field_text(f, cli_field(f, c), value, sizeof value);
             int width = (int)(strlen(f->name) + strlen(value)) + 3;
+            col += printf("%s", first ? "" : ",");
             if (col + width > 90)
                 col = printf("\n             ");
-            col += printf(" %s %s%s", f->name, value, f[1].name && f[1].part == CN_IN_CONFIG ? "," : "");
+            col += printf(" %s %s", f->name, value);
+            first = 0;
         }
         putchar('\n');
     }

@@ -109,8 +109,9 @@ static int run(int argc, char **argv)
     }
     if (strcmp(name, "--version") == 0 || strcmp(name, "version") == 0) {
         if (cli_comm.rank == 0)
-            printf("charnn %s (%s; kernels: %s, %d processors)\n", CHARNN_VERSION,
-                   comm_build(), cn_kernels_name(), cn_cpu_count());
+            printf("charnn %s (%s; kernels: %s, bf16 products %s, %d processors)\n",
+                   CHARNN_VERSION, comm_build(), cn_kernels_name(),
+                   cn_bf16_native() ? "on AVX512_BF16" : "emulated", cn_cpu_count());
         return EXIT_OK;
     }
     if (strcmp(name, "help") == 0 && strcmp(argv[2], "--man") == 0) {

@@ -17,7 +17,8 @@
 #include <unistd.h>
 
 typedef struct {
-    const char *model, *optim, *checkpoint, *resume, *init_from, *log, *schedule, *init;
+    const char *model, *optim, *checkpoint, *resume, *init_from, *log, *schedule, *init,
+        *precision;
     int hidden, layers, seq_length, batch, print_every, sample_length, threads, quiet, patience,
         force;
     double dropout, lr, momentum, beta1, beta2, eps, decay_rate, clip_value, clip_norm, epochs,
@@ -366,10 +367,11 @@ static void print_banner(const Run *r)
     if (c->schedule != CN_LR_CONSTANT || c->warmup)
         snprintf(sched, sizeof sched, "; lr schedule %s%s", cn_schedule_names[c->schedule],
                  c->warmup ? " with warm-up" : "");
-    progress_line(r->pg, "", "  run: iterations %s%s%s; checkpoint %s%s%s; kernels %s, %d "
+    progress_line(r->pg, "", "  run: iterations %s%s%s; checkpoint %s%s%s; kernels %s%s, %d "
                   "thread%s", cli_count(at, n1), ends, sched, r->ckpt,
                   r->best ? ", best kept in " : "", r->best ? r->best : "", cn_kernels_name(),
-                  ts.threads, ts.threads == 1 ? "" : "s");
+                  c->precision == CN_BF16 ? " with bf16 products" : "", ts.threads,
+                  ts.threads == 1 ? "" : "s");
 }
 
 /* Saves the checkpoint. A failure leaves the previous file as it was (the
@@ -540,11 +542,12 @@ static void print_summary(const Run *r)
         printf("note: %s changed on disk during training; this run trained on the text as it "
                "was when it started, which a --resume needs\n", changed);
     uint64_t calls;
-    double reduce = comm_reduce_seconds(&calls);
+    double during, reduce = comm_reduce_seconds(&calls, &during);
     if (calls)
-        printf("%d ranks: summing the gradient (%s values) took %.2f ms per iteration\n",
+        printf("%d ranks: summing the gradient (%s values) held training up %.2f ms per "
+               "iteration after the backward pass, and %.2f ms starting it during the pass\n",
                cli_comm.size, cli_count(cn_model_params(r->model), n1),
-               1e3 * reduce / (double)calls);
+               1e3 * reduce / (double)calls, 1e3 * during / (double)calls);
     fflush(stdout);
 }
 
@@ -654,7 +657,7 @@ int cmd_train(int argc, char **argv)
         .seq_length = 64, .batch = 32, .optim = "adam", .lr = 3e-3, .schedule = "cosine",
         .lr_min = 2e-5, .warmup = 100, .epochs = 7, .clip_norm = 5,
         .momentum = 0.9, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .decay_rate = 0.95,
-        .lr_decay = 0.97, .lr_decay_after = 10, .bptt_random = 1,
+        .lr_decay = 0.97, .lr_decay_after = 10, .bptt_random = 1, .precision = "auto",
         .print_every = 10, .sample_length = 200, .val_frac = 0.1, .temperature = 0.8,
         .eval_every = 1000, .sample_every = 1000, .seed = 1, .threads = cn_cpu_count(),
     };
@@ -737,6 +740,10 @@ int cmd_train(int argc, char **argv)
         {.name = "init", .type = FLAG_STR, .value = &a.init, .arg = "KIND",
          .help = "uniform (+-1/sqrt(H)) or orthogonal (recurrent blocks orthogonal, the rest "
                  "Glorot)", .choices = cn_init_names},
+        {.name = "precision", .type = FLAG_STR, .value = &a.precision, .arg = "P",
+         .help = "the products' inputs: fp32; bf16 (rounded to bfloat16, sums in fp32; "
+                 "emulated without AVX512_BF16); auto: bf16 where the CPU has AVX512_BF16",
+         .choices = cli_precision_choices},
         {.name = "bptt-random", .type = FLAG_REAL, .value = &a.bptt_random, .arg = "P",
          .help = "randomized truncation: the carried gradient survives each step with "
                  "probability P, scaled by 1/P; 1 = off", .lo = 0, .hi = 1, .lo_open = 1},
@@ -774,6 +781,7 @@ int cmd_train(int argc, char **argv)
     int rc;
     if ((rc = cli_parse(&cmd, argc, argv, args, &nargs)) != CLI_GO)
         return rc;
+    a.precision = cli_precision(a.precision);
     if (a.resume && a.init_from) {
         cli_error("--resume and --init-from exclude each other; --resume continues a run, "
                   "--init-from starts a new one from its weights");
@@ -851,6 +859,8 @@ int cmd_train(int argc, char **argv)
     char *note = NULL; /* how --init-from's vocabulary grew, said once the run starts */
     if (!rc)
         rc = setup(&cmd, &a, text, &shard, &tr, &note);
+    if (!rc)
+        cli_precision_note(cn_trainer_config(tr)->precision);
     if (!rc && cli_comm.rank == 0)
         rc = outputs_check_existing(&out, tr, a.resume, a.init_from, a.force);
     if (!rc && cli_comm.rank == 0 && a.resume && outputs_branches(&out, a.resume))

@@ -78,6 +78,7 @@ const CnField cn_fields[] = {
     STATE("optim-t", optim_t, CN_F_U64, NULL, 1, 0, INFINITY, 0, 1),
     PROG("best-iteration", best_iteration, CN_F_U64, NULL, 1, 0, INFINITY, 0, 1),
     PROG("run", run, CN_F_U64, NULL, 1, 0, INFINITY, 0, 2),
+    CONF("precision", precision, CN_F_INT, cn_precision_names, 1, 0, CN_BF16, R, 3),
     {NULL, 0, 0, 0, NULL, 0, 0, 0, 0, 0},
 };
 #undef SHAPE
@@ -85,7 +86,8 @@ const CnField cn_fields[] = {
 #undef PROG
 #undef STATE
 _Static_assert(sizeof(CnCell) == sizeof(int) && sizeof(CnOptimKind) == sizeof(int) &&
-                   sizeof(CnSchedule) == sizeof(int) && sizeof(CnInit) == sizeof(int),
+                   sizeof(CnSchedule) == sizeof(int) && sizeof(CnInit) == sizeof(int) &&
+                   sizeof(CnPrecision) == sizeof(int),
                "enums are stored as ints");
 
 /* A value field f may hold. */

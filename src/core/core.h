@@ -176,6 +176,11 @@ typedef struct {
     CnProfile *profile;      /* NULL, or where thread 0 adds up the phases' time */
     CnReal *scratch;         /* (threads, scratch_per_thread) packing buffers */
     size_t scratch_per_thread;
+    void (*ready)(void *ctx, CnReal *grads, size_t offset, size_t n); /* CnShard's */
+    void *ready_ctx;
+    CnMul mul;               /* how training's products multiply (CN_MUL_FP32 unless
+                                the trainer says otherwise) */
+    CnReal *apack;           /* (threads, CN_MC x CN_KC) bf16 rows of A (training) */
     CnReal *memory;          /* the one allocation behind all of the above */
     size_t nmemory;
 } CnActs;

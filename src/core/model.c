@@ -356,7 +356,7 @@ static size_t acts_layout(CnActs *a, const CnShape *s, int B, int T, double drop
 #define PACK(packed, k, width, nblk)                                                           \
     do {                                                                                       \
         if (base)                                                                              \
-            (packed) = (CnPacked){NULL, (k), (width), (nblk)};                                 \
+            (packed) = (CnPacked){NULL, (k), (width), (nblk), CN_MUL_FP32};                    \
         CARVE((packed).p, packed_size((k), (width), (nblk), nr));                              \
     } while (0)
     for (int l = 0; l < s->layers; l++) {
@@ -412,6 +412,7 @@ static size_t acts_layout(CnActs *a, const CnShape *s, int B, int T, double drop
         if (base)
             a->scratch_per_thread = per_thread;
         CARVE(a->scratch, muladd((size_t)threads, per_thread, 0));
+        CARVE(a->apack, muladd((size_t)threads, (size_t)CN_MC * CN_KC, 0));
     }
 #undef PACK
 #undef CARVE
@@ -496,7 +497,8 @@ typedef struct {
 static CnPart part_of(const CnActs *a, int tid, int nthreads)
 {
     return (CnPart){tid, nthreads, a->pool,
-                    a->scratch ? a->scratch + (size_t)tid * a->scratch_per_thread : NULL};
+                    a->scratch ? a->scratch + (size_t)tid * a->scratch_per_thread : NULL,
+                    a->mul, a->apack ? a->apack + (size_t)tid * CN_MC * CN_KC : NULL};
 }
 
 /* This thread's share of panels of a packed operand, packed. */
@@ -519,11 +521,11 @@ static void packed_share(const CnIsa *isa, const CnPart *part, CnReal *C, int ld
     if (panels >= 2 * part->nthreads) {
         cn_share(panels, part->tid, part->nthreads, &lo, &hi);
         if (lo < hi)
-            isa->gemm_packed(C, ldc, A, lda, 1, M, b, lo, hi, bias, acc);
+            isa->gemm_packed(part, C, ldc, A, lda, 1, M, b, lo, hi, bias, acc);
     } else {
         cn_share(M, part->tid, part->nthreads, &lo, &hi);
         if (lo < hi)
-            isa->gemm_packed(C + (size_t)lo * ldc, ldc, A + (size_t)lo * lda, lda, 1, hi - lo, b,
+            isa->gemm_packed(part, C + (size_t)lo * ldc, ldc, A + (size_t)lo * lda, lda, 1, hi - lo, b,
                              0, panels, bias, acc);
     }
 }
@@ -662,7 +664,7 @@ static void forward_task(void *ctx, int tid, int nthreads)
             a->top_x[i] = h_top[i] * a->top_mask[i];
     }
     if (r0 < r1)
-        isa->gemm_packed(a->logits + (size_t)r0 * V, V, top + (size_t)r0 * H, H, 1, r1 - r0,
+        isa->gemm_packed(&part, a->logits + (size_t)r0 * V, V, top + (size_t)r0 * H, H, 1, r1 - r0,
                          &a->wy, 0, cn_panels(&a->wy, isa->nr), m->w.by, 0);
     if (p->targets && r0 < r1)
         isa->softmax_loss(a->logits, p->targets, a->loss_rows, r0, r1, V);
@@ -678,6 +680,12 @@ double cn_forward(const CnModel *m, CnActs *a, const int *ids, const int *target
         a->mask_key = cn_rng_next(rng);
     Pass p = {.m = m, .a = a, .ids = ids, .targets = targets, .steps = steps,
               .pack = !(a->weights_frozen && a->packed_from == m->params)};
+    if (p.pack) /* every packed copy follows the products' precision */
+        for (int l = 0; l < CN_MAX_LAYERS; l++) {
+            a->wx[l].mul = a->wh[l].mul = a->wx_t[l].mul = a->mul;
+            a->wh_t[l].mul = a->whn_t[l].mul = a->mul;
+            a->wy.mul = a->wy_t.mul = a->mul;
+        }
     cn_pool_run(a->pool, forward_task, &p);
     a->packed_from = m->params;
     if (!targets)
@@ -737,6 +745,11 @@ static void backward_task(void *ctx, int tid, int nthreads)
         cn_pool_barrier(a->pool);
     }
     cn_lap(a->profile, tid, CN_PHASE_OUTPUT);
+    /* the gradient is final from the end backward: output layer, then each
+     * layer from the top (cn_view_init's order) */
+    size_t total = cn_shape_nparams(s), done_from = (size_t)(g.Wy - p->grads);
+    if (a->ready && tid == 0)
+        a->ready(a->ready_ctx, p->grads, done_from, total - done_from);
 
     for (int l = s->layers - 1; l >= 0; l--) {
         CnLayerView *gl = &g.layer[l];
@@ -771,6 +784,11 @@ static void backward_task(void *ctx, int tid, int nthreads)
             }
         }
         cn_pool_barrier(a->pool);
+        if (a->ready && tid == 0) {
+            size_t from = (size_t)(gl->Wx - p->grads);
+            a->ready(a->ready_ctx, p->grads, from, done_from - from);
+            done_from = from;
+        }
         cn_lap(a->profile, tid, CN_PHASE_INPUT);
     }
 }

@@ -205,6 +205,7 @@ void cn_optim_update(const CnOptim *opt, CnReal *w, const CnReal *g, size_t i0, 
 }
 
 const char *const cn_schedule_names[] = {"constant", "step", "cosine", NULL};
+const char *const cn_precision_names[] = {"fp32", "bf16", NULL};
 
 double cn_schedule_lr(const CnTrainConfig *c, uint64_t iteration, double epoch, double fraction)
 {

@@ -119,7 +119,7 @@ int cn_trainer_init(CnTrainer *tr, CnModel *model, const CnText *text, CnTrainSt
         !(c->val_frac >= 0 && c->val_frac < 1) || !(c->clip_value >= 0) ||
         !(c->clip_norm >= 0) || !(c->bptt_random >= 0 && c->bptt_random <= 1) ||
         (unsigned)c->schedule > CN_LR_COSINE || !(c->lr_min >= 0) ||
-        (c->schedule == CN_LR_STEP && !(c->lr_decay > 0))) {
+        (c->schedule == CN_LR_STEP && !(c->lr_decay > 0)) || (unsigned)c->precision > CN_BF16) {
         cn_errorf(err, "training configuration is out of range");
         goto fail;
     }
@@ -143,6 +143,9 @@ int cn_trainer_init(CnTrainer *tr, CnModel *model, const CnText *text, CnTrainSt
         cn_acts_init(&tr->acts, &model->shape, nb, T, c->dropout, 1, tr->pool, err) != 0)
         goto fail;
     tr->acts.grad_scale = 1.0 / ((double)B * T); /* the whole batch's mean */
+    tr->acts.mul = cn_mul_for(c->precision);
+    tr->acts.ready = tr->shard.ready;
+    tr->acts.ready_ctx = tr->shard.ctx;
     tr->acts.stream_first = tr->shard.first;
     if (cn_optim_init(&tr->optim, &c->optim, model->nparams, err) != 0)
         goto fail;
@@ -162,7 +165,8 @@ int cn_trainer_init(CnTrainer *tr, CnModel *model, const CnText *text, CnTrainSt
         /* the run's identity: where it starts, everything that decides its
            course (two runs that start alike are the same run, step for step) */
         uint64_t ints[] = {crc, c->seed, (uint64_t)B, (uint64_t)T, (uint64_t)c->optim.kind,
-                           (uint64_t)c->schedule, (uint64_t)c->init, c->warmup};
+                           (uint64_t)c->schedule, (uint64_t)c->init, c->warmup,
+                           (uint64_t)c->precision};
         double reals[] = {c->optim.lr, c->optim.momentum, c->optim.beta1, c->optim.beta2,
                           c->optim.eps, c->optim.decay_rate, c->clip_value, c->clip_norm,
                           c->dropout, c->val_frac, c->lr_decay, c->lr_decay_after, c->lr_min,

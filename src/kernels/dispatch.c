@@ -27,6 +27,33 @@ static int has_v3_extras(void)
 }
 #endif
 
+/* AVX512_BF16: CPUID leaf 7, sub-leaf 1, EAX bit 5 (the OS's saving of the
+ * AVX-512 registers is checked with the avx512 build's other features). */
+int cn_cpu_bf16(void)
+{
+#ifdef HAVE_X86_BUILDS
+    unsigned a, b, c, d;
+    if (!__get_cpuid_count(7, 0, &a, &b, &c, &d) || a < 1)
+        return 0;
+    return __get_cpuid_count(7, 1, &a, &b, &c, &d) && (a & (1u << 5));
+#else
+    return 0;
+#endif
+}
+
+int cn_bf16_native(void)
+{
+    const char *force = getenv("CHARNN_BF16");
+    return cn_isa()->bf16_native && cn_cpu_bf16() && !(force && strcmp(force, "emulate") == 0);
+}
+
+CnMul cn_mul_for(CnPrecision precision)
+{
+    return precision != CN_BF16 ? CN_MUL_FP32
+           : cn_bf16_native()   ? CN_MUL_BF16_NATIVE
+                                : CN_MUL_BF16_EMULATED;
+}
+
 /* NEON (Advanced SIMD) is part of every AArch64 CPU: no check needed. */
 #if defined(__aarch64__) && !defined(CHARNN_DOUBLE) && !defined(CHARNN_GENERIC_ONLY)
 #define HAVE_NEON_BUILD 1

@@ -277,17 +277,170 @@ static void tile_any(int m, int n, int kc, const CnReal *a, ptrdiff_t rs, ptrdif
 }
 
 /* ------------------------------------------------------------------------- */
+/* bf16 products (CnMul). Emulated: the operands rounded to bf16 and stored
+ * as floats with each pair of k swapped (2i+1 before 2i; an unpaired last k
+ * stays), so that the fp32 micro-kernels, one fused multiply-add per k in
+ * storage order, add the exact products in VDPBF16PS's order. Native
+ * (AVX-512 builds, CPUs with AVX512_BF16): the operands as pairs of bf16 in
+ * 32-bit words, low half k = 2i, high half 2i+1 (zero past the end). Either
+ * way A's rows are first packed, MC x KC at a time, into the thread's apack. */
+
+/* Storage place of k in a block of kc when pairs are swapped. */
+static inline int swapped(int k, int kc)
+{
+    int s = k ^ 1;
+    return s < kc ? s : k;
+}
+
+#ifndef CHARNN_DOUBLE
+static inline uint32_t bf16_bits(float x)
+{
+    float r = cn_bf16(x);
+    uint32_t u;
+    memcpy(&u, &r, sizeof u);
+    return u >> 16;
+}
+
+static inline void put_pair(CnReal *dst, size_t word, float lo, float hi)
+{
+    uint32_t w = bf16_bits(lo) | bf16_bits(hi) << 16;
+    memcpy((unsigned char *)dst + 4 * word, &w, sizeof w);
+}
+#endif
+
+/* Rows [0, m) x k [0, kc) of A, A(i, k) = a[i*rs + k*ks], into dst for the
+ * products `mul`: emulated, kc floats per row; native, (kc + 1) / 2 words
+ * per row. Returns the row stride in CnReals. */
+static int pack_a(CnReal *dst, const CnReal *a, ptrdiff_t rs, ptrdiff_t ks, int m, int kc,
+                  CnMul mul)
+{
+#ifndef CHARNN_DOUBLE
+    if (mul == CN_MUL_BF16_NATIVE) {
+        int pairs = (kc + 1) / 2;
+        for (int i = 0; i < m; i++)
+            for (int q = 0; q < pairs; q++) {
+                const CnReal *x = a + i * rs + (ptrdiff_t)(2 * q) * ks;
+                put_pair(dst, (size_t)i * pairs + q, x[0], 2 * q + 1 < kc ? x[ks] : 0);
+            }
+        return pairs;
+    }
+    if (ks == 1) /* rows of A contiguous: read along them */
+        for (int i = 0; i < m; i++)
+            for (int k = 0; k < kc; k++)
+                dst[(size_t)i * kc + swapped(k, kc)] = cn_bf16(a[i * rs + k]);
+    else
+        for (int k = 0; k < kc; k++)
+            for (int i = 0; i < m; i++)
+                dst[(size_t)i * kc + swapped(k, kc)] = cn_bf16(a[i * rs + (ptrdiff_t)k * ks]);
+#else
+    (void)dst, (void)a, (void)rs, (void)ks, (void)m, (void)mul;
+#endif
+    return kc;
+}
+
+#if defined(__AVX512F__) && !defined(CHARNN_DOUBLE)
+#define HAVE_BF16_TILE 1
+#define BF16_TARGET __attribute__((target("avx512bf16")))
+
+/* The AVX-512 tile with VDPBF16PS: per pair of k, 4 vectors of B (64
+ * columns x 2 bf16) and one 32-bit broadcast of A's pair per row; each
+ * instruction is two multiply-adds per lane. a: words, row stride rs. */
+BF16_TARGET INLINE void tile_bf16(const int m, int n, int pairs, const CnReal *a, ptrdiff_t rs,
+                                  const CnReal *bp, CnReal *c, ptrdiff_t ldc,
+                                  const CnReal *bias, int acc)
+{
+    const uint32_t *aw = (const uint32_t *)(const void *)a;
+    __mmask16 mask[4];
+    for (int v = 0; v < 4; v++) {
+        int left = n - 16 * v;
+        mask[v] = left >= 16 ? 0xffff : left <= 0 ? 0 : (__mmask16)((1u << left) - 1);
+    }
+    __m512 t[MR][4];
+#pragma GCC unroll 6
+    for (int r = 0; r < m; r++)
+#pragma GCC unroll 4
+        for (int v = 0; v < 4; v++)
+            t[r][v] = acc    ? _mm512_maskz_loadu_ps(mask[v], c + r * ldc + 16 * v)
+                      : bias ? _mm512_maskz_loadu_ps(mask[v], bias + 16 * v)
+                             : _mm512_setzero_ps();
+    for (int q = 0; q < pairs; q++, aw++, bp += NR) {
+        __m512bh b0 = (__m512bh)_mm512_loadu_si512(bp), b1 = (__m512bh)_mm512_loadu_si512(bp + 16);
+        __m512bh b2 = (__m512bh)_mm512_loadu_si512(bp + 32);
+        __m512bh b3 = (__m512bh)_mm512_loadu_si512(bp + 48);
+#pragma GCC unroll 6
+        for (int r = 0; r < m; r++) {
+            __m512bh ar = (__m512bh)_mm512_set1_epi32((int)aw[r * rs]);
+            t[r][0] = _mm512_dpbf16_ps(t[r][0], ar, b0);
+            t[r][1] = _mm512_dpbf16_ps(t[r][1], ar, b1);
+            t[r][2] = _mm512_dpbf16_ps(t[r][2], ar, b2);
+            t[r][3] = _mm512_dpbf16_ps(t[r][3], ar, b3);
+        }
+    }
+#pragma GCC unroll 6
+    for (int r = 0; r < m; r++)
+#pragma GCC unroll 4
+        for (int v = 0; v < 4; v++)
+            _mm512_mask_storeu_ps(c + r * ldc + 16 * v, mask[v], t[r][v]);
+}
+
+BF16_TARGET static void tile_bf16_any(int m, int n, int pairs, const CnReal *a, ptrdiff_t rs,
+                                      const CnReal *bp, CnReal *c, ptrdiff_t ldc,
+                                      const CnReal *bias, int acc)
+{
+    switch (m) {
+    case 6: tile_bf16(6, n, pairs, a, rs, bp, c, ldc, bias, acc); break;
+    case 5: tile_bf16(5, n, pairs, a, rs, bp, c, ldc, bias, acc); break;
+    case 4: tile_bf16(4, n, pairs, a, rs, bp, c, ldc, bias, acc); break;
+    case 3: tile_bf16(3, n, pairs, a, rs, bp, c, ldc, bias, acc); break;
+    case 2: tile_bf16(2, n, pairs, a, rs, bp, c, ldc, bias, acc); break;
+    default: tile_bf16(1, n, pairs, a, rs, bp, c, ldc, bias, acc); break;
+    }
+}
+#endif
+
+/* ------------------------------------------------------------------------- */
 /* Packing. Panel p of a blocked operand (nblk blocks of `width` columns)
  * covers columns blk*width + q*NR + [0, NR) with blk = p / P, q = p % P,
- * P = ceil(width / NR); columns past the block's width are zeros. */
+ * P = ceil(width / NR); columns past the block's width are zeros. A panel
+ * holds K rows of NR values, k-major; for bf16 products each block of KC
+ * rows is rounded and laid out as described above (native: its pairs in
+ * the first half of the block's place). */
+
+/* op(B)[k][col + j] */
+static inline CnReal op_b(const CnReal *B, int ldb, int trans, int k, int col)
+{
+    return trans ? B[(size_t)col * ldb + k] : B[(size_t)k * ldb + col];
+}
 
 static void pack_panels(CnReal *dst, const CnReal *B, int ldb, int trans, int K, int width,
-                        int p0, int p1)
+                        int p0, int p1, CnMul mul)
 {
     int per_blk = (width + NR - 1) / NR;
     for (int p = p0; p < p1; p++, dst += (size_t)K * NR) {
         int blk = p / per_blk, q = p % per_blk;
         int col = blk * width + q * NR, n = min_int(NR, width - q * NR);
+#ifndef CHARNN_DOUBLE
+        if (mul != CN_MUL_FP32) {
+            for (int k0 = 0; k0 < K; k0 += CN_KC) {
+                int kc = min_int(CN_KC, K - k0);
+                CnReal *d = dst + (size_t)k0 * NR;
+                for (int k = 0; k < kc; k++) {
+                    int at = swapped(k, kc);
+                    for (int j = 0; j < NR; j++) {
+                        CnReal x = j < n ? op_b(B, ldb, trans, k0 + k, col + j) : 0;
+                        if (mul == CN_MUL_BF16_EMULATED)
+                            d[(size_t)at * NR + j] = cn_bf16(x);
+                        else if (!(k & 1))
+                            put_pair(d, (size_t)(k / 2) * NR + j, x,
+                                     k + 1 < kc && j < n
+                                         ? op_b(B, ldb, trans, k0 + k + 1, col + j)
+                                         : 0);
+                    }
+                }
+            }
+            continue;
+        }
+#endif
         if (trans) {
             /* op(B)[k][j] = B[j*ldb + k]: read along k, write down the panel */
             for (int j = 0; j < n; j++) {
@@ -312,7 +465,8 @@ static void pack_panels(CnReal *dst, const CnReal *B, int ldb, int trans, int K,
 
 static void pack(CnPacked *out, const CnReal *B, int ldb, int trans, int p0, int p1)
 {
-    pack_panels(out->p + (size_t)p0 * out->K * NR, B, ldb, trans, out->K, out->width, p0, p1);
+    pack_panels(out->p + (size_t)p0 * out->K * NR, B, ldb, trans, out->K, out->width, p0, p1,
+                out->mul);
 }
 
 /* Rows of the next tile when `left` rows remain: MR, except that the last
@@ -325,10 +479,11 @@ static int rows_of_tile(int left)
 }
 
 /* Rows [r0, r1) of C times panels [p0, p1) of a packed operand whose panel
- * p sits at bp + (p - p0) * kstride, over k in [k0, k0 + kc). */
+ * p sits at bp + (p - p0) * kstride, over k in [k0, k0 + kc); a points at
+ * A(r0, k0) (or at the rows packed for bf16: ks 1). */
 static void tiles(CnReal *C, int ldc, const CnReal *a, ptrdiff_t rs, ptrdiff_t ks, int r0,
                   int r1, const CnReal *bp, size_t kstride, int width, int p0, int p1, int k0,
-                  int kc, const CnReal *bias, int acc)
+                  int kc, const CnReal *bias, int acc, CnMul mul)
 {
     int per_blk = (width + NR - 1) / NR;
     int from_c = acc || k0 > 0;
@@ -336,20 +491,52 @@ static void tiles(CnReal *C, int ldc, const CnReal *a, ptrdiff_t rs, ptrdiff_t k
         int blk = p / per_blk, q = p % per_blk;
         int col = blk * width + q * NR, n = min_int(NR, width - q * NR);
         const CnReal *bias_col = !from_c && bias ? bias + col : NULL;
-        for (int r = r0, m; r < r1; r += m)
-            tile_any(m = rows_of_tile(r1 - r), n, kc, a + r * rs + (ptrdiff_t)k0 * ks, rs, ks, bp,
-                     C + (size_t)r * ldc + col, ldc, bias_col, from_c);
+        for (int r = r0, m; r < r1; r += m) {
+            m = rows_of_tile(r1 - r);
+            const CnReal *ar = a + (r - r0) * rs;
+            CnReal *c = C + (size_t)r * ldc + col;
+#ifdef HAVE_BF16_TILE
+            if (mul == CN_MUL_BF16_NATIVE) {
+                tile_bf16_any(m, n, (kc + 1) / 2, ar, rs, bp, c, ldc, bias_col, from_c);
+                continue;
+            }
+#endif
+            tile_any(m, n, kc, ar, rs, ks, bp, c, ldc, bias_col, from_c);
+        }
+    }
+    (void)mul;
+}
+
+/* Rows [r0, r1) x k [k0, k0 + kc) through tiles: A in place for fp32, else
+ * its rows packed, MC at a time. */
+static void block(const CnPart *part, CnReal *C, int ldc, const CnReal *a, ptrdiff_t rs,
+                  ptrdiff_t ks, int r0, int r1, const CnReal *bp, size_t kstride, int width,
+                  int p0, int p1, int k0, int kc, const CnReal *bias, int acc, CnMul mul)
+{
+    if (mul == CN_MUL_FP32) {
+        tiles(C, ldc, a + r0 * rs + (ptrdiff_t)k0 * ks, rs, ks, r0, r1, bp, kstride, width, p0,
+              p1, k0, kc, bias, acc, mul);
+        return;
+    }
+    for (int m0 = r0; m0 < r1; m0 += CN_MC) {
+        int m1 = min_int(r1, m0 + CN_MC);
+        int stride = pack_a(part->apack, a + m0 * rs + (ptrdiff_t)k0 * ks, rs, ks, m1 - m0, kc,
+                            mul);
+        tiles(C, ldc, part->apack, stride, 1, m0, m1, bp, kstride, width, p0, p1, k0, kc, bias,
+              acc, mul);
     }
 }
 
-static void gemm_packed(CnReal *C, int ldc, const CnReal *a, ptrdiff_t rs, ptrdiff_t ks, int M,
-                        const CnPacked *b, int p0, int p1, const CnReal *bias, int acc)
+static void gemm_packed(const CnPart *part, CnReal *C, int ldc, const CnReal *a, ptrdiff_t rs,
+                        ptrdiff_t ks, int M, const CnPacked *b, int p0, int p1,
+                        const CnReal *bias, int acc)
 {
-    for (int r0 = 0; r0 < M; r0 += MC)
+    int mc = b->mul == CN_MUL_FP32 ? MC : CN_MC;
+    for (int r0 = 0; r0 < M; r0 += mc)
         for (int k0 = 0; k0 < b->K; k0 += CN_KC)
-            tiles(C, ldc, a, rs, ks, r0, min_int(M, r0 + MC),
+            block(part, C, ldc, a, rs, ks, r0, min_int(M, r0 + mc),
                   b->p + (size_t)p0 * b->K * NR + (size_t)k0 * NR, (size_t)b->K * NR, b->width,
-                  p0, p1, k0, min_int(CN_KC, b->K - k0), bias, acc);
+                  p0, p1, k0, min_int(CN_KC, b->K - k0), bias, acc, b->mul);
 }
 
 /* This thread's share: along panels when there are enough of them, else
@@ -377,12 +564,11 @@ static void gemm(const CnPart *part, CnReal *C, int ldc, const CnReal *a, ptrdif
     for (int k0 = 0; k0 < K; k0 += CN_KC) {
         int kc = min_int(CN_KC, K - k0);
         const CnReal *src = trans ? B + k0 : B + (size_t)k0 * ldb;
-        pack_panels(part->scratch, src, ldb, trans, kc, N, p0, p1);
-        tiles(C, ldc, a, rs, ks, r0, r1, part->scratch, (size_t)kc * NR, N, p0, p1, k0, kc,
-              bias, acc);
+        pack_panels(part->scratch, src, ldb, trans, kc, N, p0, p1, part->mul);
+        block(part, C, ldc, a, rs, ks, r0, r1, part->scratch, (size_t)kc * NR, N, p0, p1, k0, kc,
+              bias, acc, part->mul);
     }
 }
-
 /* ------------------------------------------------------------------------- */
 
 void CN_ISA_FN(cn_softmax_loss)(CnReal *logits, const int *targets, double *loss_rows, int r0,
@@ -400,6 +586,9 @@ void CN_ISA_FN(cn_gru_backward)(const CnCellArgs *c, const CnPart *part);
 const CnIsa CN_CAT(cn_isa, CN_ISA) = {
     .name = STR(CN_ISA),
     .nr = NR,
+#ifdef HAVE_BF16_TILE
+    .bf16_native = 1,
+#endif
     .pack = pack,
     .gemm_packed = gemm_packed,
     .gemm = gemm,

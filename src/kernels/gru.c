@@ -31,7 +31,7 @@ void CN_ISA_FN(cn_gru_forward)(const CnCellArgs *c, const CnPart *part)
         CnReal *h = c->h + (t + 1) * BH;
         cn_lap(c->profile, part->tid, CN_PHASE_CELL);
         for (int g = 0; g < 2; g++)
-            isa->gemm_packed(z, 3 * H, h_prev, H, 1, B, c->wh, g * P + q0, g * P + q1, NULL, 1);
+            isa->gemm_packed(part, z, 3 * H, h_prev, H, 1, B, c->wh, g * P + q0, g * P + q1, NULL, 1);
         cn_lap(c->profile, part->tid, CN_PHASE_RECURRENT);
         for (int b = 0; b < B; b++) {
             CnReal *zr = z + b * G3, *zu = zr + H;
@@ -44,7 +44,7 @@ void CN_ISA_FN(cn_gru_forward)(const CnCellArgs *c, const CnPart *part)
         }
         cn_pool_barrier(part->pool);
         cn_lap(c->profile, part->tid, CN_PHASE_CELL);
-        isa->gemm_packed(z, 3 * H, rh, H, 1, B, c->wh, 2 * P + q0, 2 * P + q1, NULL, 1);
+        isa->gemm_packed(part, z, 3 * H, rh, H, 1, B, c->wh, 2 * P + q0, 2 * P + q1, NULL, 1);
         cn_lap(c->profile, part->tid, CN_PHASE_RECURRENT);
         for (int b = 0; b < B; b++) {
             CnReal *zu = z + b * G3 + H, *zn = zu + H;
@@ -121,13 +121,13 @@ void CN_ISA_FN(cn_gru_backward)(const CnCellArgs *c, const CnPart *part)
         update_backward(dz, dh_next, gates, dH, h_prev, B, H, u0, u1);
         cn_pool_barrier(part->pool);
         cn_lap(c->profile, part->tid, CN_PHASE_CELL);
-        isa->gemm_packed(drh, H, dz + 2 * H, 3 * H, 1, B, c->whn_t, q0, q1, NULL, 0);
+        isa->gemm_packed(part, drh, H, dz + 2 * H, 3 * H, 1, B, c->whn_t, q0, q1, NULL, 0);
         cn_lap(c->profile, part->tid, CN_PHASE_RECURRENT);
         reset_backward(dz, dh_next, gates, drh, h_prev, B, H, u0, u1);
         cn_pool_barrier(part->pool);
         if (t > 0) {
             cn_lap(c->profile, part->tid, CN_PHASE_CELL);
-            isa->gemm_packed(dh_next, H, dz, 3 * H, 1, B, c->wh_t, q0, q1, NULL, 1);
+            isa->gemm_packed(part, dh_next, H, dz, 3 * H, 1, B, c->wh_t, q0, q1, NULL, 1);
             cn_lap(c->profile, part->tid, CN_PHASE_RECURRENT);
             cn_carry(c->carry, dh_next, t, B, H, u0, u1);
         }

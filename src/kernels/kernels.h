@@ -24,6 +24,8 @@
 
 #include <math.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <string.h>
 
 /* Elementary functions at the library's precision. */
 #ifdef CHARNN_DOUBLE
@@ -75,10 +77,37 @@ int cn_pool_size(const CnPool *pool);            /* 1 for NULL */
 void cn_pool_run(CnPool *pool, CnTask task, void *ctx); /* NULL: runs task(ctx, 0, 1) */
 void cn_pool_barrier(CnPool *pool);              /* inside a task: wait for all threads */
 
+/* How a product multiplies (README, "Precision"): in fp32; or with both
+ * operands rounded to bfloat16 and the sums in fp32, added the way AVX512_BF16's
+ * VDPBF16PS adds them (for each pair of k, 2i and 2i+1: the odd product
+ * first, then the even one, each addition rounded to nearest even), either
+ * emulated by the fp32 kernels or with the instruction itself. */
+typedef enum { CN_MUL_FP32, CN_MUL_BF16_EMULATED, CN_MUL_BF16_NATIVE } CnMul;
+
+#ifndef CHARNN_DOUBLE
+/* x rounded to the nearest bfloat16 (ties to even), as VCVTNEPS2BF16 does:
+ * a denormal becomes a zero of its sign, a NaN stays a (quiet) NaN. */
+static inline float cn_bf16(float x)
+{
+    uint32_t u;
+    memcpy(&u, &x, sizeof u);
+    if ((u & 0x7f800000u) == 0)
+        u &= 0x80000000u;
+    else if ((u & 0x7fffffffu) > 0x7f800000u)
+        u |= 0x00400000u;
+    else
+        u += 0x7fffu + ((u >> 16) & 1);
+    u &= 0xffff0000u;
+    memcpy(&x, &u, sizeof x);
+    return x;
+}
+#endif
+
 /* A weight matrix copied into the panel layout the matrix kernels read. */
 typedef struct {
     CnReal *p;
     int K, width, nblk; /* K rows; nblk blocks of `width` columns */
+    CnMul mul;          /* the products it is packed for */
 } CnPacked;
 
 #define CN_CAT2(a, b) a##_##b
@@ -86,12 +115,15 @@ typedef struct {
 #define CN_ISA_FN(name) CN_CAT(name, CN_ISA)
 
 enum { CN_KC = 256 }; /* K block of every product: B micro-panels of KC x NR stay in L1 */
+enum { CN_MC = 256 }; /* at most this many rows of A are packed at a time (bf16) */
 
 /* One thread's share of a parallel task. */
 typedef struct {
     int tid, nthreads;
     CnPool *pool;      /* for barriers; NULL when alone */
     CnReal *scratch;   /* this thread's packing buffer: CN_KC x acts->pack_width */
+    CnMul mul;         /* how this pass's products multiply */
+    CnReal *apack;     /* bf16: CN_MC x CN_KC, this thread's rounded rows of A */
 } CnPart;
 
 /* CnPacked is a B operand of a product packed into panels of NR
@@ -126,13 +158,18 @@ typedef struct {
 typedef struct {
     const char *name;
     int nr; /* panel width of packed B operands */
-    /* Packs panels [p0, p1) of op(B): op(B)[k][j] = trans ? B[j*ldb + k] : B[k*ldb + j]. */
+    int bf16_native; /* has a kernel for AVX512_BF16 (used when the CPU has it too) */
+    /* Packs panels [p0, p1) of op(B): op(B)[k][j] = trans ? B[j*ldb + k] : B[k*ldb + j],
+     * for out->mul's products. */
     void (*pack)(CnPacked *out, const CnReal *B, int ldb, int trans, int p0, int p1);
-    /* C (M x packed panels [p0, p1)) (+)= A . Bp, A(r, k) = a[r*rs + k*ks]. Starts from
-     * bias (by column) when bias is set and acc is 0. */
-    void (*gemm_packed)(CnReal *C, int ldc, const CnReal *a, ptrdiff_t rs, ptrdiff_t ks, int M,
-                        const CnPacked *b, int p0, int p1, const CnReal *bias, int acc);
-    /* This thread's share of C (M x N) (+)= A . op(B), packing B as it goes. */
+    /* C (M x packed panels [p0, p1)) (+)= A . Bp, A(r, k) = a[r*rs + k*ks], multiplied
+     * as b->mul says (bf16: A's rows packed into part->apack). Starts from bias (by
+     * column) when bias is set and acc is 0. */
+    void (*gemm_packed)(const CnPart *part, CnReal *C, int ldc, const CnReal *a, ptrdiff_t rs,
+                        ptrdiff_t ks, int M, const CnPacked *b, int p0, int p1,
+                        const CnReal *bias, int acc);
+    /* This thread's share of C (M x N) (+)= A . op(B), packing B as it goes, multiplied
+     * as part->mul says. */
     void (*gemm)(const CnPart *part, CnReal *C, int ldc, const CnReal *a, ptrdiff_t rs,
                  ptrdiff_t ks, const CnReal *B, int ldb, int trans, int M, int N, int K,
                  const CnReal *bias, int acc);
@@ -155,6 +192,12 @@ void cn_isa_use(const CnIsa *isa);
 /* A table by name ("generic", "avx2", "avx512", "neon"), NULL if not built or not
  * supported by this CPU. */
 const CnIsa *cn_isa_named(const char *name);
+
+/* CPU support for AVX512_BF16 (dispatch.c), and how products multiply in
+ * the given precision: natively where the kernels in use and the CPU can,
+ * else emulated (CHARNN_BF16=emulate forces the emulation, for tests). */
+int cn_cpu_bf16(void);
+CnMul cn_mul_for(CnPrecision precision);
 
 /* Panels in a packed operand, and the panel range of units [u0, u1) of one
  * block (u0 a multiple of nr). */

@@ -69,7 +69,7 @@ void CN_ISA_FN(cn_lstm_forward)(const CnCellArgs *c, const CnPart *part)
         CnReal *z = c->z + t * B * 4 * (size_t)H;
         cn_lap(c->profile, part->tid, CN_PHASE_CELL);
         for (int g = 0; g < 4; g++)
-            isa->gemm_packed(z, 4 * H, c->h + t * BH, H, 1, B, c->wh, g * P + q0, g * P + q1,
+            isa->gemm_packed(part, z, 4 * H, c->h + t * BH, H, 1, B, c->wh, g * P + q0, g * P + q1,
                              NULL, 1);
         cn_lap(c->profile, part->tid, CN_PHASE_RECURRENT);
         gates_forward(z, c->c + (t + 1) * BH, c->tanh_c + t * BH, c->h + (t + 1) * BH,
@@ -155,7 +155,7 @@ void CN_ISA_FN(cn_lstm_backward)(const CnCellArgs *c, const CnPart *part)
         cn_pool_barrier(part->pool);
         if (t > 0) {
             cn_lap(c->profile, part->tid, CN_PHASE_CELL);
-            isa->gemm_packed(dh_next, H, dz, 4 * H, 1, B, c->wh_t, q0, q1, NULL, 0);
+            isa->gemm_packed(part, dh_next, H, dz, 4 * H, 1, B, c->wh_t, q0, q1, NULL, 0);
             cn_lap(c->profile, part->tid, CN_PHASE_RECURRENT);
             cn_carry(c->carry, dh_next, t, B, H, u0, u1);
             cn_carry(c->carry, dc, t, B, H, u0, u1);

@@ -24,7 +24,7 @@ void CN_ISA_FN(cn_rnn_forward)(const CnCellArgs *c, const CnPart *part)
         const CnReal *h_prev = c->h + t * BH;
         CnReal *h = c->h + (t + 1) * BH;
         cn_lap(c->profile, part->tid, CN_PHASE_CELL);
-        isa->gemm_packed(z, H, h_prev, H, 1, B, c->wh, q0, q1, NULL, 1);
+        isa->gemm_packed(part, z, H, h_prev, H, 1, B, c->wh, q0, q1, NULL, 1);
         cn_lap(c->profile, part->tid, CN_PHASE_RECURRENT);
         for (int b = 0; b < B; b++)
             for (int j = u0; j < u1; j++)
@@ -57,7 +57,7 @@ void CN_ISA_FN(cn_rnn_backward)(const CnCellArgs *c, const CnPart *part)
         cn_pool_barrier(part->pool);
         if (t > 0) {
             cn_lap(c->profile, part->tid, CN_PHASE_CELL);
-            isa->gemm_packed(dh_next, H, dz, H, 1, B, c->wh_t, q0, q1, NULL, 0);
+            isa->gemm_packed(part, dh_next, H, dz, H, 1, B, c->wh_t, q0, q1, NULL, 0);
             cn_lap(c->profile, part->tid, CN_PHASE_RECURRENT);
             cn_carry(c->carry, dh_next, t, B, H, u0, u1);
         }
