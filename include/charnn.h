@@ -34,6 +34,10 @@ CN_API const char *cn_version(void);      /* CHARNN_VERSION of the library in us
 CN_API const char *cn_kernels_name(void); /* "avx512", "avx2", "neon" or "generic" */
 CN_API int cn_cpu_count(void);            /* online processors, at least 1 */
 CN_API int cn_bf16_native(void); /* 1: bf16 products run on AVX512_BF16; 0: emulated */
+/* The kernels' peak on this machine in GFLOP/s: independent chains of fused
+ * multiply-adds on full vectors, on `threads` threads for about `seconds`
+ * (the ceiling a product can approach; charnn bench compares with it). */
+CN_API double cn_fma_peak(int threads, double seconds);
 CN_API uint64_t cn_physical_memory(void); /* bytes, 0 if unknown */
 CN_API double cn_seconds(void);           /* a monotonic clock */
 

@@ -63,6 +63,15 @@ grep "summing the gradient" "$dir/out2" > "$dir/sums"
     grep -q "0.00 ms starting" "$dir/outa" && [ -s "$dir/sums" ]
 check $? "sums started during the backward pass equal sums after it, bit for bit" "$dir/outa"
 
+# rank 0's environment decides for all: a rank told otherwise (MPMD, its own
+# CHARNN_MPI_OVERLAP=0) still takes part in the same sums, no hang
+timeout $((120 * SLOW)) mpirun --oversubscribe -np 1 "$CHARNN" train "$dir/fox.txt" $flags --iters 20 \
+    --checkpoint "$dir/mixed.ckpt" : -np 1 env CHARNN_MPI_OVERLAP=0 "$CHARNN" train \
+    "$dir/fox.txt" $flags --iters 20 --checkpoint "$dir/mixed.ckpt" >"$dir/outm" 2>&1
+rc=$?
+[ $rc -eq 0 ] && [ "$("$SOLO" export "$dir/mixed.ckpt" | cksum)" = "$("$SOLO" export "$dir/two.ckpt" | cksum)" ]
+check $? "ranks whose CHARNN_MPI_OVERLAP differ follow rank 0 (exit $rc), the same weights" "$dir/outm"
+
 # a checkpoint of 2 ranks resumes on 1 process and on 3 ranks, alike
 cp "$dir/two.ckpt" "$dir/r1.ckpt"
 cp "$dir/two.ckpt" "$dir/r3.ckpt"

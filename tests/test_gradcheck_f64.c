@@ -144,9 +144,29 @@ static void check_state_untouched(void)
     cn_model_release(&m);
 }
 
+/* bf16 products exist in the single-precision build only: this one refuses
+ * them rather than train in a precision it does not have. */
+static void check_no_bf16(void)
+{
+    const char corpus[] = "the cat sat on the mat. the rat sat on the hat.\n";
+    CnError err;
+    CnText *text = cn_text_from_memory(corpus, strlen(corpus), "the corpus", &err);
+    CnTrainConfig cfg = {.batch = 2, .seq_length = 8,
+                         .optim = {.kind = CN_ADAM, .lr = 1e-2, .beta1 = 0.9, .beta2 = 0.999,
+                                   .eps = 1e-8},
+                         .clip_norm = 5, .val_frac = 0.1, .seed = 3, .bptt_random = 1,
+                         .precision = CN_BF16};
+    CnTrainer *tr = text ? cn_trainer_new(text, CN_GRU, 8, 1, &cfg, 1, NULL, &err) : NULL;
+    CHECK(text && !tr && strstr(err.msg, "single-precision"),
+          "the double build refuses bf16 products: %s", tr ? "it trained" : err.msg);
+    cn_trainer_free(tr);
+    cn_text_free(text);
+}
+
 int main(void)
 {
     const CnCell cells[] = {CN_RNN, CN_LSTM, CN_PEEPHOLE, CN_GRU};
+    check_no_bf16();
     for (int k = 0; k < 4; k++) {
         run(cells[k], 2, 0.0);
         run(cells[k], 2, 0.25);

@@ -31,7 +31,8 @@ static char *synthetic_text(size_t n, int vocab, CnRng *rng)
     return s;
 }
 
-static int bench_training(CnTrainer *tr, int batch, int seq_length, int iters, int warmup)
+static int bench_training(CnTrainer *tr, int batch, int seq_length, int iters, int warmup,
+                          int threads)
 {
     CnProfile profile;
     double loss, t0 = cn_seconds();
@@ -54,6 +55,12 @@ static int bench_training(CnTrainer *tr, int batch, int seq_length, int iters, i
            "%.1f GFLOP/s (6 x %s weight entries x chars/s)\n",
            iters, warmup, cli_count((uint64_t)(cps + 0.5), n1), 1e3 * seconds / iters,
            6 * entries * cps / 1e9, cli_count((uint64_t)entries, n2));
+    double peak = cn_fma_peak(threads, 0.3);
+    if (peak > 0)
+        printf("that is %.0f%% of this machine's fp32 peak, %.1f GFLOP/s on %d thread%s (%s "
+               "fused multiply-adds in independent chains, measured now)\n",
+               100 * 6 * entries * cps / 1e9 / peak, peak, threads, threads == 1 ? "" : "s",
+               cn_kernels_name());
     for (int p = 0; p < CN_PHASES; p++)
         total += profile.seconds[p];
     printf("where a step's time goes:\n");
@@ -173,7 +180,7 @@ int cmd_bench(int argc, char **argv)
     fflush(stdout);
     rc = EXIT_OK;
     if (iters > 0)
-        rc = bench_training(tr, batch, seq_length, iters, warmup);
+        rc = bench_training(tr, batch, seq_length, iters, warmup, threads);
     if (rc == EXIT_OK && sample > 0)
         rc = bench_sampling(model, sample);
     cn_trainer_free(tr);

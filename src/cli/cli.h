@@ -85,7 +85,8 @@ const char *cli_duration(double seconds, char buf[32]);
 int cli_threads(int requested, const CnShape *shape, int streams);
 
 /* --precision: fp32, bf16, or auto (bf16 where the CPU multiplies it
- * natively: README, "Precision"). cli_precision names the choice auto makes;
+ * natively: README, "Precision"). cli_precision names the choice auto makes
+ * (rank 0's, with several MPI ranks: call it on every rank);
  * cli_precision_note says, for bf16 without the instructions, that the
  * products are emulated. */
 extern const char *const cli_precision_choices[];

@@ -40,7 +40,8 @@ static char build[MPI_MAX_LIBRARY_VERSION_STRING + 64];
 
 void comm_init(int *argc, char ***argv)
 {
-    MPI_Init(argc, argv);
+    int provided; /* only the main thread calls MPI, also while workers compute */
+    MPI_Init_thread(argc, argv, MPI_THREAD_FUNNELED, &provided);
     MPI_Comm_rank(MPI_COMM_WORLD, &cli_comm.rank);
     MPI_Comm_size(MPI_COMM_WORLD, &cli_comm.size);
 }
@@ -115,12 +116,13 @@ void comm_shard(int batch, CnShard *shard)
 {
     int first = (int)((long long)batch * cli_comm.rank / cli_comm.size);
     int next = (int)((long long)batch * (cli_comm.rank + 1) / cli_comm.size);
-    const char *overlap = getenv("CHARNN_MPI_OVERLAP");
+    /* every rank must start the same sums: rank 0's environment decides */
+    const char *env = getenv("CHARNN_MPI_OVERLAP");
+    int overlap = !(env && strcmp(env, "0") == 0);
+    comm_broadcast(&overlap, 1);
     *shard = (CnShard){.first = first, .count = next - first,
                        .reduce = cli_comm.size > 1 ? reduce : NULL,
-                       .ready = cli_comm.size > 1 && !(overlap && strcmp(overlap, "0") == 0)
-                                    ? ready
-                                    : NULL};
+                       .ready = cli_comm.size > 1 && overlap ? ready : NULL};
 }
 
 int comm_signal(void)

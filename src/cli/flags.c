@@ -424,7 +424,9 @@ const char *const cli_precision_choices[] = {"fp32", "bf16", "auto", NULL};
 
 const char *cli_precision(const char *given)
 {
-    return strcmp(given, "auto") != 0 ? given : cn_bf16_native() ? "bf16" : "fp32";
+    int native = cn_bf16_native();
+    comm_broadcast(&native, 1); /* ranks on different CPUs train alike: rank 0's choice */
+    return strcmp(given, "auto") != 0 ? given : native ? "bf16" : "fp32";
 }
 
 void cli_precision_note(CnPrecision precision)

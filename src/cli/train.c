@@ -653,7 +653,7 @@ int cmd_train(int argc, char **argv)
     TrainArgs a = {
         /* the model, data layout, optimizer and schedule that reached the lowest
            validation loss in 10 minutes on 2 cores (README: Training for quality) */
-        .model = "gru", .hidden = 512, .layers = 2, .dropout = 0.3, .init = "orthogonal",
+        .model = "gru", .hidden = 512, .layers = 2, .dropout = 0.1, .init = "orthogonal",
         .seq_length = 64, .batch = 32, .optim = "adam", .lr = 3e-3, .schedule = "cosine",
         .lr_min = 2e-5, .warmup = 100, .epochs = 7, .clip_norm = 5,
         .momentum = 0.9, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .decay_rate = 0.95,

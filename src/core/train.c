@@ -123,6 +123,11 @@ int cn_trainer_init(CnTrainer *tr, CnModel *model, const CnText *text, CnTrainSt
         cn_errorf(err, "training configuration is out of range");
         goto fail;
     }
+    if (c->precision == CN_BF16 && sizeof(CnReal) != sizeof(float)) {
+        cn_errorf(err, "bf16 products need the single-precision build of the library; use "
+                       "precision fp32");
+        goto fail;
+    }
     if (layout(text, c, tr, err) != 0)
         goto fail;
     uint32_t crc = cn_crc32(0, text->bytes, text->nbytes);

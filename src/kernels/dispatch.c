@@ -136,6 +136,38 @@ const char *cn_kernels_name(void)
     return cn_isa()->name;
 }
 
+typedef struct {
+    const CnIsa *isa;
+    long rounds;
+    _Atomic int sink; /* keeps the loops' results alive */
+} PeakRun;
+
+static void peak_task(void *ctx, int tid, int nthreads)
+{
+    PeakRun *r = ctx;
+    (void)tid, (void)nthreads;
+    atomic_fetch_add(&r->sink, r->isa->fma_loop(r->rounds) > 0);
+}
+
+double cn_fma_peak(int threads, double seconds)
+{
+    CnPool *pool = NULL;
+    if (threads > 1 && cn_pool_create(&pool, threads) != 0)
+        return 0;
+    PeakRun r = {.isa = cn_isa(), .rounds = 1 << 16};
+    double t = 0;
+    for (;;) { /* grow the loop until it runs long enough to time */
+        double t0 = cn_seconds();
+        cn_pool_run(pool, peak_task, &r);
+        t = cn_seconds() - t0;
+        if (t >= seconds || r.rounds > (1L << 40))
+            break;
+        r.rounds = t < seconds / 16 ? r.rounds * 16 : (long)(r.rounds * seconds / t) + 1;
+    }
+    cn_pool_destroy(pool);
+    return t > 0 ? (double)threads * (double)r.rounds * r.isa->fma_flops / t / 1e9 : 0;
+}
+
 int cn_cpu_count(void)
 {
     return os_cpu_count();

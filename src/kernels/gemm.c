@@ -40,6 +40,7 @@
 #include <arm_neon.h>
 #define MR 8
 #define NR 12
+#define MC (16 * MR) /* 128 rows x KC: 128 KB of A, half of a Cortex-A76's L2 */
 #else
 #define MR 4
 #define NR 8 /* 8 accumulators of 4 lanes: fits 16 SSE registers */
@@ -49,6 +50,7 @@
 #ifndef MC
 #define MC (32 * MR) /* rows of C kept in L2 while K is walked */
 #endif
+_Static_assert(MC <= CN_MC, "bf16: a thread's apack holds CN_MC rows");
 
 static int min_int(int a, int b)
 {
@@ -149,10 +151,10 @@ INLINE void tile(const int m, int n, int kc, const float *a, ptrdiff_t rs, ptrdi
  * (Apple's P-cores, Neoverse V1/V2). Per k: 24 fused multiply-adds for 5
  * vector loads (or 3 and 8 scalar ones), so the FMAs bound the loop (those
  * cores do 4 multiply-adds and 3 loads a cycle, Cortex-A76 and Neoverse N1
- * 2 and 2). A KC x NR panel of B (KC = 128) is 6 KB and the tile's A,
- * 8 x KC, 4 KB: both stay in L1 (64 KB on Cortex-A76 and Neoverse, 128 KB
+ * 2 and 2). A KC x NR panel of B (KC = 256) is 12 KB and the tile's A,
+ * 8 x KC, 8 KB: both stay in L1 (64 KB on Cortex-A76 and Neoverse, 128 KB
  * on Apple M-series P-cores) while each panel is reused across the
- * MC / MR = 32 tiles of an MC x KC block of A (128 KB, in L2: 256 KB to
+ * MC / MR = 16 tiles of an MC x KC block of A (128 KB, in L2: 256 KB to
  * 1 MB per core on Cortex-A76 and Neoverse, 12 MB shared on M1).
  * A is read in place: where its 8 rows are contiguous at each k (rs 1, the
  * weight gradients' A^T), as two vectors, each value used from its lane
@@ -463,10 +465,21 @@ static void pack_panels(CnReal *dst, const CnReal *B, int ldb, int trans, int K,
     }
 }
 
+/* The products this build can do as asked: without the AVX512_BF16 tile,
+ * native bf16 is emulated (the same sums). */
+static CnMul usable(CnMul mul)
+{
+#ifndef HAVE_BF16_TILE
+    if (mul == CN_MUL_BF16_NATIVE)
+        return CN_MUL_BF16_EMULATED;
+#endif
+    return mul;
+}
+
 static void pack(CnPacked *out, const CnReal *B, int ldb, int trans, int p0, int p1)
 {
     pack_panels(out->p + (size_t)p0 * out->K * NR, B, ldb, trans, out->K, out->width, p0, p1,
-                out->mul);
+                usable(out->mul));
 }
 
 /* Rows of the next tile when `left` rows remain: MR, except that the last
@@ -518,8 +531,8 @@ static void block(const CnPart *part, CnReal *C, int ldc, const CnReal *a, ptrdi
               p1, k0, kc, bias, acc, mul);
         return;
     }
-    for (int m0 = r0; m0 < r1; m0 += CN_MC) {
-        int m1 = min_int(r1, m0 + CN_MC);
+    for (int m0 = r0; m0 < r1; m0 += MC) {
+        int m1 = min_int(r1, m0 + MC);
         int stride = pack_a(part->apack, a + m0 * rs + (ptrdiff_t)k0 * ks, rs, ks, m1 - m0, kc,
                             mul);
         tiles(C, ldc, part->apack, stride, 1, m0, m1, bp, kstride, width, p0, p1, k0, kc, bias,
@@ -531,12 +544,11 @@ static void gemm_packed(const CnPart *part, CnReal *C, int ldc, const CnReal *a,
                         ptrdiff_t ks, int M, const CnPacked *b, int p0, int p1,
                         const CnReal *bias, int acc)
 {
-    int mc = b->mul == CN_MUL_FP32 ? MC : CN_MC;
-    for (int r0 = 0; r0 < M; r0 += mc)
+    for (int r0 = 0; r0 < M; r0 += MC)
         for (int k0 = 0; k0 < b->K; k0 += CN_KC)
-            block(part, C, ldc, a, rs, ks, r0, min_int(M, r0 + mc),
+            block(part, C, ldc, a, rs, ks, r0, min_int(M, r0 + MC),
                   b->p + (size_t)p0 * b->K * NR + (size_t)k0 * NR, (size_t)b->K * NR, b->width,
-                  p0, p1, k0, min_int(CN_KC, b->K - k0), bias, acc, b->mul);
+                  p0, p1, k0, min_int(CN_KC, b->K - k0), bias, acc, usable(b->mul));
 }
 
 /* This thread's share: along panels when there are enough of them, else
@@ -564,11 +576,61 @@ static void gemm(const CnPart *part, CnReal *C, int ldc, const CnReal *a, ptrdif
     for (int k0 = 0; k0 < K; k0 += CN_KC) {
         int kc = min_int(CN_KC, K - k0);
         const CnReal *src = trans ? B + k0 : B + (size_t)k0 * ldb;
-        pack_panels(part->scratch, src, ldb, trans, kc, N, p0, p1, part->mul);
+        pack_panels(part->scratch, src, ldb, trans, kc, N, p0, p1, usable(part->mul));
         block(part, C, ldc, a, rs, ks, r0, r1, part->scratch, (size_t)kc * NR, N, p0, p1, k0, kc,
-              bias, acc, part->mul);
+              bias, acc, usable(part->mul));
     }
 }
+/* ------------------------------------------------------------------------- */
+/* The machine's peak (cn_fma_peak): `rounds` rounds of CHAINS independent
+ * fused multiply-add chains on full vectors, enough chains to cover every
+ * FMA pipe's latency (2 pipes x 4 cycles on x86 cores, 4 x 4 on big ARM
+ * cores); FLOPs per round: CHAINS x lanes x 2. Returns a value that keeps
+ * the loop from being dropped. */
+#if defined(__AVX512F__) && !defined(CHARNN_DOUBLE)
+typedef __m512 PeakVec;
+#define PEAK_FMA(a, m, c) _mm512_fmadd_ps(a, m, c)
+#define PEAK_SET(x) _mm512_set1_ps(x)
+#define PEAK_LANES 16
+#define CHAINS 12
+#elif defined(__AVX2__) && defined(__FMA__) && !defined(CHARNN_DOUBLE)
+typedef __m256 PeakVec;
+#define PEAK_FMA(a, m, c) _mm256_fmadd_ps(a, m, c)
+#define PEAK_SET(x) _mm256_set1_ps(x)
+#define PEAK_LANES 8
+#define CHAINS 12
+#elif defined(NEON_KERNEL)
+typedef float32x4_t PeakVec;
+#define PEAK_FMA(a, m, c) vfmaq_f32(c, a, m)
+#define PEAK_SET(x) vdupq_n_f32(x)
+#define PEAK_LANES 4
+#define CHAINS 24
+#else
+typedef VReal PeakVec; /* a multiply and an add: the portable build has no FMA */
+#define PEAK_FMA(a, m, c) ((a) * (m) + (c))
+#define PEAK_SET(x) ((VReal){0} + (CnReal)(x))
+#define PEAK_LANES VL
+#define CHAINS 8
+#endif
+
+static CnReal fma_loop(long rounds)
+{
+    PeakVec t[CHAINS], m = PEAK_SET(0.999999f), c = PEAK_SET(1e-7f);
+    for (int i = 0; i < CHAINS; i++)
+        t[i] = PEAK_SET((float)i);
+    for (long n = 0; n < rounds; n++)
+#pragma GCC unroll 24
+        for (int i = 0; i < CHAINS; i++)
+            t[i] = PEAK_FMA(t[i], m, c);
+    CnReal sum = 0;
+    for (int i = 0; i < CHAINS; i++) {
+        CnReal lanes[PEAK_LANES];
+        memcpy(lanes, &t[i], sizeof lanes);
+        sum += lanes[0];
+    }
+    return sum;
+}
+
 /* ------------------------------------------------------------------------- */
 
 void CN_ISA_FN(cn_softmax_loss)(CnReal *logits, const int *targets, double *loss_rows, int r0,
@@ -592,6 +654,8 @@ const CnIsa CN_CAT(cn_isa, CN_ISA) = {
     .pack = pack,
     .gemm_packed = gemm_packed,
     .gemm = gemm,
+    .fma_loop = fma_loop,
+    .fma_flops = CHAINS * PEAK_LANES * 2,
     .softmax_loss = CN_ISA_FN(cn_softmax_loss),
     .rnn_forward = CN_ISA_FN(cn_rnn_forward),
     .rnn_backward = CN_ISA_FN(cn_rnn_backward),
