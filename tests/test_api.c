@@ -58,7 +58,8 @@ int main(void)
     /* resume with the checkpoint's own configuration, as it comes */
     CnCheckpoint *ck = cn_checkpoint_load(path, &err);
     CHECK(ck && cn_checkpoint_progress(ck)->iteration == 5 &&
-              cn_checkpoint_config(ck)->batch == 2 && cn_checkpoint_progress(ck)->version == CN_CHECKPOINT_VERSION,
+              cn_checkpoint_config(ck)->batch == 2 &&
+              cn_checkpoint_progress(ck)->version == CN_CHECKPOINT_VERSION,
           "the checkpoint loads with its progress and configuration");
     tr = ck ? cn_trainer_resume(ck, text, cn_checkpoint_config(ck), 1, NULL, &err) : NULL;
     CHECK(tr != NULL, "resumed with cn_checkpoint_config's pointer: %s", tr ? "yes" : err.msg);

@@ -525,8 +525,8 @@ static void packed_share(const CnIsa *isa, const CnPart *part, CnReal *C, int ld
     } else {
         cn_share(M, part->tid, part->nthreads, &lo, &hi);
         if (lo < hi)
-            isa->gemm_packed(part, C + (size_t)lo * ldc, ldc, A + (size_t)lo * lda, lda, 1, hi - lo, b,
-                             0, panels, bias, acc);
+            isa->gemm_packed(part, C + (size_t)lo * ldc, ldc, A + (size_t)lo * lda, lda, 1,
+                             hi - lo, b, 0, panels, bias, acc);
     }
 }
 
@@ -664,8 +664,8 @@ static void forward_task(void *ctx, int tid, int nthreads)
             a->top_x[i] = h_top[i] * a->top_mask[i];
     }
     if (r0 < r1)
-        isa->gemm_packed(&part, a->logits + (size_t)r0 * V, V, top + (size_t)r0 * H, H, 1, r1 - r0,
-                         &a->wy, 0, cn_panels(&a->wy, isa->nr), m->w.by, 0);
+        isa->gemm_packed(&part, a->logits + (size_t)r0 * V, V, top + (size_t)r0 * H, H, 1,
+                         r1 - r0, &a->wy, 0, cn_panels(&a->wy, isa->nr), m->w.by, 0);
     if (p->targets && r0 < r1)
         isa->softmax_loss(a->logits, p->targets, a->loss_rows, r0, r1, V);
     cn_lap(a->profile, tid, CN_PHASE_OUTPUT);
@@ -680,12 +680,13 @@ double cn_forward(const CnModel *m, CnActs *a, const int *ids, const int *target
         a->mask_key = cn_rng_next(rng);
     Pass p = {.m = m, .a = a, .ids = ids, .targets = targets, .steps = steps,
               .pack = !(a->weights_frozen && a->packed_from == m->params)};
-    if (p.pack) /* every packed copy follows the products' precision */
+    if (p.pack) { /* every packed copy follows the products' precision */
         for (int l = 0; l < CN_MAX_LAYERS; l++) {
             a->wx[l].mul = a->wh[l].mul = a->wx_t[l].mul = a->mul;
             a->wh_t[l].mul = a->whn_t[l].mul = a->mul;
-            a->wy.mul = a->wy_t.mul = a->mul;
         }
+        a->wy.mul = a->wy_t.mul = a->mul;
+    }
     cn_pool_run(a->pool, forward_task, &p);
     a->packed_from = m->params;
     if (!targets)

@@ -138,7 +138,7 @@ const char *cn_kernels_name(void)
 
 typedef struct {
     const CnIsa *isa;
-    long rounds;
+    int64_t rounds;
     _Atomic int sink; /* keeps the loops' results alive */
 } PeakRun;
 
@@ -152,6 +152,8 @@ static void peak_task(void *ctx, int tid, int nthreads)
 double cn_fma_peak(int threads, double seconds)
 {
     CnPool *pool = NULL;
+    if (threads < 1)
+        threads = 1;
     if (threads > 1 && cn_pool_create(&pool, threads) != 0)
         return 0;
     PeakRun r = {.isa = cn_isa(), .rounds = 1 << 16};
@@ -160,9 +162,9 @@ double cn_fma_peak(int threads, double seconds)
         double t0 = cn_seconds();
         cn_pool_run(pool, peak_task, &r);
         t = cn_seconds() - t0;
-        if (t >= seconds || r.rounds > (1L << 40))
+        if (t >= seconds || r.rounds > ((int64_t)1 << 40))
             break;
-        r.rounds = t < seconds / 16 ? r.rounds * 16 : (long)(r.rounds * seconds / t) + 1;
+        r.rounds = t < seconds / 16 ? r.rounds * 16 : (int64_t)((double)r.rounds * seconds / t) + 1;
     }
     cn_pool_destroy(pool);
     return t > 0 ? (double)threads * (double)r.rounds * r.isa->fma_flops / t / 1e9 : 0;

@@ -15,7 +15,11 @@
  * multiply-adds over k = 0, 1, ..., K-1, however the work is split.
  *
  * Tiles: avx512 MR 6 x NR 64 (24 zmm accumulators), avx2 6 x 16 (12 ymm),
- * neon 8 x 12 (24 q registers), generic C 4 x 8.
+ * neon 8 x 12 (24 q registers), generic C 4 x 8. A tile of NR columns moves
+ * C with plain vector loads and stores, a narrower one with masked moves.
+ *
+ * bf16 products (--precision bf16, CnMul) round both operands to bfloat16
+ * and add the exact products in VDPBF16PS's order: below, "bf16 products".
  */
 #include "kernels.h"
 
@@ -613,12 +617,12 @@ typedef VReal PeakVec; /* a multiply and an add: the portable build has no FMA *
 #define CHAINS 8
 #endif
 
-static CnReal fma_loop(long rounds)
+static CnReal fma_loop(int64_t rounds)
 {
     PeakVec t[CHAINS], m = PEAK_SET(0.999999f), c = PEAK_SET(1e-7f);
     for (int i = 0; i < CHAINS; i++)
         t[i] = PEAK_SET((float)i);
-    for (long n = 0; n < rounds; n++)
+    for (int64_t n = 0; n < rounds; n++)
 #pragma GCC unroll 24
         for (int i = 0; i < CHAINS; i++)
             t[i] = PEAK_FMA(t[i], m, c);

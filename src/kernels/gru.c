@@ -31,7 +31,8 @@ void CN_ISA_FN(cn_gru_forward)(const CnCellArgs *c, const CnPart *part)
         CnReal *h = c->h + (t + 1) * BH;
         cn_lap(c->profile, part->tid, CN_PHASE_CELL);
         for (int g = 0; g < 2; g++)
-            isa->gemm_packed(part, z, 3 * H, h_prev, H, 1, B, c->wh, g * P + q0, g * P + q1, NULL, 1);
+            isa->gemm_packed(part, z, 3 * H, h_prev, H, 1, B, c->wh, g * P + q0, g * P + q1,
+                             NULL, 1);
         cn_lap(c->profile, part->tid, CN_PHASE_RECURRENT);
         for (int b = 0; b < B; b++) {
             CnReal *zr = z + b * G3, *zu = zr + H;

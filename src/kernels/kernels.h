@@ -174,7 +174,7 @@ typedef struct {
                  ptrdiff_t ks, const CnReal *B, int ldb, int trans, int M, int N, int K,
                  const CnReal *bias, int acc);
     /* The machine's peak: rounds of independent FMA chains, fma_flops FLOPs each. */
-    CnReal (*fma_loop)(long rounds);
+    CnReal (*fma_loop)(int64_t rounds);
     int fma_flops;
     /* Rows [r0, r1) of logits (n, V): softmax in place; loss_rows[r] = -log p[target]. */
     void (*softmax_loss)(CnReal *logits, const int *targets, double *loss_rows, int r0, int r1,
