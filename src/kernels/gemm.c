@@ -68,15 +68,20 @@ static int min_int(int a, int b)
 
 #if defined(__AVX512F__) && !defined(CHARNN_DOUBLE)
 
-INLINE void tile(const int m, int n, int kc, const float *a, ptrdiff_t rs, ptrdiff_t ks,
-                 const float *bp, float *c, ptrdiff_t ldc, const float *bias, int acc)
+/* An AVX-512 tile's edges, shared by the fp32 and the bf16 tile: the masks
+ * of its n <= NR columns (4 vectors of 16), its start in the accumulators
+ * (C when acc is set, else bias, else zero) and its store into C. */
+INLINE void zmm_masks(int n, __mmask16 mask[4])
 {
-    __mmask16 mask[4];
     for (int v = 0; v < 4; v++) {
         int left = n - 16 * v;
         mask[v] = left >= 16 ? 0xffff : left <= 0 ? 0 : (__mmask16)((1u << left) - 1);
     }
-    __m512 t[MR][4];
+}
+
+INLINE void zmm_start(__m512 t[MR][4], const int m, const __mmask16 mask[4], const float *c,
+                      ptrdiff_t ldc, const float *bias, int acc)
+{
 #pragma GCC unroll 6
     for (int r = 0; r < m; r++)
 #pragma GCC unroll 4
@@ -84,6 +89,25 @@ INLINE void tile(const int m, int n, int kc, const float *a, ptrdiff_t rs, ptrdi
             t[r][v] = acc    ? _mm512_maskz_loadu_ps(mask[v], c + r * ldc + 16 * v)
                       : bias ? _mm512_maskz_loadu_ps(mask[v], bias + 16 * v)
                              : _mm512_setzero_ps();
+}
+
+INLINE void zmm_store(__m512 t[MR][4], const int m, const __mmask16 mask[4], float *c,
+                      ptrdiff_t ldc)
+{
+#pragma GCC unroll 6
+    for (int r = 0; r < m; r++)
+#pragma GCC unroll 4
+        for (int v = 0; v < 4; v++)
+            _mm512_mask_storeu_ps(c + r * ldc + 16 * v, mask[v], t[r][v]);
+}
+
+INLINE void tile(const int m, int n, int kc, const float *a, ptrdiff_t rs, ptrdiff_t ks,
+                 const float *bp, float *c, ptrdiff_t ldc, const float *bias, int acc)
+{
+    __mmask16 mask[4];
+    __m512 t[MR][4];
+    zmm_masks(n, mask);
+    zmm_start(t, m, mask, c, ldc, bias, acc);
     for (int k = 0; k < kc; k++, a += ks, bp += NR) {
         __m512 b0 = _mm512_loadu_ps(bp), b1 = _mm512_loadu_ps(bp + 16);
         __m512 b2 = _mm512_loadu_ps(bp + 32), b3 = _mm512_loadu_ps(bp + 48);
@@ -96,11 +120,7 @@ INLINE void tile(const int m, int n, int kc, const float *a, ptrdiff_t rs, ptrdi
             t[r][3] = _mm512_fmadd_ps(ar, b3, t[r][3]);
         }
     }
-#pragma GCC unroll 6
-    for (int r = 0; r < m; r++)
-#pragma GCC unroll 4
-        for (int v = 0; v < 4; v++)
-            _mm512_mask_storeu_ps(c + r * ldc + 16 * v, mask[v], t[r][v]);
+    zmm_store(t, m, mask, c, ldc);
 }
 
 #elif defined(__AVX2__) && defined(__FMA__) && !defined(CHARNN_DOUBLE)
@@ -357,18 +377,9 @@ BF16_TARGET INLINE void tile_bf16(const int m, int n, int pairs, const CnReal *a
 {
     const uint32_t *aw = (const uint32_t *)(const void *)a;
     __mmask16 mask[4];
-    for (int v = 0; v < 4; v++) {
-        int left = n - 16 * v;
-        mask[v] = left >= 16 ? 0xffff : left <= 0 ? 0 : (__mmask16)((1u << left) - 1);
-    }
     __m512 t[MR][4];
-#pragma GCC unroll 6
-    for (int r = 0; r < m; r++)
-#pragma GCC unroll 4
-        for (int v = 0; v < 4; v++)
-            t[r][v] = acc    ? _mm512_maskz_loadu_ps(mask[v], c + r * ldc + 16 * v)
-                      : bias ? _mm512_maskz_loadu_ps(mask[v], bias + 16 * v)
-                             : _mm512_setzero_ps();
+    zmm_masks(n, mask);
+    zmm_start(t, m, mask, c, ldc, bias, acc);
     for (int q = 0; q < pairs; q++, aw++, bp += NR) {
         __m512bh b0 = (__m512bh)_mm512_loadu_si512(bp), b1 = (__m512bh)_mm512_loadu_si512(bp + 16);
         __m512bh b2 = (__m512bh)_mm512_loadu_si512(bp + 32);
@@ -382,11 +393,7 @@ BF16_TARGET INLINE void tile_bf16(const int m, int n, int pairs, const CnReal *a
             t[r][3] = _mm512_dpbf16_ps(t[r][3], ar, b3);
         }
     }
-#pragma GCC unroll 6
-    for (int r = 0; r < m; r++)
-#pragma GCC unroll 4
-        for (int v = 0; v < 4; v++)
-            _mm512_mask_storeu_ps(c + r * ldc + 16 * v, mask[v], t[r][v]);
+    zmm_store(t, m, mask, c, ldc);
 }
 
 BF16_TARGET static void tile_bf16_any(int m, int n, int pairs, const CnReal *a, ptrdiff_t rs,
