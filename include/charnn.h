@@ -164,6 +164,13 @@ typedef struct {
     double time_budget;    /* seconds of training; 0: none (the caller stops on it) */
 } CnTrainConfig;
 
+/* What precision "auto" means for training a model of this shape on B streams on
+ * this CPU: bf16 only where it has been measured faster than fp32 (README,
+ * "Precision"), decided from the CPU and the shape alone, never by timing, so
+ * that the same command on the same CPU always makes the same choice. *why
+ * gets the reason, a phrase such as "this CPU has no AVX512_BF16". */
+CN_API CnPrecision cn_precision_auto(const CnShape *shape, int batch, const char **why);
+
 typedef struct {
     uint64_t iteration, epoch, chunk; /* iterations and epochs done; next chunk */
     uint64_t corpus_bytes;   /* the training corpus, so a resume can check it */
@@ -327,7 +334,12 @@ typedef enum {
 } CnPhase;
 typedef struct {
     double seconds[CN_PHASES];
-    double lap; /* when the running phase started */
+    double lap;       /* when the running phase started */
+    /* what the matrix products moved, summed over the threads: */
+    uint64_t packs;   /* operands packed into the kernels' layout or rounded to bf16 */
+    uint64_t rounded; /* values rounded to bfloat16 on the way */
+    uint64_t copied;  /* values copied in fp32 */
+    uint64_t macs;    /* multiply-adds */
 } CnProfile;
 CN_API const char *cn_phase_name(CnPhase phase);
 CN_API void cn_trainer_profile(CnTrainer *tr, CnProfile *profile); /* NULL: stop */

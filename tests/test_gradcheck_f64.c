@@ -49,7 +49,7 @@ static void check_output_dropout(void)
     CnModel m;
     CnActs acts;
     cn_model_init(&m, CN_LSTM, H, 1, &vocab, &err);
-    cn_acts_init(&acts, &m.shape, B, T, 0.5, 1, NULL, &err);
+    cn_acts_init(&acts, &m.shape, B, T, 0.5, 1, CN_MUL_FP32, NULL, &err);
     CnRng rng;
     cn_rng_seed(&rng, 7);
     cn_model_randomize(&m, CN_INIT_UNIFORM, &rng, &err);
@@ -83,7 +83,7 @@ static void check_mask_statistics(void)
     CnModel m;
     CnActs acts;
     cn_model_init(&m, CN_GRU, H, L, &vocab, &err);
-    cn_acts_init(&acts, &m.shape, B, T, p, 1, NULL, &err);
+    cn_acts_init(&acts, &m.shape, B, T, p, 1, CN_MUL_FP32, NULL, &err);
     CnRng rng;
     cn_rng_seed(&rng, 3);
     cn_model_randomize(&m, CN_INIT_UNIFORM, &rng, &err);
@@ -124,7 +124,7 @@ static void check_state_untouched(void)
     CnModel m;
     CnActs acts;
     cn_model_init(&m, CN_LSTM, H, L, &vocab, &err);
-    cn_acts_init(&acts, &m.shape, B, T, 0, 1, NULL, &err);
+    cn_acts_init(&acts, &m.shape, B, T, 0, 1, CN_MUL_FP32, NULL, &err);
     CnRng rng;
     cn_rng_seed(&rng, 7);
     cn_model_randomize(&m, CN_INIT_UNIFORM, &rng, &err);

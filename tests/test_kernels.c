@@ -106,8 +106,8 @@ static CnReal *isa_case(const CnIsa *isa, int form, int M, int N, int K, int mod
     CnReal *before = malloc(nc * sizeof *before);
     memcpy(before, C, nc * sizeof *C);
     for (int t = 0; t < parts; t++) {
-        CnPart part = {t, parts, NULL, scratch, CN_MUL_FP32, NULL};
-        isa->gemm(&part, C, ldc, A, ta ? 1 : lda, ta ? lda : 1, B, ldb, tb, M, N, K,
+        CnPart part = {t, parts, NULL, scratch, CN_MUL_FP32, NULL, NULL};
+        isa->gemm(&part, C, ldc, cn_a(A, ta ? 1 : lda, ta ? lda : 1), B, ldb, tb, M, N, K,
                   mode == 2 ? bias : NULL, mode == 1);
     }
     *ratio = worst_error(C, R, M, N, ldc) / (1e-6 * (K + 1));
@@ -178,11 +178,11 @@ static void test_isa_packed(const CnIsa *isa)
         CnPacked packed = {malloc((size_t)G * per * K * isa->nr * sizeof(CnReal)), K, width, G,
                            CN_MUL_FP32};
         int panels = cn_panels(&packed, isa->nr);
-        CnPart part = {0, 1, NULL, NULL, CN_MUL_FP32, NULL};
-        isa->pack(&packed, B, ldb, trans, 0, panels / 2);
-        isa->pack(&packed, B, ldb, trans, panels / 2, panels);
-        isa->gemm_packed(&part, C, ldc, A, K, 1, M, &packed, 0, 1, NULL, 0);
-        isa->gemm_packed(&part, C, ldc, A, K, 1, M, &packed, 1, panels, NULL, 0);
+        CnPart part = {0, 1, NULL, NULL, CN_MUL_FP32, NULL, NULL};
+        isa->pack(&part, &packed, B, ldb, trans, 0, panels / 2);
+        isa->pack(&part, &packed, B, ldb, trans, panels / 2, panels);
+        isa->gemm_packed(&part, C, ldc, cn_a(A, K, 1), M, &packed, 0, 1, NULL, 0);
+        isa->gemm_packed(&part, C, ldc, cn_a(A, K, 1), M, &packed, 1, panels, NULL, 0);
         double worst = worst_error(C, R, M, N, ldc);
         CHECK(worst < 1e-6 * (K + 1), "%s packed %d gate blocks of %d%s: error %.1e", isa->name,
               G, width, trans ? ", transposed" : "", worst);
@@ -235,6 +235,54 @@ static void test_bf16_rounding(void)
           bad < 0 ? "" : cases[bad].what);
 }
 
+static const char *mul_name(CnMul mul)
+{
+    return mul == CN_MUL_BF16_NATIVE  ? "AVX512_BF16"
+           : mul == CN_MUL_BF16_PAIRS ? "pairs with fused multiply-adds"
+                                      : "emulated";
+}
+
+/* An ISA's vectorized rounding of rows (round_rows) against cn_bf16, value
+ * by value, on the edge cases spread over whole vectors and tails, in both
+ * layouts (floats with pairs swapped; pairs of bf16 in words). */
+static void test_isa_round(const CnIsa *isa, CnMul mul)
+{
+    static const uint32_t special[] = {0x3f808000, 0x3f818000, 0x00400000, 0x80000001,
+                                       0x7f7fffff, 0xff800000, 0x7f800001, 0xffc12345,
+                                       0x00000000, 0x80000000, 0x7f800000, 0xbf80ffff};
+    enum { N = 77, ROWS = 3 }; /* odd: an unpaired last k */
+    CnReal x[ROWS * N], got[ROWS * N];
+    CnRng rng;
+    cn_rng_seed(&rng, 9);
+    for (int i = 0; i < ROWS * N; i++)
+        x[i] = i % 3 ? (CnReal)(cn_rng_uniform(&rng) * 8 - 4)
+                     : float_of(special[(i / 3) % (sizeof special / sizeof special[0])]);
+    memset(got, 0x55, sizeof got);
+    CnPart part = {0, 1, NULL, NULL, mul, NULL, NULL};
+    /* in two column ranges, as two threads would round their units */
+    isa->round_rows(&part, got, N, x, N, ROWS, 0, 32, N, mul);
+    isa->round_rows(&part, got, N, x, N, ROWS, 32, N, N, mul);
+    int bad = 0;
+    for (int r = 0; r < ROWS; r++)
+        for (int k = 0; k <= N; k++) {
+            uint32_t want = k < N ? bits_of(cn_bf16(x[r * N + k])) : 0;
+            uint32_t have;
+            if (cn_mul_pairs(mul)) {
+                uint16_t half;
+                memcpy(&half, (unsigned char *)(got + r * N) + 2 * k, sizeof half);
+                have = (uint32_t)half << 16;
+            } else {
+                if (k == N)
+                    continue;
+                have = bits_of(got[r * N + ((k ^ 1) < N ? (k ^ 1) : k)]);
+            }
+            bad += have != want;
+        }
+    CHECK(!bad, "%s round_rows (%s): %d rows of %d values, edge cases among them, rounded as "
+          "cn_bf16 rounds them%s", isa->name, mul_name(mul), ROWS, N,
+          bad ? " (some were not)" : "");
+}
+
 /* C (+)= A . op(B) with bf16 inputs and fp32 sums, k in pairs, the odd
  * product added first. */
 static void bf16_ref(CnReal *C, int ldc, const CnReal *A, int lda, int ta, const CnReal *B,
@@ -256,8 +304,10 @@ static void bf16_ref(CnReal *C, int ldc, const CnReal *A, int lda, int ta, const
 }
 
 /* One product through isa->gemm (and, for nn and nt, through a packed B and
- * gemm_packed) split between `parts` threads; 1 if both equal the
- * reference bit for bit, C outside M x N untouched. */
+ * gemm_packed, with A's rows rounded by the product and rounded beforehand
+ * by round_rows in column ranges as threads round them) split between
+ * `parts` threads; 1 if all equal the reference bit for bit, C outside
+ * M x N untouched. */
 static int bf16_case(const CnIsa *isa, CnMul mul, int form, int M, int N, int K, int mode,
                      int parts, unsigned seed)
 {
@@ -268,38 +318,49 @@ static int bf16_case(const CnIsa *isa, CnMul mul, int form, int M, int N, int K,
     size_t na = (size_t)(ta ? K : M) * lda, nb = (size_t)(tb ? N : K) * ldb,
            nc = (size_t)M * ldc;
     CnReal *A = malloc(na * sizeof *A), *B = malloc(nb * sizeof *B), *C = malloc(nc * sizeof *C);
-    CnReal *R = malloc(nc * sizeof *R), *P = malloc(nc * sizeof *P);
+    CnReal *R = malloc(nc * sizeof *R), *P = malloc(nc * sizeof *P), *Q = malloc(nc * sizeof *Q);
+    CnReal *Ar = malloc((size_t)M * (K + 1) * sizeof *Ar);
     CnReal *bias = malloc((size_t)N * sizeof *bias);
     fill(A, na, &rng), fill(B, nb, &rng), fill(C, nc, &rng), fill(bias, (size_t)N, &rng);
     memcpy(R, C, nc * sizeof *C);
     memcpy(P, C, nc * sizeof *C);
+    memcpy(Q, C, nc * sizeof *C);
     bf16_ref(R, ldc, A, lda, ta, B, ldb, tb, M, N, K, mode == 2 ? bias : NULL, mode == 1);
     int per = (N + isa->nr - 1) / isa->nr;
     CnReal *scratch = malloc((size_t)CN_KC * per * isa->nr * sizeof *scratch);
     CnReal *apack = malloc((size_t)parts * CN_MC * CN_KC * sizeof *apack);
     CnPacked packed = {malloc((size_t)per * K * isa->nr * sizeof(CnReal)), K, N, 1, mul};
     for (int t = 0; t < parts; t++) {
-        CnPart part = {t, parts, NULL, scratch, mul, apack + (size_t)t * CN_MC * CN_KC};
-        isa->gemm(&part, C, ldc, A, ta ? 1 : lda, ta ? lda : 1, B, ldb, tb, M, N, K,
+        CnPart part = {t, parts, NULL, scratch, mul, apack + (size_t)t * CN_MC * CN_KC, NULL};
+        isa->gemm(&part, C, ldc, cn_a(A, ta ? 1 : lda, ta ? lda : 1), B, ldb, tb, M, N, K,
                   mode == 2 ? bias : NULL, mode == 1);
     }
     int same = memcmp(C, R, nc * sizeof *C) == 0;
     if (!ta) {
         int p0, p1;
         for (int t = 0; t < parts; t++) {
+            CnPart part = {t, parts, NULL, NULL, mul, NULL, NULL};
             cn_share(per, t, parts, &p0, &p1);
-            isa->pack(&packed, B, ldb, tb, p0, p1);
+            isa->pack(&part, &packed, B, ldb, tb, p0, p1);
+            /* A's rows rounded once, each thread its own even-aligned columns */
+            int k0 = 2 * (int)((long long)(K / 2) * t / parts);
+            int k1 = t == parts - 1 ? K : 2 * (int)((long long)(K / 2) * (t + 1) / parts);
+            isa->round_rows(&part, Ar, K + 1, A, lda, M, k0, k1, K, mul);
         }
         for (int t = 0; t < parts; t++) {
-            CnPart part = {t, parts, NULL, NULL, mul, apack + (size_t)t * CN_MC * CN_KC};
+            CnPart part = {t, parts, NULL, NULL, mul, apack + (size_t)t * CN_MC * CN_KC, NULL};
             cn_share(per, t, parts, &p0, &p1);
-            if (p0 < p1)
-                isa->gemm_packed(&part, P, ldc, A, lda, 1, M, &packed, p0, p1,
+            if (p0 < p1) {
+                isa->gemm_packed(&part, P, ldc, cn_a(A, lda, 1), M, &packed, p0, p1,
                                  mode == 2 ? bias : NULL, mode == 1);
+                isa->gemm_packed(&part, Q, ldc, cn_rows(A, Ar, K + 1), M, &packed, p0, p1,
+                                 mode == 2 ? bias : NULL, mode == 1);
+            }
         }
-        same &= memcmp(P, R, nc * sizeof *P) == 0;
+        same &= memcmp(P, R, nc * sizeof *P) == 0 && memcmp(Q, R, nc * sizeof *Q) == 0;
     }
-    free(A), free(B), free(C), free(R), free(P), free(bias), free(scratch), free(apack);
+    free(A), free(B), free(C), free(R), free(P), free(Q), free(Ar), free(bias), free(scratch);
+    free(apack);
     free(packed.p);
     return same;
 }
@@ -321,9 +382,9 @@ static void test_isa_bf16(const CnIsa *isa, CnMul mul)
                         if (first < 0)
                             first = sh;
                     }
-    CHECK(!failed, "%s bf16 products (%s), nn/nt/tn, packed and not, 1 to 3 threads: %d of %d "
-          "cases equal the plain loops bit for bit%s", isa->name,
-          mul == CN_MUL_BF16_NATIVE ? "AVX512_BF16" : "emulated", cases - failed, cases,
+    CHECK(!failed, "%s bf16 products (%s), nn/nt/tn, packed and not, A rounded by the product "
+          "and beforehand, 1 to 3 threads: %d of %d cases equal the plain loops bit for bit%s",
+          isa->name, mul_name(mul), cases - failed, cases,
           failed ? " (first failing shape listed below)" : "");
     if (failed)
         printf("#   M=%d N=%d K=%d\n", shapes[first][0], shapes[first][1], shapes[first][2]);
@@ -358,10 +419,10 @@ static void test_functions(void)
 }
 
 /* A whole forward and backward on one ISA: loss and gradients. */
-static double run_model(const CnIsa *isa, CnCell cell, CnMul mul, int threads, CnReal *grads,
-                        size_t *nparams)
+static double run_model_h(const CnIsa *isa, CnCell cell, CnMul mul, int threads, int H,
+                          CnReal *grads, size_t *nparams)
 {
-    enum { V = 11, H = 70, L = 2, B = 5, T = 9 };
+    enum { V = 11, L = 2, B = 5, T = 9 };
     cn_isa_use(isa);
     CnError err;
     CnVocab vocab;
@@ -381,8 +442,7 @@ static double run_model(const CnIsa *isa, CnCell cell, CnMul mul, int threads, C
     CnPool *pool;
     cn_pool_create(&pool, threads);
     CnActs acts;
-    cn_acts_init(&acts, &m.shape, B, T, 0.3, 1, pool, &err);
-    acts.mul = mul;
+    cn_acts_init(&acts, &m.shape, B, T, 0.3, 1, mul, pool, &err);
     for (size_t i = 0; i < acts.shape.layers * (size_t)B * H; i++)
         acts.state_h[i] = (CnReal)(cn_rng_uniform(&rng) - 0.5);
     CnRng drop;
@@ -395,6 +455,12 @@ static double run_model(const CnIsa *isa, CnCell cell, CnMul mul, int threads, C
     cn_pool_destroy(pool);
     cn_model_release(&m);
     return loss;
+}
+
+static double run_model(const CnIsa *isa, CnCell cell, CnMul mul, int threads, CnReal *grads,
+                        size_t *nparams)
+{
+    return run_model_h(isa, cell, mul, threads, 70, grads, nparams);
 }
 
 static void test_isa_model(const CnIsa *isa)
@@ -439,10 +505,34 @@ static void test_isa_model_bf16(const CnIsa *isa, CnMul mul)
                   loss1 == loss3 && memcmp(one, three, n * sizeof *one) == 0,
               "%s %s with bf16 products (%s): loss %.6f vs fp32's %.6f, largest gradient "
               "difference %.1e of %.1e; 1 and 3 threads identical",
-              isa->name, cn_name_of(cn_cell_names, cells[k]),
-              mul == CN_MUL_BF16_NATIVE ? "AVX512_BF16" : "emulated", loss1, loss32, diff, gmax);
+              isa->name, cn_name_of(cn_cell_names, cells[k]), mul_name(mul), loss1, loss32, diff,
+              gmax);
     }
     free(f32), free(one), free(three);
+}
+
+/* The native layout (pairs of bf16 in words, A rounded where it is made),
+ * multiplied by fused multiply-adds: whole passes equal to the emulation's
+ * bit for bit, on 1 and 3 threads. */
+static void test_isa_model_pairs(const CnIsa *isa)
+{
+    const CnCell cells[] = {CN_RNN, CN_LSTM, CN_PEEPHOLE, CN_GRU};
+    CnReal *emu = malloc(200000 * sizeof *emu), *one = malloc(200000 * sizeof *one);
+    CnReal *three = malloc(200000 * sizeof *three);
+    for (int k = 0; k < 8; k++) {
+        size_t n;
+        int H = k < 4 ? 70 : 33; /* odd: the backward's dz is rounded by the products */
+        CnCell cell = cells[k % 4];
+        double loss_emu = run_model_h(isa, cell, CN_MUL_BF16_EMULATED, 2, H, emu, &n);
+        double loss1 = run_model_h(isa, cell, CN_MUL_BF16_PAIRS, 1, H, one, &n);
+        double loss3 = run_model_h(isa, cell, CN_MUL_BF16_PAIRS, 3, H, three, &n);
+        CHECK(loss1 == loss_emu && loss3 == loss_emu && memcmp(one, emu, n * sizeof *one) == 0 &&
+                  memcmp(three, emu, n * sizeof *three) == 0,
+              "%s %s, %d units, in the native layout (pairs, fused multiply-adds): the "
+              "emulation's loss and gradients bit for bit, 1 and 3 threads", isa->name,
+              cn_name_of(cn_cell_names, cell), H);
+    }
+    free(emu), free(one), free(three);
 }
 
 int main(void)
@@ -470,10 +560,14 @@ int main(void)
         test_isa_packed(isa);
         if (i > 0)
             test_isa_model(isa);
+        test_isa_round(isa, CN_MUL_BF16_EMULATED);
         test_isa_bf16(isa, CN_MUL_BF16_EMULATED);
         test_isa_model_bf16(isa, CN_MUL_BF16_EMULATED);
-        if (!isa->bf16_native)
+        if (!isa->bf16_pairs)
             continue;
+        test_isa_round(isa, CN_MUL_BF16_PAIRS);
+        test_isa_bf16(isa, CN_MUL_BF16_PAIRS);
+        test_isa_model_pairs(isa);
         if (!cn_cpu_bf16()) {
             printf("ok - %s bf16 products with AVX512_BF16: not on this CPU # skipped\n",
                    isa->name);

@@ -117,7 +117,7 @@ int main(void)
     CnSampler s;
     cn_sampler_init(&s, &m, 1, 42, &err);
     CnActs one;
-    cn_acts_init(&one, &m.shape, 1, 1, 0, 0, NULL, &err);
+    cn_acts_init(&one, &m.shape, 1, 1, 0, 0, CN_MUL_FP32, NULL, &err);
     CnRng one_rng;
     cn_rng_seed(&one_rng, 42);
     CnSampleOptions opt = {.temperature = 0.8};

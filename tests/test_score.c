@@ -82,7 +82,7 @@ int main(void)
         if (!ids || cn_vocab_build(&vocab, &text, &err) != 0 ||
             cn_model_init(&m, (CnCell)cell, 8, 2, &vocab, &err) != 0 ||
             cn_model_randomize(&m, CN_INIT_UNIFORM, &rng, &err) != 0 ||
-            cn_acts_init(&ref, &m.shape, 1, steps, 0, 0, NULL, &err) != 0 ||
+            cn_acts_init(&ref, &m.shape, 1, steps, 0, 0, CN_MUL_FP32, NULL, &err) != 0 ||
             cn_fetch_chunk(&m.vocab, &text, &cursor, 1, steps, ids, targets) != 0) {
             CHECK(0, "set-up: a %s model and its pass: %s", cn_cell_names[cell], err.msg);
             return check_status();

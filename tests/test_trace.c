@@ -65,7 +65,7 @@ static void compare(CnCell cell, int layers)
     CnActs acts;
     CnReal *grads = calloc(m->nparams, sizeof *grads);
     if (cn_trace_run(&tr, m, chars, T, &err) != 0 ||
-        cn_acts_init(&acts, &m->shape, 1, T, 0, 1, NULL, &err) != 0) {
+        cn_acts_init(&acts, &m->shape, 1, T, 0, 1, CN_MUL_FP32, NULL, &err) != 0) {
         CHECK(0, "%s: set-up: %s", kind, err.msg);
         free(chars), free(grads);
         cn_model_free(m), cn_text_free(text);

@@ -398,7 +398,7 @@ static void test_bptt_random(void)
     CnModel m;
     CnActs acts;
     cn_model_init(&m, CN_LSTM, H, 1, &vocab, &err);
-    cn_acts_init(&acts, &m.shape, B, T, 0, 1, NULL, &err);
+    cn_acts_init(&acts, &m.shape, B, T, 0, 1, CN_MUL_FP32, NULL, &err);
     CnRng rng;
     cn_rng_seed(&rng, 12);
     for (size_t i = 0; i < m.nparams; i++)

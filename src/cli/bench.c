@@ -68,6 +68,16 @@ static int bench_training(CnTrainer *tr, int batch, int seq_length, int iters, i
         printf("  %-20s %5.1f%%  %8.3f ms\n", cn_phase_name((CnPhase)p),
                total > 0 ? 100 * profile.seconds[p] / total : 0,
                1e3 * profile.seconds[p] / iters);
+    /* what the products packed: weights once per pass, activations per product */
+    double per = 1.0 / iters, moved = (double)(profile.rounded + profile.copied);
+    char n3[32];
+    printf("what the products packed per iteration: %s packs, %s values %s (%.1f MB of fp32 "
+           "read), for %s multiply-adds: %.2f values per 1,000\n",
+           cli_count((uint64_t)(profile.packs * per + 0.5), n1),
+           cli_count((uint64_t)(moved * per + 0.5), n2),
+           profile.rounded ? "rounded to bf16" : "copied in fp32", 4e-6 * moved * per,
+           cli_count((uint64_t)((double)profile.macs * per + 0.5), n3),
+           profile.macs ? 1e3 * moved / (double)profile.macs : 0.0);
     return EXIT_OK;
 }
 
@@ -160,8 +170,9 @@ int cmd_bench(int argc, char **argv)
         .batch = batch, .seq_length = seq_length, .clip_norm = 5, .val_frac = 0.1, .seed = 1,
         .optim = {.kind = CN_ADAM, .lr = 2e-3, .momentum = 0.9, .beta1 = 0.9, .beta2 = 0.999,
                   .eps = 1e-8, .decay_rate = 0.95},
-        .init = CN_INIT_UNIFORM,
-        .precision = (CnPrecision)cn_lookup(cn_precision_names, cli_precision(precision))};
+        .init = CN_INIT_UNIFORM};
+    const char *why;
+    cfg.precision = cli_precision(precision, &shape, batch, &why);
     threads = cli_threads(threads, &shape, batch);
     CnTrainer *tr = cn_trainer_new(text, cell, hidden, layers, &cfg, threads, NULL, &err);
     if (!tr) {
@@ -173,10 +184,11 @@ int cmd_bench(int argc, char **argv)
     char n1[32];
     cli_precision_note(cfg.precision);
     printf("bench: %s, %d layer%s x %d hidden, vocabulary %d, %s parameters; batch %d x "
-           "seq-length %d, adam, clip-norm 5; %d thread%s, %s kernels, %s products\n",
+           "seq-length %d, adam, clip-norm 5; %d thread%s, %s kernels, %s products%s%s%s\n",
            kind, layers, layers == 1 ? "" : "s", hidden, vocab,
            cli_count(cn_model_params(model), n1), batch, seq_length, threads,
-           threads == 1 ? "" : "s", cn_kernels_name(), cn_precision_names[cfg.precision]);
+           threads == 1 ? "" : "s", cn_kernels_name(), cn_precision_names[cfg.precision],
+           why ? " (--precision auto: " : "", why ? why : "", why ? ")" : "");
     fflush(stdout);
     rc = EXIT_OK;
     if (iters > 0)

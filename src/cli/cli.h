@@ -84,13 +84,14 @@ const char *cli_duration(double seconds, char buf[32]);
  * processors, with a note when a request is reduced. */
 int cli_threads(int requested, const CnShape *shape, int streams);
 
-/* --precision: fp32, bf16, or auto (bf16 where the CPU multiplies it
- * natively: README, "Precision"). cli_precision names the choice auto makes
- * (rank 0's, with several MPI ranks: call it on every rank);
+/* --precision: fp32, bf16, or auto (cn_precision_auto: README, "Precision").
+ * cli_precision gives the precision `given` means for this shape and batch
+ * (auto: rank 0's choice, with several MPI ranks: call it on every rank) and
+ * in *why, for auto, the reason for the choice (else NULL);
  * cli_precision_note says, for bf16 without the instructions, that the
  * products are emulated. */
 extern const char *const cli_precision_choices[];
-const char *cli_precision(const char *given);
+CnPrecision cli_precision(const char *given, const CnShape *shape, int batch, const char **why);
 void cli_precision_note(CnPrecision precision);
 /* Installs SIGINT/SIGTERM/SIGHUP handlers that set cli_signal. */
 void cli_catch_signals(void);

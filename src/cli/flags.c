@@ -422,11 +422,14 @@ int cli_threads(int requested, const CnShape *shape, int streams)
 
 const char *const cli_precision_choices[] = {"fp32", "bf16", "auto", NULL};
 
-const char *cli_precision(const char *given)
+CnPrecision cli_precision(const char *given, const CnShape *shape, int batch, const char **why)
 {
-    int native = cn_bf16_native();
-    comm_broadcast(&native, 1); /* ranks on different CPUs train alike: rank 0's choice */
-    return strcmp(given, "auto") != 0 ? given : native ? "bf16" : "fp32";
+    *why = NULL;
+    if (strcmp(given, "auto") != 0)
+        return (CnPrecision)cn_lookup(cn_precision_names, given);
+    int choice = (int)cn_precision_auto(shape, batch, why);
+    comm_broadcast(&choice, 1); /* ranks on different CPUs train alike: rank 0's choice */
+    return (CnPrecision)choice;
 }
 
 void cli_precision_note(CnPrecision precision)

@@ -108,10 +108,15 @@ static int run(int argc, char **argv)
         return EXIT_OK;
     }
     if (strcmp(name, "--version") == 0 || strcmp(name, "version") == 0) {
+        /* what --precision auto means for the default model */
+        const CnShape shape = {CN_GRU, 65, 512, 2};
+        const char *why;
+        CnPrecision auto_is = cn_precision_auto(&shape, 32, &why);
         if (cli_comm.rank == 0)
-            printf("charnn %s (%s; kernels: %s, bf16 products %s, %d processors)\n",
-                   CHARNN_VERSION, comm_build(), cn_kernels_name(),
-                   cn_bf16_native() ? "on AVX512_BF16" : "emulated", cn_cpu_count());
+            printf("charnn %s (%s; kernels: %s, bf16 products %s, %d processors; --precision "
+                   "auto: %s, as %s)\n", CHARNN_VERSION, comm_build(), cn_kernels_name(),
+                   cn_bf16_native() ? "on AVX512_BF16" : "emulated", cn_cpu_count(),
+                   cn_precision_names[auto_is], why);
         return EXIT_OK;
     }
     if (strcmp(name, "help") == 0 && strcmp(argv[2], "--man") == 0) {

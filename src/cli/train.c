@@ -167,10 +167,11 @@ static char *growth_note(const char *from, const uint32_t *was, int n, const CnM
 
 /* The trainer: a new model, the weights of --init-from, or the run of
  * --resume, on the threads that help and this rank's share of the batch;
- * with --init-from, *note says how the vocabulary grew (growth_note).
+ * with --init-from, *note says how the vocabulary grew (growth_note);
+ * *precision_why, why --precision auto chose as it did (NULL: not auto).
  * Returns 0 or an exit code. */
 static int setup(const Command *cmd, const TrainArgs *a, const CnText *text, CnShard *shard,
-                 CnTrainer **tr, char **note)
+                 CnTrainer **tr, char **note, const char **precision_why)
 {
     CnError err;
     CnCheckpoint *ck = NULL;
@@ -187,6 +188,8 @@ static int setup(const Command *cmd, const TrainArgs *a, const CnText *text, CnS
     CnShape shape = {0};
     CnTrainConfig cfg;
     int rc = configure(cmd, ck, from, a->resume != NULL, &shape, &cfg);
+    if (!rc && (!a->resume || cli_flag(cmd, "precision")->set)) /* a resume keeps its own */
+        cfg.precision = cli_precision(a->precision, &shape, cfg.batch, precision_why);
     if (!rc && cfg.batch < cli_comm.size) {
         if (cli_comm.rank == 0)
             cli_error("a batch of %d streams cannot be shared by %d ranks: run at most %d "
@@ -304,6 +307,7 @@ typedef struct {
     int best_saved;          /* the best file holds the run's best (written by this run,
                                 or by the run it resumes) */
     double budget_fraction;  /* of the time budget used, as rank 0's clock says; -1: none */
+    const char *precision_why; /* why --precision auto chose the products' precision */
 } Run;
 
 enum { MAX_FAILED_SAVES = 3 };
@@ -367,11 +371,13 @@ static void print_banner(const Run *r)
     if (c->schedule != CN_LR_CONSTANT || c->warmup)
         snprintf(sched, sizeof sched, "; lr schedule %s%s", cn_schedule_names[c->schedule],
                  c->warmup ? " with warm-up" : "");
-    progress_line(r->pg, "", "  run: iterations %s%s%s; checkpoint %s%s%s; kernels %s%s, %d "
-                  "thread%s", cli_count(at, n1), ends, sched, r->ckpt,
+    char why[128] = "";
+    if (r->precision_why)
+        snprintf(why, sizeof why, " (--precision auto: %s)", r->precision_why);
+    progress_line(r->pg, "", "  run: iterations %s%s%s; checkpoint %s%s%s; kernels %s with %s "
+                  "products%s, %d thread%s", cli_count(at, n1), ends, sched, r->ckpt,
                   r->best ? ", best kept in " : "", r->best ? r->best : "", cn_kernels_name(),
-                  c->precision == CN_BF16 ? " with bf16 products" : "", ts.threads,
-                  ts.threads == 1 ? "" : "s");
+                  cn_precision_names[c->precision], why, ts.threads, ts.threads == 1 ? "" : "s");
 }
 
 /* Saves the checkpoint. A failure leaves the previous file as it was (the
@@ -742,7 +748,8 @@ int cmd_train(int argc, char **argv)
                  "Glorot)", .choices = cn_init_names},
         {.name = "precision", .type = FLAG_STR, .value = &a.precision, .arg = "P",
          .help = "the products' inputs: fp32; bf16 (rounded to bfloat16, sums in fp32; "
-                 "emulated without AVX512_BF16); auto: bf16 where the CPU has AVX512_BF16",
+                 "emulated without AVX512_BF16); auto: bf16 only where measured faster than "
+                 "fp32 (so far on no CPU: fp32)",
          .choices = cli_precision_choices},
         {.name = "bptt-random", .type = FLAG_REAL, .value = &a.bptt_random, .arg = "P",
          .help = "randomized truncation: the carried gradient survives each step with "
@@ -781,7 +788,6 @@ int cmd_train(int argc, char **argv)
     int rc;
     if ((rc = cli_parse(&cmd, argc, argv, args, &nargs)) != CLI_GO)
         return rc;
-    a.precision = cli_precision(a.precision);
     if (a.resume && a.init_from) {
         cli_error("--resume and --init-from exclude each other; --resume continues a run, "
                   "--init-from starts a new one from its weights");
@@ -857,8 +863,9 @@ int cmd_train(int argc, char **argv)
         }
     }
     char *note = NULL; /* how --init-from's vocabulary grew, said once the run starts */
+    const char *precision_why = NULL;
     if (!rc)
-        rc = setup(&cmd, &a, text, &shard, &tr, &note);
+        rc = setup(&cmd, &a, text, &shard, &tr, &note, &precision_why);
     if (!rc)
         cli_precision_note(cn_trainer_config(tr)->precision);
     if (!rc && cli_comm.rank == 0)
@@ -921,7 +928,7 @@ int cmd_train(int argc, char **argv)
                    .best_path = out.best.path, .best_saved = out.best_on_disk, .target = target,
                    .budget = c->time_budget, .patience = a.patience,
                    .start_iter = p->iteration, .seconds_before = p->train_seconds,
-                   .last_saved = -1.0, .budget_fraction = -1};
+                   .last_saved = -1.0, .budget_fraction = -1, .precision_why = precision_why};
         if (note && cli_comm.rank == 0)
             cli_note("%s", note);
         print_banner(&run);

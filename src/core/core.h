@@ -137,6 +137,10 @@ typedef struct {
     CnReal *rh;     /* (T, B, H) r_t * h_{t-1} (gru) */
     CnReal *x;      /* (T, B, H) input after dropout (layers > 0; may alias h of below) */
     CnReal *mask;   /* (T, B, H) dropout mask, 0 or 1/(1-p) (layers > 0, training) */
+    /* training with bf16 products: the products' inputs rounded once, where they
+       are made (rows of H in round_rows' layout), else NULL */
+    CnReal *hr;     /* (T+1, B, H) h */
+    CnReal *xr;     /* (T, B, H) x (with dropout) */
 } CnLayerActs;
 
 
@@ -156,6 +160,9 @@ typedef struct {
     CnReal *top_x;           /* (T, B, H) the top layer's output after dropout, the
                                 output layer's input (training with dropout) */
     CnReal *top_mask;        /* (T, B, H) its dropout mask */
+    CnReal *top_xr;          /* (T, B, H) top_x rounded (bf16 products), or NULL */
+    CnReal *rhr;             /* (B, H) gru: r_t * h_{t-1} rounded (bf16 products), or NULL */
+    CnReal *dzr;             /* (T, B, G*H) dz rounded (bf16 products, H even), or NULL */
     CnReal *logits;          /* (T, B, V) logits; probabilities after a loss */
     double *loss_rows;       /* (T, B) -log p[target] of each prediction */
     CnPacked wx[CN_MAX_LAYERS], wh[CN_MAX_LAYERS], wy; /* forward operands */
@@ -178,20 +185,20 @@ typedef struct {
     size_t scratch_per_thread;
     void (*ready)(void *ctx, CnReal *grads, size_t offset, size_t n); /* CnShard's */
     void *ready_ctx;
-    CnMul mul;               /* how training's products multiply (CN_MUL_FP32 unless
-                                the trainer says otherwise) */
+    CnMul mul;               /* how training's products multiply */
     CnReal *apack;           /* (threads, CN_MC x CN_KC) bf16 rows of A (training) */
     CnReal *memory;          /* the one allocation behind all of the above */
     size_t nmemory;
 } CnActs;
 
 /* Bytes cn_acts_init would allocate for `threads` threads (0 on overflow). */
-size_t cn_acts_bytes(const CnShape *shape, int B, int T, double dropout, int train,
+size_t cn_acts_bytes(const CnShape *shape, int B, int T, double dropout, int train, CnMul mul,
                      int threads);
-/* train = 0 allocates only what a forward pass needs (evaluation, sampling).
- * pool (borrowed, may be NULL) splits the work between threads. */
+/* train = 0 allocates only what a forward pass needs (evaluation, sampling);
+ * training's products multiply as mul says (evaluation's in fp32). pool
+ * (borrowed, may be NULL) splits the work between threads. */
 int cn_acts_init(CnActs *acts, const CnShape *shape, int B, int T, double dropout, int train,
-                 CnPool *pool, CnError *err);
+                 CnMul mul, CnPool *pool, CnError *err);
 void cn_acts_free(CnActs *acts);
 void cn_acts_reset_state(CnActs *acts); /* zero state, as at the start of a stream */
 void cn_acts_carry_state(CnActs *acts); /* state <- the last forward's final state */

@@ -72,7 +72,7 @@ int cn_gradcheck(const CnShape *shape, int B, int T, double dropout, uint64_t se
     if (cn_vocab_from_chars(&vocab, chars, shape->vocab, err) != 0 ||
         cn_model_init(&m, shape->cell, shape->hidden, shape->layers, &vocab, err) != 0)
         return -1;
-    if (cn_acts_init(&acts, &m.shape, B, T, dropout, 1, NULL, err) != 0) {
+    if (cn_acts_init(&acts, &m.shape, B, T, dropout, 1, CN_MUL_FP32, NULL, err) != 0) {
         cn_model_release(&m);
         return -1;
     }

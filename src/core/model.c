@@ -338,7 +338,7 @@ static size_t packed_size(int K, int width, int nblk, int nr)
 
 /* Walks the layout once, either counting (base NULL) or pointing views. */
 static size_t acts_layout(CnActs *a, const CnShape *s, int B, int T, double dropout, int train,
-                          int threads, CnReal *base)
+                          CnMul mul, int threads, CnReal *base)
 {
     int nr = cn_isa()->nr, H = s->hidden, V = s->vocab, G = cn_cell_gates(s->cell);
     size_t Hz = (size_t)H, Bz = (size_t)B, Tz = (size_t)T;
@@ -346,6 +346,7 @@ static size_t acts_layout(CnActs *a, const CnShape *s, int B, int T, double drop
     size_t BH = muladd(Bz, Hz, 0), TBH = muladd(Tz, BH, 0), T1BH = muladd(Tz + 1, BH, 0);
     size_t TBGH = muladd(Tz * Bz, GH, 0), LBH = muladd((size_t)s->layers, BH, 0);
     size_t off = 0;
+    int rounds = train && mul != CN_MUL_FP32; /* bf16 products: rounded copies of activations */
 #define CARVE(ptr, count)                                                                      \
     do {                                                                                       \
         size_t n_ = muladd(1, (count), ALIGN - 1);                                             \
@@ -372,7 +373,11 @@ static size_t acts_layout(CnActs *a, const CnShape *s, int B, int T, double drop
         if (l > 0 && train && dropout > 0) {
             CARVE(la->x, TBH);
             CARVE(la->mask, TBH);
+            if (rounds)
+                CARVE(la->xr, TBH);
         }
+        if (rounds)
+            CARVE(la->hr, T1BH);
         PACK(a->wh[l], H, H, G);
         if (l > 0)
             PACK(a->wx[l], H, H, G);
@@ -394,6 +399,13 @@ static size_t acts_layout(CnActs *a, const CnShape *s, int B, int T, double drop
     if (train && dropout > 0) {
         CARVE(a->top_x, TBH);
         CARVE(a->top_mask, TBH);
+        if (rounds)
+            CARVE(a->top_xr, TBH);
+    }
+    if (rounds) {
+        CARVE(a->rhr, BH);
+        if (H % 2 == 0) /* dz rows rounded by the threads' units: pairs within a gate block */
+            CARVE(a->dzr, TBGH);
     }
     CARVE(a->logits, muladd(Tz * Bz, (size_t)V, 0));
     CARVE(a->loss_rows, muladd(Tz * Bz, sizeof(double) / sizeof(CnReal), 0));
@@ -419,16 +431,17 @@ static size_t acts_layout(CnActs *a, const CnShape *s, int B, int T, double drop
     return off;
 }
 
-size_t cn_acts_bytes(const CnShape *s, int B, int T, double dropout, int train, int threads)
+size_t cn_acts_bytes(const CnShape *s, int B, int T, double dropout, int train, CnMul mul,
+                     int threads)
 {
     CnActs scratch;
     memset(&scratch, 0, sizeof scratch);
-    size_t n = acts_layout(&scratch, s, B, T, dropout, train, threads, NULL);
+    size_t n = acts_layout(&scratch, s, B, T, dropout, train, mul, threads, NULL);
     return muladd(n, sizeof(CnReal), 0);
 }
 
 int cn_acts_init(CnActs *a, const CnShape *s, int B, int T, double dropout, int train,
-                 CnPool *pool, CnError *err)
+                 CnMul mul, CnPool *pool, CnError *err)
 {
     memset(a, 0, sizeof *a);
     size_t widest = (size_t)cn_cell_gates(s->cell) * (size_t)s->hidden;
@@ -440,7 +453,7 @@ int cn_acts_init(CnActs *a, const CnShape *s, int B, int T, double dropout, int 
         return -1;
     }
     int threads = cn_pool_size(pool);
-    size_t n = acts_layout(a, s, B, T, dropout, train, threads, NULL);
+    size_t n = acts_layout(a, s, B, T, dropout, train, mul, threads, NULL);
     size_t bytes = muladd(n, sizeof(CnReal), 0);
     a->memory = bytes == SIZE_MAX ? NULL : os_aligned_alloc(64, bytes);
     if (!a->memory) {
@@ -448,12 +461,13 @@ int cn_acts_init(CnActs *a, const CnShape *s, int B, int T, double dropout, int 
         return -1;
     }
     memset(a->memory, 0, bytes);
-    acts_layout(a, s, B, T, dropout, train, threads, a->memory);
+    acts_layout(a, s, B, T, dropout, train, mul, threads, a->memory);
     a->nmemory = n;
     a->shape = *s;
     a->B = B, a->T = T;
     a->dropout = dropout;
     a->train = train;
+    a->mul = train ? mul : CN_MUL_FP32;
     a->pool = pool;
     return 0;
 }
@@ -498,7 +512,8 @@ static CnPart part_of(const CnActs *a, int tid, int nthreads)
 {
     return (CnPart){tid, nthreads, a->pool,
                     a->scratch ? a->scratch + (size_t)tid * a->scratch_per_thread : NULL,
-                    a->mul, a->apack ? a->apack + (size_t)tid * CN_MC * CN_KC : NULL};
+                    a->mul, a->apack ? a->apack + (size_t)tid * CN_MC * CN_KC : NULL,
+                    a->profile};
 }
 
 /* This thread's share of panels of a packed operand, packed. */
@@ -508,25 +523,25 @@ static void pack_share(const CnIsa *isa, CnPacked *out, const CnReal *B, int ldb
     int p0, p1;
     cn_share(cn_panels(out, isa->nr), part->tid, part->nthreads, &p0, &p1);
     if (p0 < p1)
-        isa->pack(out, B, ldb, trans, p0, p1);
+        isa->pack(part, out, B, ldb, trans, p0, p1);
 }
 
 /* This thread's share of C (M x packed columns) = A . packed (+ bias): by
  * panels when there are enough, else by rows. */
-static void packed_share(const CnIsa *isa, const CnPart *part, CnReal *C, int ldc,
-                         const CnReal *A, int lda, int M, const CnPacked *b, const CnReal *bias,
-                         int acc)
+static void packed_share(const CnIsa *isa, const CnPart *part, CnReal *C, int ldc, CnA A,
+                         int M, const CnPacked *b, const CnReal *bias, int acc)
 {
     int panels = cn_panels(b, isa->nr), lo, hi;
     if (panels >= 2 * part->nthreads) {
         cn_share(panels, part->tid, part->nthreads, &lo, &hi);
         if (lo < hi)
-            isa->gemm_packed(part, C, ldc, A, lda, 1, M, b, lo, hi, bias, acc);
+            isa->gemm_packed(part, C, ldc, A, M, b, lo, hi, bias, acc);
     } else {
         cn_share(M, part->tid, part->nthreads, &lo, &hi);
+        A.p += (ptrdiff_t)lo * A.rs;
         if (lo < hi)
-            isa->gemm_packed(part, C + (size_t)lo * ldc, ldc, A + (size_t)lo * lda, lda, 1,
-                             hi - lo, b, 0, panels, bias, acc);
+            isa->gemm_packed(part, C + (size_t)lo * ldc, ldc, A, hi - lo, b, 0, panels, bias,
+                             acc);
     }
 }
 
@@ -565,7 +580,9 @@ static void fill_mask_rows(const CnActs *a, CnReal *mask, int l, int r0, int r1)
     }
 }
 
-/* Input of layer l > 0: layer l-1's h_1..h_steps, or the dropout copy. */
+/* Input of layer l > 0: layer l-1's h_1..h_steps, or the dropout copy,
+ * (steps*B, H) rows as the products read them: with bf16 products, the
+ * copy rounded where it was made. */
 static const CnReal *layer_input(const CnActs *a, int l)
 {
     if (a->dropped)
@@ -573,12 +590,31 @@ static const CnReal *layer_input(const CnActs *a, int l)
     return a->layer[l - 1].h + (size_t)a->B * a->shape.hidden;
 }
 
-/* Input of the output layer: the top layer's h_1..h_steps, or the dropout copy. */
+static CnA layer_input_rows(const CnActs *a, int l)
+{
+    const CnLayerActs *below = &a->layer[l - 1];
+    const CnReal *rounded = a->dropped ? a->layer[l].xr
+                            : below->hr ? below->hr + (size_t)a->B * a->shape.hidden
+                                        : NULL;
+    return cn_rows(layer_input(a, l), rounded, a->shape.hidden);
+}
+
+/* Input of the output layer: the top layer's h_1..h_steps, or the dropout
+ * copy; as rows, like layer_input_rows. */
 static const CnReal *output_input(const CnActs *a)
 {
     if (a->dropped)
         return a->top_x;
     return a->layer[a->shape.layers - 1].h + (size_t)a->B * a->shape.hidden;
+}
+
+static CnA output_input_rows(const CnActs *a)
+{
+    const CnLayerActs *top = &a->layer[a->shape.layers - 1];
+    const CnReal *rounded = a->dropped ? a->top_xr
+                            : top->hr ? top->hr + (size_t)a->B * a->shape.hidden
+                                      : NULL;
+    return cn_rows(output_input(a), rounded, a->shape.hidden);
 }
 
 /* The arrays a cell works on for layer l; g: the gradients (backward). */
@@ -588,6 +624,7 @@ static CnCellArgs cell_args(const Pass *p, int l, CnView *g)
     CnLayerActs *la = &a->layer[l];
     return (CnCellArgs){.steps = p->steps, .B = a->B, .H = p->m->shape.hidden,
                         .z = la->z, .h = la->h, .c = la->c, .tanh_c = la->tanh_c, .rh = la->rh,
+                        .hr = la->hr, .rhr = a->rhr, .dzr = a->dzr,
                         .peep = p->m->w.layer[l].peep, .wh = &a->wh[l], .wh_t = &a->wh_t[l],
                         .whn_t = &a->whn_t[l], .dH = a->dH, .dz = a->dz, .dh = a->dh,
                         .dc = a->dc, .drh = a->drh, .dWh = g ? g->layer[l].Wh : NULL,
@@ -624,6 +661,8 @@ static void forward_task(void *ctx, int tid, int nthreads)
             memcpy(la->h, a->state_h + l * BH, BH * sizeof(CnReal));
             if (la->c)
                 memcpy(la->c, a->state_c + l * BH, BH * sizeof(CnReal));
+            if (la->hr) /* bf16 products: h_0 rounded once, like every h_t */
+                isa->round_rows(&part, la->hr, H, la->h, H, B, 0, H, H, a->mul);
         }
         /* z (n, GH) = input term + b */
         if (l == 0) {
@@ -639,9 +678,12 @@ static void forward_task(void *ctx, int tid, int nthreads)
                 fill_mask_rows(a, la->mask, l, r0, r1);
                 for (size_t i = (size_t)r0 * H; i < (size_t)r1 * H; i++)
                     la->x[i] = below[i] * la->mask[i];
+                if (la->xr && r0 < r1)
+                    isa->round_rows(&part, la->xr + (size_t)r0 * H, H, la->x + (size_t)r0 * H,
+                                    H, r1 - r0, 0, H, H, a->mul);
             }
             cn_pool_barrier(a->pool); /* the layer below and the packed weights are done */
-            packed_share(isa, &part, la->z, GH, layer_input(a, l), H, n, &a->wx[l], w->b, 0);
+            packed_share(isa, &part, la->z, GH, layer_input_rows(a, l), n, &a->wx[l], w->b, 0);
         }
         cn_pool_barrier(a->pool);
         cn_lap(a->profile, tid, CN_PHASE_INPUT);
@@ -656,16 +698,20 @@ static void forward_task(void *ctx, int tid, int nthreads)
     }
     /* logits (n, V) = x_out (n, H) . Wy (H, V) + by, then softmax rows; x_out
      * is h_top, or h_top * mask (this thread's rows) */
-    const CnReal *top = output_input(a);
     if (a->dropped) {
         const CnReal *h_top = a->layer[s->layers - 1].h + BH;
         fill_mask_rows(a, a->top_mask, s->layers, r0, r1);
         for (size_t i = (size_t)r0 * H; i < (size_t)r1 * H; i++)
             a->top_x[i] = h_top[i] * a->top_mask[i];
+        if (a->top_xr && r0 < r1)
+            isa->round_rows(&part, a->top_xr + (size_t)r0 * H, H, a->top_x + (size_t)r0 * H, H,
+                            r1 - r0, 0, H, H, a->mul);
     }
+    CnA top = output_input_rows(a);
+    top.p += (ptrdiff_t)r0 * top.rs;
     if (r0 < r1)
-        isa->gemm_packed(&part, a->logits + (size_t)r0 * V, V, top + (size_t)r0 * H, H, 1,
-                         r1 - r0, &a->wy, 0, cn_panels(&a->wy, isa->nr), m->w.by, 0);
+        isa->gemm_packed(&part, a->logits + (size_t)r0 * V, V, top, r1 - r0, &a->wy, 0,
+                         cn_panels(&a->wy, isa->nr), m->w.by, 0);
     if (p->targets && r0 < r1)
         isa->softmax_loss(a->logits, p->targets, a->loss_rows, r0, r1, V);
     cn_lap(a->profile, tid, CN_PHASE_OUTPUT);
@@ -735,10 +781,10 @@ static void backward_task(void *ctx, int tid, int nthreads)
     }
     cn_pool_barrier(a->pool);
     /* dWy += x_out^T dy;  dby += sum dy;  dH (n, H) = (dy . Wy^T) * mask */
-    isa->gemm(&part, g.Wy, V, output_input(a), 1, H, a->logits, V, 0, H, V, n, NULL, 1);
+    isa->gemm(&part, g.Wy, V, cn_a(output_input(a), 1, H), a->logits, V, 0, H, V, n, NULL, 1);
     cn_share(V, tid, nthreads, &c0, &c1);
     add_colsum(g.by, a->logits, n, V, c0, c1);
-    packed_share(isa, &part, a->dH, H, a->logits, V, n, &a->wy_t, NULL, 0);
+    packed_share(isa, &part, a->dH, H, cn_a(a->logits, V, 1), n, &a->wy_t, NULL, 0);
     cn_pool_barrier(a->pool);
     if (a->dropped) {
         for (size_t i = (size_t)r0 * H; i < (size_t)r1 * H; i++)
@@ -774,9 +820,10 @@ static void backward_task(void *ctx, int tid, int nthreads)
             }
         } else {
             /* dWx += x^T dz;  dH of the layer below = (dz . Wx^T) * mask */
-            isa->gemm(&part, gl->Wx, GH, layer_input(a, l), 1, H, a->dz, GH, 0, H, GH, n, NULL,
-                      1);
-            packed_share(isa, &part, a->dH, H, a->dz, GH, n, &a->wx_t[l], NULL, 0);
+            isa->gemm(&part, gl->Wx, GH, cn_a(layer_input(a, l), 1, H), a->dz, GH, 0, H, GH, n,
+                      NULL, 1);
+            packed_share(isa, &part, a->dH, H, cn_rows(a->dz, a->dzr, GH), n, &a->wx_t[l], NULL,
+                         0);
             if (a->dropped) {
                 cn_pool_barrier(a->pool);
                 const CnReal *mask = a->layer[l].mask;

@@ -114,7 +114,7 @@ int cn_sampler_init(CnSampler *s, const CnModel *model, int streams, uint64_t se
     int threads = cn_threads_for(&model->shape, streams, cn_cpu_count());
     if (threads > 1 && cn_pool_open(&s->pool, threads, err) != 0)
         return -1;
-    if (cn_acts_init(&s->acts, &model->shape, streams, 1, 0, 0, s->pool, err) != 0) {
+    if (cn_acts_init(&s->acts, &model->shape, streams, 1, 0, 0, CN_MUL_FP32, s->pool, err) != 0) {
         cn_pool_destroy(s->pool);
         s->pool = NULL;
         return -1;

@@ -57,7 +57,8 @@ double cn_evaluate_span(const CnModel *m, const CnText *text, size_t from, size_
     CnActs acts;
     int *ids = cn_fault("evaluate") ? NULL : malloc((size_t)2 * B * T * sizeof *ids);
     size_t *cursor = malloc((size_t)B * sizeof *cursor);
-    if (!ids || !cursor || cn_acts_init(&acts, &m->shape, B, T, 0, 0, pool, err) != 0) {
+    if (!ids || !cursor ||
+        cn_acts_init(&acts, &m->shape, B, T, 0, 0, CN_MUL_FP32, pool, err) != 0) {
         if (!ids || !cursor)
             cn_errorf(err, "out of memory for evaluation");
         free(ids);

@@ -19,8 +19,9 @@
 size_t cn_trainer_bytes(const CnShape *shape, const CnTrainConfig *cfg, int threads)
 {
     size_t P = cn_shape_nparams(shape);
-    size_t train = cn_acts_bytes(shape, cfg->batch, cfg->seq_length, cfg->dropout, 1, threads);
-    size_t eval = cn_acts_bytes(shape, cfg->batch, cfg->seq_length, 0, 0, threads);
+    size_t train = cn_acts_bytes(shape, cfg->batch, cfg->seq_length, cfg->dropout, 1,
+                                 cn_mul_for(cfg->precision), threads);
+    size_t eval = cn_acts_bytes(shape, cfg->batch, cfg->seq_length, 0, 0, CN_MUL_FP32, threads);
     size_t arrays = 2 + (size_t)cn_optim_slots(cfg->optim.kind), total;
     if (P == 0 || train == SIZE_MAX || eval == SIZE_MAX ||
         __builtin_mul_overflow(P, arrays * sizeof(CnReal), &total) ||
@@ -145,10 +146,10 @@ int cn_trainer_init(CnTrainer *tr, CnModel *model, const CnText *text, CnTrainSt
         goto fail;
     }
     if (cn_pool_open(&tr->pool, threads, err) != 0 ||
-        cn_acts_init(&tr->acts, &model->shape, nb, T, c->dropout, 1, tr->pool, err) != 0)
+        cn_acts_init(&tr->acts, &model->shape, nb, T, c->dropout, 1, cn_mul_for(c->precision),
+                     tr->pool, err) != 0)
         goto fail;
     tr->acts.grad_scale = 1.0 / ((double)B * T); /* the whole batch's mean */
-    tr->acts.mul = cn_mul_for(c->precision);
     tr->acts.ready = tr->shard.ready;
     tr->acts.ready_ctx = tr->shard.ctx;
     tr->acts.stream_first = tr->shard.first;

@@ -43,15 +43,40 @@ int cn_cpu_bf16(void)
 
 int cn_bf16_native(void)
 {
-    const char *force = getenv("CHARNN_BF16");
-    return cn_isa()->bf16_native && cn_cpu_bf16() && !(force && strcmp(force, "emulate") == 0);
+    return cn_mul_for(CN_BF16) == CN_MUL_BF16_NATIVE;
 }
 
+/* bf16 products: natively where the kernels in use and the CPU can, else
+ * emulated. CHARNN_BF16 (tests) forces a way: emulate, or pairs (the native
+ * layout with fused multiply-adds, on any CPU the AVX-512 kernels run on). */
 CnMul cn_mul_for(CnPrecision precision)
 {
-    return precision != CN_BF16 ? CN_MUL_FP32
-           : cn_bf16_native()   ? CN_MUL_BF16_NATIVE
-                                : CN_MUL_BF16_EMULATED;
+    const char *force = getenv("CHARNN_BF16");
+    if (precision != CN_BF16)
+        return CN_MUL_FP32;
+    if (force && strcmp(force, "emulate") == 0)
+        return CN_MUL_BF16_EMULATED;
+    if (!cn_isa()->bf16_pairs)
+        return CN_MUL_BF16_EMULATED;
+    if (force && strcmp(force, "pairs") == 0)
+        return CN_MUL_BF16_PAIRS;
+    return cn_cpu_bf16() ? CN_MUL_BF16_NATIVE : CN_MUL_BF16_EMULATED;
+}
+
+/* --precision auto. bf16 products pay where the products' multiply-adds
+ * dominate and VDPBF16PS doubles their rate, provided the rounding and
+ * packing around them stay small (charnn bench's phase table counts them).
+ * No CPU has yet been measured training faster in bf16 than in fp32 (on a
+ * Zen 5, before the packing was rebuilt, bf16 was slower: 0.37x to 0.91x),
+ * so auto means fp32 until a side-by-side measurement, `charnn bench
+ * --precision fp32` against `bf16` on that CPU, shows otherwise; then this
+ * rule names that CPU and the shapes measured. */
+CnPrecision cn_precision_auto(const CnShape *shape, int batch, const char **why)
+{
+    (void)shape, (void)batch;
+    *why = cn_bf16_native() ? "bf16 has not been measured faster than fp32 on any CPU yet"
+                            : "this CPU has no AVX512_BF16";
+    return CN_FP32;
 }
 
 /* NEON (Advanced SIMD) is part of every AArch64 CPU: no check needed. */

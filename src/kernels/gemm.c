@@ -51,6 +51,10 @@
 #endif
 
 #define INLINE static inline __attribute__((always_inline))
+#ifndef KC
+#define KC CN_KC /* K block: a KC x NR micro-panel of B stays in L1 */
+#endif
+_Static_assert(KC <= CN_KC && KC % 2 == 0, "the scratch holds CN_KC rows; pairs need KC even");
 #ifndef MC
 #define MC (32 * MR) /* rows of C kept in L2 while K is walked */
 #endif
@@ -79,26 +83,32 @@ INLINE void zmm_masks(int n, __mmask16 mask[4])
     }
 }
 
-INLINE void zmm_start(__m512 t[MR][4], const int m, const __mmask16 mask[4], const float *c,
-                      ptrdiff_t ldc, const float *bias, int acc)
+INLINE void zmm_start(__m512 t[MR][4], const int m, int full, const __mmask16 mask[4],
+                      const float *c, ptrdiff_t ldc, const float *bias, int acc)
 {
 #pragma GCC unroll 6
     for (int r = 0; r < m; r++)
 #pragma GCC unroll 4
-        for (int v = 0; v < 4; v++)
-            t[r][v] = acc    ? _mm512_maskz_loadu_ps(mask[v], c + r * ldc + 16 * v)
-                      : bias ? _mm512_maskz_loadu_ps(mask[v], bias + 16 * v)
-                             : _mm512_setzero_ps();
+        for (int v = 0; v < 4; v++) {
+            const float *src = acc ? c + r * ldc + 16 * v : bias ? bias + 16 * v : NULL;
+            t[r][v] = !src  ? _mm512_setzero_ps()
+                      : full ? _mm512_loadu_ps(src)
+                             : _mm512_maskz_loadu_ps(mask[v], src);
+        }
 }
 
-INLINE void zmm_store(__m512 t[MR][4], const int m, const __mmask16 mask[4], float *c,
+INLINE void zmm_store(__m512 t[MR][4], const int m, int full, const __mmask16 mask[4], float *c,
                       ptrdiff_t ldc)
 {
 #pragma GCC unroll 6
     for (int r = 0; r < m; r++)
 #pragma GCC unroll 4
-        for (int v = 0; v < 4; v++)
-            _mm512_mask_storeu_ps(c + r * ldc + 16 * v, mask[v], t[r][v]);
+        for (int v = 0; v < 4; v++) {
+            if (full)
+                _mm512_storeu_ps(c + r * ldc + 16 * v, t[r][v]);
+            else
+                _mm512_mask_storeu_ps(c + r * ldc + 16 * v, mask[v], t[r][v]);
+        }
 }
 
 INLINE void tile(const int m, int n, int kc, const float *a, ptrdiff_t rs, ptrdiff_t ks,
@@ -107,7 +117,7 @@ INLINE void tile(const int m, int n, int kc, const float *a, ptrdiff_t rs, ptrdi
     __mmask16 mask[4];
     __m512 t[MR][4];
     zmm_masks(n, mask);
-    zmm_start(t, m, mask, c, ldc, bias, acc);
+    zmm_start(t, m, n == NR, mask, c, ldc, bias, acc);
     for (int k = 0; k < kc; k++, a += ks, bp += NR) {
         __m512 b0 = _mm512_loadu_ps(bp), b1 = _mm512_loadu_ps(bp + 16);
         __m512 b2 = _mm512_loadu_ps(bp + 32), b3 = _mm512_loadu_ps(bp + 48);
@@ -120,7 +130,7 @@ INLINE void tile(const int m, int n, int kc, const float *a, ptrdiff_t rs, ptrdi
             t[r][3] = _mm512_fmadd_ps(ar, b3, t[r][3]);
         }
     }
-    zmm_store(t, m, mask, c, ldc);
+    zmm_store(t, m, n == NR, mask, c, ldc);
 }
 
 #elif defined(__AVX2__) && defined(__FMA__) && !defined(CHARNN_DOUBLE)
@@ -303,13 +313,15 @@ static void tile_any(int m, int n, int kc, const CnReal *a, ptrdiff_t rs, ptrdif
 }
 
 /* ------------------------------------------------------------------------- */
-/* bf16 products (CnMul). Emulated: the operands rounded to bf16 and stored
+/* bf16 products (CnMul). EMULATED: the operands rounded to bf16 and stored
  * as floats with each pair of k swapped (2i+1 before 2i; an unpaired last k
  * stays), so that the fp32 micro-kernels, one fused multiply-add per k in
- * storage order, add the exact products in VDPBF16PS's order. Native
- * (AVX-512 builds, CPUs with AVX512_BF16): the operands as pairs of bf16 in
- * 32-bit words, low half k = 2i, high half 2i+1 (zero past the end). Either
- * way A's rows are first packed, MC x KC at a time, into the thread's apack. */
+ * storage order, add the exact products in VDPBF16PS's order. PAIRS and
+ * NATIVE: the operands as pairs of bf16 in 32-bit words, low half k = 2i,
+ * high half 2i+1 (zero past the end), multiplied by the pair tiles below.
+ * Pairs are global (k even with k + 1), so blocks of KC (even) change nothing.
+ * A's rows come rounded (CnA.rounded: rounded once, where they were made) or
+ * are rounded here, MC x KC at a time, into the thread's apack. */
 
 /* Storage place of k in a block of kc when pairs are swapped. */
 static inline int swapped(int k, int kc)
@@ -319,6 +331,49 @@ static inline int swapped(int k, int kc)
 }
 
 #ifndef CHARNN_DOUBLE
+/* The rounding of cn_bf16 on RV lanes at a time, in the compiler's vector
+ * extensions (AVX-512, AVX2, NEON or SSE code by build): the result keeps
+ * the bf16 in the high 16 bits of each lane, zeros below. */
+#if defined(__AVX512F__)
+#define RV 16
+#elif defined(__AVX2__)
+#define RV 8
+#else
+#define RV 4
+#endif
+typedef uint32_t RVec __attribute__((vector_size(4 * RV)));
+typedef uint64_t QVec __attribute__((vector_size(4 * RV)));
+typedef uint16_t HVec __attribute__((vector_size(2 * RV)));
+typedef uint32_t __attribute__((may_alias)) Word; /* a pair, read from float storage */
+
+INLINE RVec round_vec(RVec u)
+{
+    RVec nan = (RVec)((u & 0x7fffffffu) > 0x7f800000u); /* all ones where NaN */
+    RVec den = (RVec)((u & 0x7f800000u) == 0);          /* zero or denormal */
+    RVec r = (nan & (u | 0x00400000u)) | (~nan & (u + 0x7fffu + ((u >> 16) & 1)));
+    r = (den & (u & 0x80000000u)) | (~den & r);
+    return r & 0xffff0000u;
+}
+
+INLINE RVec load_rv(const CnReal *x)
+{
+    RVec u;
+    memcpy(&u, x, sizeof u);
+    return u;
+}
+
+INLINE void store_rv(CnReal *dst, RVec r)
+{
+    memcpy(dst, &r, sizeof r);
+}
+
+/* lanes 2i and 2i+1 exchanged: a rotation of each 64-bit lane by 32 */
+INLINE RVec swap_pairs(RVec r)
+{
+    QVec q = (QVec)r;
+    return (RVec)(q << 32 | q >> 32);
+}
+
 static inline uint32_t bf16_bits(float x)
 {
     float r = cn_bf16(x);
@@ -327,88 +382,180 @@ static inline uint32_t bf16_bits(float x)
     return u >> 16;
 }
 
-static inline void put_pair(CnReal *dst, size_t word, float lo, float hi)
+/* Half h (0: low, 1: high) of word w of dst. */
+static inline void put_half(CnReal *dst, size_t w, int h, uint32_t bits)
 {
-    uint32_t w = bf16_bits(lo) | bf16_bits(hi) << 16;
-    memcpy((unsigned char *)dst + 4 * word, &w, sizeof w);
+    uint16_t v = (uint16_t)bits;
+    memcpy((unsigned char *)dst + 4 * w + 2 * (size_t)h, &v, sizeof v);
 }
-#endif
+
+/* Columns [k0, k1) (k0 even) of a row of n values into dst's layout: the
+ * bf16 of x[k] at half k of the pairs (PAIRS), or as a float at k's swapped
+ * place (EMULATED). */
+static void round_row(CnReal *dst, const CnReal *x, int k0, int k1, int n, CnMul mul)
+{
+    int k = k0;
+    if (cn_mul_pairs(mul)) {
+        for (; k + RV <= k1; k += RV) {
+            HVec h = __builtin_convertvector(round_vec(load_rv(x + k)) >> 16, HVec);
+            memcpy((unsigned char *)dst + 2 * (size_t)k, &h, sizeof h);
+        }
+        for (; k < k1; k++)
+            put_half(dst, (size_t)k / 2, k & 1, bf16_bits(x[k]));
+        if (k1 == n && (n & 1))
+            put_half(dst, (size_t)n / 2, 1, 0);
+        return;
+    }
+    for (; k + RV <= k1 && k + RV <= (n & ~1); k += RV) /* whole pairs */
+        store_rv(dst + k, swap_pairs(round_vec(load_rv(x + k))));
+    for (; k < k1; k++)
+        dst[swapped(k, n)] = cn_bf16(x[k]);
+}
+
+static void round_rows(const CnPart *part, CnReal *dst, ptrdiff_t ldd, const CnReal *x,
+                       ptrdiff_t ldx, int rows, int k0, int k1, int n, CnMul mul)
+{
+    for (int r = 0; r < rows; r++)
+        round_row(dst + r * ldd, x + r * ldx, k0, k1, n, mul);
+    cn_count(part, 1, (uint64_t)rows * (uint64_t)(k1 - k0), 0, 0);
+}
 
 /* Rows [0, m) x k [0, kc) of A, A(i, k) = a[i*rs + k*ks], into dst for the
- * products `mul`: emulated, kc floats per row; native, (kc + 1) / 2 words
- * per row. Returns the row stride in CnReals. */
-static int pack_a(CnReal *dst, const CnReal *a, ptrdiff_t rs, ptrdiff_t ks, int m, int kc,
-                  CnMul mul)
+ * products `mul`, where the tiles read A(i, k) at dst[i * *out_rs + k' *
+ * *out_ks] (k' = k for EMULATED, in its swapped place; k' = k / 2 words for
+ * pairs). Rows contiguous in k (ks 1) are rounded row by row; columns of
+ * A^T (rs 1: the weight gradients' h^T) k-major, so that both read and
+ * write run along memory. */
+static void pack_a(const CnPart *part, CnReal *dst, const CnReal *a, ptrdiff_t rs,
+                   ptrdiff_t ks, int m, int kc, CnMul mul, ptrdiff_t *out_rs, ptrdiff_t *out_ks)
 {
-#ifndef CHARNN_DOUBLE
-    if (mul == CN_MUL_BF16_NATIVE) {
-        int pairs = (kc + 1) / 2;
-        for (int i = 0; i < m; i++)
-            for (int q = 0; q < pairs; q++) {
-                const CnReal *x = a + i * rs + (ptrdiff_t)(2 * q) * ks;
-                put_pair(dst, (size_t)i * pairs + q, x[0], 2 * q + 1 < kc ? x[ks] : 0);
+    int pairs = (kc + 1) / 2, i = 0;
+    cn_count(part, 1, (uint64_t)m * (uint64_t)kc, 0, 0);
+    if (ks == 1 || rs != 1) { /* row by row */
+        *out_rs = cn_mul_pairs(mul) ? pairs : kc;
+        *out_ks = 1;
+        if (ks == 1) {
+            for (; i < m; i++)
+                round_row(dst + i * *out_rs, a + i * rs, 0, kc, kc, mul);
+            return;
+        }
+        for (; i < m; i++)
+            for (int k = 0; k < kc; k++) {
+                float x = a[i * rs + k * ks];
+                if (cn_mul_pairs(mul))
+                    put_half(dst + i * *out_rs, (size_t)k / 2, k & 1, bf16_bits(x));
+                else
+                    dst[i * *out_rs + swapped(k, kc)] = cn_bf16(x);
             }
-        return pairs;
+        if (cn_mul_pairs(mul) && (kc & 1))
+            for (i = 0; i < m; i++)
+                put_half(dst + i * *out_rs, (size_t)kc / 2, 1, 0);
+        return;
     }
-    if (ks == 1) /* rows of A contiguous: read along them */
-        for (int i = 0; i < m; i++)
-            for (int k = 0; k < kc; k++)
-                dst[(size_t)i * kc + swapped(k, kc)] = cn_bf16(a[i * rs + k]);
-    else
-        for (int k = 0; k < kc; k++)
-            for (int i = 0; i < m; i++)
-                dst[(size_t)i * kc + swapped(k, kc)] = cn_bf16(a[i * rs + (ptrdiff_t)k * ks]);
-#else
-    (void)dst, (void)a, (void)rs, (void)ks, (void)m, (void)mul;
-#endif
-    return kc;
+    /* k-major: A(i, k) at dst[k' * m + i] */
+    *out_rs = 1;
+    *out_ks = m;
+    if (cn_mul_pairs(mul)) {
+        for (int q = 0; q < pairs; q++) {
+            const CnReal *lo = a + 2 * q * ks, *hi = lo + ks;
+            int has_hi = 2 * q + 1 < kc;
+            CnReal *d = dst + (size_t)q * m;
+            for (i = 0; i + RV <= m; i += RV) {
+                RVec w = round_vec(load_rv(lo + i)) >> 16;
+                if (has_hi)
+                    w |= round_vec(load_rv(hi + i));
+                store_rv(d + i, w);
+            }
+            for (; i < m; i++) {
+                uint32_t w = bf16_bits(lo[i]) | (has_hi ? bf16_bits(hi[i]) << 16 : 0);
+                memcpy(d + i, &w, sizeof w);
+            }
+        }
+        return;
+    }
+    for (int k = 0; k < kc; k++) {
+        const CnReal *src = a + k * ks;
+        CnReal *d = dst + (size_t)swapped(k, kc) * m;
+        for (i = 0; i + RV <= m; i += RV)
+            store_rv(d + i, round_vec(load_rv(src + i)));
+        for (; i < m; i++)
+            d[i] = cn_bf16(src[i]);
+    }
 }
+#endif /* !CHARNN_DOUBLE */
 
 #if defined(__AVX512F__) && !defined(CHARNN_DOUBLE)
-#define HAVE_BF16_TILE 1
+#define HAVE_PAIR_TILE 1
 #define BF16_TARGET __attribute__((target("avx512bf16")))
 
-/* The AVX-512 tile with VDPBF16PS: per pair of k, 4 vectors of B (64
- * columns x 2 bf16) and one 32-bit broadcast of A's pair per row; each
- * instruction is two multiply-adds per lane. a: words, row stride rs. */
-BF16_TARGET INLINE void tile_bf16(const int m, int n, int pairs, const CnReal *a, ptrdiff_t rs,
-                                  const CnReal *bp, CnReal *c, ptrdiff_t ldc,
-                                  const CnReal *bias, int acc)
+/* One pair of k for 16 columns: t + A's odd product, then + its even one,
+ * each rounded (VDPBF16PS); a: A's pair broadcast, b: 16 pairs of B. */
+BF16_TARGET INLINE __m512 dot_native(__m512 t, __m512i a, __m512i b)
 {
-    const uint32_t *aw = (const uint32_t *)(const void *)a;
-    __mmask16 mask[4];
-    __m512 t[MR][4];
-    zmm_masks(n, mask);
-    zmm_start(t, m, mask, c, ldc, bias, acc);
-    for (int q = 0; q < pairs; q++, aw++, bp += NR) {
-        __m512bh b0 = (__m512bh)_mm512_loadu_si512(bp), b1 = (__m512bh)_mm512_loadu_si512(bp + 16);
-        __m512bh b2 = (__m512bh)_mm512_loadu_si512(bp + 32);
-        __m512bh b3 = (__m512bh)_mm512_loadu_si512(bp + 48);
-#pragma GCC unroll 6
-        for (int r = 0; r < m; r++) {
-            __m512bh ar = (__m512bh)_mm512_set1_epi32((int)aw[r * rs]);
-            t[r][0] = _mm512_dpbf16_ps(t[r][0], ar, b0);
-            t[r][1] = _mm512_dpbf16_ps(t[r][1], ar, b1);
-            t[r][2] = _mm512_dpbf16_ps(t[r][2], ar, b2);
-            t[r][3] = _mm512_dpbf16_ps(t[r][3], ar, b3);
-        }
-    }
-    zmm_store(t, m, mask, c, ldc);
+    return _mm512_dpbf16_ps(t, (__m512bh)a, (__m512bh)b);
 }
 
-BF16_TARGET static void tile_bf16_any(int m, int n, int pairs, const CnReal *a, ptrdiff_t rs,
-                                      const CnReal *bp, CnReal *c, ptrdiff_t ldc,
-                                      const CnReal *bias, int acc)
+/* The same sums with two fused multiply-adds (a bf16 times a bf16 is exact
+ * in fp32): the high halves, then the low ones. */
+INLINE __m512 dot_fma(__m512 t, __m512i a, __m512i b)
 {
-    switch (m) {
-    case 6: tile_bf16(6, n, pairs, a, rs, bp, c, ldc, bias, acc); break;
-    case 5: tile_bf16(5, n, pairs, a, rs, bp, c, ldc, bias, acc); break;
-    case 4: tile_bf16(4, n, pairs, a, rs, bp, c, ldc, bias, acc); break;
-    case 3: tile_bf16(3, n, pairs, a, rs, bp, c, ldc, bias, acc); break;
-    case 2: tile_bf16(2, n, pairs, a, rs, bp, c, ldc, bias, acc); break;
-    default: tile_bf16(1, n, pairs, a, rs, bp, c, ldc, bias, acc); break;
-    }
+    const __m512i high = _mm512_set1_epi32((int)0xffff0000u);
+    t = _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_and_si512(a, high)),
+                        _mm512_castsi512_ps(_mm512_and_si512(b, high)), t);
+    return _mm512_fmadd_ps(_mm512_castsi512_ps(_mm512_slli_epi32(a, 16)),
+                           _mm512_castsi512_ps(_mm512_slli_epi32(b, 16)), t);
 }
+
+/* The pair tile, an m x n (<= MR x NR) tile of C over `pairs` pairs of k:
+ * per pair, 4 vectors of B (64 columns x 2 bf16) and one 32-bit broadcast of
+ * A's pair per row, A(r, pair q) at aw[r*rs + q*ks] (words). A whole tile
+ * moves C with plain loads and stores; an edge tile with masked ones. */
+#define PAIR_TILE(name, attr, dot)                                                             \
+    attr INLINE void name(const int m, int n, int pairs, const CnReal *a, ptrdiff_t rs,        \
+                          ptrdiff_t ks, const CnReal *bp, CnReal *c, ptrdiff_t ldc,            \
+                          const CnReal *bias, int acc)                                         \
+    {                                                                                          \
+        const Word *aw = (const Word *)(const void *)a;                                        \
+        __mmask16 mask[4];                                                                     \
+        __m512 t[MR][4];                                                                       \
+        zmm_masks(n, mask);                                                                    \
+        zmm_start(t, m, n == NR, mask, c, ldc, bias, acc);                                     \
+        for (int q = 0; q < pairs; q++, aw += ks, bp += NR) {                                  \
+            __m512i b0 = _mm512_loadu_si512(bp), b1 = _mm512_loadu_si512(bp + 16);             \
+            __m512i b2 = _mm512_loadu_si512(bp + 32), b3 = _mm512_loadu_si512(bp + 48);        \
+            _Pragma("GCC unroll 6") for (int r = 0; r < m; r++)                               \
+            {                                                                                  \
+                __m512i ar = _mm512_set1_epi32((int)aw[r * rs]);                               \
+                t[r][0] = dot(t[r][0], ar, b0);                                                \
+                t[r][1] = dot(t[r][1], ar, b1);                                                \
+                t[r][2] = dot(t[r][2], ar, b2);                                                \
+                t[r][3] = dot(t[r][3], ar, b3);                                                \
+            }                                                                                  \
+        }                                                                                      \
+        zmm_store(t, m, n == NR, mask, c, ldc);                                                \
+    }
+PAIR_TILE(tile_native, BF16_TARGET, dot_native)
+PAIR_TILE(tile_fma_pairs, , dot_fma)
+#undef PAIR_TILE
+
+/* The pair tile for any m <= MR, each row count compiled on its own. */
+#define PAIR_ANY(name, attr, tile)                                                             \
+    attr static void name(int m, int n, int pairs, const CnReal *a, ptrdiff_t rs,              \
+                          ptrdiff_t ks, const CnReal *bp, CnReal *c, ptrdiff_t ldc,            \
+                          const CnReal *bias, int acc)                                         \
+    {                                                                                          \
+        switch (m) {                                                                           \
+        case 6: tile(6, n, pairs, a, rs, ks, bp, c, ldc, bias, acc); break;                    \
+        case 5: tile(5, n, pairs, a, rs, ks, bp, c, ldc, bias, acc); break;                    \
+        case 4: tile(4, n, pairs, a, rs, ks, bp, c, ldc, bias, acc); break;                    \
+        case 3: tile(3, n, pairs, a, rs, ks, bp, c, ldc, bias, acc); break;                    \
+        case 2: tile(2, n, pairs, a, rs, ks, bp, c, ldc, bias, acc); break;                    \
+        default: tile(1, n, pairs, a, rs, ks, bp, c, ldc, bias, acc); break;                   \
+        }                                                                                      \
+    }
+PAIR_ANY(native_any, BF16_TARGET, tile_native)
+PAIR_ANY(fma_pairs_any, , tile_fma_pairs)
+#undef PAIR_ANY
 #endif
 
 /* ------------------------------------------------------------------------- */
@@ -416,8 +563,8 @@ BF16_TARGET static void tile_bf16_any(int m, int n, int pairs, const CnReal *a, 
  * covers columns blk*width + q*NR + [0, NR) with blk = p / P, q = p % P,
  * P = ceil(width / NR); columns past the block's width are zeros. A panel
  * holds K rows of NR values, k-major; for bf16 products each block of KC
- * rows is rounded and laid out as described above (native: its pairs in
- * the first half of the block's place). */
+ * rows is rounded and laid out as described above (pairs: the block's
+ * ceil(kc/2) rows of words in the first half of its place). */
 
 /* op(B)[k][col + j] */
 static inline CnReal op_b(const CnReal *B, int ldb, int trans, int k, int col)
@@ -425,32 +572,77 @@ static inline CnReal op_b(const CnReal *B, int ldb, int trans, int k, int col)
     return trans ? B[(size_t)col * ldb + k] : B[(size_t)k * ldb + col];
 }
 
-static void pack_panels(CnReal *dst, const CnReal *B, int ldb, int trans, int K, int width,
-                        int p0, int p1, CnMul mul)
+#ifndef CHARNN_DOUBLE
+/* One block of kc rows of a panel for bf16 products, n <= NR real columns.
+ * op(B) row-major (trans 0): rows rounded along j, RV columns at a time;
+ * transposed (weights, once per pass): each column's run of k rounded RV at
+ * a time, then its values placed down the panel. */
+static void pack_block_bf16(CnReal *d, const CnReal *B, int ldb, int trans, int k0, int kc,
+                            int col, int n, CnMul mul)
+{
+    int pairs = cn_mul_pairs(mul), rows = pairs ? (kc + 1) / 2 : kc;
+    memset(d, 0, (size_t)rows * NR * sizeof *d); /* padding columns, and the odd high half */
+    if (!trans) {
+        for (int k = 0; k < kc; k += 1 + pairs) {
+            const CnReal *lo = B + (size_t)(k0 + k) * ldb + col;
+            const CnReal *hi = pairs && k + 1 < kc ? lo + ldb : NULL;
+            CnReal *dst = d + (size_t)(pairs ? k / 2 : swapped(k, kc)) * NR;
+            int j = 0;
+            for (; j + RV <= n; j += RV) {
+                RVec r = round_vec(load_rv(lo + j));
+                if (pairs)
+                    r = (r >> 16) | (hi ? round_vec(load_rv(hi + j)) : r ^ r);
+                store_rv(dst + j, r);
+            }
+            for (; j < n; j++) {
+                if (pairs) {
+                    uint32_t w = bf16_bits(lo[j]) | (hi ? bf16_bits(hi[j]) << 16 : 0);
+                    memcpy(dst + j, &w, sizeof w);
+                } else {
+                    dst[j] = cn_bf16(lo[j]);
+                }
+            }
+        }
+        return;
+    }
+    for (int j = 0; j < n; j++) {
+        const CnReal *src = B + (size_t)(col + j) * ldb + k0;
+        int k = 0;
+        for (; k + RV <= kc; k += RV) {
+            uint32_t v[RV];
+            RVec r = round_vec(load_rv(src + k));
+            memcpy(v, &r, sizeof v);
+            for (int i = 0; i < RV; i++) {
+                if (pairs)
+                    put_half(d, (size_t)((k + i) / 2) * NR + j, i & 1, v[i] >> 16);
+                else
+                    memcpy(d + (size_t)swapped(k + i, kc) * NR + j, &v[i], sizeof v[i]);
+            }
+        }
+        for (; k < kc; k++) {
+            if (pairs)
+                put_half(d, (size_t)(k / 2) * NR + j, k & 1, bf16_bits(src[k]));
+            else
+                d[(size_t)swapped(k, kc) * NR + j] = cn_bf16(src[k]);
+        }
+    }
+}
+#endif
+
+static void pack_panels(const CnPart *part, CnReal *dst, const CnReal *B, int ldb, int trans,
+                        int K, int width, int p0, int p1, CnMul mul)
 {
     int per_blk = (width + NR - 1) / NR;
+    uint64_t values = (uint64_t)K * NR * (uint64_t)(p1 - p0);
+    cn_count(part, 1, mul != CN_MUL_FP32 ? values : 0, mul == CN_MUL_FP32 ? values : 0, 0);
     for (int p = p0; p < p1; p++, dst += (size_t)K * NR) {
         int blk = p / per_blk, q = p % per_blk;
         int col = blk * width + q * NR, n = min_int(NR, width - q * NR);
 #ifndef CHARNN_DOUBLE
         if (mul != CN_MUL_FP32) {
-            for (int k0 = 0; k0 < K; k0 += CN_KC) {
-                int kc = min_int(CN_KC, K - k0);
-                CnReal *d = dst + (size_t)k0 * NR;
-                for (int k = 0; k < kc; k++) {
-                    int at = swapped(k, kc);
-                    for (int j = 0; j < NR; j++) {
-                        CnReal x = j < n ? op_b(B, ldb, trans, k0 + k, col + j) : 0;
-                        if (mul == CN_MUL_BF16_EMULATED)
-                            d[(size_t)at * NR + j] = cn_bf16(x);
-                        else if (!(k & 1))
-                            put_pair(d, (size_t)(k / 2) * NR + j, x,
-                                     k + 1 < kc && j < n
-                                         ? op_b(B, ldb, trans, k0 + k + 1, col + j)
-                                         : 0);
-                    }
-                }
-            }
+            for (int k0 = 0; k0 < K; k0 += KC)
+                pack_block_bf16(dst + (size_t)k0 * NR, B, ldb, trans, k0, min_int(KC, K - k0),
+                                col, n, mul);
             continue;
         }
 #endif
@@ -476,22 +668,38 @@ static void pack_panels(CnReal *dst, const CnReal *B, int ldb, int trans, int K,
     }
 }
 
-/* The products this build can do as asked: without the AVX512_BF16 tile,
- * native bf16 is emulated (the same sums). */
+/* The products this build can do as asked: without the pair tiles, pairs
+ * are emulated (the same sums). */
 static CnMul usable(CnMul mul)
 {
-#ifndef HAVE_BF16_TILE
-    if (mul == CN_MUL_BF16_NATIVE)
+#ifndef HAVE_PAIR_TILE
+    if (cn_mul_pairs(mul))
         return CN_MUL_BF16_EMULATED;
 #endif
     return mul;
 }
 
-static void pack(CnPacked *out, const CnReal *B, int ldb, int trans, int p0, int p1)
+static void pack(const CnPart *part, CnPacked *out, const CnReal *B, int ldb, int trans, int p0,
+                 int p1)
 {
-    pack_panels(out->p + (size_t)p0 * out->K * NR, B, ldb, trans, out->K, out->width, p0, p1,
-                usable(out->mul));
+    pack_panels(part, out->p + (size_t)p0 * out->K * NR, B, ldb, trans, out->K, out->width, p0,
+                p1, usable(out->mul));
 }
+
+#ifndef CHARNN_DOUBLE
+static void round_rows_isa(const CnPart *part, CnReal *dst, ptrdiff_t ldd, const CnReal *x,
+                           ptrdiff_t ldx, int rows, int k0, int k1, int n, CnMul mul)
+{
+    round_rows(part, dst, ldd, x, ldx, rows, k0, k1, n, usable(mul));
+}
+#else
+static void round_rows_isa(const CnPart *part, CnReal *dst, ptrdiff_t ldd, const CnReal *x,
+                           ptrdiff_t ldx, int rows, int k0, int k1, int n, CnMul mul)
+{
+    (void)part, (void)dst, (void)ldd, (void)x, (void)ldx, (void)rows, (void)k0, (void)k1;
+    (void)n, (void)mul;
+}
+#endif
 
 /* Rows of the next tile when `left` rows remain: MR, except that the last
  * MR + a few rows are split in two near-equal tiles (32 = 6+6+6+6+4+4, not
@@ -503,25 +711,31 @@ static int rows_of_tile(int left)
 }
 
 /* Rows [r0, r1) of C times panels [p0, p1) of a packed operand whose panel
- * p sits at bp + (p - p0) * kstride, over k in [k0, k0 + kc); a points at
- * A(r0, k0) (or at the rows packed for bf16: ks 1). */
-static void tiles(CnReal *C, int ldc, const CnReal *a, ptrdiff_t rs, ptrdiff_t ks, int r0,
-                  int r1, const CnReal *bp, size_t kstride, int width, int p0, int p1, int k0,
-                  int kc, const CnReal *bias, int acc, CnMul mul)
+ * p sits at bp + (p - p0) * kstride, over k in [k0, k0 + kc); A(r, k0 + k)
+ * at a[(r - r0)*rs + k'*ks] (k' = k, or k / 2 words for pairs). Returns the
+ * multiply-adds done. */
+static uint64_t tiles(CnReal *C, int ldc, const CnReal *a, ptrdiff_t rs, ptrdiff_t ks, int r0,
+                      int r1, const CnReal *bp, size_t kstride, int width, int p0, int p1,
+                      int k0, int kc, const CnReal *bias, int acc, CnMul mul)
 {
-    int per_blk = (width + NR - 1) / NR;
+    int per_blk = (width + NR - 1) / NR, cols = 0;
     int from_c = acc || k0 > 0;
     for (int p = p0; p < p1; p++, bp += kstride) {
         int blk = p / per_blk, q = p % per_blk;
         int col = blk * width + q * NR, n = min_int(NR, width - q * NR);
         const CnReal *bias_col = !from_c && bias ? bias + col : NULL;
+        cols += n;
         for (int r = r0, m; r < r1; r += m) {
             m = rows_of_tile(r1 - r);
             const CnReal *ar = a + (r - r0) * rs;
             CnReal *c = C + (size_t)r * ldc + col;
-#ifdef HAVE_BF16_TILE
+#ifdef HAVE_PAIR_TILE
             if (mul == CN_MUL_BF16_NATIVE) {
-                tile_bf16_any(m, n, (kc + 1) / 2, ar, rs, bp, c, ldc, bias_col, from_c);
+                native_any(m, n, (kc + 1) / 2, ar, rs, ks, bp, c, ldc, bias_col, from_c);
+                continue;
+            }
+            if (mul == CN_MUL_BF16_PAIRS) {
+                fma_pairs_any(m, n, (kc + 1) / 2, ar, rs, ks, bp, c, ldc, bias_col, from_c);
                 continue;
             }
 #endif
@@ -529,44 +743,49 @@ static void tiles(CnReal *C, int ldc, const CnReal *a, ptrdiff_t rs, ptrdiff_t k
         }
     }
     (void)mul;
+    return (uint64_t)(r1 - r0) * (uint64_t)cols * (uint64_t)kc;
 }
 
-/* Rows [r0, r1) x k [k0, k0 + kc) through tiles: A in place for fp32, else
- * its rows packed, MC at a time. */
-static void block(const CnPart *part, CnReal *C, int ldc, const CnReal *a, ptrdiff_t rs,
-                  ptrdiff_t ks, int r0, int r1, const CnReal *bp, size_t kstride, int width,
-                  int p0, int p1, int k0, int kc, const CnReal *bias, int acc, CnMul mul)
+/* Rows [r0, r1) x k [k0, k0 + kc) through tiles: A in place for fp32 or when
+ * it comes rounded, else its rows rounded, MC at a time, into apack. */
+static void block(const CnPart *part, CnReal *C, int ldc, CnA a, int r0, int r1,
+                  const CnReal *bp, size_t kstride, int width, int p0, int p1, int k0, int kc,
+                  const CnReal *bias, int acc, CnMul mul)
 {
-    if (mul == CN_MUL_FP32) {
-        tiles(C, ldc, a + r0 * rs + (ptrdiff_t)k0 * ks, rs, ks, r0, r1, bp, kstride, width, p0,
-              p1, k0, kc, bias, acc, mul);
-        return;
+    uint64_t macs = 0;
+    if (mul == CN_MUL_FP32 || a.rounded) {
+        ptrdiff_t at = a.rounded ? (cn_mul_pairs(mul) ? k0 / 2 : k0) : (ptrdiff_t)k0 * a.ks;
+        macs = tiles(C, ldc, a.p + r0 * a.rs + at, a.rs, a.ks, r0, r1, bp, kstride, width, p0,
+                     p1, k0, kc, bias, acc, mul);
+    } else {
+#ifndef CHARNN_DOUBLE
+        for (int m0 = r0; m0 < r1; m0 += MC) {
+            int m1 = min_int(r1, m0 + MC);
+            ptrdiff_t rs, ks;
+            pack_a(part, part->apack, a.p + m0 * a.rs + (ptrdiff_t)k0 * a.ks, a.rs, a.ks,
+                   m1 - m0, kc, mul, &rs, &ks);
+            macs += tiles(C, ldc, part->apack, rs, ks, m0, m1, bp, kstride, width, p0, p1, k0,
+                          kc, bias, acc, mul);
+        }
+#endif
     }
-    for (int m0 = r0; m0 < r1; m0 += MC) {
-        int m1 = min_int(r1, m0 + MC);
-        int stride = pack_a(part->apack, a + m0 * rs + (ptrdiff_t)k0 * ks, rs, ks, m1 - m0, kc,
-                            mul);
-        tiles(C, ldc, part->apack, stride, 1, m0, m1, bp, kstride, width, p0, p1, k0, kc, bias,
-              acc, mul);
-    }
+    cn_count(part, 0, 0, 0, macs);
 }
 
-static void gemm_packed(const CnPart *part, CnReal *C, int ldc, const CnReal *a, ptrdiff_t rs,
-                        ptrdiff_t ks, int M, const CnPacked *b, int p0, int p1,
-                        const CnReal *bias, int acc)
+static void gemm_packed(const CnPart *part, CnReal *C, int ldc, CnA a, int M, const CnPacked *b,
+                        int p0, int p1, const CnReal *bias, int acc)
 {
     for (int r0 = 0; r0 < M; r0 += MC)
-        for (int k0 = 0; k0 < b->K; k0 += CN_KC)
-            block(part, C, ldc, a, rs, ks, r0, min_int(M, r0 + MC),
+        for (int k0 = 0; k0 < b->K; k0 += KC)
+            block(part, C, ldc, a, r0, min_int(M, r0 + MC),
                   b->p + (size_t)p0 * b->K * NR + (size_t)k0 * NR, (size_t)b->K * NR, b->width,
-                  p0, p1, k0, min_int(CN_KC, b->K - k0), bias, acc, usable(b->mul));
+                  p0, p1, k0, min_int(KC, b->K - k0), bias, acc, usable(b->mul));
 }
 
 /* This thread's share: along panels when there are enough of them, else
  * along MR-row tiles. Tiny products stay on thread 0. */
-static void gemm(const CnPart *part, CnReal *C, int ldc, const CnReal *a, ptrdiff_t rs,
-                 ptrdiff_t ks, const CnReal *B, int ldb, int trans, int M, int N, int K,
-                 const CnReal *bias, int acc)
+static void gemm(const CnPart *part, CnReal *C, int ldc, CnA a, const CnReal *B, int ldb,
+                 int trans, int M, int N, int K, const CnReal *bias, int acc)
 {
     int panels = (N + NR - 1) / NR, tiles_m = (M + MR - 1) / MR;
     int parts = (double)M * N * K < 65536.0 ? 1 : part->nthreads;
@@ -584,12 +803,13 @@ static void gemm(const CnPart *part, CnReal *C, int ldc, const CnReal *a, ptrdif
     }
     if (p0 >= p1 || r0 >= r1)
         return;
-    for (int k0 = 0; k0 < K; k0 += CN_KC) {
-        int kc = min_int(CN_KC, K - k0);
+    CnMul mul = usable(part->mul);
+    for (int k0 = 0; k0 < K; k0 += KC) {
+        int kc = min_int(KC, K - k0);
         const CnReal *src = trans ? B + k0 : B + (size_t)k0 * ldb;
-        pack_panels(part->scratch, src, ldb, trans, kc, N, p0, p1, usable(part->mul));
-        block(part, C, ldc, a, rs, ks, r0, r1, part->scratch, (size_t)kc * NR, N, p0, p1, k0, kc,
-              bias, acc, usable(part->mul));
+        pack_panels(part, part->scratch, src, ldb, trans, kc, N, p0, p1, mul);
+        block(part, C, ldc, a, r0, r1, part->scratch, (size_t)kc * NR, N, p0, p1, k0, kc, bias,
+              acc, mul);
     }
 }
 /* ------------------------------------------------------------------------- */
@@ -659,10 +879,11 @@ void CN_ISA_FN(cn_gru_backward)(const CnCellArgs *c, const CnPart *part);
 const CnIsa CN_CAT(cn_isa, CN_ISA) = {
     .name = STR(CN_ISA),
     .nr = NR,
-#ifdef HAVE_BF16_TILE
-    .bf16_native = 1,
+#ifdef HAVE_PAIR_TILE
+    .bf16_pairs = 1,
 #endif
     .pack = pack,
+    .round_rows = round_rows_isa,
     .gemm_packed = gemm_packed,
     .gemm = gemm,
     .fma_loop = fma_loop,

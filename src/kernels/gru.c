@@ -30,9 +30,9 @@ void CN_ISA_FN(cn_gru_forward)(const CnCellArgs *c, const CnPart *part)
         CnReal *rh = c->rh + t * BH;
         CnReal *h = c->h + (t + 1) * BH;
         cn_lap(c->profile, part->tid, CN_PHASE_CELL);
+        CnA a = cn_rows(h_prev, c->hr ? c->hr + t * BH : NULL, H);
         for (int g = 0; g < 2; g++)
-            isa->gemm_packed(part, z, 3 * H, h_prev, H, 1, B, c->wh, g * P + q0, g * P + q1,
-                             NULL, 1);
+            isa->gemm_packed(part, z, 3 * H, a, B, c->wh, g * P + q0, g * P + q1, NULL, 1);
         cn_lap(c->profile, part->tid, CN_PHASE_RECURRENT);
         for (int b = 0; b < B; b++) {
             CnReal *zr = z + b * G3, *zu = zr + H;
@@ -43,9 +43,12 @@ void CN_ISA_FN(cn_gru_forward)(const CnCellArgs *c, const CnPart *part)
                 rh[r + j] = zr[j] * h_prev[r + j];
             }
         }
+        if (c->rhr)
+            isa->round_rows(part, c->rhr, H, rh, H, B, u0, u1, H, part->mul);
         cn_pool_barrier(part->pool);
         cn_lap(c->profile, part->tid, CN_PHASE_CELL);
-        isa->gemm_packed(part, z, 3 * H, rh, H, 1, B, c->wh, 2 * P + q0, 2 * P + q1, NULL, 1);
+        isa->gemm_packed(part, z, 3 * H, cn_rows(rh, c->rhr, H), B, c->wh, 2 * P + q0,
+                         2 * P + q1, NULL, 1);
         cn_lap(c->profile, part->tid, CN_PHASE_RECURRENT);
         for (int b = 0; b < B; b++) {
             CnReal *zu = z + b * G3 + H, *zn = zu + H;
@@ -56,6 +59,8 @@ void CN_ISA_FN(cn_gru_forward)(const CnCellArgs *c, const CnPart *part)
                 h[r + j] = u * n + (1 - u) * h_prev[r + j];
             }
         }
+        if (c->hr)
+            isa->round_rows(part, c->hr + (t + 1) * BH, H, h, H, B, u0, u1, H, part->mul);
         cn_pool_barrier(part->pool);
     }
 }
@@ -120,23 +125,35 @@ void CN_ISA_FN(cn_gru_backward)(const CnCellArgs *c, const CnPart *part)
         const CnReal *dH = c->dH + t * BH;
         const CnReal *h_prev = c->h + t * BH;
         update_backward(dz, dh_next, gates, dH, h_prev, B, H, u0, u1);
+        /* dz rounded as it is made: u and n here, r below (this thread's units) */
+        CnReal *dzr = c->dzr ? c->dzr + t * B * G3 : NULL;
+        for (int g = 1; dzr && g < 3; g++)
+            isa->round_rows(part, dzr, (ptrdiff_t)G3, dz, (ptrdiff_t)G3, B, g * H + u0,
+                            g * H + u1, 3 * H, part->mul);
         cn_pool_barrier(part->pool);
         cn_lap(c->profile, part->tid, CN_PHASE_CELL);
-        isa->gemm_packed(part, drh, H, dz + 2 * H, 3 * H, 1, B, c->whn_t, q0, q1, NULL, 0);
+        isa->gemm_packed(part, drh, H,
+                         cn_rows(dz + 2 * H, dzr ? cn_rounded_at(isa, dzr, 2 * H, part->mul) : NULL,
+                                 3 * H),
+                         B, c->whn_t, q0, q1, NULL, 0);
         cn_lap(c->profile, part->tid, CN_PHASE_RECURRENT);
         reset_backward(dz, dh_next, gates, drh, h_prev, B, H, u0, u1);
+        if (dzr)
+            isa->round_rows(part, dzr, (ptrdiff_t)G3, dz, (ptrdiff_t)G3, B, u0, u1, 3 * H,
+                            part->mul);
         cn_pool_barrier(part->pool);
         if (t > 0) {
             cn_lap(c->profile, part->tid, CN_PHASE_CELL);
-            isa->gemm_packed(part, dh_next, H, dz, 3 * H, 1, B, c->wh_t, q0, q1, NULL, 1);
+            isa->gemm_packed(part, dh_next, H, cn_rows(dz, dzr, 3 * H), B, c->wh_t, q0, q1, NULL,
+                             1);
             cn_lap(c->profile, part->tid, CN_PHASE_RECURRENT);
             cn_carry(c->carry, dh_next, t, B, H, u0, u1);
         }
     }
     int n = c->steps * B;
     cn_lap(c->profile, part->tid, CN_PHASE_CELL);
-    isa->gemm(part, c->dWh, 3 * H, c->h, 1, H, c->dz, 3 * H, 0, H, 2 * H, n, NULL, 1);
-    isa->gemm(part, c->dWh + 2 * H, 3 * H, c->rh, 1, H, c->dz + 2 * H, 3 * H, 0, H, H, n,
+    isa->gemm(part, c->dWh, 3 * H, cn_a(c->h, 1, H), c->dz, 3 * H, 0, H, 2 * H, n, NULL, 1);
+    isa->gemm(part, c->dWh + 2 * H, 3 * H, cn_a(c->rh, 1, H), c->dz + 2 * H, 3 * H, 0, H, H, n,
               NULL, 1);
     cn_lap(c->profile, part->tid, CN_PHASE_RECURRENT);
 }

@@ -80,9 +80,21 @@ void cn_pool_barrier(CnPool *pool);              /* inside a task: wait for all 
 /* How a product multiplies (README, "Precision"): in fp32; or with both
  * operands rounded to bfloat16 and the sums in fp32, added the way AVX512_BF16's
  * VDPBF16PS adds them (for each pair of k, 2i and 2i+1: the odd product
- * first, then the even one, each addition rounded to nearest even), either
- * emulated by the fp32 kernels or with the instruction itself. */
-typedef enum { CN_MUL_FP32, CN_MUL_BF16_EMULATED, CN_MUL_BF16_NATIVE } CnMul;
+ * first, then the even one, each addition rounded to nearest even). Three
+ * ways to do the latter, with the same bits:
+ *   EMULATED  operands rounded and stored as floats with each pair of k
+ *             swapped, multiplied by the fp32 micro-kernels (any build)
+ *   PAIRS     operands as pairs of bf16 in 32-bit words (k = 2i in the low
+ *             half), each pair's two products added by two fused
+ *             multiply-adds: the native layout on any AVX-512 CPU (tests)
+ *   NATIVE    that layout multiplied by VDPBF16PS (AVX512_BF16 CPUs) */
+typedef enum { CN_MUL_FP32, CN_MUL_BF16_EMULATED, CN_MUL_BF16_PAIRS, CN_MUL_BF16_NATIVE } CnMul;
+
+/* Operands in 32-bit words of bf16 pairs (PAIRS, NATIVE). */
+static inline int cn_mul_pairs(CnMul mul)
+{
+    return mul == CN_MUL_BF16_PAIRS || mul == CN_MUL_BF16_NATIVE;
+}
 
 #ifndef CHARNN_DOUBLE
 /* x rounded to the nearest bfloat16 (ties to even), as VCVTNEPS2BF16 does:
@@ -120,11 +132,49 @@ enum { CN_MC = 256 }; /* at most this many rows of A are packed at a time (bf16)
 /* One thread's share of a parallel task. */
 typedef struct {
     int tid, nthreads;
-    CnPool *pool;      /* for barriers; NULL when alone */
-    CnReal *scratch;   /* this thread's packing buffer: CN_KC x acts->pack_width */
-    CnMul mul;         /* how this pass's products multiply */
-    CnReal *apack;     /* bf16: CN_MC x CN_KC, this thread's rounded rows of A */
+    CnPool *pool;        /* for barriers; NULL when alone */
+    CnReal *scratch;     /* this thread's packing buffer: CN_KC x acts->pack_width */
+    CnMul mul;           /* how this pass's products multiply */
+    CnReal *apack;       /* bf16: CN_MC x CN_KC, this thread's rounded rows of A */
+    CnProfile *profile;  /* or NULL: where the products count what they pack */
 } CnPart;
+
+/* The A operand of a product: A(r, k) = p[r*rs + k*ks]. rounded: p holds
+ * rows already rounded by round_rows for the product's bf16 layout (ks 1;
+ * rs in CnReals, a 32-bit word of two bf16 being one CnReal), so that the
+ * product reads them as they are. */
+typedef struct {
+    const CnReal *p;
+    ptrdiff_t rs, ks;
+    int rounded;
+} CnA;
+
+static inline CnA cn_a(const CnReal *p, ptrdiff_t rs, ptrdiff_t ks)
+{
+    return (CnA){p, rs, ks, 0};
+}
+
+/* Rows of n values rounded for `mul` by round_rows, or the fp32 rows when
+ * rounded is NULL (fp32 products; or a layout the producer could not round
+ * alone). */
+static inline CnA cn_rows(const CnReal *fp32, const CnReal *rounded, ptrdiff_t rs)
+{
+    return rounded ? (CnA){rounded, rs, 1, 1} : cn_a(fp32, rs, 1);
+}
+
+/* What the products move (charnn bench): summed over threads, atomically,
+ * when a profile is attached. */
+static inline void cn_count(const CnPart *part, uint64_t packs, uint64_t rounded,
+                            uint64_t copied, uint64_t macs)
+{
+    CnProfile *p = part->profile;
+    if (!p)
+        return;
+    __atomic_fetch_add(&p->packs, packs, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&p->rounded, rounded, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&p->copied, copied, __ATOMIC_RELAXED);
+    __atomic_fetch_add(&p->macs, macs, __ATOMIC_RELAXED);
+}
 
 /* CnPacked is a B operand of a product packed into panels of NR
  * columns (zero padded), each panel K x NR, k-major. Its columns come in
@@ -141,6 +191,10 @@ typedef struct {
     CnReal *c;              /* (steps+1, B, H) cell state, c[0] carried in (lstm) */
     CnReal *tanh_c;         /* (steps, B, H) tanh(c_t) (lstm) */
     CnReal *rh;             /* (steps, B, H) r_t * h_{t-1} (gru) */
+    /* bf16 products (part->mul): copies rounded once by round_rows, or NULL */
+    CnReal *hr;             /* (steps+1, B, H) h, rounded as each h_t is made (h[0]: before) */
+    CnReal *rhr;            /* (B, H) gru: this step's r_t * h_{t-1} */
+    CnReal *dzr;            /* (steps, B, G*H) dz, rounded as each dz_t is made */
     const CnReal *peep;     /* (3*H) p_i, p_f, p_o (peephole lstm), else NULL */
     const CnPacked *wh;     /* forward: Wh (K = H, G blocks of H) */
     const CnPacked *wh_t;   /* backward: Wh^T (K = G*H, one block of H); gru: [r u] part */
@@ -158,21 +212,28 @@ typedef struct {
 typedef struct {
     const char *name;
     int nr; /* panel width of packed B operands */
-    int bf16_native; /* has a kernel for AVX512_BF16 (used when the CPU has it too) */
+    int bf16_pairs; /* has the pairs layout's kernels: NATIVE when the CPU has AVX512_BF16,
+                       PAIRS anywhere */
     /* Packs panels [p0, p1) of op(B): op(B)[k][j] = trans ? B[j*ldb + k] : B[k*ldb + j],
      * for out->mul's products. */
-    void (*pack)(CnPacked *out, const CnReal *B, int ldb, int trans, int p0, int p1);
-    /* C (M x packed panels [p0, p1)) (+)= A . Bp, A(r, k) = a[r*rs + k*ks], multiplied
-     * as b->mul says (bf16: A's rows packed into part->apack). Starts from bias (by
-     * column) when bias is set and acc is 0. */
-    void (*gemm_packed)(const CnPart *part, CnReal *C, int ldc, const CnReal *a, ptrdiff_t rs,
-                        ptrdiff_t ks, int M, const CnPacked *b, int p0, int p1,
-                        const CnReal *bias, int acc);
+    void (*pack)(const CnPart *part, CnPacked *out, const CnReal *B, int ldb, int trans, int p0,
+                 int p1);
+    /* C (M x packed panels [p0, p1)) (+)= A . Bp, multiplied as b->mul says (bf16: A's
+     * rows rounded into part->apack unless a.rounded). Starts from bias (by column) when
+     * bias is set and acc is 0. */
+    void (*gemm_packed)(const CnPart *part, CnReal *C, int ldc, CnA a, int M,
+                        const CnPacked *b, int p0, int p1, const CnReal *bias, int acc);
     /* This thread's share of C (M x N) (+)= A . op(B), packing B as it goes, multiplied
-     * as part->mul says. */
-    void (*gemm)(const CnPart *part, CnReal *C, int ldc, const CnReal *a, ptrdiff_t rs,
-                 ptrdiff_t ks, const CnReal *B, int ldb, int trans, int M, int N, int K,
-                 const CnReal *bias, int acc);
+     * as part->mul says (a not rounded). */
+    void (*gemm)(const CnPart *part, CnReal *C, int ldc, CnA a, const CnReal *B, int ldb,
+                 int trans, int M, int N, int K, const CnReal *bias, int acc);
+    /* Rounds columns [k0, k1) (k0 even) of `rows` rows of n values, x[r*ldx + k], into
+     * dst's layout for `mul` (row stride ldd CnReals): EMULATED, floats with each pair of
+     * k swapped (an unpaired last k stays); PAIRS and NATIVE, bf16 pairs in 32-bit words,
+     * the high half past an odd n zero. Threads may round disjoint column ranges of the
+     * same rows when those ranges start and end on even k. */
+    void (*round_rows)(const CnPart *part, CnReal *dst, ptrdiff_t ldd, const CnReal *x,
+                       ptrdiff_t ldx, int rows, int k0, int k1, int n, CnMul mul);
     /* The machine's peak: rounds of independent FMA chains, fma_flops FLOPs each. */
     CnReal (*fma_loop)(int64_t rounds);
     int fma_flops;
@@ -186,6 +247,13 @@ typedef struct {
     void (*gru_forward)(const CnCellArgs *c, const CnPart *part);
     void (*gru_backward)(const CnCellArgs *c, const CnPart *part);
 } CnIsa;
+
+/* Column k of a row rounded by isa->round_rows for mul: where a product
+ * over columns k.. reads it (k even). */
+static inline CnReal *cn_rounded_at(const CnIsa *isa, CnReal *row, int k, CnMul mul)
+{
+    return row + (isa->bf16_pairs && cn_mul_pairs(mul) ? k / 2 : k);
+}
 
 /* The table in use: the best the CPU supports, or CHARNN_ISA's choice. */
 const CnIsa *cn_isa(void);

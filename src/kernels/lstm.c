@@ -68,12 +68,15 @@ void CN_ISA_FN(cn_lstm_forward)(const CnCellArgs *c, const CnPart *part)
     for (int t = 0; t < c->steps; t++) {
         CnReal *z = c->z + t * B * 4 * (size_t)H;
         cn_lap(c->profile, part->tid, CN_PHASE_CELL);
+        CnA h_prev = cn_rows(c->h + t * BH, c->hr ? c->hr + t * BH : NULL, H);
         for (int g = 0; g < 4; g++)
-            isa->gemm_packed(part, z, 4 * H, c->h + t * BH, H, 1, B, c->wh, g * P + q0, g * P + q1,
-                             NULL, 1);
+            isa->gemm_packed(part, z, 4 * H, h_prev, B, c->wh, g * P + q0, g * P + q1, NULL, 1);
         cn_lap(c->profile, part->tid, CN_PHASE_RECURRENT);
         gates_forward(z, c->c + (t + 1) * BH, c->tanh_c + t * BH, c->h + (t + 1) * BH,
                       c->c + t * BH, c->peep, B, H, u0, u1);
+        if (c->hr)
+            isa->round_rows(part, c->hr + (t + 1) * BH, H, c->h + (t + 1) * BH, H, B, u0, u1, H,
+                            part->mul);
         cn_pool_barrier(part->pool);
     }
 }
@@ -152,17 +155,22 @@ void CN_ISA_FN(cn_lstm_backward)(const CnCellArgs *c, const CnPart *part)
         gates_backward(dz, dc, c->dpeep, c->dH + t * BH, dh_next, c->z + t * B * G4,
                        c->c + t * BH, c->c + (t + 1) * BH, c->tanh_c + t * BH, c->peep, B,
                        H, u0, u1);
+        CnReal *dzr = c->dzr ? c->dzr + t * B * G4 : NULL;
+        for (int g = 0; dzr && g < 4; g++) /* this thread's units of each gate */
+            isa->round_rows(part, dzr, (ptrdiff_t)G4, dz, (ptrdiff_t)G4, B, g * H + u0,
+                            g * H + u1, 4 * H, part->mul);
         cn_pool_barrier(part->pool);
         if (t > 0) {
             cn_lap(c->profile, part->tid, CN_PHASE_CELL);
-            isa->gemm_packed(part, dh_next, H, dz, 4 * H, 1, B, c->wh_t, q0, q1, NULL, 0);
+            isa->gemm_packed(part, dh_next, H, cn_rows(dz, dzr, 4 * H), B, c->wh_t, q0, q1,
+                             NULL, 0);
             cn_lap(c->profile, part->tid, CN_PHASE_RECURRENT);
             cn_carry(c->carry, dh_next, t, B, H, u0, u1);
             cn_carry(c->carry, dc, t, B, H, u0, u1);
         }
     }
     cn_lap(c->profile, part->tid, CN_PHASE_CELL);
-    isa->gemm(part, c->dWh, 4 * H, c->h, 1, H, c->dz, 4 * H, 0, H, 4 * H, c->steps * B,
+    isa->gemm(part, c->dWh, 4 * H, cn_a(c->h, 1, H), c->dz, 4 * H, 0, H, 4 * H, c->steps * B,
               NULL, 1);
     cn_lap(c->profile, part->tid, CN_PHASE_RECURRENT);
 }

@@ -24,11 +24,14 @@ void CN_ISA_FN(cn_rnn_forward)(const CnCellArgs *c, const CnPart *part)
         const CnReal *h_prev = c->h + t * BH;
         CnReal *h = c->h + (t + 1) * BH;
         cn_lap(c->profile, part->tid, CN_PHASE_CELL);
-        isa->gemm_packed(part, z, H, h_prev, H, 1, B, c->wh, q0, q1, NULL, 1);
+        isa->gemm_packed(part, z, H, cn_rows(h_prev, c->hr ? c->hr + t * BH : NULL, H), B,
+                         c->wh, q0, q1, NULL, 1);
         cn_lap(c->profile, part->tid, CN_PHASE_RECURRENT);
         for (int b = 0; b < B; b++)
             for (int j = u0; j < u1; j++)
                 h[(size_t)b * H + j] = cn_ftanh(z[(size_t)b * H + j]);
+        if (c->hr)
+            isa->round_rows(part, c->hr + (t + 1) * BH, H, h, H, B, u0, u1, H, part->mul);
         cn_pool_barrier(part->pool);
     }
 }
@@ -54,15 +57,18 @@ void CN_ISA_FN(cn_rnn_backward)(const CnCellArgs *c, const CnPart *part)
                 size_t i = (size_t)b * H + j;
                 dz[i] = (dH[i] + dh_next[i]) * (1 - h[i] * h[i]);
             }
+        CnReal *dzr = c->dzr ? c->dzr + t * BH : NULL;
+        if (dzr)
+            isa->round_rows(part, dzr, H, dz, H, B, u0, u1, H, part->mul);
         cn_pool_barrier(part->pool);
         if (t > 0) {
             cn_lap(c->profile, part->tid, CN_PHASE_CELL);
-            isa->gemm_packed(part, dh_next, H, dz, H, 1, B, c->wh_t, q0, q1, NULL, 0);
+            isa->gemm_packed(part, dh_next, H, cn_rows(dz, dzr, H), B, c->wh_t, q0, q1, NULL, 0);
             cn_lap(c->profile, part->tid, CN_PHASE_RECURRENT);
             cn_carry(c->carry, dh_next, t, B, H, u0, u1);
         }
     }
     cn_lap(c->profile, part->tid, CN_PHASE_CELL);
-    isa->gemm(part, c->dWh, H, c->h, 1, H, c->dz, H, 0, H, H, c->steps * B, NULL, 1);
+    isa->gemm(part, c->dWh, H, cn_a(c->h, 1, H), c->dz, H, 0, H, H, c->steps * B, NULL, 1);
     cn_lap(c->profile, part->tid, CN_PHASE_RECURRENT);
 }
