@@ -103,10 +103,11 @@ static CnReal *isa_case(const CnIsa *isa, int form, int M, int N, int K, int mod
     exact(R, ldc, A, lda, ta, B, ldb, tb, M, N, K);
     size_t panels = (size_t)(N + isa->nr - 1) / isa->nr;
     CnReal *scratch = malloc(CN_KC * panels * isa->nr * sizeof *scratch);
+    CnReal *apack = malloc((size_t)CN_MC * CN_KC * sizeof *apack);
     CnReal *before = malloc(nc * sizeof *before);
     memcpy(before, C, nc * sizeof *C);
     for (int t = 0; t < parts; t++) {
-        CnPart part = {t, parts, NULL, scratch, CN_MUL_FP32, NULL, NULL};
+        CnPart part = {t, parts, NULL, scratch, CN_MUL_FP32, apack, NULL};
         isa->gemm(&part, C, ldc, cn_a(A, ta ? 1 : lda, ta ? lda : 1), B, ldb, tb, M, N, K,
                   mode == 2 ? bias : NULL, mode == 1);
     }
@@ -115,7 +116,7 @@ static CnReal *isa_case(const CnIsa *isa, int form, int M, int N, int K, int mod
     for (int i = 0; i < M; i++)
         for (int j = N; j < ldc; j++)
             *outside |= C[(size_t)i * ldc + j] != before[(size_t)i * ldc + j];
-    free(A), free(B), free(bias), free(R), free(scratch), free(before);
+    free(A), free(B), free(bias), free(R), free(scratch), free(apack), free(before);
     return C;
 }
 

@@ -4,8 +4,11 @@
  *
  *     C (M x N) (+)= A (M x K) . B (K x N)
  *
- * A is read in place through two strides, A(r, k) = a[r*rs + k*ks], which
- * covers A and A^T alike. B is packed into panels of NR columns, k-major and
+ * A is read through two strides, A(r, k) = a[r*rs + k*ks], in place when
+ * its rows run along k; A^T (rows along i: the weight gradients' h^T, where
+ * a tile would touch a cache line and a page per k) is first packed tile by
+ * tile, MC rows at a time, into the thread's apack. B is packed into panels
+ * of NR columns, k-major and
  * zero padded, either once per pass (weights: CnPacked) or KC rows at a time
  * into a thread's scratch (activations). A micro-kernel keeps an MR x NR
  * tile of C in registers and adds one rank-1 update per k: NR values of B
@@ -36,6 +39,7 @@
 #include <immintrin.h>
 #define MR 6
 #define NR 64
+#define ZV (NR / 16) /* vectors in a row of a tile */
 #elif defined(__AVX2__) && defined(__FMA__) && !defined(CHARNN_DOUBLE)
 #include <immintrin.h>
 #define MR 6
@@ -75,21 +79,21 @@ static int min_int(int a, int b)
 /* An AVX-512 tile's edges, shared by the fp32 and the bf16 tile: the masks
  * of its n <= NR columns (4 vectors of 16), its start in the accumulators
  * (C when acc is set, else bias, else zero) and its store into C. */
-INLINE void zmm_masks(int n, __mmask16 mask[4])
+INLINE void zmm_masks(int n, __mmask16 mask[ZV])
 {
-    for (int v = 0; v < 4; v++) {
+    for (int v = 0; v < ZV; v++) {
         int left = n - 16 * v;
         mask[v] = left >= 16 ? 0xffff : left <= 0 ? 0 : (__mmask16)((1u << left) - 1);
     }
 }
 
-INLINE void zmm_start(__m512 t[MR][4], const int m, int full, const __mmask16 mask[4],
+INLINE void zmm_start(__m512 t[MR][ZV], const int m, int full, const __mmask16 mask[ZV],
                       const float *c, ptrdiff_t ldc, const float *bias, int acc)
 {
-#pragma GCC unroll 6
+#pragma GCC unroll 12
     for (int r = 0; r < m; r++)
 #pragma GCC unroll 4
-        for (int v = 0; v < 4; v++) {
+        for (int v = 0; v < ZV; v++) {
             const float *src = acc ? c + r * ldc + 16 * v : bias ? bias + 16 * v : NULL;
             t[r][v] = !src  ? _mm512_setzero_ps()
                       : full ? _mm512_loadu_ps(src)
@@ -97,13 +101,13 @@ INLINE void zmm_start(__m512 t[MR][4], const int m, int full, const __mmask16 ma
         }
 }
 
-INLINE void zmm_store(__m512 t[MR][4], const int m, int full, const __mmask16 mask[4], float *c,
-                      ptrdiff_t ldc)
+INLINE void zmm_store(__m512 t[MR][ZV], const int m, int full, const __mmask16 mask[ZV],
+                      float *c, ptrdiff_t ldc)
 {
-#pragma GCC unroll 6
+#pragma GCC unroll 12
     for (int r = 0; r < m; r++)
 #pragma GCC unroll 4
-        for (int v = 0; v < 4; v++) {
+        for (int v = 0; v < ZV; v++) {
             if (full)
                 _mm512_storeu_ps(c + r * ldc + 16 * v, t[r][v]);
             else
@@ -114,20 +118,21 @@ INLINE void zmm_store(__m512 t[MR][4], const int m, int full, const __mmask16 ma
 INLINE void tile(const int m, int n, int kc, const float *a, ptrdiff_t rs, ptrdiff_t ks,
                  const float *bp, float *c, ptrdiff_t ldc, const float *bias, int acc)
 {
-    __mmask16 mask[4];
-    __m512 t[MR][4];
+    __mmask16 mask[ZV];
+    __m512 t[MR][ZV];
     zmm_masks(n, mask);
     zmm_start(t, m, n == NR, mask, c, ldc, bias, acc);
     for (int k = 0; k < kc; k++, a += ks, bp += NR) {
-        __m512 b0 = _mm512_loadu_ps(bp), b1 = _mm512_loadu_ps(bp + 16);
-        __m512 b2 = _mm512_loadu_ps(bp + 32), b3 = _mm512_loadu_ps(bp + 48);
-#pragma GCC unroll 6
+        __m512 b[ZV];
+#pragma GCC unroll 4
+        for (int v = 0; v < ZV; v++)
+            b[v] = _mm512_loadu_ps(bp + 16 * v);
+#pragma GCC unroll 12
         for (int r = 0; r < m; r++) {
             __m512 ar = _mm512_set1_ps(a[r * rs]);
-            t[r][0] = _mm512_fmadd_ps(ar, b0, t[r][0]);
-            t[r][1] = _mm512_fmadd_ps(ar, b1, t[r][1]);
-            t[r][2] = _mm512_fmadd_ps(ar, b2, t[r][2]);
-            t[r][3] = _mm512_fmadd_ps(ar, b3, t[r][3]);
+#pragma GCC unroll 4
+            for (int v = 0; v < ZV; v++)
+                t[r][v] = _mm512_fmadd_ps(ar, b[v], t[r][v]);
         }
     }
     zmm_store(t, m, n == NR, mask, c, ldc);
@@ -297,6 +302,12 @@ static void tile_any(int m, int n, int kc, const CnReal *a, ptrdiff_t rs, ptrdif
                      const CnReal *bp, CnReal *c, ptrdiff_t ldc, const CnReal *bias, int acc)
 {
     switch (m) {
+#if MR >= 12
+    case 12: tile(12, n, kc, a, rs, ks, bp, c, ldc, bias, acc); break;
+    case 11: tile(11, n, kc, a, rs, ks, bp, c, ldc, bias, acc); break;
+    case 10: tile(10, n, kc, a, rs, ks, bp, c, ldc, bias, acc); break;
+    case 9: tile(9, n, kc, a, rs, ks, bp, c, ldc, bias, acc); break;
+#endif
 #if MR >= 8
     case 8: tile(8, n, kc, a, rs, ks, bp, c, ldc, bias, acc); break;
     case 7: tile(7, n, kc, a, rs, ks, bp, c, ldc, bias, acc); break;
@@ -420,69 +431,88 @@ static void round_rows(const CnPart *part, CnReal *dst, ptrdiff_t ldd, const CnR
     cn_count(part, 1, (uint64_t)rows * (uint64_t)(k1 - k0), 0, 0);
 }
 
-/* Rows [0, m) x k [0, kc) of A, A(i, k) = a[i*rs + k*ks], into dst for the
- * products `mul`, where the tiles read A(i, k) at dst[i * *out_rs + k' *
- * *out_ks] (k' = k for EMULATED, in its swapped place; k' = k / 2 words for
- * pairs). Rows contiguous in k (ks 1) are rounded row by row; columns of
- * A^T (rs 1: the weight gradients' h^T) k-major, so that both read and
- * write run along memory. */
-static void pack_a(const CnPart *part, CnReal *dst, const CnReal *a, ptrdiff_t rs,
-                   ptrdiff_t ks, int m, int kc, CnMul mul, ptrdiff_t *out_rs, ptrdiff_t *out_ks)
+/* Rows [0, m) x k [0, kc) of A, A(i, k) = a[i*rs + k*ks] with rows
+ * contiguous in k (ks 1) or not, rounded row by row into dst for `mul`: row
+ * i at dst + i * (returned stride), k at its place (k' = k swapped, or k / 2
+ * words for pairs). */
+static ptrdiff_t pack_a_rows(const CnPart *part, CnReal *dst, const CnReal *a, ptrdiff_t rs,
+                             ptrdiff_t ks, int m, int kc, CnMul mul)
 {
-    int pairs = (kc + 1) / 2, i = 0;
+    ptrdiff_t stride = cn_mul_pairs(mul) ? (kc + 1) / 2 : kc;
     cn_count(part, 1, (uint64_t)m * (uint64_t)kc, 0, 0);
-    if (ks == 1 || rs != 1) { /* row by row */
-        *out_rs = cn_mul_pairs(mul) ? pairs : kc;
-        *out_ks = 1;
+    for (int i = 0; i < m; i++) {
         if (ks == 1) {
-            for (; i < m; i++)
-                round_row(dst + i * *out_rs, a + i * rs, 0, kc, kc, mul);
-            return;
+            round_row(dst + i * stride, a + i * rs, 0, kc, kc, mul);
+            continue;
         }
-        for (; i < m; i++)
-            for (int k = 0; k < kc; k++) {
-                float x = a[i * rs + k * ks];
-                if (cn_mul_pairs(mul))
-                    put_half(dst + i * *out_rs, (size_t)k / 2, k & 1, bf16_bits(x));
-                else
-                    dst[i * *out_rs + swapped(k, kc)] = cn_bf16(x);
-            }
+        for (int k = 0; k < kc; k++) {
+            float x = a[i * rs + k * ks];
+            if (cn_mul_pairs(mul))
+                put_half(dst + i * stride, (size_t)k / 2, k & 1, bf16_bits(x));
+            else
+                dst[i * stride + swapped(k, kc)] = cn_bf16(x);
+        }
         if (cn_mul_pairs(mul) && (kc & 1))
-            for (i = 0; i < m; i++)
-                put_half(dst + i * *out_rs, (size_t)kc / 2, 1, 0);
-        return;
+            put_half(dst + i * stride, (size_t)kc / 2, 1, 0);
     }
-    /* k-major: A(i, k) at dst[k' * m + i] */
-    *out_rs = 1;
-    *out_ks = m;
-    if (cn_mul_pairs(mul)) {
-        for (int q = 0; q < pairs; q++) {
-            const CnReal *lo = a + 2 * q * ks, *hi = lo + ks;
-            int has_hi = 2 * q + 1 < kc;
-            CnReal *d = dst + (size_t)q * m;
-            for (i = 0; i + RV <= m; i += RV) {
-                RVec w = round_vec(load_rv(lo + i)) >> 16;
-                if (has_hi)
-                    w |= round_vec(load_rv(hi + i));
-                store_rv(d + i, w);
-            }
-            for (; i < m; i++) {
-                uint32_t w = bf16_bits(lo[i]) | (has_hi ? bf16_bits(hi[i]) << 16 : 0);
-                memcpy(d + i, &w, sizeof w);
-            }
-        }
-        return;
-    }
-    for (int k = 0; k < kc; k++) {
-        const CnReal *src = a + k * ks;
-        CnReal *d = dst + (size_t)swapped(k, kc) * m;
-        for (i = 0; i + RV <= m; i += RV)
-            store_rv(d + i, round_vec(load_rv(src + i)));
-        for (; i < m; i++)
-            d[i] = cn_bf16(src[i]);
-    }
+    return stride;
 }
 #endif /* !CHARNN_DOUBLE */
+
+/* Rows of the next tile when `left` rows remain: MR, except that the last
+ * MR + a few rows are split in two near-equal tiles (32 = 6+6+6+6+4+4, not
+ * ...+6+2): a tile of 1 or 2 rows has too few independent chains to keep the
+ * FMA pipes busy. */
+static int rows_of_tile(int left)
+{
+    return left <= MR || left >= 2 * MR ? min_int(MR, left) : (left + 1) / 2;
+}
+
+/* Rows [0, m) x k [0, kc) of A^T, A(i, k) = a[i + k*ks] (the weight
+ * gradients' h^T: rows contiguous in i), packed tile by tile as tiles() walks
+ * the rows (rows_of_tile): the tile of mt rows at row r starts at dst + r *
+ * (returned length) and holds A(r + i, k) at [k' * mt + i] (k' = k, or k
+ * swapped, or the pair k / 2 as a word), so that a tile reads its A as one
+ * run instead of a cache line per k. For bf16, each k's (or pair's) m values
+ * are first rounded RV at a time into a row of scratch. */
+static ptrdiff_t pack_a_tiles(const CnPart *part, CnReal *dst, const CnReal *a, ptrdiff_t ks,
+                              int m, int kc, CnMul mul)
+{
+    int pairs = cn_mul_pairs(mul);
+    ptrdiff_t len = pairs ? (kc + 1) / 2 : kc;
+    cn_count(part, 1, mul != CN_MUL_FP32 ? (uint64_t)m * kc : 0,
+             mul == CN_MUL_FP32 ? (uint64_t)m * kc : 0, 0);
+    for (int k = 0; k < kc; k += 1 + pairs) {
+        const CnReal *src = a + k * ks;
+#ifndef CHARNN_DOUBLE
+        CnReal row[MC];
+        if (mul != CN_MUL_FP32) {
+            const CnReal *hi = pairs && k + 1 < kc ? src + ks : NULL;
+            int i = 0;
+            for (; i + RV <= m; i += RV) {
+                RVec r = round_vec(load_rv(src + i));
+                if (pairs)
+                    r = (r >> 16) | (hi ? round_vec(load_rv(hi + i)) : r ^ r);
+                store_rv(row + i, r);
+            }
+            for (; i < m; i++) {
+                uint32_t w = pairs ? bf16_bits(src[i]) | (hi ? bf16_bits(hi[i]) << 16 : 0)
+                                   : bf16_bits(src[i]) << 16;
+                memcpy(row + i, &w, sizeof w);
+            }
+            src = row;
+        }
+#endif
+        int at = mul == CN_MUL_BF16_EMULATED ? swapped(k, kc) : pairs ? k / 2 : k;
+        for (int r = 0, mt; r < m; r += mt) {
+            mt = rows_of_tile(m - r);
+            CnReal *d = dst + r * len + (ptrdiff_t)at * mt;
+            for (int i = 0; i < mt; i++)
+                d[i] = src[r + i];
+        }
+    }
+    return len;
+}
 
 #if defined(__AVX512F__) && !defined(CHARNN_DOUBLE)
 #define HAVE_PAIR_TILE 1
@@ -516,20 +546,19 @@ INLINE __m512 dot_fma(__m512 t, __m512i a, __m512i b)
                           const CnReal *bias, int acc)                                         \
     {                                                                                          \
         const Word *aw = (const Word *)(const void *)a;                                        \
-        __mmask16 mask[4];                                                                     \
-        __m512 t[MR][4];                                                                       \
+        __mmask16 mask[ZV];                                                                    \
+        __m512 t[MR][ZV];                                                                      \
         zmm_masks(n, mask);                                                                    \
         zmm_start(t, m, n == NR, mask, c, ldc, bias, acc);                                     \
         for (int q = 0; q < pairs; q++, aw += ks, bp += NR) {                                  \
-            __m512i b0 = _mm512_loadu_si512(bp), b1 = _mm512_loadu_si512(bp + 16);             \
-            __m512i b2 = _mm512_loadu_si512(bp + 32), b3 = _mm512_loadu_si512(bp + 48);        \
-            _Pragma("GCC unroll 6") for (int r = 0; r < m; r++)                               \
+            __m512i b[ZV];                                                                     \
+            _Pragma("GCC unroll 4") for (int v = 0; v < ZV; v++)                              \
+                b[v] = _mm512_loadu_si512(bp + 16 * v);                                        \
+            _Pragma("GCC unroll 12") for (int r = 0; r < m; r++)                              \
             {                                                                                  \
                 __m512i ar = _mm512_set1_epi32((int)aw[r * rs]);                               \
-                t[r][0] = dot(t[r][0], ar, b0);                                                \
-                t[r][1] = dot(t[r][1], ar, b1);                                                \
-                t[r][2] = dot(t[r][2], ar, b2);                                                \
-                t[r][3] = dot(t[r][3], ar, b3);                                                \
+                _Pragma("GCC unroll 4") for (int v = 0; v < ZV; v++)                          \
+                    t[r][v] = dot(t[r][v], ar, b[v]);                                          \
             }                                                                                  \
         }                                                                                      \
         zmm_store(t, m, n == NR, mask, c, ldc);                                                \
@@ -539,12 +568,24 @@ PAIR_TILE(tile_fma_pairs, , dot_fma)
 #undef PAIR_TILE
 
 /* The pair tile for any m <= MR, each row count compiled on its own. */
+#if MR >= 12
+#define PAIR_CASES_12(tile)                                                                    \
+    case 12: tile(12, n, pairs, a, rs, ks, bp, c, ldc, bias, acc); break;                      \
+    case 11: tile(11, n, pairs, a, rs, ks, bp, c, ldc, bias, acc); break;                      \
+    case 10: tile(10, n, pairs, a, rs, ks, bp, c, ldc, bias, acc); break;                      \
+    case 9: tile(9, n, pairs, a, rs, ks, bp, c, ldc, bias, acc); break;                        \
+    case 8: tile(8, n, pairs, a, rs, ks, bp, c, ldc, bias, acc); break;                        \
+    case 7: tile(7, n, pairs, a, rs, ks, bp, c, ldc, bias, acc); break;
+#else
+#define PAIR_CASES_12(tile)
+#endif
 #define PAIR_ANY(name, attr, tile)                                                             \
     attr static void name(int m, int n, int pairs, const CnReal *a, ptrdiff_t rs,              \
                           ptrdiff_t ks, const CnReal *bp, CnReal *c, ptrdiff_t ldc,            \
                           const CnReal *bias, int acc)                                         \
     {                                                                                          \
         switch (m) {                                                                           \
+        PAIR_CASES_12(tile)                                                                    \
         case 6: tile(6, n, pairs, a, rs, ks, bp, c, ldc, bias, acc); break;                    \
         case 5: tile(5, n, pairs, a, rs, ks, bp, c, ldc, bias, acc); break;                    \
         case 4: tile(4, n, pairs, a, rs, ks, bp, c, ldc, bias, acc); break;                    \
@@ -701,22 +742,16 @@ static void round_rows_isa(const CnPart *part, CnReal *dst, ptrdiff_t ldd, const
 }
 #endif
 
-/* Rows of the next tile when `left` rows remain: MR, except that the last
- * MR + a few rows are split in two near-equal tiles (32 = 6+6+6+6+4+4, not
- * ...+6+2): a tile of 1 or 2 rows has too few independent chains to keep the
- * FMA pipes busy. */
-static int rows_of_tile(int left)
-{
-    return left <= MR || left >= 2 * MR ? min_int(MR, left) : (left + 1) / 2;
-}
-
 /* Rows [r0, r1) of C times panels [p0, p1) of a packed operand whose panel
- * p sits at bp + (p - p0) * kstride, over k in [k0, k0 + kc); A(r, k0 + k)
- * at a[(r - r0)*rs + k'*ks] (k' = k, or k / 2 words for pairs). Returns the
- * multiply-adds done. */
-static uint64_t tiles(CnReal *C, int ldc, const CnReal *a, ptrdiff_t rs, ptrdiff_t ks, int r0,
-                      int r1, const CnReal *bp, size_t kstride, int width, int p0, int p1,
-                      int k0, int kc, const CnReal *bias, int acc, CnMul mul)
+ * p sits at bp + (p - p0) * kstride, over k in [k0, k0 + kc). A(r, k0 + k)
+ * is at a[(r - r0)*rs + k'*ks] (k' = k, or the pair k / 2 as a word) or,
+ * when A was packed tile by tile (tiled: its length per row), the tile of m
+ * rows at row r at a + (r - r0) * tiled, read with rs 1 and ks m. Returns
+ * the multiply-adds done. */
+static uint64_t tiles(CnReal *C, int ldc, const CnReal *a, ptrdiff_t rs, ptrdiff_t ks,
+                      ptrdiff_t tiled, int r0, int r1, const CnReal *bp, size_t kstride,
+                      int width, int p0, int p1, int k0, int kc, const CnReal *bias, int acc,
+                      CnMul mul)
 {
     int per_blk = (width + NR - 1) / NR, cols = 0;
     int from_c = acc || k0 > 0;
@@ -727,47 +762,56 @@ static uint64_t tiles(CnReal *C, int ldc, const CnReal *a, ptrdiff_t rs, ptrdiff
         cols += n;
         for (int r = r0, m; r < r1; r += m) {
             m = rows_of_tile(r1 - r);
-            const CnReal *ar = a + (r - r0) * rs;
+            const CnReal *ar = a + (r - r0) * (tiled ? tiled : rs);
+            ptrdiff_t trs = tiled ? 1 : rs, tks = tiled ? m : ks;
             CnReal *c = C + (size_t)r * ldc + col;
 #ifdef HAVE_PAIR_TILE
             if (mul == CN_MUL_BF16_NATIVE) {
-                native_any(m, n, (kc + 1) / 2, ar, rs, ks, bp, c, ldc, bias_col, from_c);
+                native_any(m, n, (kc + 1) / 2, ar, trs, tks, bp, c, ldc, bias_col, from_c);
                 continue;
             }
             if (mul == CN_MUL_BF16_PAIRS) {
-                fma_pairs_any(m, n, (kc + 1) / 2, ar, rs, ks, bp, c, ldc, bias_col, from_c);
+                fma_pairs_any(m, n, (kc + 1) / 2, ar, trs, tks, bp, c, ldc, bias_col, from_c);
                 continue;
             }
 #endif
-            tile_any(m, n, kc, ar, rs, ks, bp, c, ldc, bias_col, from_c);
+            tile_any(m, n, kc, ar, trs, tks, bp, c, ldc, bias_col, from_c);
         }
     }
     (void)mul;
     return (uint64_t)(r1 - r0) * (uint64_t)cols * (uint64_t)kc;
 }
 
-/* Rows [r0, r1) x k [k0, k0 + kc) through tiles: A in place for fp32 or when
- * it comes rounded, else its rows rounded, MC at a time, into apack. */
+/* Rows [r0, r1) x k [k0, k0 + kc) through tiles. A is read in place when
+ * its rows run along k (fp32), or come rounded; A^T (rows along i: the
+ * weight gradients) is packed tile by tile, MC rows at a time, into apack;
+ * other A for bf16 is rounded row by row there. */
 static void block(const CnPart *part, CnReal *C, int ldc, CnA a, int r0, int r1,
                   const CnReal *bp, size_t kstride, int width, int p0, int p1, int k0, int kc,
                   const CnReal *bias, int acc, CnMul mul)
 {
     uint64_t macs = 0;
-    if (mul == CN_MUL_FP32 || a.rounded) {
+    int transposed = a.rs == 1 && a.ks != 1 && !a.rounded;
+    if (a.rounded || (mul == CN_MUL_FP32 && !transposed)) {
         ptrdiff_t at = a.rounded ? (cn_mul_pairs(mul) ? k0 / 2 : k0) : (ptrdiff_t)k0 * a.ks;
-        macs = tiles(C, ldc, a.p + r0 * a.rs + at, a.rs, a.ks, r0, r1, bp, kstride, width, p0,
-                     p1, k0, kc, bias, acc, mul);
+        macs = tiles(C, ldc, a.p + r0 * a.rs + at, a.rs, a.ks, 0, r0, r1, bp, kstride, width,
+                     p0, p1, k0, kc, bias, acc, mul);
     } else {
-#ifndef CHARNN_DOUBLE
         for (int m0 = r0; m0 < r1; m0 += MC) {
             int m1 = min_int(r1, m0 + MC);
-            ptrdiff_t rs, ks;
-            pack_a(part, part->apack, a.p + m0 * a.rs + (ptrdiff_t)k0 * a.ks, a.rs, a.ks,
-                   m1 - m0, kc, mul, &rs, &ks);
-            macs += tiles(C, ldc, part->apack, rs, ks, m0, m1, bp, kstride, width, p0, p1, k0,
+            const CnReal *src = a.p + m0 * a.rs + (ptrdiff_t)k0 * a.ks;
+            if (transposed) {
+                ptrdiff_t len = pack_a_tiles(part, part->apack, src, a.ks, m1 - m0, kc, mul);
+                macs += tiles(C, ldc, part->apack, 0, 0, len, m0, m1, bp, kstride, width, p0, p1,
+                              k0, kc, bias, acc, mul);
+                continue;
+            }
+#ifndef CHARNN_DOUBLE
+            ptrdiff_t rs = pack_a_rows(part, part->apack, src, a.rs, a.ks, m1 - m0, kc, mul);
+            macs += tiles(C, ldc, part->apack, rs, 1, 0, m0, m1, bp, kstride, width, p0, p1, k0,
                           kc, bias, acc, mul);
-        }
 #endif
+        }
     }
     cn_count(part, 0, 0, 0, macs);
 }
