@@ -138,7 +138,10 @@ FLAGS_avx512  := -march=x86-64-v4
 FLAGS_neon    := -march=armv8-a
 
 LIB_OBJ := $(LIB_SRC:src/%.c=$(B)/%.o) $(foreach i,$(ISAS),$(ISA_SRC:src/%.c=$(B)/$(i)/%.o))
-CLI_OBJ := $(CLI_SRC:src/%.c=$(B)/%.o)
+CLI_OBJ := $(CLI_SRC:src/%.c=$(B)/%.o) $(B)/cli/topics.o
+# The manual's topics (charnn help TOPIC, and man charnn): Markdown in
+# src/doc, compiled into the program line by line as C strings.
+TOPICS  := model train precision speed quality files safety mpi library platforms testing
 # the library again in double precision (portable kernels only), for the
 # gradient checks
 LIB64_OBJ := $(LIB_SRC:src/%.c=$(B)/f64/%.o) $(ISA_SRC:src/%.c=$(B)/f64/generic/%.o)
@@ -180,6 +183,19 @@ $(B)/libcharnn.so: $(LIB_OBJ)
 
 $(B)/libcharnn64.a: $(LIB64_OBJ)
 	$(AR) rcs $@ $^
+
+$(B)/cli/topics.c: $(TOPICS:%=src/doc/%.md) Makefile
+	@mkdir -p $(@D)
+	@{ printf '/* made by the Makefile from the topics in src/doc */\n#include "cli.h"\n'; \
+	  for t in $(TOPICS); do printf 'static const char *const topic_%s[] = {\n' $$t; \
+	    sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/?/\\?/g' -e 's/^/    "/' \
+	        -e 's/$$/",/' src/doc/$$t.md; printf '    NULL,\n};\n'; done; \
+	  printf 'const CliTopic cli_topics[] = {\n'; \
+	  for t in $(TOPICS); do printf '    {"%s", topic_%s},\n' $$t $$t; done; \
+	  printf '    {NULL, NULL},\n};\n'; } > $@
+
+$(B)/cli/topics.o: $(B)/cli/topics.c src/cli/cli.h
+	$(CC) $(CLI_INC) -Isrc/cli $(CPPFLAGS) $(BASE) $(CFLAGS) -c -o $@ $<
 
 $(B)/cli/%.o: src/cli/%.c
 	@mkdir -p $(@D)

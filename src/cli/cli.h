@@ -93,6 +93,20 @@ int cli_threads(int requested, const CnShape *shape, int streams);
 extern const char *const cli_precision_choices[];
 CnPrecision cli_precision(const char *given, const CnShape *shape, int batch, const char **why);
 void cli_precision_note(CnPrecision precision);
+/* The manual's topics: src/doc/NAME.md, line by line, compiled in by the
+ * Makefile (build/cli/topics.c), in the order of its TOPICS; ends with a
+ * NULL name. */
+typedef struct {
+    const char *name;
+    const char *const *lines; /* NULL-terminated */
+} CliTopic;
+extern const CliTopic cli_topics[];
+void cli_topics_list(FILE *out);              /* "  name   Title" lines */
+int cli_topic_exists(const char *name);
+const char *cli_topic_names(void);            /* "model, train, ..." */
+int cli_help_topic(const char *name, FILE *out); /* rendered for a terminal; -1 if none */
+void cli_man_topics(FILE *out);               /* every topic as man page sections */
+
 /* Installs SIGINT/SIGTERM/SIGHUP handlers that set cli_signal. */
 void cli_catch_signals(void);
 extern volatile sig_atomic_t cli_signal;

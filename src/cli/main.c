@@ -38,8 +38,10 @@ static void usage(FILE *out)
                  "usage: %s COMMAND [options]\n\ncommands:\n", CHARNN_VERSION, cli_program);
     for (int i = 0; i < NCOMMANDS; i++)
         fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
-    fprintf(out, "  %-10s %s\n\n", "help", "help on a command: charnn help train");
-    fprintf(out, "Start with:  %s train data/input.txt\n"
+    fprintf(out, "  %-10s %s\n", "help", "help on a command or a topic: charnn help train");
+    fprintf(out, "\ntopics (charnn help TOPIC; all of them in man charnn):\n");
+    cli_topics_list(out);
+    fprintf(out, "\nStart with:  %s train data/input.txt\n"
                  "then:        %s sample input.ckpt\n"
                  "Each command lists its options with --help.\n", cli_program, cli_program);
 }
@@ -127,13 +129,17 @@ static int run(int argc, char **argv)
         cli_man_head(stdout);
         for (int i = 0; i < NCOMMANDS; i++)
             commands[i].run(1, help_argv);
+        cli_man_topics(stdout);
         cli_man_tail(stdout);
         return fflush(stdout) == 0 ? EXIT_OK : EXIT_ERROR;
     }
     if (strcmp(name, "help") == 0) {
         const Entry *e = find(argv[2]);
+        if (!e && cli_topic_exists(argv[2]))
+            return cli_help_topic(argv[2], stdout) == 0 ? EXIT_OK : EXIT_ERROR;
         if (!e) {
-            cli_error("no command '%s'; commands are %s", argv[2], names());
+            cli_error("no command or topic '%s'; commands are %s; topics are %s", argv[2],
+                      names(), cli_topic_names());
             return EXIT_USAGE;
         }
         char help[] = "--help";
