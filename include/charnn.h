@@ -363,7 +363,8 @@ typedef int (*CnStepFn)(void *ctx, const CnStep *step); /* non-zero: stop, with 
 CN_API double cn_score(const CnModel *model, const CnText *text, int seq_length, int threads,
                        CnStepFn fn, void *ctx, size_t *count, CnError *err);
 /* order[0..returned) = the indices of the min(k, n) largest values, largest
- * first (equal values by lower index): an insertion pass, O(n k). */
+ * first (equal values by lower index, NaN after every number): a heap of
+ * the k best, O(n log k). */
 CN_API int cn_top_k(const CnReal *values, int n, int k, int *order);
 /* "i", "f", "o", "g" (lstm, peephole), "r", "u", "n" (gru), "h" (rnn): gate
  * block g of a cell as SPEC names it, or NULL past the last. */
