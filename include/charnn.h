@@ -407,6 +407,22 @@ CN_API void cn_sampler_free(CnSampler *s);
 CN_API int cn_beam_search(const CnModel *model, const char *prime, size_t n, int beams,
                           size_t length, const char *stop, size_t stop_n, char **out,
                           size_t *out_n, double *logprob, CnError *err);
+/* Bytes a search of this many beams and characters allocates: the
+ * sampler's streams (beams, and the greedy path beside them), their V
+ * logits each, and 8 bytes per beam per character of the hypotheses'
+ * history; SIZE_MAX if that does not fit in size_t. */
+CN_API size_t cn_beam_bytes(const CnShape *shape, int beams, size_t length);
+/* Called after each step of a search (done = 1..length characters found);
+ * non-zero stops it. */
+typedef int (*CnBeamFn)(void *ctx, size_t done, size_t length);
+/* cn_beam_search, watched by fn (may be NULL): returns 0 when it ran to
+ * its end, 1 when fn stopped it after *done steps, with the best of what
+ * it holds then in *out (a hypothesis of *done characters, or one that
+ * ended earlier), and -1 on error. */
+CN_API int cn_beam_search_watch(const CnModel *model, const char *prime, size_t n, int beams,
+                                size_t length, const char *stop, size_t stop_n, CnBeamFn fn,
+                                void *ctx, char **out, size_t *out_n, double *logprob,
+                                size_t *done, CnError *err);
 
 /* ---------------------------------------------------------------------------
  * Tracing one pass, for checking a derivation: the forward and backward pass

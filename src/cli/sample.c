@@ -256,35 +256,129 @@ static int sample_one(const CnModel *model, const Args *a, const char *prime, si
     return rc;
 }
 
+/* What a long search shows on stderr: after half a second, when the
+ * whole search will take more than a few seconds, an estimate; then its
+ * progress (a line redrawn on a terminal, else a line every 10 s). A
+ * signal stops the search, which then prints the best text so far. */
+typedef struct {
+    double start, last;  /* when the search began; the last progress shown */
+    int beams;
+    int decided, shown;  /* the estimate was made; progress is being shown */
+    int tty, line_open;
+} Watch;
+
+enum { BEAM_QUIET_SECONDS = 3 }; /* a search expected to be shorter shows nothing */
+
+static int watch_beam(void *ctx, size_t done, size_t length)
+{
+    Watch *w = ctx;
+    double now = cn_seconds(), elapsed = now - w->start;
+    double left = elapsed / (double)done * (double)(length - done);
+    char n1[32], n2[32], d1[32];
+    if (!w->decided && elapsed >= 0.5) {
+        w->decided = 1;
+        if (elapsed + left > BEAM_QUIET_SECONDS && done < length) {
+            w->shown = 1;
+            cli_note("beam search of %d beam%s over %s characters: about %s (estimated from "
+                     "the first %s); progress follows, Ctrl-C stops it and prints the best "
+                     "text so far", w->beams, w->beams == 1 ? "" : "s", cli_count(length, n1),
+                     cli_duration(elapsed + left, d1), cli_count(done, n2));
+            w->last = now;
+        }
+    }
+    if (w->shown && !cli_signal && done < length && now - w->last >= (w->tty ? 0.25 : 10)) {
+        w->last = now;
+        fprintf(stderr, "%sbeam search: %s of %s characters (%.1f%%), %s left%s",
+                w->tty ? "\r\033[K" : "", cli_count(done, n1), cli_count(length, n2),
+                100.0 * (double)done / (double)length, cli_duration(left, d1),
+                w->tty ? "" : "\n");
+        w->line_open = w->tty;
+    }
+    return cli_signal != 0;
+}
+
+/* Memory a search needs, up front: more than half of the machine's is
+ * refused (naming the flag to change), more than 1 GiB announced. 0, or
+ * an exit code after saying why. */
+static int beam_fits(const CnModel *model, const Args *a)
+{
+    CnShape shape = cn_model_shape(model);
+    char n1[32], n2[32];
+    if (a->length > (uint64_t)1 << 24) {
+        cli_error("--length %s is more than beam search's 16,777,216 characters; give a smaller "
+                  "--length, or draw (no --beam), which has no limit", cli_count(a->length, n1));
+        return EXIT_USAGE;
+    }
+    size_t need = cn_beam_bytes(&shape, a->beam, (size_t)a->length);
+    uint64_t have = cn_physical_memory() / 2;
+    /* the history grows with beams x length, the logits with beams x vocabulary */
+    double history = 8.0 * a->beam * (double)a->length;
+    double gib = (double)(1 << 30);
+    if (have && need > have) {
+        if (history > (double)need / 2)
+            cli_error("--beam %d with --length %s needs %.1f GiB of memory (8 bytes per beam per "
+                      "character), more than half of this machine's %.1f GiB; give a smaller "
+                      "--length or --beam", a->beam, cli_count(a->length, n1),
+                      (double)need / gib, (double)have * 2 / gib);
+        else
+            cli_error("--beam %d needs %.1f GiB of memory (the %s-character vocabulary's "
+                      "logits for every beam), more than half of this machine's %.1f GiB; "
+                      "give a smaller --beam", a->beam, (double)need / gib,
+                      cli_count((uint64_t)shape.vocab, n2), (double)have * 2 / gib);
+        return EXIT_USAGE;
+    }
+    if (need > (size_t)1 << 30)
+        cli_note("beam search of %d beams over %s characters uses %.1f GiB of memory", a->beam,
+                 cli_count(a->length, n1), (double)need / gib);
+    return 0;
+}
+
 /* --beam N: the most likely continuation, printed after the prime; its
- * total log-probability on stderr. */
+ * total log-probability on stderr. Interrupted, the best text so far,
+ * said to be partial. */
 static int sample_beam(const CnModel *model, const Args *a, const char *prime, size_t prime_n,
                        const char *stop, size_t stop_n)
 {
     CnError err;
     char *text = NULL;
-    size_t n;
+    size_t n, done;
     double logprob;
+    int rc = beam_fits(model, a);
+    if (rc != 0)
+        return rc;
     /* the default prime, a newline, runs through the model unprinted */
     int newline = prime_n == 0 && cn_model_char_index(model, '\n') >= 0;
-    if (cn_beam_search(model, newline ? "\n" : prime, newline ? 1 : prime_n, a->beam,
-                       a->length, stop, stop_n, &text, &n, &logprob, &err) != 0) {
-        cli_error("%s", err.msg); /* the prime and stop were checked: memory, or too long */
+    Watch w = {.start = cn_seconds(), .beams = a->beam, .tty = os_terminal(STDERR_FILENO)};
+    int got = cn_beam_search_watch(model, newline ? "\n" : prime, newline ? 1 : prime_n, a->beam,
+                                   a->length, stop, stop_n, watch_beam, &w, &text, &n, &logprob,
+                                   &done, &err);
+    if (w.line_open)
+        fputs("\r\033[K", stderr);
+    if (got < 0) {
+        cli_error("%s", err.msg); /* the prime and stop were checked: memory */
         return EXIT_ERROR;
     }
+    int partial = got == 1;
     Buf all = {0};
-    int rc = buf_add(&all, prime, prime_n) == 0 && buf_add(&all, text, n) == 0 ? EXIT_OK
-                                                                                : EXIT_ERROR;
+    rc = buf_add(&all, prime, prime_n) == 0 && buf_add(&all, text, n) == 0 ? EXIT_OK
+                                                                           : EXIT_ERROR;
     if (rc != EXIT_OK)
         cli_error("out of memory");
     else if (strcmp(a->format, "jsonl") == 0) {
-        printf("{\"beam\": %d, \"logprob\": %.17g, ", a->beam, logprob);
+        printf("{\"beam\": %d, %s\"logprob\": %.17g, ", a->beam,
+               partial ? "\"partial\": true, " : "", logprob);
         json_text(stdout, all.s, all.n);
     } else {
         fwrite(all.s, 1, all.n, stdout);
         putchar('\n');
     }
-    if (rc == EXIT_OK)
+    char n1[32], n2[32], n3[32];
+    if (rc == EXIT_OK && partial)
+        fprintf(stderr, "charnn: beam search interrupted after %s of %s characters: printed "
+                "the best text so far (partial), %s characters, total ln p = %.6f\n",
+                cli_count(done, n1), cli_count(a->length, n2),
+                cli_count(count_chars(text, n), n3), logprob);
+    else if (rc == EXIT_OK)
         fprintf(stderr, "beam search, %d beam%s: %zu characters, total ln p = %.6f (%.4f nats/char)\n",
                 a->beam, a->beam == 1 ? "" : "s", count_chars(text, n), logprob,
                 n ? -logprob / (double)count_chars(text, n) : 0.0);
@@ -399,10 +493,9 @@ int cmd_sample(int argc, char **argv)
         cn_text_free(t);
     }
     if (rc == EXIT_OK) {
-        /* a draw stops at Ctrl-C and keeps what it drew; a search finishes
-           or is killed (it prints nothing before its end) */
-        if (!a.beam)
-            cli_catch_signals();
+        /* a draw stops at Ctrl-C and keeps what it drew; a search prints
+           the best text it has found so far */
+        cli_catch_signals();
         rc = a.beam ? sample_beam(model, &a, prime, prime_n, stop, stop_n)
              : a.samples > 1 || strcmp(a.format, "jsonl") == 0
                  ? sample_batch(model, &a, prime, prime_n, stop, stop_n)

@@ -1,0 +1,69 @@
+#!/bin/sh
+# Every command bounded by its inputs, and saying so (issue 23), the fast
+# cases: trace's longest text; beam search's memory refused up front
+# naming the flag, a long search's estimate on stderr, and Ctrl-C printing
+# the best text so far, marked partial; and the small things: plurals,
+# thousands, an empty --prime, an empty --prime-file, a version-0
+# checkpoint. The slow cases are in tests/abuse.sh (make abuse). Run from
+# the repository root; prints one ok/not ok line per check.
+CHARNN=${CHARNN:-./charnn}
+case $CHARNN in /*) ;; *) CHARNN=$(pwd)/$CHARNN ;; esac
+T=$(mktemp -d) || exit 1
+bg_pid=
+trap '[ -n "$bg_pid" ] && kill -KILL "$bg_pid" 2>/dev/null; rm -rf "$T"' EXIT
+trap 'exit 1' INT TERM
+. "$(dirname "$0")/lib.sh" # begin, problem, report, stderr_has, refused, check, DEFSIG
+cd "$T" || exit 1
+
+for i in $(seq 1 30); do
+    printf 'ROMEO:\nIt is the east, and Juliet is the sun.\n\nJULIET:\nO Romeo, Romeo!\n\n'
+done >play.txt
+"$CHARNN" train play.txt --model lstm --hidden 8 --layers 1 --iters 30 --batch 2 --seq-length 16 \
+    --val-frac 0 --quiet --checkpoint m.ckpt >out 2>err
+check $? "set-up: a small model" err
+
+# --- beam search: memory refused up front, flags named, exit 2
+COMMAND=sample
+refused "--beam 16 --length 100000000 names --length" 2 "^charnn: --length 100,000,000 is more than beam search's 16,777,216" \
+    m.ckpt --beam 16 --length 100000000
+refused "--beam 4096 --length 16777216 (550 GB of history) is refused up front" 2 \
+    "--beam 4096 with --length 16,777,216 needs [0-9.]+ GiB of memory.*--length or --beam" \
+    m.ckpt --beam 4096 --length 16777216
+# a long search: an estimate and progress on stderr, Ctrl-C prints the best
+# text so far marked partial, exit 130
+fresh_bg beam.out beam.err
+$DEFSIG "$CHARNN" sample m.ckpt --beam 64 --length 1000000 --prime "ROMEO:" >beam.out 2>beam.err </dev/null &
+bg_pid=$!
+w=0
+while [ $w -lt $((100 * SLOW)) ] && ! grep -q 'note: beam search' beam.err && kill -0 $bg_pid 2>/dev/null; do
+    sleep 0.05
+    w=$((w + 1))
+done
+kill -INT $bg_pid 2>/dev/null
+ended $bg_pid $((20 * SLOW))
+bg_pid=
+begin
+[ "$rc" -eq 130 ] || problem "exit $rc, expected 130"
+grep -Eq '^charnn: note: beam search of 64 beams over 1,000,000 characters: about [0-9:]+ \(estimated' beam.err ||
+    problem "no estimate on stderr"
+grep -Eq '^charnn: beam search interrupted after [0-9,]+ of 1,000,000 characters: printed the best text so far \(partial\)' beam.err ||
+    problem "no line saying the text is partial"
+head -c 6 beam.out | grep -q '^ROMEO:' || problem "stdout does not start with the prime"
+[ "$(wc -c <beam.out)" -gt 20 ] || problem "no text on stdout"
+cp beam.err err
+report "a search of 64 beams over 1,000,000 characters: an estimate on stderr; Ctrl-C prints the best text so far, marked partial, exit 130 ($(wc -c <beam.out) bytes)"
+fresh_bg beam.out beam.err
+$DEFSIG "$CHARNN" sample m.ckpt --beam 8 --length 1000000 --format jsonl >beam.out 2>beam.err </dev/null &
+bg_pid=$!
+sleep 1
+kill -INT $bg_pid 2>/dev/null
+ended $bg_pid $((20 * SLOW))
+bg_pid=
+python3 -c 'import json, sys
+r = json.loads(open(sys.argv[1]).read())
+sys.exit(0 if r["partial"] is True and r["beam"] == 8 and len(r["text"]) > 10 else 1)' beam.out
+check $? "... and --format jsonl marks it \"partial\": true (exit $rc)" beam.err
+"$CHARNN" sample m.ckpt --beam 4 --length 50 --format jsonl >out 2>err
+[ $? -eq 0 ] && ! grep -q partial out && ! grep -q note err
+check $? "a short search shows neither estimate nor partial mark" err
+
