@@ -432,9 +432,12 @@ CN_API int cn_beam_search_watch(const CnModel *model, const char *prime, size_t 
  * dL/dy_t, dL/dh_t (from the output or the layer above, and from step
  * t+1), dL/dc_t, each gate's delta; every weight's gradient as a sum over
  * the steps. Readable text, or (json) one JSON object with every number at
- * full precision (README, "charnn trace"). The text (at least 2 characters)
- * must be in the model's vocabulary. 0, or -1 with err (a write error too).
+ * full precision (README, "charnn trace"). The text (2 to
+ * CN_TRACE_MAX_CHARS characters: every step prints hundreds of values or
+ * more) must be in the model's vocabulary. 0, or -1 with err (a write
+ * error too).
  */
+enum { CN_TRACE_MAX_CHARS = 1000 };
 CN_API int cn_trace(FILE *out, const CnModel *model, const char *utf8, size_t n, int json,
                     CnError *err);
 /* A model over text's characters with every parameter uniform in [-0.5,

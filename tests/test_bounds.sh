@@ -22,6 +22,22 @@ done >play.txt
     --val-frac 0 --quiet --checkpoint m.ckpt >out 2>err
 check $? "set-up: a small model" err
 
+# --- trace: at most 1,000 characters, refused before any work
+COMMAND=trace
+long=$(awk 'BEGIN { for (i = 0; i < 10000; i++) printf "ab" }')
+start=$(now_ms)
+refused "a --text of 20,000 characters (once 21 s and 806 MB)" 2 \
+    "--text has 20,000 characters, more than a trace's 1,000" --hidden 64 --layers 4 --text "$long"
+[ $(($(now_ms) - start)) -lt $((2000 * SLOW)) ]
+check $? "... refused at once ($(($(now_ms) - start)) ms)"
+thousand=$(awk 'BEGIN { for (i = 0; i < 500; i++) printf "ab" }')
+"$CHARNN" trace --text "$thousand" >out 2>err
+check $? "a --text of exactly 1,000 characters is traced" err
+"$CHARNN" trace --hidden 64 --layers 4 --text "$thousand" --format json >/dev/null 2>err
+begin
+grep -Eq '^charnn: note: this trace prints about [0-9]+ MB' err || problem "no note of the size"
+report "a trace of over 100 MB says how much it will print first ($(head -c 120 err))"
+
 # --- beam search: memory refused up front, flags named, exit 2
 COMMAND=sample
 refused "--beam 16 --length 100000000 names --length" 2 "^charnn: --length 100,000,000 is more than beam search's 16,777,216" \
