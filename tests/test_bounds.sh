@@ -83,3 +83,33 @@ check $? "... and --format jsonl marks it \"partial\": true (exit $rc)" beam.err
 [ $? -eq 0 ] && ! grep -q partial out && ! grep -q note err
 check $? "a short search shows neither estimate nor partial mark" err
 
+# --- the small things
+COMMAND=sample
+refused "--prime '' is refused, not silently a newline" 2 "^charnn: --prime is empty" m.ckpt --prime ''
+: >empty.txt
+refused "an empty --prime-file gets sample's wording" 1 \
+    "^charnn: --prime-file empty.txt is empty; give a file with the text to start from" \
+    m.ckpt --prime-file empty.txt
+: >empty-corpus.txt
+"$CHARNN" eval m.ckpt empty-corpus.txt >out 2>err
+begin
+grep -q 'something to learn' err && problem "eval speaks of learning"
+stderr_has 'empty'
+report "an empty file to eval is empty, not something to learn ($(cat err))"
+cp m.ckpt v0.ckpt
+printf '\000\000\000\000' | dd of=v0.ckpt bs=1 seek=8 conv=notrunc 2>/dev/null
+COMMAND=info
+refused "a version-0 checkpoint is damaged, not from a newer charnn" 1 \
+    "format version 0, which no charnn writes: the file is damaged" v0.ckpt
+COMMAND=train
+refused "--layers 2 against a 1-layer checkpoint says 1 layer" 2 \
+    "holds a lstm, 1 layer x 8 model" play.txt --init-from m.ckpt --layers 2 --iters 1 \
+    --checkpoint grown.ckpt
+python3 -c 'import sys
+sys.stdout.write("".join(chr(0x4e00 + i) for i in range(1200)) + "\n")' >cjk.txt
+cat play.txt >>cjk.txt
+"$CHARNN" train cjk.txt --init-from m.ckpt --iters 1 --batch 2 --seq-length 8 --val-frac 0 \
+    --quiet --checkpoint grown.ckpt >out 2>err
+begin
+stderr_has "^charnn: note: the corpus adds 1,200 characters to the vocabulary of m\.ckpt \(2[0-9] -> 1,2[0-9][0-9]\): .* and 1,190 more;"
+report "the vocabulary note counts with thousands separators ($(sed "s/): .*/)/" err))"

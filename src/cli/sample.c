@@ -121,19 +121,17 @@ static const char *prime_of(const Args *a, CnText **text, size_t *n)
         return a->prime;
     }
     CnError err;
+    struct stat sb;
+    if (stat(a->prime_file, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size == 0) {
+        cli_error("--prime-file %s is empty; give a file with the text to start from, or leave "
+                  "--prime-file out to start from a newline", a->prime_file);
+        return NULL;
+    }
     if (!(*text = cn_text_load(&a->prime_file, 1, &err))) {
         cli_error("--prime-file: %s", err.msg);
         return NULL;
     }
-    const char *s = cn_text_bytes(*text, n);
-    if (*n == 0) {
-        cli_error("--prime-file %s is empty; give a file with the text to start from",
-                  a->prime_file);
-        cn_text_free(*text);
-        *text = NULL;
-        return NULL;
-    }
-    return s;
+    return cn_text_bytes(*text, n);
 }
 
 /* Runs the prime (or the unprinted newline) through every stream. */
@@ -395,6 +393,9 @@ static int check_args(const Command *cmd, const Args *a)
     const char *why = NULL;
     if (a->prime_file && cli_flag(cmd, "prime")->set)
         why = "--prime and --prime-file both give the prime; give one";
+    else if (cli_flag(cmd, "prime")->set && !a->prime[0])
+        why = "--prime is empty; give the text to start from, or leave --prime out to start "
+              "from a newline";
     else if (a->beam && (cli_flag(cmd, "temperature")->set || cli_flag(cmd, "top-k")->set ||
                          cli_flag(cmd, "top-p")->set || a->argmax))
         why = "--beam searches for the most likely text and draws nothing: it takes no "

@@ -113,8 +113,8 @@ static int configure(const Command *cmd, const CnCheckpoint *ck, const char *pat
         if (f->part == CN_IN_SHAPE && ck) {
             if (flag->set && !same) {
                 char saved[64];
-                snprintf(saved, sizeof saved, "%s, %d layers x %d", cn_cell_names[shape->cell],
-                         shape->layers, shape->hidden);
+                snprintf(saved, sizeof saved, "%s, %d layer%s x %d", cn_cell_names[shape->cell],
+                         shape->layers, shape->layers == 1 ? "" : "s", shape->hidden);
                 cli_error("--%s contradicts %s, which holds a %s model; drop the flag or start "
                           "a new model", f->name, path, saved);
                 return EXIT_USAGE;
@@ -147,8 +147,11 @@ static char *growth_note(const char *from, const uint32_t *was, int n, const CnM
     char *note = V > n ? malloc(cap) : NULL;
     if (!note)
         return NULL;
-    len += (size_t)snprintf(note, cap, "the corpus adds %d character%s to the vocabulary of %s "
-                            "(%d -> %d): ", V - n, V - n == 1 ? "" : "s", from, n, V);
+    char added[32], before[32], after[32];
+    len += (size_t)snprintf(note, cap, "the corpus adds %s character%s to the vocabulary of %s "
+                            "(%s -> %s): ", cli_count((uint64_t)(V - n), added),
+                            V - n == 1 ? "" : "s", from, cli_count((uint64_t)n, before),
+                            cli_count((uint64_t)V, after));
     for (int j = 0, k = 0; j < V && shown < NOTE_CHARS; j++) {
         if (k < n && was[k] == now[j]) { /* both increase */
             k++;
@@ -159,7 +162,8 @@ static char *growth_note(const char *from, const uint32_t *was, int n, const CnM
                                 cli_escape(now[j], 0, buf));
     }
     if (V - n > shown)
-        len += (size_t)snprintf(note + len, cap - len, " and %d more", V - n - shown);
+        len += (size_t)snprintf(note + len, cap - len, " and %s more",
+                                cli_count((uint64_t)(V - n - shown), added));
     snprintf(note + len, cap - len, "; their weights start as a new model's, the rest are %s's",
              from);
     return note;

@@ -602,7 +602,9 @@ static int check_header(Reader *r, uint64_t size)
                       "little-endian, so convert it or re-save it with charnn");
     if (bom != BOM)
         return bad(r, "has a corrupted byte-order mark");
-    if (version == 0 || version > CN_CHECKPOINT_VERSION)
+    if (version == 0)
+        return bad(r, "has format version 0, which no charnn writes: the file is damaged");
+    if (version > CN_CHECKPOINT_VERSION)
         return bad(r, "is format version %u, but this charnn reads versions 1 to %d; use a newer "
                    "charnn", version, CN_CHECKPOINT_VERSION);
     r->version = version;
