@@ -198,8 +198,13 @@ typedef struct {
  * comments and a doctype, with the element <name (any case). */
 int cli_root_element(const char *head, const char *name);
 int cli_is_device(const char *path); /* exists and is neither a file nor a directory */
+/* The name a document shows an invisible or formatting character by
+ * ("RLO", "ZWSP", or "U+XXXX" in buf), or NULL for one that shows itself
+ * (src/cli/document.c). */
+const char *cli_invisible_name(uint32_t c, char buf[12]);
 /* Text inside an element or attribute of an SVG or HTML document: & < > "
- * as entities, control characters other than tab left out. */
+ * as entities, control characters other than tab left out, invisible and
+ * formatting characters by their names in brackets ("[RLO]"). */
 void cli_put_markup(FILE *out, const char *s);
 /* The default name of a document of input: its name with ext in place of
  * its extension ("stdin" for "-"), or with alt when that is the input

@@ -40,9 +40,53 @@ int cli_root_element(const char *p, const char *name)
             p[n + 1] == '\r');
 }
 
+/* The name under which the page shows a character that is invisible or
+ * that formats others instead of showing: the bidirectional controls
+ * (embeddings, overrides, isolates, marks), zero-width and joining
+ * characters, the soft hyphen, line and paragraph separators, C1
+ * controls, fillers, variation selectors, tags and the rest of Unicode's
+ * default-ignorable and format characters. NULL for a character that
+ * shows itself; "U+XXXX" in buf for one without a short name. */
+const char *cli_invisible_name(uint32_t c, char buf[12])
+{
+    static const struct {
+        uint32_t cp;
+        const char *name;
+    } named[] = {
+        {0xad, "SHY"},    {0x34f, "CGJ"},   {0x61c, "ALM"},   {0x180e, "MVS"},
+        {0x200b, "ZWSP"}, {0x200c, "ZWNJ"}, {0x200d, "ZWJ"},  {0x200e, "LRM"},
+        {0x200f, "RLM"},  {0x2028, "LSEP"}, {0x2029, "PSEP"}, {0x202a, "LRE"},
+        {0x202b, "RLE"},  {0x202c, "PDF"},  {0x202d, "LRO"},  {0x202e, "RLO"},
+        {0x2060, "WJ"},   {0x2066, "LRI"},  {0x2067, "RLI"},  {0x2068, "FSI"},
+        {0x2069, "PDI"},  {0xfeff, "ZWNBSP"},
+    };
+    for (size_t k = 0; k < sizeof named / sizeof named[0]; k++)
+        if (named[k].cp == c)
+            return named[k].name;
+    if ((c >= 0x80 && c <= 0x9f) || c == 0x115f || c == 0x1160 || c == 0x17b4 ||
+        c == 0x17b5 || (c >= 0x180b && c <= 0x180f) || (c >= 0x2061 && c <= 0x206f) ||
+        c == 0x3164 || (c >= 0xfe00 && c <= 0xfe0f) || c == 0xffa0 ||
+        (c >= 0xfff0 && c <= 0xfffb) || (c >= 0x1bca0 && c <= 0x1bca3) ||
+        (c >= 0x1d173 && c <= 0x1d17a) || (c >= 0xe0000 && c <= 0xe0fff)) {
+        snprintf(buf, 12, "U+%04X", (unsigned)c);
+        return buf;
+    }
+    return NULL;
+}
+
 void cli_put_markup(FILE *out, const char *s)
 {
     for (; *s; s++) {
+        uint32_t cp;
+        char buf[12];
+        const char *name;
+        int len = (unsigned char)*s < 0x80 ? 1
+                  : cn_utf8_decode((const unsigned char *)s, strlen(s), &cp);
+        if (len > 1 && (name = cli_invisible_name(cp, buf)) != NULL) {
+            fprintf(out, "[%s]", name); /* shown, not obeyed */
+            s += len - 1;
+            continue;
+        }
         switch (*s) {
         case '<': fputs("&lt;", out); break;
         case '>': fputs("&gt;", out); break;

@@ -178,14 +178,25 @@ static void json_text(FILE *out, const uint32_t *cps, size_t n)
 }
 
 /* The text as HTML: one span per character, so each can be tinted and
- * pointed at. A newline stays a newline (its span shows a faint return
- * sign from the style sheet); other control characters show as their
- * Unicode control pictures (a carriage return would otherwise turn into a
- * newline when the page is read). */
+ * pointed at; the page shows characters and never obeys them. A newline
+ * stays a newline (its span shows a faint return sign from the style
+ * sheet); other control characters show as their Unicode control pictures
+ * (a carriage return would otherwise turn into a newline when the page is
+ * read); an invisible or formatting character (cli_invisible_name) shows as its
+ * name in a small box, an isolated span of class cc, so that it neither
+ * vanishes nor reorders its neighbours (a right-to-left override would
+ * otherwise reverse the words after it). Right-to-left letters keep their
+ * own direction. */
 static void html_text(FILE *out, const uint32_t *cps, size_t n)
 {
     for (size_t j = 0; j < n; j++) {
         uint32_t c = cps[j];
+        char name[12];
+        const char *shown = cli_invisible_name(c, name);
+        if (shown) {
+            fprintf(out, "<span class=cc title=\"U+%04X\">%s</span>", (unsigned)c, shown);
+            continue;
+        }
         fputs(c == '\n' ? "<span class=nl>" : "<span>", out);
         char utf8[4];
         switch (c) {
@@ -251,7 +262,15 @@ static void write_data(FILE *out, const Page *pg)
         fputs(k ? ", " : "", out);
         json_text(out, &v->vocab[k], 1);
     }
-    fputs("],\n\"quantities\": [", out);
+    fputs("],\n\"names\": {", out); /* the invisible characters, as the text shows them */
+    for (int k = 0, first = 1; k < v->V; k++) {
+        char buf[12];
+        const char *name = cli_invisible_name(v->vocab[k], buf);
+        if (name)
+            fprintf(out, "%s\"%u\": \"%s\"", first ? "" : ", ", (unsigned)v->vocab[k], name);
+        first &= !name;
+    }
+    fputs("},\n\"quantities\": [", out);
     for (int q = 0; q < v->Q; q++)
         fprintf(out, "%s{\"name\": \"%s\", \"about\": \"%s\", \"lo\": %g, \"hi\": %g}",
                 q ? ", " : "", v->q[q].name, v->q[q].about, v->q[q].lo, v->q[q].hi);
