@@ -379,6 +379,9 @@ typedef struct {
 } CnSampleOptions;
 
 typedef struct CnSampler CnSampler; /* uses the model, which must outlive it */
+/* Bytes a sampler of this many streams allocates (its V logits each);
+ * SIZE_MAX if that does not fit in size_t. */
+CN_API size_t cn_sampler_bytes(const CnShape *shape, int streams);
 CN_API CnSampler *cn_sampler_new(const CnModel *model, uint64_t seed, CnError *err);
 /* streams samples computed together (each step one product for all):
  * stream b draws exactly what cn_sampler_new(model, seed + b) would. */

@@ -79,6 +79,13 @@ python3 -c 'import json, sys
 r = json.loads(open(sys.argv[1]).read())
 sys.exit(0 if r["partial"] is True and r["beam"] == 8 and len(r["text"]) > 10 else 1)' beam.out
 check $? "... and --format jsonl marks it \"partial\": true (exit $rc)" beam.err
+# samples drawn together keep their texts until the end: bounded up front too
+timeout $((10 * SLOW)) "$CHARNN" sample m.ckpt --samples 65536 --length 1000000000 >out 2>err
+rc=$?
+begin
+[ $rc -eq 2 ] || problem "exit $rc, expected 2 (124: still drawing after 10 s)"
+stderr_has '^charnn: --samples 65536 with --length 1,000,000,000 needs [0-9.]+ GiB'
+report "--samples 65536 --length 1000000000 (65 TB of text) is refused up front, naming the flags"
 "$CHARNN" sample m.ckpt --beam 4 --length 50 --format jsonl >out 2>err
 [ $? -eq 0 ] && ! grep -q partial out && ! grep -q note err
 check $? "a short search shows neither estimate nor partial mark" err

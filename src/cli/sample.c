@@ -148,11 +148,41 @@ static int feed_prime(CnSampler *s, const CnModel *model, const char *prime, siz
     return rc;
 }
 
+/* What --samples N (or JSON lines) keeps until it prints: the sampler's
+ * N streams and N texts of up to --length characters (at most the UTF-8
+ * length of the vocabulary's last character each, in buffers that double).
+ * More than half of the machine's memory is refused naming the flags,
+ * more than 1 GiB announced. 0, or an exit code after saying why. */
+static int batch_fits(const CnModel *model, const Args *a, size_t prime_n)
+{
+    CnShape shape = cn_model_shape(model);
+    char last[4], n1[32];
+    int most = cn_utf8_encode(cn_model_vocab(model)[shape.vocab - 1], last);
+    size_t sampler = cn_sampler_bytes(&shape, (int)a->samples);
+    double need = (double)sampler +
+                  2.0 * (double)a->samples * ((double)a->length * most + (double)prime_n + 1);
+    double have = (double)(cn_physical_memory() / 2), gib = (double)(1 << 30);
+    if (sampler == SIZE_MAX || (have > 0 && need > have)) {
+        cli_error("--samples %llu with --length %s needs %.1f GiB (a stream per sample, and the "
+                  "texts kept until they are printed together), more than half of this "
+                  "machine's %.1f GiB; give a smaller --length or --samples (one sample "
+                  "streams)", (unsigned long long)a->samples, cli_count(a->length, n1),
+                  need / gib, have * 2 / gib);
+        return EXIT_USAGE;
+    }
+    if (need > gib)
+        cli_note("%llu samples of %s characters keep up to %.1f GiB until they are printed",
+                 (unsigned long long)a->samples, cli_count(a->length, n1), need / gib);
+    return 0;
+}
+
 /* --samples N (N > 1, or JSON lines): drawn together, printed at the end. */
 static int sample_batch(const CnModel *model, const Args *a, const char *prime, size_t prime_n,
                         const char *stop, size_t stop_n)
 {
-    int N = (int)a->samples, rc = EXIT_OK;
+    int N = (int)a->samples, rc = batch_fits(model, a, prime_n);
+    if (rc != 0)
+        return rc;
     CnError err;
     CnSampler *s = cn_sampler_streams(model, N, a->seed, &err);
     Buf *text = calloc((size_t)N, sizeof *text);
@@ -256,10 +286,13 @@ static int sample_one(const CnModel *model, const Args *a, const char *prime, si
 
 /* What a long search shows on stderr: after half a second, when the
  * whole search will take more than a few seconds, an estimate; then its
- * progress (a line redrawn on a terminal, else a line every 10 s). A
- * signal stops the search, which then prints the best text so far. */
+ * progress (a line redrawn on a terminal, else a line every 10 s). The
+ * first step extends the prime alone, the others every beam: the
+ * estimate comes from the steps after the first. A signal stops the
+ * search, which then prints the best text so far. */
 typedef struct {
-    double start, last;  /* when the search began; the last progress shown */
+    double start, first, last; /* when the search began, its first step ended, the last
+                                  progress was shown */
     int beams;
     int decided, shown;  /* the estimate was made; progress is being shown */
     int tty, line_open;
@@ -271,25 +304,33 @@ static int watch_beam(void *ctx, size_t done, size_t length)
 {
     Watch *w = ctx;
     double now = cn_seconds(), elapsed = now - w->start;
-    double left = elapsed / (double)done * (double)(length - done);
-    char n1[32], n2[32], d1[32];
-    if (!w->decided && elapsed >= 0.5) {
+    if (done == 1)
+        w->first = now;
+    double left = done > 1 ? (now - w->first) / (double)(done - 1) * (double)(length - done)
+                           : -1;
+    char n1[32], n2[32], d1[32], d2[32];
+    if (!w->decided && elapsed >= 0.5 && done < length) {
         w->decided = 1;
-        if (elapsed + left > BEAM_QUIET_SECONDS && done < length) {
+        if (done == 1) { /* slow from the start: no rate yet */
+            w->shown = 1;
+            cli_note("beam search of %d beam%s over %s characters: the first took %s; progress "
+                     "follows, Ctrl-C stops it and prints the best text so far", w->beams,
+                     w->beams == 1 ? "" : "s", cli_count(length, n1), cli_duration(elapsed, d1));
+        } else if (elapsed + left > BEAM_QUIET_SECONDS) {
             w->shown = 1;
             cli_note("beam search of %d beam%s over %s characters: about %s (estimated from "
                      "the first %s); progress follows, Ctrl-C stops it and prints the best "
                      "text so far", w->beams, w->beams == 1 ? "" : "s", cli_count(length, n1),
                      cli_duration(elapsed + left, d1), cli_count(done, n2));
-            w->last = now;
         }
+        w->last = now;
     }
     if (w->shown && !cli_signal && done < length && now - w->last >= (w->tty ? 0.25 : 10)) {
         w->last = now;
-        fprintf(stderr, "%sbeam search: %s of %s characters (%.1f%%), %s left%s",
+        fprintf(stderr, "%sbeam search: %s of %s characters (%.1f%%), %s elapsed, %s left%s",
                 w->tty ? "\r\033[K" : "", cli_count(done, n1), cli_count(length, n2),
-                100.0 * (double)done / (double)length, cli_duration(left, d1),
-                w->tty ? "" : "\n");
+                100.0 * (double)done / (double)length, cli_duration(elapsed, d2),
+                left < 0 ? "?" : cli_duration(left, d1), w->tty ? "" : "\n");
         w->line_open = w->tty;
     }
     return cli_signal != 0;
@@ -377,8 +418,9 @@ static int sample_beam(const CnModel *model, const Args *a, const char *prime, s
                 cli_count(done, n1), cli_count(a->length, n2),
                 cli_count(count_chars(text, n), n3), logprob);
     else if (rc == EXIT_OK)
-        fprintf(stderr, "beam search, %d beam%s: %zu characters, total ln p = %.6f (%.4f nats/char)\n",
-                a->beam, a->beam == 1 ? "" : "s", count_chars(text, n), logprob,
+        fprintf(stderr, "beam search, %d beam%s: %s characters, total ln p = %.6f (%.4f "
+                "nats/char)\n", a->beam, a->beam == 1 ? "" : "s",
+                cli_count(count_chars(text, n), n3), logprob,
                 n ? -logprob / (double)count_chars(text, n) : 0.0);
     free(all.s);
     free(text);

@@ -24,24 +24,31 @@
 #include <string.h>
 
 /* An extension of a hypothesis: its score, the total ln p of its
- * characters, and its rank among a step's candidates (hypothesis by
- * hypothesis, each one's characters most likely first), which breaks ties. */
+ * characters; ties are broken by the hypothesis, then the character's
+ * rank in it (its logit, larger first, then its index): the order of
+ * candidates taken hypothesis by hypothesis, each one's most likely first. */
 typedef struct {
     double score;
     int parent; /* the hypothesis (stream) it extends */
     int id;     /* the character it adds */
-    size_t rank;
+    CnReal y;   /* its logit */
 } Candidate;
 
-/* Candidate a comes after b: a lower score, or an equal one ranked later. */
+/* Candidate a comes after b. */
 static int after(const Candidate *a, const Candidate *b)
 {
-    return a->score < b->score || (a->score == b->score && a->rank > b->rank);
+    if (a->score != b->score)
+        return a->score < b->score;
+    if (a->parent != b->parent)
+        return a->parent > b->parent;
+    if (a->y != b->y)
+        return a->y < b->y;
+    return a->id > b->id;
 }
 
 /* The `keep` best candidates of a step, the last of them at the root of a
  * heap: a candidate that comes after the root is dropped at once, so a
- * step's B x k candidates cost O(B k log B) and room for `keep`. */
+ * step's B x V candidates cost O(B V) and room for `keep`. */
 typedef struct {
     Candidate *h;
     int n, keep;
@@ -152,13 +159,13 @@ static int ends_with(const int *from, const int *tok, int B, size_t len, int b, 
 size_t cn_beam_bytes(const CnShape *shape, int beams, size_t length)
 {
     int S = beams + (beams > 1);
-    size_t acts = cn_acts_bytes(shape, S, 1, 0, 0, cn_threads_for(shape, S, cn_cpu_count()));
-    double steps = 2.0 * sizeof(int) * S + sizeof(int) + 4; /* from, tok; best; the text */
-    double total = (double)acts + steps * (double)length +
-                   (double)shape->vocab * (sizeof(double) + 2 * sizeof(int)) + /* the sampler's */
-                   (double)(beams + 2) * (sizeof(Candidate) + 3 * sizeof(double)) +
-                   (double)S * shape->hidden * sizeof(CnReal);
-    return acts == SIZE_MAX || total >= (double)SIZE_MAX ? SIZE_MAX : (size_t)total;
+    size_t sampler = cn_sampler_bytes(shape, S);
+    double steps = 2.0 * sizeof(int) * S + 2 * sizeof(int) + 4; /* from, tok; best, greedy;
+                                                                 the text */
+    double total = (double)sampler + steps * (double)length +
+                   (double)beams * (sizeof(Candidate) + sizeof(int) + sizeof(double)) +
+                   (double)S * (sizeof(int) + shape->hidden * sizeof(CnReal));
+    return sampler == SIZE_MAX || total >= (double)SIZE_MAX ? SIZE_MAX : (size_t)total;
 }
 
 /* The best of what a search holds after `len` steps: its ended hypothesis
@@ -180,7 +187,7 @@ int cn_beam_search_watch(const CnModel *m, const char *prime, size_t n, int beam
                          size_t length, const char *stop, size_t stop_n, CnBeamFn fn, void *ctx,
                          char **out, size_t *out_n, double *logprob, size_t *done, CnError *err)
 {
-    int V = m->shape.vocab, B = beams, k = beams < V ? beams : V;
+    int V = m->shape.vocab, B = beams;
     *out = NULL, *out_n = 0, *logprob = NAN;
     if (done)
         *done = 0;
@@ -203,7 +210,7 @@ int cn_beam_search_watch(const CnModel *m, const char *prime, size_t n, int beam
     int *stop_ids = malloc((stop_n + 1) * sizeof *stop_ids);
     int *parent = malloc((size_t)B * sizeof *parent), *ids = malloc((size_t)S * sizeof *ids);
     double *score = malloc((size_t)B * sizeof *score);
-    Best q = {.h = malloc(((size_t)B + 1) * sizeof *q.h), .keep = B + 1};
+    Best q = {.h = malloc((size_t)B * sizeof *q.h), .keep = B};
     CnReal *tmp = malloc((size_t)B * m->shape.hidden * sizeof *tmp);
     char *text = malloc(4 * length + 1);
     int rc = -1, nstop = 0;
@@ -221,15 +228,18 @@ int cn_beam_search_watch(const CnModel *m, const char *prime, size_t n, int beam
     if (rc == 0)
         score[0] = 0;
     for (; rc == 0 && len < length && (live > 0 || g_live); len++) {
-        /* every live hypothesis extended by its k most likely characters;
-           the best B + 1 kept (one may end, and then no more are needed) */
+        /* every live hypothesis extended by every character; the best B
+           kept (those after them are never taken: once one has ended, the
+           next cannot score more). The best B of all B x V are the best B
+           of each hypothesis's k = min(B, V) best, as a beam extends. */
         for (int b = 0; b < live; b++) {
             const CnReal *y = s.acts.logits + (size_t)b * V;
             double lse = log_sum_exp(y, V);
-            cn_top_k(y, V, k, s.order);
-            for (int j = 0; j < k; j++) {
-                Candidate c = {score[b] + ((double)y[s.order[j]] - lse), b, s.order[j],
-                               (size_t)b * k + (size_t)j};
+            for (int j = 0; j < V; j++) {
+                double sc = score[b] + ((double)y[j] - lse);
+                if (q.n == q.keep && sc < q.h[0].score)
+                    continue; /* most of them: after the B-th best so far */
+                Candidate c = {sc, b, j, y[j]};
                 best_offer(&q, &c);
             }
         }

@@ -147,6 +147,15 @@ int cn_sample_logits(const CnReal *logits, int V, const CnSampleOptions *opt, Cn
     return last; /* u landed on the rounding error at the very top */
 }
 
+size_t cn_sampler_bytes(const CnShape *shape, int streams)
+{
+    int threads = cn_threads_for(shape, streams, cn_cpu_count());
+    size_t acts = cn_acts_bytes(shape, streams, 1, 0, 0, threads);
+    double total = (double)acts + (double)shape->vocab * (sizeof(double) + 2 * sizeof(int)) +
+                   (double)streams * (sizeof(int) + sizeof(CnRng));
+    return acts == SIZE_MAX || total >= (double)SIZE_MAX ? SIZE_MAX : (size_t)total;
+}
+
 int cn_sampler_init(CnSampler *s, const CnModel *model, int streams, uint64_t seed,
                     CnError *err)
 {
