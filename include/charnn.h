@@ -162,6 +162,9 @@ typedef struct {
     CnPrecision precision; /* bf16: the training products' inputs rounded to bfloat16,
                               sums and everything else in fp32 (README, "Precision") */
     double time_budget;    /* seconds of training; 0: none (the caller stops on it) */
+    uint64_t eval_chars;   /* predictions each validation makes, from B streams spread
+                              evenly over the held-out tail; 0 or more than the tail:
+                              all of it (cn_validation_loss) */
 } CnTrainConfig;
 
 typedef struct {
@@ -206,7 +209,7 @@ CN_API extern const CnField cn_fields[];
  * survives any failure. A load checks the size its header implies before
  * reading the rest, then the CRC and every field.
  */
-enum { CN_CHECKPOINT_VERSION = 3 };
+enum { CN_CHECKPOINT_VERSION = 4 };
 typedef struct CnCheckpoint CnCheckpoint;
 CN_API CnCheckpoint *cn_checkpoint_load(const char *path, CnError *err);
 CN_API const CnModel *cn_checkpoint_model(const CnCheckpoint *ck);
@@ -278,8 +281,9 @@ typedef enum { CN_STEP_OK, CN_STEP_DIVERGED, CN_STEP_BAD_TEXT } CnStepResult;
  * can no longer be saved. CN_STEP_BAD_TEXT: a character outside the
  * vocabulary (a bug: the text was checked). */
 CN_API CnStepResult cn_trainer_step(CnTrainer *tr, double *loss);
-/* The validation loss into the progress: 1 if it is the best so far, 0 if
- * not or without validation text (*loss NaN), -1 with err if it failed. */
+/* The validation loss (cn_validation_loss of the run's configuration)
+ * into the progress: 1 if it is the best so far, 0 if not or without
+ * validation text (*loss NaN), -1 with err if it failed. */
 CN_API int cn_trainer_validate(CnTrainer *tr, double *loss, CnError *err);
 /* Saves model, configuration, progress, optimizer and carried state. */
 CN_API int cn_trainer_save(CnTrainer *tr, const char *path, CnError *err);
@@ -296,6 +300,7 @@ CN_API void cn_state_place(CnReal *global, const CnReal *local, const CnShape *s
 
 typedef struct {
     size_t train_chars, val_chars; /* the corpus's training head and validation tail */
+    size_t val_evaluated;          /* predictions each validation makes (cfg eval_chars) */
     uint64_t chunks_per_epoch;
     double epoch;     /* epochs done, as a fraction */
     double lr;        /* learning rate of the last step */
@@ -341,6 +346,19 @@ CN_API void cn_trainer_free(CnTrainer *tr);
  * only): nats per character over its *count = N-1 predictions. NaN on error. */
 CN_API double cn_evaluate(const CnModel *model, const CnText *text, int seq_length, int threads,
                           size_t *count, CnError *err);
+
+/* The validation loss a run of configuration cfg measures on corpus (the
+ * text it trains on): its held-out tail, the last val_frac of the
+ * characters, is cut into cfg->batch equal parts, and from the start of
+ * each a stream from a zero state predicts eval_chars / batch characters
+ * (the whole part when eval_chars is 0 or at least the tail, as the
+ * streams of the tail run end to end), state carried throughout: mean
+ * -ln p in nats per character over *count predictions. The same
+ * characters every time, so validations compare; NaN on error, or without
+ * a tail (no error then). Deterministic for any number of threads. */
+CN_API double cn_validation_loss(const CnModel *model, const CnText *corpus,
+                                 const CnTrainConfig *cfg, int threads, size_t *count,
+                                 CnError *err);
 
 /* One prediction, seen from inside: the model has read characters 0..pos
  * of the text and predicts character pos+1. The arrays are the library's

@@ -2,10 +2,15 @@
 # Every command bounded by its inputs, and saying so (issue 23), the fast
 # cases: trace's longest text; beam search's memory refused up front
 # naming the flag, a long search's estimate on stderr, and Ctrl-C printing
-# the best text so far, marked partial; and the small things: plurals,
-# thousands, an empty --prime, an empty --prime-file, a version-0
-# checkpoint. The slow cases are in tests/abuse.sh (make abuse). Run from
-# the repository root; prints one ok/not ok line per check.
+# the best text so far, marked partial; samples drawn together refused
+# when their texts cannot fit; the small things: plurals, thousands, an
+# empty --prime, an empty --prime-file, a version-0 checkpoint; training's
+# validation on a fixed part of the held-out tail (--eval-chars), said in
+# the header, kept by a resume and by older checkpoints' runs, the whole
+# tail through charnn eval --held-out; a --time-budget that includes the
+# final validation. The slow cases (a 100 MB corpus, a vocabulary of
+# 100,000) are in tests/abuse_bounds.sh (make abuse). Run from the
+# repository root; prints one ok/not ok line per check.
 CHARNN=${CHARNN:-./charnn}
 case $CHARNN in /*) ;; *) CHARNN=$(pwd)/$CHARNN ;; esac
 T=$(mktemp -d) || exit 1
@@ -120,3 +125,75 @@ cat play.txt >>cjk.txt
 begin
 stderr_has "^charnn: note: the corpus adds 1,200 characters to the vocabulary of m\.ckpt \(2[0-9] -> 1,2[0-9][0-9]\): .* and 1,190 more;"
 report "the vocabulary note counts with thousands separators ($(sed "s/): .*/)/" err))"
+
+# --- training's validation: a fixed part of the held-out tail (--eval-chars)
+S="--model lstm --hidden 16 --layers 1 --batch 8 --seq-length 16 --sample-every 0"
+random_text 3 >r.txt
+cat r.txt r.txt r.txt >tail.txt # 612,000 characters: a tail of 306,000 at --val-frac 0.5
+"$CHARNN" train tail.txt $S --val-frac 0.5 --iters 6 --eval-every 3 --checkpoint part.ckpt \
+    --print-every 1 >out 2>err
+begin
+grep -q '  data: tail.txt, 612,000 characters (306,000 train, 306,000 validation), [0-9,]* iterations per epoch; validation on 250,000 of them, the same each time (--eval-chars 250000)$' out ||
+    problem "the header does not say what is evaluated: $(grep data: out)"
+"$CHARNN" info part.ckpt | grep -q 'eval-chars 250000' || problem "info does not show eval-chars 250000"
+report "by default a validation reads 250,000 of a 306,000-character tail, and the header says so"
+"$CHARNN" train tail.txt $S --val-frac 0.5 --iters 6 --eval-every 3 --eval-chars all \
+    --checkpoint all.ckpt --print-every 1 >out 2>err
+begin
+grep -q 'validation on all of them$' out || problem "the header does not say all: $(grep data: out)"
+"$CHARNN" info all.ckpt | grep -q 'eval-chars all' || problem "info does not show eval-chars all"
+report "--eval-chars all validates on the whole tail, and says so"
+all_loss=$(sed -n 's/^eval at iteration 6: val loss \([0-9.]*\).*/\1/p' out)
+"$CHARNN" eval all.ckpt tail.txt --held-out >out 2>err
+held=$(awk '{ printf "%.4f", $1 }' out)
+"$CHARNN" eval part.ckpt tail.txt --held-out >out2 2>>err
+part_loss=$("$CHARNN" info part.ckpt | sed -n 's/^val loss: *\([0-9.]*\).*/\1/p')
+begin
+[ -n "$all_loss" ] && [ "$held" = "$all_loss" ] || problem "eval --held-out gives $held, the whole-tail validation $all_loss"
+cmp -s out out2 || problem "the two runs' models (the same but for --eval-chars) differ on the tail: $(cat out out2)"
+[ "$part_loss" != "$all_loss" ] || problem "the part's loss is the whole tail's ($part_loss)"
+grep -q '(305,992 predictions)' out || problem "not the whole tail's predictions: $(cat out)"
+report "charnn eval --held-out scores the whole tail as the run would ($held; the part read $part_loss)"
+COMMAND=eval
+refused "eval --held-out of a run without a tail" 2 "val-frac" m.ckpt play.txt --held-out
+COMMAND=train
+refused "--eval-chars x" 2 "^charnn: --eval-chars x is not a whole number or all" tail.txt --eval-chars x
+refused "a resume that changes --eval-chars (its best loss was measured on another part)" 2 \
+    "^charnn: --eval-chars differs from the checkpoint \\(250000\\); a resumed run keeps it" \
+    tail.txt --resume part.ckpt --iters 9 --eval-chars 1000
+"$CHARNN" train tail.txt --resume part.ckpt --iters 9 --print-every 1 >out 2>err
+begin
+grep -q 'validation on 250,000 of them' out || problem "the resumed run does not keep it: $(grep data: out)"
+report "a resume keeps the checkpoint's --eval-chars"
+# a version 3 checkpoint (no eval-chars: 8 bytes fewer before the vocabulary)
+# validated on the whole tail, and a resume of it still does
+python3 - part.ckpt v3.ckpt <<'PY'
+import struct, sys, zlib
+d = bytearray(open(sys.argv[1], 'rb').read())
+fixed = 348  # bytes before the vocabulary in version 4; eval-chars is the last 8
+d = d[:fixed - 8] + d[fixed:]
+d[8:12] = struct.pack('<I', 3)
+d[16:24] = struct.pack('<Q', len(d))
+d[-4:] = struct.pack('<I', zlib.crc32(bytes(d[:-4])))
+open(sys.argv[2], 'wb').write(bytes(d))
+PY
+"$CHARNN" info v3.ckpt >out 2>err
+begin
+grep -q 'format version 3' out || problem "not read as version 3: $(head -1 out) $(cat err)"
+grep -q 'eval-chars all' out || problem "a version 3 checkpoint does not validate on the whole tail"
+"$CHARNN" train tail.txt --resume v3.ckpt --iters 12 --print-every 1 --checkpoint v3.ckpt >out 2>err
+grep -q 'validation on all of them$' out || problem "its resume does not: $(grep data: out) $(cat err)"
+report "a version 3 checkpoint loads and its run goes on validating on the whole tail"
+
+# --time-budget covers the whole run: a 3 s run with a tail of 1.5 million
+# characters, whose whole validation takes seconds, ends within 3 s
+for i in 1 2 3 4 5; do cat tail.txt; done >long.txt
+start=$(now_ms)
+"$CHARNN" train long.txt --model lstm --hidden 128 --layers 1 --val-frac 0.5 --time-budget 3s \
+    --eval-every 20 --sample-every 0 --threads 1 --quiet --checkpoint budget.ckpt >out 2>err
+rc=$?
+ms=$(($(now_ms) - start))
+begin
+[ $rc -eq 0 ] || problem "exit $rc"
+[ $ms -lt $((4000 * SLOW)) ] || problem "it took $ms ms"
+report "--time-budget 3s with periodic validations ends within 3 s, final validation and save included ($ms ms, bound 4 s)"

@@ -32,6 +32,7 @@ typedef struct {
     int lo_open, hi_open;/* 1: the bound itself is excluded */
     const char *const *choices; /* FLAG_STR: allowed values, NULL-terminated */
     char short_name;     /* also -x, or 0 */
+    const char *zero;    /* FLAG_INT, FLAG_U64: a word that means 0 ("all"), or NULL */
     int set;             /* given on the command line */
 } Flag;
 

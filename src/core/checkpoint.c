@@ -79,6 +79,8 @@ const CnField cn_fields[] = {
     PROG("best-iteration", best_iteration, CN_F_U64, NULL, 1, 0, INFINITY, 0, 1),
     PROG("run", run, CN_F_U64, NULL, 1, 0, INFINITY, 0, 2),
     CONF("precision", precision, CN_F_INT, cn_precision_names, 1, 0, CN_BF16, R, 3),
+    /* version 3 and older validated on the whole tail: read as 0, all of it */
+    CONF("eval-chars", eval_chars, CN_F_U64, NULL, 1, 0, INFINITY, 0, 4),
     {NULL, 0, 0, 0, NULL, 0, 0, 0, 0, 0},
 };
 #undef SHAPE
