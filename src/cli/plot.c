@@ -379,7 +379,8 @@ int cmd_plot(int argc, char **argv)
     int force = 0;
     Flag flags[] = {
         {.name = "output", .type = FLAG_STR, .value = &output, .arg = "FILE", .short_name = 'o',
-         .help = "the SVG to write, - for standard output (default: the log's name with .svg)"},
+         .help = "the SVG to write, - for standard output (default: the log's name with .svg, "
+                 "or .plot.svg when that is the log)"},
         {.name = "force", .type = FLAG_SWITCH, .value = &force,
          .help = "replace an SVG picture charnn plot did not write (never another kind of file)"},
         {.name = NULL},

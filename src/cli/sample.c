@@ -463,7 +463,8 @@ int cmd_sample(int argc, char **argv)
          .help = "divide the logits by T: lower is safer, higher more surprising", .lo = 0,
          .hi = INFINITY, .lo_open = 1},
         {.name = "prime", .type = FLAG_STR, .value = &a.prime, .arg = "TEXT",
-         .help = "text to run through the model first (and print); default: a newline"},
+         .help = "text to run through the model first (and print), not empty; default: a "
+                 "newline"},
         {.name = "prime-file", .type = FLAG_STR, .value = &a.prime_file, .arg = "PATH",
          .help = "the prime read from a file (UTF-8, newlines kept)"},
         {.name = "seed", .type = FLAG_U64, .value = &a.seed, .arg = "S",
@@ -482,14 +483,16 @@ int cmd_sample(int argc, char **argv)
          .hi = 65536},
         {.name = "beam", .type = FLAG_INT, .value = &a.beam, .arg = "N",
          .help = "beam search with N beams: the most likely text (total log-probability) "
-                 "instead of a draw; 0 = off",
+                 "instead of a draw; refused if it cannot fit in memory, Ctrl-C prints the best "
+                 "so far; 0 = off",
          .lo = 0, .hi = 4096},
         {.name = "stop", .type = FLAG_STR, .value = &a.stop, .arg = "TEXT",
          .help = "end each sample right after TEXT first appears in what it generates (\\n, \\t "
                  "and \\\\ are escapes)"},
         {.name = "format", .type = FLAG_STR, .value = &a.format, .arg = "FMT",
          .help = "text; jsonl: one object per sample, {\"sample\", \"seed\", \"text\"} "
-                 "({\"beam\", \"logprob\", \"text\"} with --beam)",
+                 "({\"beam\", \"logprob\", \"text\"} with --beam, and \"partial\": true when "
+                 "interrupted)",
          .choices = formats},
         {.name = NULL},
     };

@@ -49,7 +49,7 @@ int cmd_trace(int argc, char **argv)
         {.name = "from", .type = FLAG_STR, .value = &from, .arg = "CKPT",
          .help = "trace a checkpoint's model instead of a random one"},
         {.name = "text", .type = FLAG_STR, .value = &text, .arg = "TEXT",
-         .help = "the characters (2 to 1000): inputs all but the last, targets all but the "
+         .help = "the characters (2 to 1,000): inputs all but the last, targets all but the "
                  "first"},
         {.name = "format", .type = FLAG_STR, .value = &format, .arg = "FORMAT",
          .help = "text (readable) or json (every number at full precision)",
