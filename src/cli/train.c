@@ -23,7 +23,7 @@ typedef struct {
         force;
     double dropout, lr, momentum, beta1, beta2, eps, decay_rate, clip_value, clip_norm, epochs,
         val_frac, temperature, lr_decay, lr_decay_after, lr_min, bptt_random;
-    uint64_t iters, eval_every, sample_every, seed, warmup;
+    uint64_t iters, eval_every, eval_chars, sample_every, seed, warmup;
     double budget; /* --time-budget in seconds; 0: none */
 } TrainArgs;
 
@@ -113,8 +113,8 @@ static int configure(const Command *cmd, const CnCheckpoint *ck, const char *pat
         if (f->part == CN_IN_SHAPE && ck) {
             if (flag->set && !same) {
                 char saved[64];
-                snprintf(saved, sizeof saved, "%s, %d layers x %d", cn_cell_names[shape->cell],
-                         shape->layers, shape->hidden);
+                snprintf(saved, sizeof saved, "%s, %d layer%s x %d", cn_cell_names[shape->cell],
+                         shape->layers, shape->layers == 1 ? "" : "s", shape->hidden);
                 cli_error("--%s contradicts %s, which holds a %s model; drop the flag or start "
                           "a new model", f->name, path, saved);
                 return EXIT_USAGE;
@@ -147,8 +147,11 @@ static char *growth_note(const char *from, const uint32_t *was, int n, const CnM
     char *note = V > n ? malloc(cap) : NULL;
     if (!note)
         return NULL;
-    len += (size_t)snprintf(note, cap, "the corpus adds %d character%s to the vocabulary of %s "
-                            "(%d -> %d): ", V - n, V - n == 1 ? "" : "s", from, n, V);
+    char added[32], before[32], after[32];
+    len += (size_t)snprintf(note, cap, "the corpus adds %s character%s to the vocabulary of %s "
+                            "(%s -> %s): ", cli_count((uint64_t)(V - n), added),
+                            V - n == 1 ? "" : "s", from, cli_count((uint64_t)n, before),
+                            cli_count((uint64_t)V, after));
     for (int j = 0, k = 0; j < V && shown < NOTE_CHARS; j++) {
         if (k < n && was[k] == now[j]) { /* both increase */
             k++;
@@ -159,7 +162,8 @@ static char *growth_note(const char *from, const uint32_t *was, int n, const CnM
                                 cli_escape(now[j], 0, buf));
     }
     if (V - n > shown)
-        len += (size_t)snprintf(note + len, cap - len, " and %d more", V - n - shown);
+        len += (size_t)snprintf(note + len, cap - len, " and %s more",
+                                cli_count((uint64_t)(V - n - shown), added));
     snprintf(note + len, cap - len, "; their weights start as a new model's, the rest are %s's",
              from);
     return note;
@@ -308,6 +312,9 @@ typedef struct {
                                 or by the run it resumes) */
     double budget_fraction;  /* of the time budget used, as rank 0's clock says; -1: none */
     const char *precision_why; /* why --precision auto chose the products' precision */
+    double eval_seconds;     /* what the last validation took (rank 0); 0: none yet */
+    int share_noted;         /* their share of the run was said */
+    double save_seconds;     /* what the last save took */
 } Run;
 
 enum { MAX_FAILED_SAVES = 3 };
@@ -340,11 +347,30 @@ static double run_seconds(const Run *r)
     return r->seconds_before + (cn_seconds() - r->wall_start);
 }
 
-/* The run has reached an end: its target iteration or its time budget. */
+/* Seconds the end of the run takes after its last step: the final
+ * validation, as long as the last one took (before any, estimated from the
+ * training speed: a validation is the forward pass alone, a third of a
+ * training step's 6 W flops per character) and the final save, as long as
+ * the last. */
+static double end_seconds(const Run *r)
+{
+    double eval = r->eval_seconds;
+    uint64_t done = cn_trainer_progress(r->tr)->iteration - r->start_iter;
+    if (eval <= 0 && done > 0 && r->train_time > 0) {
+        const CnTrainConfig *c = cn_trainer_config(r->tr);
+        double per_char = r->train_time / ((double)done * c->batch * c->seq_length);
+        eval = per_char / 3 * (double)cn_trainer_status(r->tr).val_evaluated;
+    }
+    return eval + r->save_seconds;
+}
+
+/* The run has reached an end: its target iteration, or its time budget
+ * less the time its end takes (a 10-minute run ends within 10 minutes,
+ * final validation and save included). */
 static int run_over(const Run *r)
 {
     return (r->target && cn_trainer_progress(r->tr)->iteration >= r->target) ||
-           (r->budget > 0 && run_seconds(r) >= r->budget);
+           (r->budget > 0 && run_seconds(r) + end_seconds(r) >= r->budget);
 }
 
 static void print_banner(const Run *r)
@@ -352,13 +378,21 @@ static void print_banner(const Run *r)
     const CnTrainer *tr = r->tr;
     const CnTrainStatus ts = cn_trainer_status(tr);
     uint64_t at = cn_trainer_progress(tr)->iteration;
-    char what[256], n1[32], n2[32], n3[32], n4[32];
+    char what[256], n1[32], n2[32], n3[32], n4[32], n5[32], evaluated[96] = "";
     describe(tr, what, sizeof what);
     progress_line(r->pg, "\033[1m", "charnn: %s %s", at ? "resuming" : "training", what);
+    /* what each evaluation reads: a part of the tail (--eval-chars), or all of it */
+    uint64_t eval_chars = cn_trainer_config(tr)->eval_chars;
+    if (ts.val_chars && eval_chars && eval_chars < ts.val_chars)
+        snprintf(evaluated, sizeof evaluated, "; validation on %s of them, the same each time "
+                 "(--eval-chars %llu)", cli_count(ts.val_evaluated, n5),
+                 (unsigned long long)eval_chars);
+    else if (ts.val_chars)
+        snprintf(evaluated, sizeof evaluated, "; validation on all of them");
     progress_line(r->pg, "", "  data: %s, %s characters (%s train, %s validation), %s iterations "
-                  "per epoch", r->corpus, cli_count(ts.train_chars + ts.val_chars, n1),
+                  "per epoch%s", r->corpus, cli_count(ts.train_chars + ts.val_chars, n1),
                   cli_count(ts.train_chars, n2), cli_count(ts.val_chars, n3),
-                  cli_count(ts.chunks_per_epoch, n4));
+                  cli_count(ts.chunks_per_epoch, n4), evaluated);
     char ends[96] = "", budget[32];
     if (r->target)
         snprintf(ends, sizeof ends, " to %s (%.2f epochs)", cli_count(r->target, n2),
@@ -486,8 +520,25 @@ static int evaluate_and_save(Run *r)
     int improved[1] = {0};
     if (cli_comm.rank == 0) {
         CnError err;
-        double v;
+        double v, t0 = cn_seconds();
         improved[0] = cn_trainer_validate(tr, &v, &err);
+        r->eval_seconds = cn_seconds() - t0;
+        /* validations that take a large share of the run are said once */
+        double between = it > r->start_iter && r->a->eval_every
+                             ? r->train_time / (double)(it - r->start_iter) *
+                                   (double)r->a->eval_every
+                             : 0;
+        if (!r->ending && !r->share_noted && between > 0 && r->eval_seconds >= 2 &&
+            r->eval_seconds > between / 4) {
+            char d1[32], d2[32], n1[32];
+            r->share_noted = 1;
+            progress_end(r->pg);
+            cli_note("a validation (%s characters) takes %s, against %s of training between two "
+                     "(--eval-every %llu); a smaller --eval-chars or a larger --eval-every "
+                     "spends less on it", cli_count(cn_trainer_status(tr).val_evaluated, n1),
+                     cli_duration(r->eval_seconds, d1), cli_duration(between, d2),
+                     (unsigned long long)r->a->eval_every);
+        }
         if (improved[0] < 0) {
             char n1[32];
             cli_error("cannot validate at iteration %s: %s; training goes on, and this "
@@ -506,7 +557,10 @@ static int evaluate_and_save(Run *r)
     else
         snprintf(then, sizeof then, "training goes on and tries again %s",
                  r->a->eval_every ? "at the next evaluation" : "at the end");
-    if (save_checkpoint(r, then) != 0)
+    double t0 = cn_seconds();
+    int saved = save_checkpoint(r, then);
+    r->save_seconds = cn_seconds() - t0;
+    if (saved != 0)
         return last || r->failed_saves >= MAX_FAILED_SAVES ? EXIT_ERROR : EXIT_OK;
     if (improved[0] && r->best && cli_comm.rank == 0)
         keep_best(r);
@@ -562,7 +616,10 @@ static void print_summary(const Run *r)
  * take the same steps with the same learning rate. Returns "over". */
 static int share_clock(Run *r)
 {
-    double v[2] = {run_over(r), r->budget > 0 ? run_seconds(r) / r->budget : -1};
+    /* the schedule runs down over the budget's training time, its end excluded */
+    double v[2] = {run_over(r),
+                   r->budget > 0 ? fmin(1, run_seconds(r) / fmax(r->budget - end_seconds(r), 1e-9))
+                                 : -1};
     comm_broadcast_doubles(v, 2);
     r->budget_fraction = v[1];
     cn_trainer_set_time(r->tr, run_seconds(r), r->budget_fraction);
@@ -636,6 +693,10 @@ static int train_loop(Run *r)
                 stop_early[0] = 1;
             }
             comm_broadcast(stop_early, 1);
+            /* that evaluation took the time the final one would: if the
+               budget has no room left for a step and another, it was the last */
+            if (!ending && share_clock(r))
+                ending = r->ending = 1;
         }
         Status st = status_of(r, loss, eval_due);
         progress_status(r->pg, &st, print_due);
@@ -665,7 +726,8 @@ int cmd_train(int argc, char **argv)
         .momentum = 0.9, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .decay_rate = 0.95,
         .lr_decay = 0.97, .lr_decay_after = 10, .bptt_random = 1, .precision = "auto",
         .print_every = 10, .sample_length = 200, .val_frac = 0.1, .temperature = 0.8,
-        .eval_every = 1000, .sample_every = 1000, .seed = 1, .threads = cn_cpu_count(),
+        .eval_every = 1000, .eval_chars = 250000, .sample_every = 1000, .seed = 1,
+        .threads = cn_cpu_count(),
     };
     const double inf = INFINITY;
     Flag flags[] = {
@@ -716,6 +778,10 @@ int cmd_train(int argc, char **argv)
         {.name = "eval-every", .type = FLAG_U64, .value = &a.eval_every, .arg = "N",
          .help = "validate and checkpoint every N iterations; 0 = only at the end", .lo = 0,
          .hi = 1e15},
+        {.name = "eval-chars", .type = FLAG_U64, .value = &a.eval_chars, .arg = "N",
+         .help = "validate on N characters of the held-out tail, the same every time (streams "
+                 "spread over it); all (or 0) = the whole tail", .lo = 0, .hi = 1e15,
+         .zero = "all"},
         {.name = "val-frac", .type = FLAG_REAL, .value = &a.val_frac, .arg = "F",
          .help = "fraction of the corpus (its tail) held out for validation", .lo = 0, .hi = 1,
          .hi_open = 1},
@@ -728,8 +794,8 @@ int cmd_train(int argc, char **argv)
          .help = "start from a checkpoint's weights with a fresh optimizer (characters the "
                  "corpus adds join its vocabulary)"},
         {.name = "time-budget", .type = FLAG_DURATION, .value = &a.budget, .arg = "TIME",
-         .help = "train for this long (90s, 10m, 2h), then evaluate and save; with no "
-                 "--iters or --epochs it alone ends the run"},
+         .help = "the run takes at most this long (90s, 10m, 2h), final validation and save "
+                 "included; with no --iters or --epochs it alone ends the run"},
         {.name = "lr-schedule", .type = FLAG_STR, .value = &a.schedule, .arg = "KIND",
          .help = "constant; step: x lr-decay per epoch after lr-decay-after epochs; cosine: "
                  "down to lr-min over the run (its iterations, or its time budget)",
