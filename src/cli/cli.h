@@ -53,6 +53,7 @@ extern const char *cli_program; /* argv[0], for messages and suggestions */
 enum { CLI_GO = -1 };
 extern int cli_parse_only; /* tests and fuzzing: commands stop after parsing */
 extern int cli_help_roff;  /* help is printed as a man page section */
+extern int cli_help_markdown; /* help is a Markdown table of the flags (the topics' tables) */
 int cli_parse(const Command *cmd, int argc, char **argv, const char **args, int *nargs);
 void cli_help(const Command *cmd, FILE *out);
 Flag *cli_flag(const Command *cmd, const char *name);

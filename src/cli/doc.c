@@ -5,7 +5,9 @@
  * as man page sections in roff for charnn help --man. The topics are
  * Markdown a reader can also browse on the web, in the subset written
  * there: # headings, paragraphs, "- " lists, tables, code indented by four
- * spaces, and `code`, **bold**, *emphasis* and [links](url) inline.
+ * spaces, and `code`, **bold**, *emphasis* and [links](url) inline; a line
+ * that opens an HTML comment (the marks around a generated table) is not
+ * shown.
  */
 #include "cli.h"
 
@@ -237,7 +239,7 @@ static void render(FILE *out, const char *const *text, int roff)
         lines[n] = (Line){text[n], strlen(text[n])};
     for (int i = 0; i < n;) {
         Line l = lines[i];
-        if (blank(l)) {
+        if (blank(l) || strncmp(l.s, "<!--", 4) == 0) { /* comments: the tables' marks */
             i++;
             continue;
         }

@@ -19,6 +19,7 @@
 const char *cli_program = "charnn";
 int cli_parse_only;
 int cli_help_roff;
+int cli_help_markdown;
 volatile sig_atomic_t cli_signal;
 
 void cli_field_text(const CnField *f, const void *value, char *out, size_t n)
@@ -161,9 +162,21 @@ static void roff(FILE *out, const char *s)
     }
 }
 
+/* A Markdown table cell: | escaped. */
+static void markdown(FILE *out, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '|')
+            fputc('\\', out);
+        fputc(*s, out);
+    }
+}
+
 void cli_help(const Command *cmd, FILE *out)
 {
-    if (cli_help_roff) {
+    if (cli_help_markdown)
+        fputs("| flag | default | meaning |\n|---|---|---|\n", out);
+    else if (cli_help_roff) {
         fputs(".SS \"", out);
         roff(out, cmd->usage);
         fputs("\"\n", out);
@@ -184,6 +197,16 @@ void cli_help(const Command *cmd, FILE *out)
         format_default(f, def, sizeof def);
         /* help that states its own default (e.g. "all processors") keeps it */
         int show_default = f->type != FLAG_SWITCH && def[0] && !strstr(f->help, "(default");
+        if (cli_help_markdown) {
+            fputs("| `", out);
+            markdown(out, left);
+            fputs("` | ", out);
+            markdown(out, show_default || f->type == FLAG_SWITCH ? def : "");
+            fputs(" | ", out);
+            markdown(out, f->help);
+            fputs(" |\n", out);
+            continue;
+        }
         if (cli_help_roff) {
             fputs(".TP\n.B ", out);
             roff(out, left);
@@ -202,7 +225,7 @@ void cli_help(const Command *cmd, FILE *out)
             fprintf(out, " (default %s)", def);
         fputc('\n', out);
     }
-    if (!cli_help_roff)
+    if (!cli_help_roff && !cli_help_markdown)
         fprintf(out, "  %-22s %s\n", "-h, --help", "show this help and exit");
 }
 

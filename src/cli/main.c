@@ -133,9 +133,18 @@ static int run(int argc, char **argv)
         cli_man_tail(stdout);
         return fflush(stdout) == 0 ? EXIT_OK : EXIT_ERROR;
     }
+    if (strcmp(name, "help") == 0 && argc == 4 && strcmp(argv[3], "--markdown") == 0 &&
+        find(argv[2])) {
+        /* a command's flags as the Markdown table its topic holds (tests
+         * check the topics' tables against it) */
+        char help[] = "--help";
+        char *help_argv[] = {help, NULL};
+        cli_help_markdown = 1;
+        return find(argv[2])->run(1, help_argv);
+    }
     if (strcmp(name, "help") == 0) {
         const Entry *e = find(argv[2]);
-        if (!e && cli_topic_exists(argv[2]))
+        if (cli_topic_exists(argv[2])) /* a topic named as a command (train) holds its flags */
             return cli_help_topic(argv[2], stdout) == 0 ? EXIT_OK : EXIT_ERROR;
         if (!e) {
             cli_error("no command or topic '%s'; commands are %s; topics are %s", argv[2],
