@@ -142,7 +142,7 @@ LIB_OBJ := $(LIB_SRC:src/%.c=$(B)/%.o) $(foreach i,$(ISAS),$(ISA_SRC:src/%.c=$(B
 CLI_OBJ := $(CLI_SRC:src/%.c=$(B)/%.o) $(B)/cli/topics.o
 # The manual's topics (charnn help TOPIC, and man charnn): Markdown in
 # src/doc, compiled into the program line by line as C strings.
-TOPICS  := model train precision speed quality files safety mpi library platforms testing
+TOPICS  := model train commands precision speed quality files safety mpi library platforms testing
 # the library again in double precision (portable kernels only), for the
 # gradient checks
 LIB64_OBJ := $(LIB_SRC:src/%.c=$(B)/f64/%.o) $(ISA_SRC:src/%.c=$(B)/f64/generic/%.o)
@@ -318,18 +318,13 @@ test: $(TEST_PROGS) $(TEST_PROGS:$(B)/%=$(PROGS)/%) peer
 	    sh tests/run.sh $(TESTS:$(B)/%=$(PROGS)/%) $(TEST_SH)
 endif
 
-# Throughput of the speed issue's configurations a) to d), 1 and 2 threads,
-# the default model, and sampling (charnn bench). Run it on an otherwise idle
-# machine.
+# Throughput of the speed table's configurations, 1 and 2 threads, beside
+# PyTorch's where python3 has torch, then the table's rows
+# (tests/bench/table.sh), and sampling (charnn bench). Run it on an
+# otherwise idle machine.
 BENCH_THREADS ?= 1 2
 bench: $(CHARNN)
-	@for t in $(BENCH_THREADS); do \
-	  ./$(CHARNN) bench --model lstm --hidden 128 --layers 2 --batch 50 --seq-length 50 --iters 40 --sample 0 --threads $$t; \
-	  ./$(CHARNN) bench --model lstm --hidden 512 --layers 2 --batch 32 --seq-length 64 --iters 6 --sample 0 --threads $$t; \
-	  ./$(CHARNN) bench --model gru --hidden 512 --layers 1 --batch 32 --seq-length 64 --iters 15 --sample 0 --threads $$t; \
-	  ./$(CHARNN) bench --model rnn --hidden 100 --layers 1 --batch 1 --seq-length 25 --iters 20000 --warmup 200 --sample 0 --threads $$t; \
-	  ./$(CHARNN) bench --iters 10 --sample 0 --threads $$t; \
-	done
+	@CHARNN=./$(CHARNN) BENCH_THREADS='$(BENCH_THREADS)' sh tests/bench/table.sh
 	@./$(CHARNN) bench --model lstm --hidden 128 --layers 2 --iters 0
 	@./$(CHARNN) bench --iters 0
 

@@ -264,15 +264,15 @@ static void test_size_before_reading(void)
     cn_model_release(&m);
 }
 
-/* README's table of the format names cn_fields in order: the code's table
- * and the document's agree. */
-static void test_readme_table(void)
+/* The files topic's table of the format (src/doc/files.md) names cn_fields
+ * in order: the code's table and the document's agree. */
+static void test_format_table(void)
 {
-    FILE *f = fopen("README.md", "r");
+    FILE *f = fopen("src/doc/files.md", "r");
     char line[2048], names[64][32];
     int n = 0, in = 0;
     while (f && fgets(line, sizeof line, f)) {
-        if (strncmp(line, "### Checkpoint format", 21) == 0)
+        if (strncmp(line, "## Checkpoint format", 20) == 0)
             in = 1;
         else if (in && strncmp(line, "#", 1) == 0)
             break;
@@ -294,8 +294,8 @@ static void test_readme_table(void)
     int k = 0, same = n > 0;
     for (const CnField *fl = cn_fields; fl->name; fl++, k++)
         same = same && k < n && strcmp(fl->name, names[k]) == 0;
-    CHECK(same && k == n, "README's checkpoint format names the %d fields of cn_fields in order "
-                          "(found %d)", k, n);
+    CHECK(same && k == n, "src/doc/files.md's checkpoint format names the %d fields of "
+                          "cn_fields in order (found %d)", k, n);
 }
 
 static void test_damage(void)
@@ -395,7 +395,7 @@ int main(void)
     test_old_version(3);
     test_size_before_reading();
     test_damage();
-    test_readme_table();
+    test_format_table();
     if (check_remove_dir(dir) != 0)
         return 1;
     return check_status();

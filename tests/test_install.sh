@@ -2,10 +2,10 @@
 # make install into a temporary DESTDIR: the binary, header, static and
 # shared libraries (versioned soname and links), man page and pkg-config
 # file; the shared library exports exactly the functions charnn.h declares;
-# README's C example built against the installed copy twice, with the
-# shared library through pkg-config and with the static library, and both
-# run on a checkpoint; README's Python (ctypes) snippet run against the
-# installed shared library; make uninstall removes everything. Under
+# the library topic's C example built against the installed copy twice,
+# with the shared library through pkg-config and with the static library,
+# and both run on a checkpoint; its Python (ctypes) snippet run against
+# the installed shared library; make uninstall removes everything. Under
 # make test CROSS_COMPILE=... the same for that build: the example built
 # with its compiler, the programs run under EMU (qemu-aarch64) with the
 # target's libraries, and the Python snippet skipped.
@@ -85,18 +85,18 @@ target "$dir/root/usr/local/bin/charnn" train "$dir/c.txt" --hidden 8 --layers 1
     --iters 3 --checkpoint "$dir/c.ckpt" > /dev/null 2>&1
 check $? "the installed charnn trains"
 
-# the C example from README.md, between its #include and the end of main
-awk '/^    #include <charnn.h>$/ { on = 1 } on { print substr($0, 5) } on && /^    }$/ { exit }' README.md > "$dir/example.c"
+# the C example from the library topic (src/doc/library.md), between its #include and the end of main
+awk '/^    #include <charnn.h>$/ { on = 1 } on { print substr($0, 5) } on && /^    }$/ { exit }' src/doc/library.md > "$dir/example.c"
 export PKG_CONFIG_PATH="$lib/pkgconfig" PKG_CONFIG_SYSROOT_DIR="$dir/root"
 if [ -z "$macos" ]; then
     $cc -o "$dir/shared" "$dir/example.c" $(pkg-config --cflags --libs charnn) 2> "$dir/cc" &&
         grep -q 'cn_sampler_draw' "$dir/example.c" && readelf -d "$dir/shared" | grep -q "NEEDED.*\[$soname\]"
-    check $? "README's example builds against the shared library with pkg-config" "$dir/cc"
+    check $? "the library topic's C example builds against the shared library with pkg-config" "$dir/cc"
     out=$(LD_LIBRARY_PATH="$lib" target "$dir/shared" "$dir/c.ckpt")
     [ $? -eq 0 ] && [ "${#out}" -eq 200 ]
     check $? "linked to the shared library, it samples 200 characters from the checkpoint"
 else
-    not_elf "README's example builds against the shared library with pkg-config"
+    not_elf "the library topic's C example builds against the shared library with pkg-config"
     not_elf "linked to the shared library, it samples 200 characters from the checkpoint"
 fi
 # the libraries the program loads: readelf's NEEDED, otool -L on macOS
@@ -105,27 +105,27 @@ if [ -n "$pkgconfig" ]; then
     $cc -o "$dir/static" "$dir/example.c" $(pkg-config --cflags charnn) "$lib/libcharnn.a" \
         $(pkg-config --static --libs-only-l charnn | sed 's/-lcharnn//') 2> "$dir/cc" &&
         ! loads "$dir/static" | grep -q "libcharnn"
-    check $? "README's example builds against the static library" "$dir/cc"
+    check $? "the library topic's C example builds against the static library" "$dir/cc"
 else
     # (macOS without pkg-config: charnn.pc's Cflags and Libs.private given by hand)
     $cc -o "$dir/static" "$dir/example.c" -I"$dir/root/usr/local/include" "$lib/libcharnn.a" \
         -lm -pthread 2> "$dir/cc" && ! loads "$dir/static" | grep -q "libcharnn"
-    check $? "README's example builds against the static library (no pkg-config here: its flags by hand)" "$dir/cc"
+    check $? "the library topic's C example builds against the static library (no pkg-config here: its flags by hand)" "$dir/cc"
 fi
 out=$(target "$dir/static" "$dir/c.ckpt")
 [ $? -eq 0 ] && [ "${#out}" -eq 200 ]
 check $? "linked statically, it samples 200 characters from the checkpoint"
 
-# the Python snippet from README.md, from its import to its last line
+# the Python snippet from src/doc/library.md, from its import to its last line
 if [ -n "$macos" ]; then
-    not_elf "README's Python snippet samples 200 characters through ctypes"
+    not_elf "the library topic's Python snippet samples 200 characters through ctypes"
 elif [ -n "${EMU:-}" ]; then
-    echo "ok - README's Python snippet samples 200 characters through ctypes # skipped: the host's python3 cannot load the target's library"
+    echo "ok - the library topic's Python snippet samples 200 characters through ctypes # skipped: the host's python3 cannot load the target's library"
 elif command -v python3 >/dev/null 2>&1; then
-    awk '/^    import ctypes, sys$/ { on = 1 } on && /^[^ ]/ { exit } on { print substr($0, 5) }' README.md > "$dir/sample.py"
+    awk '/^    import ctypes, sys$/ { on = 1 } on && /^[^ ]/ { exit } on { print substr($0, 5) }' src/doc/library.md > "$dir/sample.py"
     out=$(python3 "$dir/sample.py" "$lib/libcharnn.so" "$dir/c.ckpt" 2> "$dir/py")
     [ $? -eq 0 ] && [ "${#out}" -eq 200 ] && [ -s "$dir/sample.py" ]
-    check $? "README's Python snippet samples 200 characters through ctypes" "$dir/py"
+    check $? "the library topic's Python snippet samples 200 characters through ctypes" "$dir/py"
 else
     echo "not ok - python3 is not installed (.ci/run installs it)"
 fi

@@ -5,7 +5,7 @@
 # weights (every pre-activation, gate, c_t, h_t, y_t, p_t, the loss) and
 # the backward pass from the printed intermediates (dL/dy_t, both parts of
 # dL/dh_t, dL/dc_t, every delta, every weight gradient as its sum over the
-# steps), each within 1e-9 of the largest value of its quantity; README's
+# steps), each within 1e-9 of the largest value of its quantity; the commands topic's
 # numpy snippet, where numpy is installed. The text format shows the
 # labels; bad input gets exit 2 (1 for a failed write) and one "charnn: "
 # line on stderr. Run from the repository root.
@@ -268,20 +268,20 @@ assert (t["model"], t["layers"], t["hidden"], t["steps"]) == ("gru", 2, 8, 13), 
     check $? "trace --from a trained checkpoint (gru, 2 layers x 8): the JSON recomputes ($(cat "$T/py"))" "$T/err"
 fi
 
-# README's numpy snippet, where some python3 has numpy
+# the commands topic's numpy snippet (src/doc/commands.md), where some python3 has numpy
 numpy=
 for py in python3 /usr/bin/python3; do
     "$py" -c 'import numpy' 2>/dev/null && { numpy=$py; break; }
 done
 if [ -z "$numpy" ]; then
-    echo "ok - README's numpy snippet runs # skipped: no numpy"
+    echo "ok - the commands topic's numpy snippet runs # skipped: no numpy"
 else
     awk '/^Checking it with numpy/ { on = 1 } on && /^    import json, numpy/ { code = 1 }
-         code && !/^    / { exit } code { print substr($0, 5) }' README.md > "$T/snippet.py"
+         code && !/^    / { exit } code { print substr($0, 5) }' src/doc/commands.md > "$T/snippet.py"
     "$CHARNN" trace --format json > "$T/trace.json" &&
         (cd "$T" && "$numpy" snippet.py) > "$T/py" 2>"$T/err" &&
         awk 'NF == 2 && $1 < 1e-12 && $2 < 1e-12 { ok = 1 } END { exit !ok }' "$T/py"
-    check $? "README's numpy snippet recomputes the loss and dW_hi ($(cat "$T/py"))" "$T/err"
+    check $? "the commands topic's numpy snippet recomputes the loss and dW_hi ($(cat "$T/py"))" "$T/err"
 fi
 
 # the text format
@@ -294,7 +294,7 @@ for label in '^charnn trace: lstm, 1 layer x 3 hidden, vocabulary 4, text "hello
     ' dL/dh_1 from t=2  *= \[' ' dL/dc_2 via h_2  *= \[' ' δf_3  *= \[' '^loss L = '; do
     grep -Eq -e "$label" "$T/out" || problem "no line matches /$label/"
 done
-report "trace prints every quantity, labelled in the README's notation"
+report "trace prints every quantity, labelled in the model topic's notation"
 run "$CHARNN" trace --model gru --layers 2 --hidden 2 --text "hi!"
 begin
 [ "$rc" -eq 0 ] || problem "exit $rc"

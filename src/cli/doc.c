@@ -210,8 +210,9 @@ static void table(FILE *out, const Line *rows, int nrows, int roff)
         int n = cells_of(rows[r], cell);
         fputs(roff ? "" : "  ", out);
         for (int c = 0; c < n; c++) {
-            if (r == 1) {
-                for (size_t k = 0; k < w[c]; k++)
+            if (r == 1) { /* the last column's rule no longer than its heading needs */
+                size_t rule = c + 1 < n || w[c] < 10 ? w[c] : 10;
+                for (size_t k = 0; k < rule; k++)
                     fputs(roff ? "\\-" : "-", out);
             } else {
                 inline_text(out, cell[c].s, cell[c].n, roff);

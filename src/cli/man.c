@@ -54,7 +54,9 @@ static const char tail[] =
     "charnn train data/input.txt \\-\\-resume input.ckpt \\-\\-iters 20000\n"
     ".fi\n"
     ".SH SEE ALSO\n"
-    "The README of the charnn sources: the equations, the checkpoint format, the library.\n";
+    "\\fBcharnn help\\fR lists the topics above and \\fBcharnn help\\fR \\fItopic\\fR shows one; "
+    "their text is \\fBsrc/doc/\\fR\\fItopic\\fR\\fB.md\\fR in the charnn sources, whose "
+    "\\fBREADME.md\\fR is the introduction.\n";
 
 void cli_man_head(FILE *out)
 {
