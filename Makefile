@@ -36,7 +36,7 @@
 
 CC       ?= cc
 # CROSS_COMPILE=prefix- (aarch64-linux-gnu-, x86_64-w64-mingw32-): a build
-# for another system (README, "Other systems"). The compiler and archiver
+# for another system (charnn help platforms). The compiler and archiver
 # are prefix-gcc and prefix-ar (unless CC or AR is given), the build goes
 # to build/<target>/, and make test runs its programs under EMU (qemu-<cpu>)
 # or, for Windows, wine.
@@ -73,7 +73,7 @@ CPPFLAGS += -D__USE_MINGW_ANSI_STDIO=1 -D_FILE_OFFSET_BITS=64
 LDLIBS   := -lm
 LDFLAGS  += -static
 endif
-# The layers (README, "Layout"): the command line sees the public header
+# The layers (charnn help testing, "Layout"): the command line sees the public header
 # alone, so reaching inside the library does not compile; the library sees
 # its own headers; tests see everything.
 LIB_INC  := -Iinclude -Isrc/core -Isrc/kernels -Isrc/os

@@ -327,8 +327,11 @@ for f in $NUMERIC_FLAGS; do
 done
 report "train --help lists every flag, numeric ones with their defaults"
 begin
-cmp -s "$T/out" "$T/help-train.out" || problem "help train and train --help differ"
-report "help train prints the same as train --help"
+for f in $(sed -n 's/^ *\(--[a-z0-9-]*\).*/\1/p' "$T/out" | grep -v '^--help$'); do
+    grep -Eq -e "^ +$f( |$)" "$T/help-train.out" || problem "$f is not in charnn help train"
+done
+grep -q '^Training: charnn train and its flags$' "$T/help-train.out" || problem "not the train topic"
+report "help train shows the train topic, with every flag train --help lists"
 for c in sample eval info export; do
     expect_ok "$c --help exits 0" $CHARNN $c --help
 done

@@ -6,7 +6,7 @@
  * exported and read back with the strict JSON parser below. Checked: the
  * output is one valid JSON value with nothing after it; the header fields;
  * the vocabulary unescapes to the model's characters in order; the tensor
- * names are exactly those of the README; every shape is [outputs, inputs];
+ * names are exactly those of src/doc/files.md; every shape is [outputs, inputs];
  * every value equals the internal (input-major) parameter it maps to, bit
  * for bit after float rounding; and nparams values are exported in all.
  * The parser itself is checked first on valid and invalid documents.

@@ -92,8 +92,8 @@ static int same_char(const CnModel *grown, int j, const CnModel *m, int k)
     return ok;
 }
 
-/* Character j's input row and output column lie within README's bounds for
- * init ("The model": uniform 1/sqrt(H); orthogonal: Glorot, sqrt(6 / (fan_in
+/* Character j's input row and output column lie within the bounds for
+ * init of charnn help model ( uniform 1/sqrt(H); orthogonal: Glorot, sqrt(6 / (fan_in
  * + fan_out)), V and H for both), not all zero; its output bias is 0. */
 static int in_init_range(const CnModel *m, int j, CnInit init)
 {

@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# A time budget alone chooses the width and the dropout (README, "Training
-# for quality"): the header says what was chosen and from what speeds, the
+# A time budget alone chooses the width and the dropout (charnn help train,
+# "Time budget"): the header says what was chosen and from what speeds, the
 # checkpoint records it, any explicit flag overrides its part, and the
 # timing counts in the budget. Without a budget the fixed defaults hold.
 # Run from the repository root.

@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# --precision (README, "Precision"): bf16 training runs and is refused
+# --precision (charnn help precision): bf16 training runs and is refused
 # nothing; it is recorded in the checkpoint, kept by a resume, the same bits
 # on 1 and 2 threads, close to fp32 and not equal to it; auto is fp32 (bf16
 # has been measured faster on no CPU yet), and the header and --version say

@@ -10,7 +10,7 @@
 
 #include "os.h"
 
-/* Exit codes (README.md, "Exit codes"). */
+/* Exit codes (charnn help safety, "Exit codes"). */
 enum {
     EXIT_OK = 0,
     EXIT_ERROR = 1,     /* bad input file, checkpoint, I/O, memory */
@@ -86,7 +86,7 @@ const char *cli_duration(double seconds, char buf[32]);
  * processors, with a note when a request is reduced. */
 int cli_threads(int requested, const CnShape *shape, int streams);
 
-/* --precision: fp32, bf16, or auto (cn_precision_auto: README, "Precision").
+/* --precision: fp32, bf16, or auto (cn_precision_auto: charnn help precision).
  * cli_precision gives the precision `given` means for this shape and batch
  * (auto: rank 0's choice, with several MPI ranks: call it on every rank) and
  * in *why, for auto, the reason for the choice (else NULL);

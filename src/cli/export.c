@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * charnn export: a checkpoint's model as JSON (README.md, "Exported tensors").
+ * charnn export: a checkpoint's model as JSON (charnn help files, "Exported tensors").
  */
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
@@ -8,8 +8,8 @@
 int cmd_export(int argc, char **argv)
 {
     Command cmd = {.name = "export", .usage = "export CKPT > model.json",
-                   .summary = "Write the model as JSON (tensor names and layouts in README.md, "
-                              "\"Exported tensors\").",
+                   .summary = "Write the model as JSON (tensor names and layouts: charnn help "
+                              "files).",
                    .min_args = 1, .max_args = 1};
     const char *args[1];
     int rc;

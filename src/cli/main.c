@@ -145,7 +145,12 @@ static int run(int argc, char **argv)
     if (strcmp(name, "help") == 0) {
         const Entry *e = find(argv[2]);
         if (cli_topic_exists(argv[2])) /* a topic named as a command (train) holds its flags */
-            return cli_help_topic(argv[2], stdout) == 0 ? EXIT_OK : EXIT_ERROR;
+        {
+            if (cli_help_topic(argv[2], stdout) == 0)
+                return EXIT_OK;
+            cli_error("cannot write to standard output: %s", strerror(errno ? errno : EIO));
+            return EXIT_ERROR;
+        }
         if (!e) {
             cli_error("no command or topic '%s'; commands are %s; topics are %s", argv[2],
                       names(), cli_topic_names());

@@ -148,7 +148,7 @@ void progress_finish(Progress *p)
 }
 
 /* ------------------------------------------------------------------------- */
-/* The CSV log (README.md, "The training log"): plain CSV, the header first,
+/* The CSV log (charnn help files, "The training log"): plain CSV, the header first,
  * one row per print interval and per evaluation, every row with the same
  * columns. run is the run's identity, the same across its resumes; the
  * description (which run, which flags) is on the first row each invocation

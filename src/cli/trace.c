@@ -58,7 +58,7 @@ int cmd_trace(int argc, char **argv)
     };
     Command cmd = {.name = "trace", .usage = "trace [options]",
                    .summary = "One forward and one backward pass over a short text, every "
-                              "quantity printed in the notation of README's equations: gates, "
+                              "quantity printed in the notation of charnn help model: gates, "
                               "states, outputs, the loss, dL/dy, dL/dh (from the output and "
                               "from step t+1), dL/dc, each gate's delta and every weight's "
                               "gradient. A random model (lstm, 1 layer x 3 hidden, seed 1) "

@@ -765,7 +765,7 @@ int cmd_train(int argc, char **argv)
 {
     TrainArgs a = {
         /* the model, data layout, optimizer and schedule of the 7-epoch run that
-           reached the lowest validation loss (README: Training for quality); a
+           reached the lowest validation loss (charnn help quality); a
            time budget alone chooses the width and dropout (cn_plan_budget) */
         .model = "gru", .hidden = 512, .layers = 2, .dropout = 0.3, .init = "orthogonal",
         .seq_length = 64, .batch = 32, .optim = "adam", .lr = 3e-3, .schedule = "cosine",

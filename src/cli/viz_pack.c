@@ -9,7 +9,7 @@
  * unpack) reverses the three steps. A 2 x 512 GRU's 5,000 characters are
  * 15 million values: a byte each would not fit in a page that opens
  * quickly, but each unit's values are far from uniform, so a few bits
- * each carry them (README, "charnn viz").
+ * each carry them (charnn help commands, "charnn viz").
  *
  * A block's bytes: per unit, its frequency table (the first symbol s0, the
  * number of symbols m - 1, then m frequencies as varints: 7 bits a byte,

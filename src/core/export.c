@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * JSON export of a model, with the tensor names of README.md ("Exported
+ * JSON export of a model, with the tensor names of charnn help files ("Exported
  * tensors"): per layer l, "l<l>.W_x<g>" [H, In], "l<l>.W_h<g>" [H, H] and
  * "l<l>.b_<g>" [H] for each gate g (rnn h; lstm i f o g; gru r u n), the
  * peephole vectors "l<l>.p_i", "p_f", "p_o" [H], then "W_hy" [V, H] and

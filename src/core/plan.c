@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Settings for a time budget (README, "Training for quality"). How wide a
+ * Settings for a time budget (charnn help quality). How wide a
  * model and how much dropout pay depends on how many epochs the budget
  * affords: a wide model learns more per character but sees fewer of them,
  * and dropout helps a model that overfits, which only one that sees the

@@ -3,7 +3,7 @@
  * charnn trace (charnn.h, cn_trace): one forward and one backward pass over
  * a short text with every quantity of SPEC's equations kept and printed, to
  * check a derivation by hand or with numpy. A plain scalar implementation
- * in double, meant to be read beside README's "The model": loops over the
+ * in double, meant to be read beside charnn help model: loops over the
  * exported [outputs, inputs] matrices one unit at a time, no kernels, no
  * batch, no dropout. tests/test_trace.c checks its gradients against the
  * library's own backward pass.

@@ -6,7 +6,7 @@
  * row t of every per-step array is step t: each has T+2 rows, rows 0 and
  * T+1 zero, so that h_0 = c_0 = 0 and the recursions read the step after
  * the last as nothing. Matrices are the exported ones, [outputs, inputs]
- * row-major (README, "Exported tensors"); gate block g of a (G, H, ...)
+ * row-major (charnn help files, "Exported tensors"); gate block g of a (G, H, ...)
  * array or of a row of G*H values is named cn_gate_name(cell, g).
  */
 #ifndef CHARNN_TRACE_H

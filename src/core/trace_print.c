@@ -2,7 +2,7 @@
 /*
  * cn_trace (charnn.h): a trace (src/core/trace.c) printed as readable text,
  * each section headed by its equations in SPEC's notation, or as one JSON
- * object with every number at full precision (schema in README, "charnn
+ * object with every number at full precision (schema in charnn help commands, "charnn
  * trace").
  */
 #include "trace.h"
@@ -309,7 +309,7 @@ static void write_text(FILE *out, const CnTrace *tr, const CnModel *m, const CnT
             s->vocab);
     put_text(out, text);
     fprintf(out, ", T = %d steps\n"
-                 "The notation of README's \"The model\": step t = 1..T reads character t "
+                 "The notation of charnn help model: step t = 1..T reads character t "
                  "(x_t, one-hot)\nand predicts character t+1 (its target), from h_0 = 0%s, "
                  "without dropout;\nL = (1/T) Σ_t -ln p_t[target_t]. Vectors print as rows, "
                  "matrices as [outputs, inputs]\n(charnn export's layout).\n\nweights\n",

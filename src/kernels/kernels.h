@@ -77,7 +77,7 @@ int cn_pool_size(const CnPool *pool);            /* 1 for NULL */
 void cn_pool_run(CnPool *pool, CnTask task, void *ctx); /* NULL: runs task(ctx, 0, 1) */
 void cn_pool_barrier(CnPool *pool);              /* inside a task: wait for all threads */
 
-/* How a product multiplies (README, "Precision"): in fp32; or with both
+/* How a product multiplies (charnn help precision): in fp32; or with both
  * operands rounded to bfloat16 and the sums in fp32, added the way AVX512_BF16's
  * VDPBF16PS adds them (for each pair of k, 2i and 2i+1: the odd product
  * first, then the even one, each addition rounded to nearest even). Three

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: MIT
-"""The PyTorch side of charnn's comparisons (README, "Speed" and "Training
-for quality"): the same task as charnn train, done with PyTorch's fused
+"""The PyTorch side of charnn's comparisons (charnn help speed and charnn
+help quality): the same task as charnn train, done with PyTorch's fused
 layers, so that the two are timed and scored alike.
 
   data      the corpus's last 10% is held out; the rest is cut into B
@@ -17,7 +17,7 @@ layers, so that the two are timed and scored alike.
   val loss  mean nats per character over the held-out tail, run as B streams
 
 Needs Debian's python3-torch (and python3-numpy, libopenblas0-pthread).
-Example (README's configuration b):
+Example (the speed table's configuration b):
   /usr/bin/python3 tests/bench/torch_charrnn.py --data data/input.txt --model lstm \\
       --hidden 512 --layers 2 --batch 32 --seq 64 --iters 35 --warmup 3 --threads 2 \\
       --no-final-eval
