@@ -28,6 +28,8 @@ the default model, GRU 2 x 512, B 32, T 64|--iters 10|--model gru --hidden 512 -
 rows=$(mktemp) || exit 1
 trap 'rm -f "$rows"' EXIT
 chars() { sed -n 's/.* \([0-9][0-9,]*\) chars\/s.*/\1/p' | head -1; }
+# shellcheck disable=SC2086
+THREADS=$(printf '%s\n' $THREADS) # one a line: the loops split at newlines
 IFS='
 '
 for t in $THREADS; do
