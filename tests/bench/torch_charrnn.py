@@ -41,6 +41,9 @@ def options():
     p.add_argument("--iters", type=int, default=100, help="iterations; 0: until the budget")
     p.add_argument("--warmup", type=int, default=5, help="iterations not timed")
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--blas-threads", type=int, default=0,
+                   help="OpenBLAS's own threads; 0: as --threads (two pools of 2 threads on "
+                        "2 cores can slow each other down)")
     p.add_argument("--time-budget-s", type=float, default=0, help="seconds of training; 0: none")
     p.add_argument("--eval-every", type=float, default=0,
                    help="validate every this many seconds of training; 0: at the end only")
@@ -53,6 +56,8 @@ args = options()
 # the thread counts are read when torch and OpenBLAS load
 for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[name] = str(args.threads)
+if args.blas_threads > 0:
+    os.environ["OPENBLAS_NUM_THREADS"] = str(args.blas_threads)
 import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
 
