@@ -1,8 +1,8 @@
 #!/bin/sh
 # make bench: charnn bench on the speed table's configurations, on 1 and 2
 # threads (BENCH_THREADS), each beside PyTorch's time for the same task
-# (tests/bench/torch_charrnn.py, the faster of OpenBLAS on as many threads
-# and on one) when a python3 here has torch (Debian's python3-torch and
+# (tests/bench/torch_charrnn.py, the fastest split of the threads between
+# OpenMP and OpenBLAS) when a python3 here has torch (Debian's python3-torch and
 # libopenblas0-pthread); then the rows of the speed table (src/doc/speed.md), with
 # this machine's CPU and today's date. Run it on an otherwise idle machine.
 CHARNN=${CHARNN:-./charnn}
@@ -43,13 +43,15 @@ for t in $THREADS; do
         printf '%s\n' "$out"
         mine=$(printf '%s\n' "$out" | grep '^training:' | chars)
         ref=
-        # PyTorch on t threads: OpenMP's t threads, and OpenBLAS's t or 1 (two
-        # pools of t threads on t cores can slow each other down): the faster
-        for b in $(seq "$t" -1 1 | sed -n '1p;$p' | uniq | tr '\n' ' '); do
+        # PyTorch on t threads: OpenMP's and OpenBLAS's threads t and t, t and
+        # 1, or 1 and t (two pools of t threads on t cores can slow each
+        # other down): the fastest
+        for split in $( (echo "$t/$t"; echo "$t/1"; echo "1/$t") | uniq | tr '\n' ' '); do
             [ -n "$PY" ] || break
             # shellcheck disable=SC2086
             tout=$("$PY" "$HERE/torch_charrnn.py" --data "${DATA:-data/input.txt}" $theirs \
-                   --threads "$t" --blas-threads "$b" --no-final-eval) && printf '%s\n' "$tout"
+                   --threads "${split%/*}" --blas-threads "${split#*/}" --no-final-eval) &&
+                printf '%s\n' "$tout"
             r=$(printf '%s\n' "$tout" | grep '^trained' | chars)
             if [ -n "$r" ] && [ "$(echo "$r" | tr -d ,)" -gt "$(echo "${ref:-0}" | tr -d ,)" ]; then
                 ref=$r
