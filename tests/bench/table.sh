@@ -66,6 +66,6 @@ for t in $THREADS; do
 done
 echo
 echo "speed table rows (src/doc/speed.md; PyTorch ${torch_version:-not installed}, chars/s):"
-echo "| CPU | date | configuration | threads | PyTorch | charnn | charnn / PyTorch |"
+echo "| CPU | date | configuration | threads | PyTorch ${torch_version%%a*} | charnn | charnn / PyTorch |"
 echo "|---|---|---|---|---|---|---|"
 cat "$rows"
