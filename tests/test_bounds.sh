@@ -201,5 +201,8 @@ rc=$?
 ms=$(($(now_ms) - start))
 begin
 [ $rc -eq 0 ] || problem "exit $rc"
-[ $ms -lt $(((budget * 1000 + 1000) * SLOW)) ] || problem "it took $ms ms"
-report "--time-budget ${budget}s with periodic validations ends within ${budget} s, final validation and save included ($ms ms, bound $((budget + 1)) s)"
+# the end is estimated from the last validation's time, which varies with
+# the machine's load: 10% of the budget is allowed for that, 1 s for the start
+bound=$((budget * 1100 + 1000))
+[ $ms -lt $((bound * SLOW)) ] || problem "it took $ms ms"
+report "--time-budget ${budget}s with periodic validations ends within ${budget} s, final validation and save included ($ms ms, bound $bound ms)"
