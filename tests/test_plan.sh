@@ -65,3 +65,9 @@ $CHARNN train "$T/c.txt" $SMALL --time-budget 2s --epochs 0.05 --checkpoint "$T/
 [ $? -eq 0 ] && ! grep -q 'plan:' "$T/e.out" && [ "$(field e hidden)" = 512 ] &&
     [ "$(field e dropout)" = 0.3 ]
 check $? "--epochs with the budget: the fixed defaults (512 units, dropout 0.3), no plan" "$T/e.out"
+
+$CHARNN train "$T/c.txt" --resume "$T/f.ckpt" --time-budget 2s --checkpoint "$T/f.ckpt" \
+    >"$T/r.out" 2>&1
+[ $? -eq 0 ] && ! grep -q 'plan:' "$T/r.out" && [ "$(field f hidden)" = 24 ] &&
+    [ "$(field f dropout)" = 0.15 ]
+check $? "a resume with a new --time-budget keeps its width and dropout, no plan" "$T/r.out"
