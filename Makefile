@@ -319,7 +319,8 @@ bench: $(CHARNN)
 
 # make MPI=1 test-mpi: 2 ranks against 1 (tests/mpi.sh); needs
 # Debian's openmpi-bin and libopenmpi-dev
-test-mpi: $(CHARNN) $(B)/charnn-faults charnn
+test-mpi: $(CHARNN) $(B)/charnn-faults
+	@$(MAKE) --no-print-directory MPI= charnn
 	@CHARNN=./$(CHARNN) CHARNN_FAULTS=$(B)/charnn-faults CHARNN_SOLO=./charnn sh tests/run.sh tests/mpi.sh
 
 KILLS ?= 60
