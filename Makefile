@@ -74,13 +74,15 @@ LDLIBS   := -lm
 LDFLAGS  += -static
 endif
 # The layers (README, "Layout"): the command line sees the public header
-# alone, so reaching inside the library does not compile; the library sees
-# its own headers; tests see everything.
+# and the platform layer (src/os, of which it links a copy of its own,
+# src/cli/os.c, under names of its own), so reaching inside the library does
+# not compile and the command line links against either library build; the
+# library sees its own headers; tests see everything.
 LIB_INC  := -Iinclude -Isrc/core -Isrc/kernels -Isrc/os
 # The library's objects serve the static and the shared library alike:
 # position-independent, and exporting only what charnn.h marks CN_API.
 LIB_CFLAGS := -fPIC -fvisibility=hidden -DCHARNN_BUILD
-CLI_INC  := -Iinclude -Isrc/os
+CLI_INC  := -Iinclude -Isrc/os -DCN_OS_FOR_CLI
 TEST_INC := $(LIB_INC) -Isrc/cli
 
 # SANITIZE=1: everything in build/san, with ASan and UBSan, any report fatal.
