@@ -181,6 +181,13 @@ SONAME_FLAG := $(if $(findstring darwin,$(TARGET)),-Wl$(comma)-install_name$(com
 $(B)/libcharnn.so: $(LIB_OBJ)
 	$(CC) $(filter-out -static,$(LDFLAGS)) -shared $(SONAME_FLAG) -o $@ $^ $(LDLIBS)
 
+# The command line linked against the shared library (tests/test_shared.sh):
+# it needs nothing of the library but the public interface.
+$(B)/charnn-shared: $(CLI_OBJ) $(B)/libcharnn.so
+	ln -sf libcharnn.so $(B)/$(SONAME)
+	$(CC) $(filter-out -static,$(LDFLAGS)) -o $@ $(CLI_OBJ) -L$(B) -Wl,-rpath,'$$ORIGIN' \
+	    -l:libcharnn.so $(LDLIBS)
+
 $(B)/libcharnn64.a: $(LIB64_OBJ)
 	$(AR) rcs $@ $^
 
@@ -272,7 +279,9 @@ else
 # The programs the tests run: natively themselves; under CROSS_COMPILE
 # $(B)/emu/X, a script that execs $(EMU) on $(B)/X (exec keeps the pid,
 # which the tests' signals and locks rely on).
-TEST_PROGS := $(CHARNN) $(B)/charnn-faults $(B)/xmlcheck $(B)/activations $(TESTS) $(REPLAY)
+SHARED_CLI := $(if $(filter 1,$(SANITIZED) $(MPI))$(DARWIN)$(CROSS_COMPILE),,$(B)/charnn-shared)
+TEST_PROGS := $(CHARNN) $(B)/charnn-faults $(B)/xmlcheck $(B)/activations $(TESTS) $(REPLAY) \
+              $(SHARED_CLI)
 ifneq ($(CROSS_COMPILE),)
 PROGS := $(B)/emu
 $(PROGS)/%: $(B)/%
