@@ -58,6 +58,7 @@ comma    := ,
 WINDOWS  := $(findstring mingw,$(TARGET))
 EXE      := $(if $(WINDOWS),.exe)
 BASE     := -std=c11 -ffp-contract=off -fno-math-errno -pthread -Wall -Wextra -Wpedantic \
+            -Werror=implicit-function-declaration \
             -Wshadow -Wstrict-prototypes
 CPPFLAGS += -MMD -MP
 LDLIBS   += -lm -pthread
@@ -365,7 +366,7 @@ BINDIR  := $(PREFIX)/bin
 INCDIR  := $(PREFIX)/include
 LIBDIR  := $(PREFIX)/lib
 MANDIR  := $(PREFIX)/share/man
-INSTALLED := $(BINDIR)/charnn $(INCDIR)/charnn.h $(LIBDIR)/libcharnn.a \
+INSTALLED := $(BINDIR)/charnn $(INCDIR)/charnn.h $(INCDIR)/charnn_tools.h $(LIBDIR)/libcharnn.a \
              $(LIBDIR)/libcharnn.so.$(VERSION) $(LIBDIR)/$(SONAME) $(LIBDIR)/libcharnn.so \
              $(LIBDIR)/pkgconfig/charnn.pc $(MANDIR)/man1/charnn.1
 
@@ -374,7 +375,7 @@ install: $(CHARNN) $(B)/libcharnn.a $(B)/libcharnn.so
 	install -d "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(INCDIR)" "$(DESTDIR)$(LIBDIR)/pkgconfig" \
 	    "$(DESTDIR)$(MANDIR)/man1"
 	install -m 755 $(CHARNN) "$(DESTDIR)$(BINDIR)/charnn"
-	install -m 644 include/charnn.h "$(DESTDIR)$(INCDIR)/charnn.h"
+	install -m 644 include/charnn.h include/charnn_tools.h "$(DESTDIR)$(INCDIR)"
 	install -m 644 $(B)/libcharnn.a "$(DESTDIR)$(LIBDIR)/libcharnn.a"
 	install -m 755 $(B)/libcharnn.so "$(DESTDIR)$(LIBDIR)/libcharnn.so.$(VERSION)"
 	ln -sf libcharnn.so.$(VERSION) "$(DESTDIR)$(LIBDIR)/$(SONAME)"

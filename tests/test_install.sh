@@ -50,7 +50,7 @@ soname=libcharnn.so.$(echo "$version" | cut -d. -f1-2)
 missing=
 shared=lib/libcharnn.so.$version
 [ -n "$macos" ] && shared=
-for f in bin/charnn include/charnn.h lib/libcharnn.a $shared \
+for f in bin/charnn include/charnn.h include/charnn_tools.h lib/libcharnn.a $shared \
     lib/pkgconfig/charnn.pc share/man/man1/charnn.1; do
     [ -f "$dir/root/usr/local/$f" ] || missing="$missing $f"
 done
@@ -70,12 +70,14 @@ else
     not_elf "the shared library's soname is $soname"
 fi
 
-# every CN_API function and table of charnn.h, and nothing else, is exported
-sed -n 's/^CN_API[^(]*[ *]\([a-z0-9_]*\)\(\[\]\)\{0,1\}[(;].*/\1/p' include/charnn.h | sort > "$dir/declared"
+# every CN_API function and table of charnn.h and charnn_tools.h, and
+# nothing else, is exported
+sed -n 's/^CN_API[^(]*[ *]\([a-z0-9_]*\)\(\[\]\)\{0,1\}[(;].*/\1/p' include/charnn.h \
+    include/charnn_tools.h | sort > "$dir/declared"
 if [ -z "$macos" ]; then
     $nm -D --defined-only "$lib/libcharnn.so.$version" | awk '{ print $3 }' | sort > "$dir/exported"
     [ -s "$dir/declared" ] && cmp -s "$dir/declared" "$dir/exported"
-    check $? "the shared library exports exactly the $(wc -l < "$dir/declared") names charnn.h declares" "$dir/exported"
+    check $? "the shared library exports exactly the $(wc -l < "$dir/declared") names charnn.h and charnn_tools.h declare" "$dir/exported"
 else
     not_elf "the shared library exports exactly the names charnn.h declares"
 fi

@@ -21,6 +21,7 @@
 #define CHARNN_KERNELS_H
 
 #include "charnn.h"
+#include "charnn_tools.h"
 
 #include <math.h>
 #include <stddef.h>
