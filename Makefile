@@ -248,6 +248,12 @@ $(B)/faults/faults.o: tests/faults.c
 	@mkdir -p $(@D)
 	$(CC) $(TEST_INC) $(CPPFLAGS) -DCHARNN_FAULTS $(BASE) $(CFLAGS) -c -o $@ $<
 
+# tests named test_cli_*.c drive the command line's own code too
+$(B)/test_cli_%$(EXE): tests/test_cli_%.c tests/check.h $(B)/libcharnn.a $(CLI_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(TEST_INC) $(CPPFLAGS) -DCN_OS_FOR_CLI $(BASE) $(CFLAGS) $(TEST_CFLAGS) $(LDFLAGS) \
+	    -o $@ $< $(filter-out $(B)/cli/main.o,$(CLI_OBJ)) $(B)/libcharnn.a $(LDLIBS)
+
 # fuzz targets replayed over their corpus without libFuzzer (make test)
 $(B)/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(B)/libcharnn.a $(CLI_OBJ)
 	@mkdir -p $(@D)
