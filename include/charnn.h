@@ -228,10 +228,11 @@ CN_API int cn_sampler_feed(CnSampler *s, const char *utf8, size_t n, const char 
 CN_API uint32_t cn_sampler_draw(CnSampler *s, const CnSampleOptions *opt); /* stream 0's */
 CN_API void cn_sampler_draw_all(CnSampler *s, const CnSampleOptions *opt, uint32_t *out);
 CN_API void cn_sampler_free(CnSampler *s);
-/* What charnn sample prints but its last newline: prime, then `length` drawn. */
+/* What charnn sample prints but its last newline (prime, `length` drawn) into
+ * out, which holds n + 4 length + 1 bytes: *out_n of UTF-8, then a 0. */
 CN_API int cn_sample_text(const CnModel *model, const char *prime, size_t n, size_t length,
-                          uint64_t seed, double temperature, int top_k, double top_p,
-                          char **out, size_t *out_n, CnError *err);
+                          uint64_t seed, double temperature, int top_k, double top_p, char *out,
+                          size_t *out_n, CnError *err);
 /* The likeliest continuation (about: `beams` kept), ended by a stop string. */
 CN_API int cn_beam_search(const CnModel *model, const char *prime, size_t n, int beams,
                           size_t length, const char *stop, size_t stop_n, char **out,

@@ -295,36 +295,26 @@ void cn_sampler_free(CnSampler *s)
 }
 
 int cn_sample_text(const CnModel *model, const char *prime, size_t n, size_t length,
-                   uint64_t seed, double temperature, int top_k, double top_p, char **out,
+                   uint64_t seed, double temperature, int top_k, double top_p, char *out,
                    size_t *out_n, CnError *err)
 {
-    *out = NULL;
     *out_n = 0;
     if (!(temperature > 0) || top_k < 0 || !(top_p >= 0 && top_p <= 1)) {
         cn_errorf(err, "'temperature' must be above 0, 'top-k' at least 0 and 'top-p' in [0, 1]");
         return -1;
     }
-    if (length > (SIZE_MAX - n - 1) / 4) {
-        cn_errorf(err, "%zu characters are more than memory can hold", length);
-        return -1;
-    }
     CnSampler *s = cn_sampler_new(model, seed, err);
-    char *text = s ? malloc(n + 4 * length + 1) : NULL;
-    if (s && !text)
-        cn_errorf(err, "out of memory for %zu characters", length);
-    if (!text || cn_sampler_feed(s, prime, n, "the prime", err) != 0) {
-        free(text);
+    if (!s || cn_sampler_feed(s, prime, n, "the prime", err) != 0) {
         cn_sampler_free(s);
         return -1;
     }
-    memcpy(text, prime, n);
+    memcpy(out, prime, n);
     size_t at = n;
     CnSampleOptions opt = {.temperature = temperature, .top_k = top_k, .top_p = top_p};
     for (size_t i = 0; i < length; i++)
-        at += (size_t)cn_utf8_encode(cn_sampler_draw(s, &opt), text + at);
-    text[at] = 0;
+        at += (size_t)cn_utf8_encode(cn_sampler_draw(s, &opt), out + at);
+    out[at] = 0;
     cn_sampler_free(s);
-    *out = text;
     *out_n = at;
     return 0;
 }
