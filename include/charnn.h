@@ -95,6 +95,7 @@ typedef struct {
     CnPrecision precision;
     double time_budget;    /* seconds; 0: none (the caller stops on it) */
     uint64_t eval_chars;   /* characters each validation predicts; 0: the whole tail */
+    double plan_epochs;    /* the epochs a time budget's plan expected; 0: no plan */
 } CnTrainConfig;
 typedef struct {
     uint64_t iteration, epoch, chunk; /* iterations and epochs done; the next chunk */
@@ -132,7 +133,7 @@ typedef struct {
     double lo, hi;                 /* the range; an open bound is excluded */
     int lo_open, hi_open, integer, seconds;
     int resumable;                 /* a resumed run may change it */
-    int model;                     /* part of the shape */
+    int model, recorded;           /* part of the shape; set by a plan, not chosen */
 } CnSettingInfo;
 CN_API int cn_setting_info(int i, CnSettingInfo *info); /* i = 0, 1, ...; -1 past the last */
 
@@ -219,9 +220,8 @@ typedef struct {
 } CnSampleOptions;
 typedef struct CnSampler CnSampler; /* uses the model, which must outlive it */
 CN_API CnSampler *cn_sampler_new(const CnModel *model, uint64_t seed, CnError *err);
-/* stream b draws what seed + b would alone */
 CN_API CnSampler *cn_sampler_streams(const CnModel *model, int streams, uint64_t seed,
-                                     CnError *err);
+                                     CnError *err); /* stream b draws what seed + b would */
 /* A prime through every stream (an empty one: a newline, if in the vocabulary). */
 CN_API int cn_sampler_feed(CnSampler *s, const char *utf8, size_t n, const char *name,
                            CnError *err);

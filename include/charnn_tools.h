@@ -86,6 +86,30 @@ CN_API int cn_beam_search_watch(const CnModel *model, const char *prime, size_t 
  * first (equal values by lower index, NaN last): a heap, O(n log k). */
 CN_API int cn_top_k(const CnReal *values, int n, int k, int *order);
 
+/* Settings for a time budget (README, "Training for quality"): times two
+ * training steps (after one) of each candidate width, 384, 512 and 768 (or only
+ * `hidden` when it is not 0), of a model of this cell and layers on text with
+ * cfg on `threads` threads, wider ones only while the timing stays within 3%
+ * of the budget; then picks the width whose epochs in the rest of the budget
+ * promise the lowest validation loss, by the sweep the rule was fit on, and
+ * that width's dropout at those epochs (the caller records plan->epochs in
+ * cfg->plan_epochs). Depends on the machine's speed, as any run with a time
+ * budget does. */
+enum { CN_PLAN_WIDTHS = 8 };
+typedef struct {
+    int hidden;       /* the width chosen */
+    double dropout;   /* its dropout */
+    double epochs;    /* the epochs the rest of the budget affords it */
+    double loss;      /* the sweep's validation loss for it there; inf: outside the sweep */
+    double seconds;   /* spent timing */
+    int measured;     /* widths timed: widths[i] at chars_per_s[i] */
+    int widths[CN_PLAN_WIDTHS];
+    double chars_per_s[CN_PLAN_WIDTHS];
+} CnPlan;
+CN_API int cn_plan_budget(const CnText *text, CnCell cell, int layers, int hidden,
+                          const CnTrainConfig *cfg, double budget, int threads, CnPlan *plan,
+                          CnError *err);
+
 /* A run's clock and file. Training time so far (what a save records) and
  * the share of a time budget used, which a cosine schedule follows
  * (negative: iterations); a run that goes on in another file than its own

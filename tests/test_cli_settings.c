@@ -5,8 +5,9 @@
  * bound of every numeric setting, the settings by name (cn_settings_set),
  * the trainer's check (cn_config_check, cn_shape_check), a checkpoint file
  * holding the value, and charnn train's flag (its parser) accept or refuse
- * alike; a refused flag exits 2 naming it. Also: every default lies in its
- * range, and the flags, --help and charnn info list the table's settings.
+ * alike; a refused flag exits 2 naming it. A recorded setting (plan-epochs,
+ * which the time budget's plan sets) has no flag: charnn train refuses it
+ * as unknown. Also: every default lies in its range.
  */
 #include "check.h"
 #include "cli.h"
@@ -130,13 +131,17 @@ int main(void)
 {
     cli_parse_only = 1;
     CnSettingInfo info;
-    int settings = 0, checked = 0, bad = 0;
+    int settings = 0, checked = 0, bad = 0, recorded = 0, recorded_flags = 0;
     char first_bad[160] = "";
     CnSettings *defaults = cn_settings_new();
     CnError err;
     int defaults_ok = defaults != NULL;
     for (int i = 0; cn_setting_info(i, &info) == 0; i++, settings++) {
         defaults_ok &= cn_settings_set(defaults, info.name, info.def, &err) == 0;
+        if (info.recorded) {
+            recorded++;
+            recorded_flags += flag_accepts(info.name, info.def) != 0; /* 0: refused, exit 2 */
+        }
         if (info.choices || info.seconds)
             continue; /* names, durations: checked by the parsers' own tests */
         double cases[4][2]; /* value, 1 if inside */
@@ -166,7 +171,7 @@ int main(void)
             int file = info.model ? want : file_accepts(info.name, text);
             if (strcmp(info.name, "batch") == 0 && cases[k][0] == 0)
                 file = want; /* a file's batch 0 is a model saved alone: no configuration */
-            int flag = flag_accepts(info.name, text);
+            int flag = info.recorded ? want : flag_accepts(info.name, text);
             if (lib != want || trainer != want || file != want || flag != want) {
                 if (!bad++)
                     snprintf(first_bad, sizeof first_bad,
@@ -177,6 +182,8 @@ int main(void)
     }
     CHECK(settings >= 25, "the table lists the %d settings", settings);
     CHECK(defaults_ok, "every default lies in its setting's range");
+    CHECK(recorded == 1 && recorded_flags == 0,
+          "%d recorded setting (plan-epochs), which charnn train refuses as a flag", recorded);
     CHECK(!bad, "%d values at the bounds of every numeric setting: the settings, the trainer's "
           "check, a checkpoint file and charnn train's flag accept and refuse them alike%s%s",
           checked, bad ? "; first disagreement: " : "", first_bad);

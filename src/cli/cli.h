@@ -67,7 +67,8 @@ Flag *cli_flag(const Command *cmd, const char *name);
 /* Flags for the settings of the library's table into out (at most max):
  * every model setting when model is set, every training one when train is,
  * else (both 0) those named in only (NULL-terminated); their values go to
- * s. Returns how many. */
+ * s. A recorded setting (plan-epochs: the library's plan sets it) is no
+ * flag. Returns how many. */
 int cli_setting_flags(Flag *out, int max, CnSettings *s, int model, int train,
                       const char *const *only);
 /* A library message that names settings in quotes ('val-frac', and

@@ -27,7 +27,7 @@ int cli_setting_flags(Flag *out, int max, CnSettings *s, int model, int train,
     CnSettingInfo info;
     int n = 0;
     for (int i = 0; n < max && cn_setting_info(i, &info) == 0; i++) {
-        int want = (model && info.model) || (train && !info.model);
+        int want = !info.recorded && ((model && info.model) || (train && !info.model));
         for (const char *const *o = only; !want && o && *o; o++)
             want = strcmp(*o, info.name) == 0;
         if (want)

@@ -460,6 +460,7 @@ enum {
     CN_FIELD_OPEN_LO = 16,  /* lo excluded */
     CN_FIELD_SETTING = 32,  /* a setting callers choose (cn_settings_set) */
     CN_FIELD_SECONDS = 64,  /* a duration */
+    CN_FIELD_RECORDED = 128, /* a setting the library records (the plan's), not a flag */
 };
 typedef struct {
     const char *name;          /* "lr", "seq-length" */
@@ -482,6 +483,12 @@ double cn_field_value(const CnField *f, const void *value); /* a field's value a
 void cn_field_text(const CnField *f, const void *value, char *out, size_t n);
 /* x within the range of the setting `name`, or an error naming it. */
 int cn_setting_check(const char *name, double x, CnError *err);
+
+/* The choice of cn_plan_budget from the widths and speeds in plan: for
+ * each, the epochs `seconds` of training afford over train_chars characters;
+ * the width whose sweep loss there is lowest, with its dropout (src/core/plan.c).
+ * plan->hidden stays 0 when the sweep knows none of the widths. */
+void cn_plan_choose(CnPlan *plan, size_t train_chars, double seconds);
 
 /* cfg within the ranges a checkpoint may hold (cn_fields), so that a run
  * only saves what loads. */

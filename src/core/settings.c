@@ -31,6 +31,7 @@ enum {
     NAN_OK = CN_FIELD_NAN,
     INF_OK = CN_FIELD_INF,
     SECONDS = CN_FIELD_SECONDS,
+    RECORDED = CN_FIELD_RECORDED,
 };
 #define U64_MAX_D 18446744073709551615.0
 /*   name, where, type, enum names, count, lo, hi, flags, since the format version,
@@ -133,6 +134,11 @@ const CnField cn_fields[] = {
     CONF("eval-chars", eval_chars, CN_F_U64, NULL, 1, 0, 1e15, SET, 4,
          .def = "250000", .arg = "N", .help = "validate on N characters of the held-out tail, the same every time (streams "
          "spread over it); all (or 0) = the whole tail", .word = "all"),
+    /* recorded by charnn train when a time budget's plan (cn_plan_budget) chose the
+       width and dropout; version 3 and older: 0 */
+    CONF("plan-epochs", plan_epochs, CN_F_REAL, NULL, 1, 0, INFINITY, SET | RECORDED, 4,
+         .def = "0", .arg = "E", .help = "the epochs a time budget's plan expected when it chose "
+         "hidden and dropout; 0 = no plan"),
     {.name = NULL},
 };
 #undef ROW
@@ -245,7 +251,8 @@ int cn_setting_info(int i, CnSettingInfo *info)
             .lo_open = (f->flags & CN_FIELD_OPEN_LO) != 0,
             .hi_open = (f->flags & CN_FIELD_OPEN_HI) != 0,
             .integer = f->type != CN_F_REAL, .seconds = (f->flags & CN_FIELD_SECONDS) != 0,
-            .resumable = (f->flags & CN_FIELD_RESUMABLE) != 0, .model = f->part == CN_IN_SHAPE};
+            .resumable = (f->flags & CN_FIELD_RESUMABLE) != 0, .model = f->part == CN_IN_SHAPE,
+            .recorded = (f->flags & CN_FIELD_RECORDED) != 0};
         return 0;
     }
     return -1;
