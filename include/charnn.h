@@ -147,8 +147,8 @@ CN_API const CnProgress *cn_checkpoint_progress(const CnCheckpoint *ck);
 CN_API CnSettings *cn_checkpoint_settings(const CnCheckpoint *ck);
 CN_API void cn_checkpoint_free(CnCheckpoint *ck);
 
-/* Training: the corpus but its held-out tail, cut into B streams; iteration k
- * trains on chunk k (T characters) of each. The same results on any threads. */
+/* Training on a text, which must outlive the trainer: all but its held-out tail,
+ * in B streams; iteration k trains on chunk k (T chars) of each. Alike on any threads. */
 typedef struct CnTrainer CnTrainer;
 typedef struct CnShard CnShard; /* several processes (charnn_tools.h); NULL: alone */
 /* A new model over text's characters (refused up front if it won't fit memory). */

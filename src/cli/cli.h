@@ -236,7 +236,7 @@ int cli_write_document(const char *output, int (*write)(FILE *out, const void *c
                        const void *ctx);
 
 /* One process, or one of several MPI ranks training one run together
- * (src/cli_mpi.c with make MPI=1, src/cli_solo.c otherwise). Rank 0 prints,
+ * (src/cli/comm_mpi.c with make MPI=1, src/cli/comm_solo.c otherwise). Rank 0 prints,
  * evaluates and saves; decisions that depend on its clock are broadcast so
  * that every rank takes the same path through the training loop. */
 typedef struct {
@@ -295,7 +295,7 @@ int cmd_export(int argc, char **argv);
 int cmd_gradcheck(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
-/* The man page around the commands' help (src/cli_man.c). */
+/* The man page around the commands' help (src/cli/man.c). */
 void cli_man_head(FILE *out);
 void cli_man_tail(FILE *out);
 

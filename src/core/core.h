@@ -500,7 +500,7 @@ void cn_errorf(CnError *err, const char *fmt, ...) OS_PRINTF(2, 3);
 /* Describes a character for messages: 'é' (U+00E9), or U+000A for controls. */
 void cn_describe_char(uint32_t cp, char out[32]);
 
-/* Squared norm pieces (src/optim.c): gradients are summed in blocks of
+/* Squared norm pieces (src/core/optim.c): gradients are summed in blocks of
  * CN_NORM_BLOCK, then the blocks in order, whatever the threads. */
 enum { CN_NORM_BLOCK = 1 << 14 };
 double cn_sumsq(const CnReal *g, size_t n);  /* sum of g_i^2 in double, in order */
