@@ -10,9 +10,10 @@
 #                        big inputs: a 100 MB corpus, a vocabulary of 100,000
 #   make fuzz            libFuzzer targets with clang (FUZZ_SECONDS= each, 60)
 #   make MPI=1 test-mpi  data-parallel training under mpirun, 2 ranks against 1
-#   make install         charnn, charnn.h, libcharnn.a, libcharnn.so (soname
-#                        libcharnn.so.MAJOR.MINOR), charnn.1, charnn.pc under PREFIX
-#                        (default /usr/local), DESTDIR respected
+#   make install         charnn, charnn.h, charnn_tools.h, libcharnn.a, libcharnn.so
+#                        (soname libcharnn.so.MAJOR.MINOR), charnn.1, charnn.pc under
+#                        PREFIX (default /usr/local), DESTDIR respected; the Python
+#                        module charnn.py where python3 looks under PREFIX (PYDIR=)
 #   make uninstall       removes them
 #   make clean
 #   make CROSS_COMPILE=aarch64-linux-gnu-
@@ -265,6 +266,12 @@ $(B)/xmlcheck: tests/xmlcheck.c
 	@mkdir -p $(@D)
 	$(CC) $(BASE) $(CFLAGS) $(LDFLAGS) -o $@ $<
 
+# what the Python module assumes of the C side, as C sees it (tests/test_python.sh):
+# built against the public header alone
+$(B)/abi: tests/abi.c include/charnn.h
+	@mkdir -p $(@D)
+	$(CC) -Iinclude $(BASE) $(CFLAGS) $(LDFLAGS) -o $@ $<
+
 # the library's activations, to check charnn viz's page against (tests/test_viz.sh)
 $(B)/activations: tests/activations.c $(B)/libcharnn.a
 	@mkdir -p $(@D)
@@ -287,8 +294,8 @@ else
 # $(B)/emu/X, a script that execs $(EMU) on $(B)/X (exec keeps the pid,
 # which the tests' signals and locks rely on).
 SHARED_CLI := $(if $(filter 1,$(SANITIZED) $(MPI))$(DARWIN)$(CROSS_COMPILE),,$(B)/charnn-shared)
-TEST_PROGS := $(CHARNN) $(B)/charnn-faults $(B)/xmlcheck $(B)/activations $(TESTS) $(REPLAY) \
-              $(SHARED_CLI)
+TEST_PROGS := $(CHARNN) $(B)/charnn-faults $(B)/xmlcheck $(B)/activations $(B)/abi $(TESTS) \
+              $(REPLAY) $(SHARED_CLI)
 ifneq ($(CROSS_COMPILE),)
 PROGS := $(B)/emu
 $(PROGS)/%: $(B)/%
@@ -372,12 +379,24 @@ BINDIR  := $(PREFIX)/bin
 INCDIR  := $(PREFIX)/include
 LIBDIR  := $(PREFIX)/lib
 MANDIR  := $(PREFIX)/share/man
+# The Python module (src/python/charnn.py) goes where PYTHON looks for
+# modules under PREFIX: the entry of its sys.path below PREFIX/lib (Debian's
+# python3 and /usr/local: lib/python3.X/dist-packages), else its
+# site-packages there; PYDIR= chooses another place. make install writes the
+# installed library's path into it. Without PYTHON (or on Windows, which
+# has no shared library) it is not installed.
+PYTHON  ?= python3
+PYDIR_PY := import sys, sysconfig as s; lib = "$(PREFIX)/lib/"; \
+            on = [d for d in sys.path if d.startswith(lib) and d.endswith("-packages")]; \
+            scheme = "posix_prefix" if "posix_prefix" in s.get_scheme_names() else s.get_default_scheme(); \
+            print(on[0] if on else s.get_path("purelib", scheme, {"base": "$(PREFIX)", "platbase": "$(PREFIX)"}))
+PYDIR   ?= $(if $(WINDOWS),,$(shell $(PYTHON) -c '$(PYDIR_PY)' 2>/dev/null))
 INSTALLED := $(BINDIR)/charnn $(INCDIR)/charnn.h $(INCDIR)/charnn_tools.h $(LIBDIR)/libcharnn.a \
              $(LIBDIR)/libcharnn.so.$(VERSION) $(LIBDIR)/$(SONAME) $(LIBDIR)/libcharnn.so \
              $(LIBDIR)/pkgconfig/charnn.pc $(MANDIR)/man1/charnn.1
 
 # The man page comes from the same option tables as --help (charnn help --man).
-install: $(CHARNN) $(B)/libcharnn.a $(B)/libcharnn.so
+install: $(CHARNN) $(B)/libcharnn.a $(B)/libcharnn.so install-python
 	install -d "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(INCDIR)" "$(DESTDIR)$(LIBDIR)/pkgconfig" \
 	    "$(DESTDIR)$(MANDIR)/man1"
 	install -m 755 $(CHARNN) "$(DESTDIR)$(BINDIR)/charnn"
@@ -392,11 +411,23 @@ install: $(CHARNN) $(B)/libcharnn.a $(B)/libcharnn.so
 	    'Version: $(VERSION)' 'Cflags: -I$${includedir}' 'Libs: -L$${libdir} -lcharnn' \
 	    'Libs.private: -lm -pthread' > "$(DESTDIR)$(LIBDIR)/pkgconfig/charnn.pc"
 
-uninstall:
+install-python:
+	$(if $(PYDIR),install -d "$(DESTDIR)$(PYDIR)",@echo "make install: no $(PYTHON) to install \
+	    the Python module for (give PYTHON= or PYDIR=)")
+	$(if $(PYDIR),sed 's|^_INSTALLED = None.*|_INSTALLED = "$(LIBDIR)/$(SONAME)"|' \
+	    src/python/charnn.py > "$(DESTDIR)$(PYDIR)/charnn.py")
+	$(if $(PYDIR),chmod 644 "$(DESTDIR)$(PYDIR)/charnn.py")
+
+uninstall: uninstall-python
 	rm -f $(INSTALLED:%="$(DESTDIR)%")
+
+# the module, and what importing it wrote beside it
+uninstall-python:
+	$(if $(PYDIR),rm -f "$(DESTDIR)$(PYDIR)/charnn.py" "$(DESTDIR)$(PYDIR)/__pycache__/"charnn.*.pyc)
 
 clean:
 	rm -rf build charnn
 
-.PHONY: all test peer test-mpi bench soak abuse fuzz install uninstall clean
+.PHONY: all test peer test-mpi bench soak abuse fuzz install install-python uninstall \
+        uninstall-python clean
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(LIB64_OBJ:.o=.d) $(FAULT_OBJ:.o=.d)
