@@ -75,14 +75,18 @@ CPPFLAGS += -D__USE_MINGW_ANSI_STDIO=1 -D_FILE_OFFSET_BITS=64
 LDLIBS   := -lm
 LDFLAGS  += -static
 endif
-# The layers (README, "Layout"): the command line sees the public header
-# and the platform layer (src/os, of which it links a copy of its own,
-# src/cli/os.c, under names of its own), so reaching inside the library does
-# not compile and the command line links against either library build; the
-# library sees its own headers; tests see everything.
+# The layers (README, "Layout"): the library (src/core, src/kernels,
+# src/os) sees its own headers; the command line is a client like any other
+# program: it sees the public headers (include/) and the platform layer's
+# (src/os/os.h, of which it links a copy of its own, src/cli/os.c, under
+# names of its own), so reaching inside the library does not compile, and
+# it links against either library build (build/charnn-shared: the shared
+# one). The Python module (src/python/charnn.py) loads the shared library.
+# Tests see everything.
 LIB_INC  := -Iinclude -Isrc/core -Isrc/kernels -Isrc/os
 # The library's objects serve the static and the shared library alike:
-# position-independent, and exporting only what charnn.h marks CN_API.
+# position-independent, and exporting only what charnn.h and charnn_tools.h
+# mark CN_API (every name cn_).
 LIB_CFLAGS := -fPIC -fvisibility=hidden -DCHARNN_BUILD
 CLI_INC  := -Iinclude -Isrc/os -DCN_OS_FOR_CLI
 TEST_INC := $(LIB_INC) -Isrc/cli
