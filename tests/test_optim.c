@@ -116,7 +116,7 @@ static void test_config_checks(void)
     CnOptim opt;
     CnError err;
     CnOptimConfig bad_lr = {CN_ADAM, 0, 0.9, 0.9, 0.999, 1e-8, 0.95};
-    CHECK(cn_optim_init(&opt, &bad_lr, 3, &err) != 0 && strstr(err.msg, "learning rate"),
+    CHECK(cn_optim_init(&opt, &bad_lr, 3, &err) != 0 && strstr(err.msg, "lr 0 is out of range"),
           "a zero learning rate is refused: %s", err.msg);
     CnOptimConfig bad_beta = {CN_ADAM, 0.1, 0.9, 1.0, 0.999, 1e-8, 0.95};
     CHECK(cn_optim_init(&opt, &bad_beta, 3, &err) != 0 && strstr(err.msg, "beta1"),

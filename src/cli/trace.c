@@ -103,20 +103,20 @@ int cmd_trace(int argc, char **argv)
     const CnModel *m;
     if (from) {
         if (!(ck = cn_checkpoint_load(from, &err))) {
-            cli_error("%s", err.msg);
+            cli_error_lib(&err);
             cn_text_free(chars);
             return EXIT_ERROR;
         }
         m = cn_checkpoint_model(ck);
         if (cn_model_covers(m, chars, "--text", &err) != 0) {
-            cli_error("%s", err.msg);
+            cli_error_lib(&err);
             cn_checkpoint_free(ck);
             cn_text_free(chars);
             return EXIT_USAGE;
         }
     } else if (!(m = random = cn_model_random(chars, (CnCell)cn_lookup(cn_cell_names, model),
                                               hidden, layers, seed, &err))) {
-        cli_error("%s", err.msg);
+        cli_error_lib(&err);
         cn_text_free(chars);
         return EXIT_ERROR;
     }

@@ -515,7 +515,7 @@ static int read_text(Viz *v, const CnModel *model, const CnText *text, const cha
     len = first_chars((const unsigned char *)bytes, len, scored, *cps);
     CnText *shown = cn_text_from_memory(bytes, len, name, &err);
     if (shown && cn_model_covers(model, shown, name, &err) != 0) {
-        cli_error("%s", err.msg);
+        cli_error_lib(&err);
         cn_text_free(shown);
         return EXIT_ERROR;
     }

@@ -21,6 +21,7 @@
 #define CHARNN_KERNELS_H
 
 #include "charnn.h"
+#include "charnn_tools.h"
 
 #include <math.h>
 #include <stddef.h>
@@ -320,7 +321,7 @@ CN_ISA_DECLARE(avx2)
 CN_ISA_DECLARE(avx512)
 CN_ISA_DECLARE(neon)
 
-/* Reference matrix products (src/reference.c), plain loops the blocked
+/* Reference matrix products (src/kernels/reference.c), plain loops the blocked
  * kernels are tested against. Row-major with leading dimensions; acc = 0
  * overwrites C, acc = 1 adds to it. */
 /* C (M, N) = A (M, K) . B (K, N) */
