@@ -471,6 +471,22 @@ CN_API int cn_beam_search_watch(const CnModel *model, const char *prime, size_t 
  * error too).
  */
 enum { CN_TRACE_MAX_CHARS = 1000 };
+/* What a trace computes and prints besides the model's own pass, for the
+ * setups of textbooks and homework (all 0: training's). */
+typedef struct {
+    int json;    /* 1: one JSON object; 0: readable text */
+    int sum;     /* 1: L = Σ_t J_t, J_t = -ln p_t[target_t] (the notes' J);
+                    0: the mean (1/T) Σ_t J_t, which training minimizes */
+    int linear;  /* rnn only: h_t = a_h (the identity) in place of tanh(a_h) */
+    int no_bias; /* the cells and the output layer without biases: every b taken
+                    as 0 and neither printed nor differentiated */
+    int terms;   /* also J_t's own terms: dJ_t/dh_i for every i <= t and dJ_t/dW,
+                    from the backward pass of J_t alone; t in 1..T, -1: for every
+                    t, 0: none */
+} CnTraceOptions;
+CN_API int cn_trace_with(FILE *out, const CnModel *model, const char *utf8, size_t n,
+                         const CnTraceOptions *opt, CnError *err);
+/* cn_trace_with with every option 0 but json. */
 CN_API int cn_trace(FILE *out, const CnModel *model, const char *utf8, size_t n, int json,
                     CnError *err);
 /* A model over text's characters with every parameter uniform in [-0.5,

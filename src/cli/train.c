@@ -759,7 +759,8 @@ int cmd_train(int argc, char **argv)
         {.name = "decay-rate", .type = FLAG_REAL, .value = &a.decay_rate, .arg = "R",
          .help = "rmsprop decay of the squared gradient", .lo = 0, .hi = 1, .hi_open = 1},
         {.name = "clip-value", .type = FLAG_REAL, .value = &a.clip_value, .arg = "V",
-         .help = "clip each gradient to [-V, V]; 0 = off", .lo = 0, .hi = inf},
+         .help = "clip each gradient to [-V, V] (min-char-rnn's, with V 5 and --clip-norm 0); "
+                 "0 = off", .lo = 0, .hi = inf},
         {.name = "clip-norm", .type = FLAG_REAL, .value = &a.clip_norm, .arg = "N",
          .help = "rescale the gradient to norm <= N; 0 = off", .lo = 0, .hi = inf},
         {.name = "iters", .type = FLAG_U64, .value = &a.iters, .arg = "N",
