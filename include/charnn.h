@@ -373,8 +373,9 @@ CN_API double cn_validation_loss(const CnModel *model, const CnText *corpus,
                                  CnError *err);
 
 /* One prediction, seen from inside: the model has read characters 0..pos
- * of the text and predicts character pos+1. The arrays are the library's
- * and hold only during the call. */
+ * of the text and predicts character pos+1 (the index charnn score and viz
+ * show it under). The arrays are the library's and hold only during the
+ * call. */
 typedef struct {
     size_t pos;
     int target;          /* character pos+1's index in the vocabulary */
