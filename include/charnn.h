@@ -165,6 +165,8 @@ typedef struct {
     uint64_t eval_chars;   /* predictions each validation makes, from B streams spread
                               evenly over the held-out tail; 0 or more than the tail:
                               all of it (cn_validation_loss) */
+    double plan_epochs;    /* the epochs cn_plan_budget expected when it chose the width and
+                              dropout for the time budget; 0: chosen by the caller */
 } CnTrainConfig;
 
 /* What precision "auto" means for training a model of this shape on B streams on
@@ -275,6 +277,28 @@ CN_API CnTrainer *cn_trainer_from(CnCheckpoint *ck, const CnText *text, const Cn
  * holds nothing more. */
 CN_API CnTrainer *cn_trainer_resume(CnCheckpoint *ck, const CnText *text, const CnTrainConfig *cfg,
                                     int threads, const CnShard *shard, CnError *err);
+/* Settings for a time budget (README, "Training for quality"): times two
+ * training steps (after one) of each candidate width, 384, 512 and 768 (or only
+ * `hidden` when it is not 0), of a model of this cell and layers on text with
+ * cfg on `threads` threads, wider ones only while the timing stays within 3%
+ * of the budget; then picks the width whose epochs in the rest of the budget
+ * promise the lowest validation loss, by the sweep the rule was fit on, and
+ * that width's dropout at those epochs. Depends on the machine's speed, as
+ * any run with a time budget does. */
+enum { CN_PLAN_WIDTHS = 8 };
+typedef struct {
+    int hidden;       /* the width chosen */
+    double dropout;   /* its dropout */
+    double epochs;    /* the epochs the rest of the budget affords it */
+    double loss;      /* the sweep's validation loss for it there; inf: outside the sweep */
+    double seconds;   /* spent timing */
+    int measured;     /* widths timed: widths[i] at chars_per_s[i] */
+    int widths[CN_PLAN_WIDTHS];
+    double chars_per_s[CN_PLAN_WIDTHS];
+} CnPlan;
+CN_API int cn_plan_budget(const CnText *text, CnCell cell, int layers, int hidden,
+                          const CnTrainConfig *cfg, double budget, int threads, CnPlan *plan,
+                          CnError *err);
 /* Bytes a run would allocate besides the corpus; 0 on overflow. */
 CN_API size_t cn_trainer_bytes(const CnShape *shape, const CnTrainConfig *cfg, int threads);
 /* Threads worth using for B streams of a model of this shape, at most max. */

@@ -178,9 +178,10 @@ static void test_round_trip(void)
 }
 
 /* Bytes before the vocabulary in a version 4 file; version 3 lacks
- * eval-chars (8 bytes at FIXED - 8), version 2 the precision too (4 more
- * before it), version 1 the run too (8 more before that). */
-enum { FIXED = 24 + 16 + 12 + 80 + 16 + 8 + 8 + 40 + 32 + 4 + 40 + 32 + 8 + 8 + 8 + 4 + 8 };
+ * eval-chars and the planned epochs (16 bytes at FIXED - 16), version 2 the
+ * precision too (4 more before them), version 1 the run too (8 more before
+ * that). */
+enum { FIXED = 24 + 16 + 12 + 80 + 16 + 8 + 8 + 40 + 32 + 4 + 40 + 32 + 8 + 8 + 8 + 4 + 8 + 8 };
 
 static void put_u64(unsigned char *p, uint64_t v)
 {
@@ -188,11 +189,11 @@ static void put_u64(unsigned char *p, uint64_t v)
         p[i] = (unsigned char)(v >> (8 * i));
 }
 
-/* An older file (version 1: no run, no precision, no eval-chars; version
- * 2: no precision, no eval-chars; version 3: no eval-chars) loads:
- * everything else as saved, the run 0 (version 1), fp32 products (1, 2),
- * validation on the whole held-out tail (eval-chars 0, as those versions
- * validated). */
+/* An older file (version 1: no run, no precision, no eval-chars, no plan;
+ * version 2: no precision, no eval-chars, no plan; version 3: no eval-chars,
+ * no plan) loads: everything else as saved, the run 0 (version 1), fp32
+ * products (1, 2), validation on the whole held-out tail (eval-chars 0, as
+ * those versions validated), no plan. */
 static void test_old_version(uint32_t version)
 {
     CnModel m, out;
@@ -203,10 +204,11 @@ static void test_old_version(uint32_t version)
     st.state_len = 1 * 0; /* a model with optimizer state, no carried state */
     st.cfg.precision = CN_BF16;
     st.cfg.eval_chars = 5000;
+    st.cfg.plan_epochs = 7.5;
     unsigned char *buf;
     size_t n;
     cn_checkpoint_encode(&m, &st, &buf, &n, &err);
-    size_t drop = version == 1 ? 20 : version == 2 ? 12 : 8;
+    size_t drop = version == 1 ? 28 : version == 2 ? 20 : 16;
     unsigned char *old = malloc(n - drop);
     memcpy(old, buf, FIXED - drop);
     memcpy(old + FIXED - drop, buf + FIXED, n - FIXED);
@@ -223,10 +225,11 @@ static void test_old_version(uint32_t version)
         if (version < 3)
             st.cfg.precision = CN_FP32;
         st.cfg.eval_chars = 0;
+        st.cfg.plan_epochs = 0;
         CHECK(back.p.version == version && same_state(&st, &back) &&
                   memcmp(out.params, m.params, m.nparams * sizeof(CnReal)) == 0,
-              "with every field as saved, %s products%s, validation on the whole tail",
-              version < 3 ? "fp32" : "bf16", version == 1 ? ", no run identity" : "");
+              "with every field as saved, %s products%s, validation on the whole tail, no "
+              "plan", version < 3 ? "fp32" : "bf16", version == 1 ? ", no run identity" : "");
         cn_model_release(&out);
         cn_train_state_free(&back);
     }

@@ -169,13 +169,43 @@ static char *growth_note(const char *from, const uint32_t *was, int n, const CnM
     return note;
 }
 
+/* A new run with a time budget alone, and the width or the dropout not
+ * given: both chosen for the budget on this machine (cn_plan_budget; rank
+ * 0's choice on every rank), and the choice recorded in cfg. */
+static int plan_budget(const Command *cmd, const TrainArgs *a, const CnText *text,
+                       CnShape *shape, CnTrainConfig *cfg, CnPlan *plan)
+{
+    CnError err;
+    int hidden_given = cli_flag(cmd, "hidden")->set, ok[1] = {1};
+    if (cli_comm.rank == 0) {
+        int threads = cli_flag(cmd, "threads")->set ? a->threads : cn_cpu_count();
+        if (cli_flag(cmd, "threads")->set && threads > cn_cpu_count())
+            threads = cn_cpu_count();
+        ok[0] = cn_plan_budget(text, shape->cell, shape->layers, hidden_given ? shape->hidden : 0,
+                               cfg, a->budget, threads, plan, &err) == 0;
+    }
+    comm_broadcast(ok, 1);
+    if (!ok[0]) {
+        if (cli_comm.rank == 0)
+            cli_error("%s", err.msg);
+        return EXIT_ERROR;
+    }
+    double got[3] = {plan->hidden, plan->dropout, plan->epochs};
+    comm_broadcast_doubles(got, 3);
+    shape->hidden = (int)got[0];
+    if (!cli_flag(cmd, "dropout")->set)
+        cfg->dropout = got[1];
+    cfg->plan_epochs = got[2];
+    return EXIT_OK;
+}
+
 /* The trainer: a new model, the weights of --init-from, or the run of
  * --resume, on the threads that help and this rank's share of the batch;
  * with --init-from, *note says how the vocabulary grew (growth_note);
  * *precision_why, why --precision auto chose as it did (NULL: not auto).
  * Returns 0 or an exit code. */
 static int setup(const Command *cmd, const TrainArgs *a, const CnText *text, CnShard *shard,
-                 CnTrainer **tr, char **note, const char **precision_why)
+                 CnTrainer **tr, char **note, const char **precision_why, CnPlan *plan)
 {
     CnError err;
     CnCheckpoint *ck = NULL;
@@ -194,6 +224,9 @@ static int setup(const Command *cmd, const TrainArgs *a, const CnText *text, CnS
     int rc = configure(cmd, ck, from, a->resume != NULL, &shape, &cfg);
     if (!rc && (!a->resume || cli_flag(cmd, "precision")->set)) /* a resume keeps its own */
         cfg.precision = cli_precision(a->precision, &shape, cfg.batch, precision_why);
+    if (!rc && !from && a->budget > 0 && !cli_flag(cmd, "epochs")->set && !a->iters &&
+        !(cli_flag(cmd, "hidden")->set && cli_flag(cmd, "dropout")->set))
+        rc = plan_budget(cmd, a, text, &shape, &cfg, plan);
     if (!rc && cfg.batch < cli_comm.size) {
         if (cli_comm.rank == 0)
             cli_error("a batch of %d streams cannot be shared by %d ranks: run at most %d "
@@ -315,6 +348,7 @@ typedef struct {
     double eval_seconds;     /* what the last validation took (rank 0); 0: none yet */
     int share_noted;         /* their share of the run was said */
     double save_seconds;     /* what the last save took */
+    const CnPlan *plan;      /* the time budget's choice of width and dropout (hidden 0: none) */
 } Run;
 
 enum { MAX_FAILED_SAVES = 3 };
@@ -412,6 +446,18 @@ static void print_banner(const Run *r)
                   "products%s, %d thread%s", cli_count(at, n1), ends, sched, r->ckpt,
                   r->best ? ", best kept in " : "", r->best ? r->best : "", cn_kernels_name(),
                   cn_precision_names[c->precision], why, ts.threads, ts.threads == 1 ? "" : "s");
+    if (r->plan && r->plan->hidden) {
+        const CnPlan *pl = r->plan;
+        char timed[256] = "", d1[32];
+        size_t len = 0;
+        for (int i = 0; i < pl->measured && len < sizeof timed; i++)
+            len += (size_t)snprintf(timed + len, sizeof timed - len, "%s%d: %s", i ? ", " : "",
+                                    pl->widths[i], cli_count((uint64_t)pl->chars_per_s[i], n1));
+        progress_line(r->pg, "", "  plan: hidden %d, dropout %g for %s on this machine, %.1f epochs "
+                      "expected (chars/s timed in %.1f s: %s); --hidden and --dropout choose "
+                      "them yourself", pl->hidden, c->dropout, cli_duration(r->budget, d1),
+                      pl->epochs, pl->seconds, timed);
+    }
 }
 
 /* Saves the checkpoint. A failure leaves the previous file as it was (the
@@ -718,9 +764,10 @@ static int train_loop(Run *r)
 int cmd_train(int argc, char **argv)
 {
     TrainArgs a = {
-        /* the model, data layout, optimizer and schedule that reached the lowest
-           validation loss in 10 minutes on 2 cores (README: Training for quality) */
-        .model = "gru", .hidden = 512, .layers = 2, .dropout = 0.1, .init = "orthogonal",
+        /* the model, data layout, optimizer and schedule of the 7-epoch run that
+           reached the lowest validation loss (README: Training for quality); a
+           time budget alone chooses the width and dropout (cn_plan_budget) */
+        .model = "gru", .hidden = 512, .layers = 2, .dropout = 0.3, .init = "orthogonal",
         .seq_length = 64, .batch = 32, .optim = "adam", .lr = 3e-3, .schedule = "cosine",
         .lr_min = 2e-5, .warmup = 100, .epochs = 7, .clip_norm = 5,
         .momentum = 0.9, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .decay_rate = 0.95,
@@ -931,8 +978,9 @@ int cmd_train(int argc, char **argv)
     }
     char *note = NULL; /* how --init-from's vocabulary grew, said once the run starts */
     const char *precision_why = NULL;
+    CnPlan plan = {0}; /* the time budget's choice of width and dropout, if made */
     if (!rc)
-        rc = setup(&cmd, &a, text, &shard, &tr, &note, &precision_why);
+        rc = setup(&cmd, &a, text, &shard, &tr, &note, &precision_why, &plan);
     if (!rc)
         cli_precision_note(cn_trainer_config(tr)->precision);
     if (!rc && cli_comm.rank == 0)
@@ -994,7 +1042,8 @@ int cmd_train(int argc, char **argv)
                    .best = cn_trainer_status(tr).val_chars ? best : NULL,
                    .best_path = out.best.path, .best_saved = out.best_on_disk, .target = target,
                    .budget = c->time_budget, .patience = a.patience,
-                   .start_iter = p->iteration, .seconds_before = p->train_seconds,
+                   .start_iter = p->iteration, .seconds_before = p->train_seconds + plan.seconds,
+                   .plan = &plan,
                    .last_saved = -1.0, .budget_fraction = -1, .precision_why = precision_why};
         if (note && cli_comm.rank == 0)
             cli_note("%s", note);

@@ -81,6 +81,7 @@ const CnField cn_fields[] = {
     CONF("precision", precision, CN_F_INT, cn_precision_names, 1, 0, CN_BF16, R, 3),
     /* version 3 and older validated on the whole tail: read as 0, all of it */
     CONF("eval-chars", eval_chars, CN_F_U64, NULL, 1, 0, INFINITY, 0, 4),
+    CONF("plan-epochs", plan_epochs, CN_F_REAL, NULL, 1, 0, INFINITY, 0, 4),
     {NULL, 0, 0, 0, NULL, 0, 0, 0, 0, 0},
 };
 #undef SHAPE

@@ -446,6 +446,12 @@ static inline void cn_fault_pause(void)
 uint64_t cn_mix64(uint64_t z);
 #define CN_GOLDEN 0x9e3779b97f4a7c15ull
 
+/* The choice of cn_plan_budget from the widths and speeds in plan: for
+ * each, the epochs `seconds` of training afford over train_chars characters;
+ * the width whose sweep loss there is lowest, with its dropout (src/core/plan.c).
+ * plan->hidden stays 0 when the sweep knows none of the widths. */
+void cn_plan_choose(CnPlan *plan, size_t train_chars, double seconds);
+
 /* cfg within the ranges a checkpoint may hold (cn_fields), so that a run
  * only saves what loads. */
 int cn_config_check(const CnTrainConfig *cfg, CnError *err);
