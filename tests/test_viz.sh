@@ -362,11 +362,11 @@ fi
 python3 - "$T" <<'EOF'
 import sys
 line = 'ab \u202edef ghi\u202c jk \u2067x\u2069 \u200e\u200f\u061c\u200b\u200d\u00ad\ufeff\u2066y\u2068z\u202a\u202b\u202d.\n'
-open(sys.argv[1] + '/bidi.txt', 'w', encoding='utf-8').write((line + 'سلام دنیا\n') * 20)
+open(sys.argv[1] + '/bidi.txt', 'w', encoding='utf-8').write((line + 'سلام دنیا می\u200cخواند\n') * 20)
 EOF
 "$CHARNN" train "$T/bidi.txt" --model lstm --hidden 8 --layers 1 --iters 20 --batch 2 \
     --seq-length 16 --val-frac 0 --quiet --checkpoint "$T/bidi.ckpt" >"$T/out" 2>"$T/err" &&
-    "$CHARNN" viz "$T/bidi.ckpt" "$T/bidi.txt" -o "$T/bidi.html" --max-chars 50 >"$T/out" 2>"$T/err"
+    "$CHARNN" viz "$T/bidi.ckpt" "$T/bidi.txt" -o "$T/bidi.html" --max-chars 60 >"$T/out" 2>"$T/err"
 check $? "set-up: the page of a text with bidirectional controls and invisible characters" "$T/err"
 python3 - "$T/bidi.html" <<'EOF' >"$T/report" 2>&1
 import re, sys
@@ -385,6 +385,9 @@ for cp, name in sorted(want.items()):
         bad.append('U+%s is not shown as %s (%r)' % (cp, name, got.get(cp)))
 if not re.search(r'#text span\.cc\{unicode-bidi:isolate;direction:ltr', head):
     bad.append('the marks are not isolated in the style sheet')
+# Persian's half-space stays itself, between the letters it keeps apart
+if '<span>\u06cc</span><span class=zw title="U+200C ZWNJ">\u200c</span><span>\u062e</span>' not in text:
+    bad.append('U+200C (ZWNJ) is not kept as itself in a span of class zw')
 print('\n'.join(bad) or '%d marks, each isolated, no control in the text' % len(marks))
 sys.exit(1 if bad else 0)
 EOF
@@ -397,7 +400,7 @@ import sys
 d = sys.argv[1]
 page = open(d + '/bidi.html', encoding='utf-8').read()
 probe = ('<script>var s=document.getElementById("text").children,o=[];for(var i=0;i<s.length;i++)'
-         '{var r=s[i].getBoundingClientRect();o.push([r.left,r.bottom])}'
+         '{var r=s[i].getBoundingClientRect();o.push([r.left,r.bottom,r.width])}'
          'document.body.setAttribute("data-pos",JSON.stringify(o))</script>')
 open(d + '/bidi-probe.html', 'w', encoding='utf-8').write(page.replace('</body>', probe + '</body>'))
 EOF
@@ -418,10 +421,14 @@ if latin != sorted(latin):
 persian = [pos[j][0] for j, c in enumerate(text) if '\u0620' <= c <= '\u06ff']
 if not persian or persian != sorted(persian, reverse=True):
     bad.append('the Persian line no longer reads right to left')
-print('\n'.join(bad) or 'a..k left to right across RLO...PDF; Persian right to left')
+z = text.index('\u200c')   # the half-space of mi-khanad: narrow, in its place
+letter = sorted(pos[text.index(c)][2] for c in 'abdefghijk')[5]
+if not (0 < pos[z][2] < 0.6 * letter and pos[z - 1][0] > pos[z][0] > pos[z + 1][0]):
+    bad.append('the ZWNJ is %.1f px wide (a letter %.1f), at %.0f between %.0f and %.0f' % (pos[z][2], letter, pos[z][0], pos[z - 1][0], pos[z + 1][0]))
+print('\n'.join(bad) or 'a..k left to right across RLO...PDF; Persian right to left, its ZWNJ %.1f px wide in its place' % pos[z][2])
 sys.exit(1 if bad else 0)
 EOF
-    check $? "in chromium: a right-to-left override reverses nothing, Persian reads right to left ($(tail -1 "$T/report"))" "$T/report"
+    check $? "in chromium: a right-to-left override reverses nothing, Persian reads right to left, its half-space (ZWNJ) a narrow mark ($(tail -1 "$T/report"))" "$T/report"
 else
     echo "ok - in chromium: a right-to-left override reverses nothing # skipped: no chromium here"
 fi

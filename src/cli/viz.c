@@ -203,13 +203,21 @@ static void json_text(FILE *out, const uint32_t *cps, size_t n)
  * name in a small box, an isolated span of class cc, so that it neither
  * vanishes nor reorders its neighbours (a right-to-left override would
  * otherwise reverse the words after it). Right-to-left letters keep their
- * own direction. */
+ * own direction. The one exception is the zero-width non-joiner, U+200C,
+ * Persian's half-space (نیم‌فاصله), in nearly every other Persian word: it
+ * stays itself, so that the letters on either side take their unjoined
+ * forms as written, in a narrow span of class zw with a dotted edge that
+ * shows where it is and carries its tint (it reorders nothing). */
 static void html_text(FILE *out, const uint32_t *cps, size_t n)
 {
     for (size_t j = 0; j < n; j++) {
         uint32_t c = cps[j];
         char name[12];
         const char *shown = cli_invisible_name(c, name);
+        if (c == 0x200c) {
+            fputs("<span class=zw title=\"U+200C ZWNJ\">\xe2\x80\x8c</span>", out);
+            continue;
+        }
         if (shown) {
             fprintf(out, "<span class=cc title=\"U+%04X\">%s</span>", (unsigned)c, shown);
             continue;

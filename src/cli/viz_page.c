@@ -31,7 +31,7 @@ const char *const viz_style[] = {
     "border-radius:3px;padding:0 3px;background:#fff}\n",
     "#controls select,#controls input,#controls button{font:inherit}\n",
     "#controls input[type=number]{width:5.5em}\n",
-    "#legend{display:inline-flex;align-items:center;gap:6px;color:#555}\n",
+    "#legend{display:inline-flex;flex-wrap:wrap;align-items:center;gap:6px;color:#555}\n",
     "#legend i{display:inline-block;width:160px;height:12px;border:1px solid #ccc}\n",
     "#legend .sw{display:inline-block;min-width:1.7em;text-align:center;font-size:12px;",
     "border:1px solid #ddd;color:#222}\n",
@@ -52,6 +52,9 @@ const char *const viz_style[] = {
        that nothing in it or around it is reordered */
     "#text span.cc{unicode-bidi:isolate;direction:ltr;font-size:70%;padding:0 2px;",
     "margin:0 1px;border:1px solid #aaa;border-radius:3px;color:#555;vertical-align:1px}\n",
+    /* Persian's half-space, the zero-width non-joiner: a narrow mark */
+    "#text span.zw{display:inline-block;width:.25em;height:1.2em;vertical-align:-.25em;",
+    "border-left:1px dotted #bbb}\n",
     "#text span.on{outline:1px solid #333}\n",
     "#tip{position:absolute;z-index:4;background:#fff;border:1px solid #999;",
     "border-radius:6px;padding:8px 10px;box-shadow:0 2px 8px rgba(0,0,0,.18);",
@@ -121,7 +124,7 @@ const char *const viz_script[] = {
     " if(mode==='surprise'){current=null;\n",
     "  for(j=0;j<n;j++){var s=spans[j];s.style.backgroundColor=j?surpriseColour(-Math.log2(D.p[j])):'';",
     "s.removeAttribute('data-v')}\n",
-    "  var lg='surprise, bits (-log<sub>2</sub> p of the character):';\n",
+    "  var lg='surprise, bits (-log\\u2082 p of the character):';\n",
     "  [0,1,2,3,4,6,8,12].forEach(function(b){lg+=' <span class=sw data-bits='+b+' style=\"background:'+",
     "surpriseColour(b)+'\">'+b+(b===12?'+':'')+'</span>'});\n",
     "  $('legend').innerHTML=lg+' (a square-root scale)';\n",
