@@ -238,8 +238,8 @@ CN_API int cn_beam_search(const CnModel *model, const char *prime, size_t n, int
                           size_t length, const char *stop, size_t stop_n, char **out,
                           size_t *out_n, double *logprob, CnError *err);
 
-/* One pass over 2 to CN_TRACE_MAX_CHARS characters in double, every quantity
- * of the equations printed, as text or JSON (charnn help trace). */
+/* One pass over 2 to CN_TRACE_MAX_CHARS characters in double, every quantity of
+ * the equations printed, text or JSON (charnn help trace; options: cn_trace_with). */
 enum { CN_TRACE_MAX_CHARS = 1000 };
 CN_API int cn_trace(FILE *out, const CnModel *model, const char *utf8, size_t n, int json,
                     CnError *err);

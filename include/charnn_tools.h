@@ -158,4 +158,20 @@ typedef struct {
 CN_API int cn_gradcheck(const CnShape *shape, int B, int T, double dropout, uint64_t seed,
                         CnGradcheck *out, int max, CnError *err);
 
+/* cn_trace for the setups of textbooks and homework: what a trace computes
+ * and prints besides the model's own pass (all 0: training's, as cn_trace). */
+typedef struct {
+    int json;    /* 1: one JSON object; 0: readable text */
+    int sum;     /* 1: L = Σ_t J_t, J_t = -ln p_t[target_t] (the notes' J);
+                    0: the mean (1/T) Σ_t J_t, which training minimizes */
+    int linear;  /* rnn only: h_t = a_h (the identity) in place of tanh(a_h) */
+    int no_bias; /* the cells and the output layer without biases: every b taken
+                    as 0 and neither printed nor differentiated */
+    int terms;   /* also J_t's own terms: dJ_t/dh_i for every i <= t and dJ_t/dW,
+                    from the backward pass of J_t alone; t in 1..T, -1: for every
+                    t, 0: none */
+} CnTraceOptions;
+CN_API int cn_trace_with(FILE *out, const CnModel *model, const char *utf8, size_t n,
+                         const CnTraceOptions *opt, CnError *err);
+
 #endif /* CHARNN_TOOLS_H */

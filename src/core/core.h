@@ -78,7 +78,7 @@ typedef struct {
     CnReal *Wx;   /* (In, G*H)  In = V for layer 0, else H */
     CnReal *Wh;   /* (H, G*H) */
     CnReal *b;    /* (G*H) */
-    CnReal *peep; /* (3*H) p_i, p_f, p_o (peephole only, else NULL) */
+    CnReal *peep; /* (3*H) w_ci, w_cf, w_co (peephole only, else NULL) */
 } CnLayerView;
 
 typedef struct {

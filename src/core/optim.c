@@ -10,6 +10,15 @@
  *     rmsprop:  r = rho r + (1 - rho) g^2;  w -= a g / sqrt(r + eps)
  *     adam:     m = b1 m + (1 - b1) g;  s = b2 s + (1 - b2) g^2
  *               w -= a (m / (1 - b1^t)) / (sqrt(s / (1 - b2^t)) + eps)
+ * Nesterov's momentum is the look-ahead form of the course notes (and of
+ * Sutskever et al. 2013), v <- mu v - a grad J(w + mu v); w <- w + v,
+ * rewritten (Bengio et al. 2013) so that the parameters held are the
+ * look-ahead point w~ = w + mu v, where the gradient g is taken:
+ *     w~' = w' + mu v' = (w~ - mu v) + v' + mu v' = w~ - mu v + (1 + mu) v'
+ * the same velocities, and w~ = w + mu v after every step (test_optim).
+ * Clipping by value, every g_i to [-v, v], is min-char-rnn's (v = 5); by
+ * norm, g *= min(1, n / |g|), keeps the gradient's direction and is the
+ * default (n = 5).
  */
 #include "core.h"
 

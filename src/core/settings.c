@@ -65,7 +65,7 @@ const CnField cn_fields[] = {
     CONF("decay-rate", optim.decay_rate, CN_F_REAL, NULL, 1, 0, 1, SET | R | HI, 1,
          .def = "0.95", .arg = "R", .help = "rmsprop decay of the squared gradient"),
     CONF("clip-value", clip_value, CN_F_REAL, NULL, 1, 0, INFINITY, SET | R, 1,
-         .def = "0", .arg = "V", .help = "clip each gradient to [-V, V]; 0 = off"),
+         .def = "0", .arg = "V", .help = "clip each gradient to [-V, V] (min-char-rnn's: V 5 with clip-norm 0); 0 = off"),
     CONF("clip-norm", clip_norm, CN_F_REAL, NULL, 1, 0, INFINITY, SET | R, 1,
          .def = "5", .arg = "N", .help = "rescale the gradient to norm <= N (after clip-value); 0 = off"),
     CONF("dropout", dropout, CN_F_REAL, NULL, 1, 0, 1, SET | R | HI, 1,

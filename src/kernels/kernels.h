@@ -196,7 +196,7 @@ typedef struct {
     CnReal *hr;             /* (steps+1, B, H) h, rounded as each h_t is made (h[0]: before) */
     CnReal *rhr;            /* (B, H) gru: this step's r_t * h_{t-1} */
     CnReal *dzr;            /* (steps, B, G*H) dz, rounded as each dz_t is made */
-    const CnReal *peep;     /* (3*H) p_i, p_f, p_o (peephole lstm), else NULL */
+    const CnReal *peep;     /* (3*H) w_ci, w_cf, w_co (peephole lstm), else NULL */
     const CnPacked *wh;     /* forward: Wh (K = H, G blocks of H) */
     const CnPacked *wh_t;   /* backward: Wh^T (K = G*H, one block of H); gru: [r u] part */
     const CnPacked *whn_t;  /* backward, gru: Wh[:, n]^T (K = H) */
