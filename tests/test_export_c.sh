@@ -29,6 +29,9 @@ else
     STATIC=
 fi
 STRICT="-std=c99 -Wall -Wextra -pedantic -O2"
+# make test SANITIZE=1: the exported code under AddressSanitizer and UBSan too
+SAN=
+[ "${SANITIZE:-}" = 1 ] && SAN="-fsanitize=address,undefined -fno-sanitize-recover=all"
 if ! command -v "$CC" >/dev/null 2>&1; then
     echo "ok - the exported C files # skipped: no compiler $CC"
     exit 0
@@ -43,7 +46,7 @@ head -c 3000 "$T/c.txt" >"$T/s.txt"
 build() {
     name=$1 src=$2
     shift 2
-    $CC $STRICT $STATIC -DCHARNN_MAIN "$@" "$src" -lm -o "$T/$name" >"$T/cc" 2>&1 ||
+    $CC $STRICT $SAN $STATIC -DCHARNN_MAIN "$@" "$src" -lm -o "$T/$name" >"$T/cc" 2>&1 ||
         problem "$CC $STRICT -DCHARNN_MAIN $* $(basename "$src") failed: $(head -c 300 "$T/cc")"
     [ -s "$T/cc" ] && problem "$CC warns: $(head -c 300 "$T/cc")"
 }
@@ -67,7 +70,7 @@ same_sample() {
 same_logits() {
     ck=$1 src=$2
     shift 2
-    $CC -O2 $STATIC -I"$T" -DMODEL="\"$(basename "$src")\"" "$@" tests/export_c_score.c -lm \
+    $CC -O2 $SAN $STATIC -I"$T" -DMODEL="\"$(basename "$src")\"" "$@" tests/export_c_score.c -lm \
         -o "$T/score" >"$T/cc" 2>&1 || problem "the scoring program does not build: $(head -c 300 "$T/cc")"
     CHARNN_ISA=${ISA:-} "$CHARNN" score "$ck" "$T/s.txt" 2>"$T/err" | tail -n +2 | cut -f3,4 >"$T/want"
     target "$T/score" "$T/s.txt" >"$T/got" 2>>"$T/err"
