@@ -6,7 +6,8 @@
 #   make bench           training and sampling throughput (charnn bench)
 #   make soak            SIGKILL soak of the checkpoint (KILLS=, default 60)
 #   make abuse           a careless user, repeated: concurrent runs, the corpus
-#                        changed while training, signals (ROUNDS=, default 20)
+#                        changed while training, signals (ROUNDS=, default 20);
+#                        big inputs: a 100 MB corpus, a vocabulary of 100,000
 #   make fuzz            libFuzzer targets with clang (FUZZ_SECONDS= each, 60)
 #   make MPI=1 test-mpi  data-parallel training under mpirun, 2 ranks against 1
 #   make install         charnn, charnn.h, libcharnn.a, libcharnn.so (soname
@@ -327,7 +328,8 @@ soak: $(CHARNN) $(B)/charnn-faults
 
 ROUNDS ?= 20
 abuse: $(CHARNN)
-	@CHARNN=./$(CHARNN) SANITIZE=$(SANITIZE) ROUNDS=$(ROUNDS) sh tests/run.sh tests/abuse.sh
+	@CHARNN=./$(CHARNN) SANITIZE=$(SANITIZE) ROUNDS=$(ROUNDS) sh tests/run.sh tests/abuse.sh \
+	    tests/abuse_bounds.sh
 
 # libFuzzer (clang, Debian's libclang-rt-dev): each target for FUZZ_SECONDS
 # from its seed corpus; new inputs collect in build/fuzz/corpus_<target>.

@@ -190,6 +190,11 @@ typedef struct {
     CnPrecision precision; /* bf16: the training products' inputs rounded to bfloat16,
                               sums and everything else in fp32 (README, "Precision") */
     double time_budget;    /* seconds of training; 0: none (the caller stops on it) */
+    uint64_t eval_chars;   /* predictions each validation makes, from B streams spread
+                              evenly over the held-out tail; 0 or more than the tail:
+                              all of it (cn_validation_loss) */
+    double plan_epochs;    /* the epochs cn_plan_budget expected when it chose the width and
+                              dropout for the time budget; 0: chosen by the caller */
 } CnTrainConfig;
 
 /* What precision "auto" means for training a model of this shape on B streams on
@@ -241,7 +246,7 @@ CN_API extern const CnField cn_fields[];
  * survives any failure. A load checks the size its header implies before
  * reading the rest, then the CRC and every field.
  */
-enum { CN_CHECKPOINT_VERSION = 3 };
+enum { CN_CHECKPOINT_VERSION = 4 };
 typedef struct CnCheckpoint CnCheckpoint;
 CN_API CnCheckpoint *cn_checkpoint_load(const char *path, CnError *err);
 CN_API const CnModel *cn_checkpoint_model(const CnCheckpoint *ck);
@@ -300,6 +305,28 @@ CN_API CnTrainer *cn_trainer_from(CnCheckpoint *ck, const CnText *text, const Cn
  * holds nothing more. */
 CN_API CnTrainer *cn_trainer_resume(CnCheckpoint *ck, const CnText *text, const CnTrainConfig *cfg,
                                     int threads, const CnShard *shard, CnError *err);
+/* Settings for a time budget (README, "Training for quality"): times two
+ * training steps (after one) of each candidate width, 384, 512 and 768 (or only
+ * `hidden` when it is not 0), of a model of this cell and layers on text with
+ * cfg on `threads` threads, wider ones only while the timing stays within 3%
+ * of the budget; then picks the width whose epochs in the rest of the budget
+ * promise the lowest validation loss, by the sweep the rule was fit on, and
+ * that width's dropout at those epochs. Depends on the machine's speed, as
+ * any run with a time budget does. */
+enum { CN_PLAN_WIDTHS = 8 };
+typedef struct {
+    int hidden;       /* the width chosen */
+    double dropout;   /* its dropout */
+    double epochs;    /* the epochs the rest of the budget affords it */
+    double loss;      /* the sweep's validation loss for it there; inf: outside the sweep */
+    double seconds;   /* spent timing */
+    int measured;     /* widths timed: widths[i] at chars_per_s[i] */
+    int widths[CN_PLAN_WIDTHS];
+    double chars_per_s[CN_PLAN_WIDTHS];
+} CnPlan;
+CN_API int cn_plan_budget(const CnText *text, CnCell cell, int layers, int hidden,
+                          const CnTrainConfig *cfg, double budget, int threads, CnPlan *plan,
+                          CnError *err);
 /* Bytes a run would allocate besides the corpus; 0 on overflow. */
 CN_API size_t cn_trainer_bytes(const CnShape *shape, const CnTrainConfig *cfg, int threads);
 /* Threads worth using for B streams of a model of this shape, at most max. */
@@ -313,8 +340,9 @@ typedef enum { CN_STEP_OK, CN_STEP_DIVERGED, CN_STEP_BAD_TEXT } CnStepResult;
  * can no longer be saved. CN_STEP_BAD_TEXT: a character outside the
  * vocabulary (a bug: the text was checked). */
 CN_API CnStepResult cn_trainer_step(CnTrainer *tr, double *loss);
-/* The validation loss into the progress: 1 if it is the best so far, 0 if
- * not or without validation text (*loss NaN), -1 with err if it failed. */
+/* The validation loss (cn_validation_loss of the run's configuration)
+ * into the progress: 1 if it is the best so far, 0 if not or without
+ * validation text (*loss NaN), -1 with err if it failed. */
 CN_API int cn_trainer_validate(CnTrainer *tr, double *loss, CnError *err);
 /* Saves model, configuration, progress, optimizer and carried state. */
 CN_API int cn_trainer_save(CnTrainer *tr, const char *path, CnError *err);
@@ -331,6 +359,7 @@ CN_API void cn_state_place(CnReal *global, const CnReal *local, const CnShape *s
 
 typedef struct {
     size_t train_chars, val_chars; /* the corpus's training head and validation tail */
+    size_t val_evaluated;          /* predictions each validation makes (cfg eval_chars) */
     uint64_t chunks_per_epoch;
     double epoch;     /* epochs done, as a fraction */
     double lr;        /* learning rate of the last step */
@@ -382,6 +411,19 @@ CN_API void cn_trainer_free(CnTrainer *tr);
 CN_API double cn_evaluate(const CnModel *model, const CnText *text, int seq_length, int threads,
                           size_t *count, CnError *err);
 
+/* The validation loss a run of configuration cfg measures on corpus (the
+ * text it trains on): its held-out tail, the last val_frac of the
+ * characters, is cut into cfg->batch equal parts, and from the start of
+ * each a stream from a zero state predicts eval_chars / batch characters
+ * (the whole part when eval_chars is 0 or at least the tail, as the
+ * streams of the tail run end to end), state carried throughout: mean
+ * -ln p in nats per character over *count predictions. The same
+ * characters every time, so validations compare; NaN on error, or without
+ * a tail (no error then). Deterministic for any number of threads. */
+CN_API double cn_validation_loss(const CnModel *model, const CnText *corpus,
+                                 const CnTrainConfig *cfg, int threads, size_t *count,
+                                 CnError *err);
+
 /* One prediction, seen from inside: the model has read characters 0..pos
  * of the text and predicts character pos+1. The arrays are the library's
  * and hold only during the call. */
@@ -403,7 +445,8 @@ typedef int (*CnStepFn)(void *ctx, const CnStep *step); /* non-zero: stop, with 
 CN_API double cn_score(const CnModel *model, const CnText *text, int seq_length, int threads,
                        CnStepFn fn, void *ctx, size_t *count, CnError *err);
 /* order[0..returned) = the indices of the min(k, n) largest values, largest
- * first (equal values by lower index): an insertion pass, O(n k). */
+ * first (equal values by lower index, NaN after every number): a heap of
+ * the k best, O(n log k). */
 CN_API int cn_top_k(const CnReal *values, int n, int k, int *order);
 /* "i", "f", "o", "g" (lstm, peephole), "r", "u", "n" (gru), "h" (rnn): gate
  * block g of a cell as SPEC names it, or NULL past the last. */
@@ -418,6 +461,9 @@ typedef struct {
 } CnSampleOptions;
 
 typedef struct CnSampler CnSampler; /* uses the model, which must outlive it */
+/* Bytes a sampler of this many streams allocates (its V logits each);
+ * SIZE_MAX if that does not fit in size_t. */
+CN_API size_t cn_sampler_bytes(const CnShape *shape, int streams);
 CN_API CnSampler *cn_sampler_new(const CnModel *model, uint64_t seed, CnError *err);
 /* streams samples computed together (each step one product for all):
  * stream b draws exactly what cn_sampler_new(model, seed + b) would. */
@@ -446,6 +492,22 @@ CN_API void cn_sampler_free(CnSampler *s);
 CN_API int cn_beam_search(const CnModel *model, const char *prime, size_t n, int beams,
                           size_t length, const char *stop, size_t stop_n, char **out,
                           size_t *out_n, double *logprob, CnError *err);
+/* Bytes a search of this many beams and characters allocates: the
+ * sampler's streams (beams, and the greedy path beside them), their V
+ * logits each, and 8 bytes per beam per character of the hypotheses'
+ * history; SIZE_MAX if that does not fit in size_t. */
+CN_API size_t cn_beam_bytes(const CnShape *shape, int beams, size_t length);
+/* Called after each step of a search (done = 1..length characters found);
+ * non-zero stops it. */
+typedef int (*CnBeamFn)(void *ctx, size_t done, size_t length);
+/* cn_beam_search, watched by fn (may be NULL): returns 0 when it ran to
+ * its end, 1 when fn stopped it after *done steps, with the best of what
+ * it holds then in *out (a hypothesis of *done characters, or one that
+ * ended earlier), and -1 on error. */
+CN_API int cn_beam_search_watch(const CnModel *model, const char *prime, size_t n, int beams,
+                                size_t length, const char *stop, size_t stop_n, CnBeamFn fn,
+                                void *ctx, char **out, size_t *out_n, double *logprob,
+                                size_t *done, CnError *err);
 
 /* ---------------------------------------------------------------------------
  * Tracing one pass, for checking a derivation: the forward and backward pass
@@ -455,9 +517,12 @@ CN_API int cn_beam_search(const CnModel *model, const char *prime, size_t n, int
  * dL/dy_t, dL/dh_t (from the output or the layer above, and from step
  * t+1), dL/dc_t, each gate's delta; every weight's gradient as a sum over
  * the steps. Readable text, or (json) one JSON object with every number at
- * full precision (README, "charnn trace"). The text (at least 2 characters)
- * must be in the model's vocabulary. 0, or -1 with err (a write error too).
+ * full precision (README, "charnn trace"). The text (2 to
+ * CN_TRACE_MAX_CHARS characters: every step prints hundreds of values or
+ * more) must be in the model's vocabulary. 0, or -1 with err (a write
+ * error too).
  */
+enum { CN_TRACE_MAX_CHARS = 1000 };
 CN_API int cn_trace(FILE *out, const CnModel *model, const char *utf8, size_t n, int json,
                     CnError *err);
 /* A model over text's characters with every parameter uniform in [-0.5,

@@ -63,7 +63,7 @@ static void make_state(CnTrainState *st, const CnModel *m)
                               .val_frac = 0.1, .seed = 12345678901234ull, .max_iters = 999,
                               .schedule = CN_LR_COSINE, .init = CN_INIT_ORTHOGONAL, .warmup = 50,
                               .lr_decay = 0.97, .lr_decay_after = 10, .lr_min = 1e-5,
-                              .bptt_random = 0.8, .time_budget = 600};
+                              .bptt_random = 0.8, .time_budget = 600, .eval_chars = 123456};
     st->p.iteration = 77, st->p.epoch = 2, st->p.chunk = 5;
     st->p.corpus_bytes = 4242, st->p.corpus_crc = 0xdeadbeef;
     st->p.smooth_loss = 1.25, st->p.last_loss = 1.5, st->p.val_loss = 1.75, st->p.best_val_loss = 1.7;
@@ -177,9 +177,11 @@ static void test_round_trip(void)
     cn_train_state_free(&st);
 }
 
-/* Bytes before the vocabulary in a version 3 file; version 2 lacks the
- * precision (4 bytes at FIXED - 4), version 1 the run too (8 more before it). */
-enum { FIXED = 24 + 16 + 12 + 80 + 16 + 8 + 8 + 40 + 32 + 4 + 40 + 32 + 8 + 8 + 8 + 4 };
+/* Bytes before the vocabulary in a version 4 file; version 3 lacks
+ * eval-chars and the planned epochs (16 bytes at FIXED - 16), version 2 the
+ * precision too (4 more before them), version 1 the run too (8 more before
+ * that). */
+enum { FIXED = 24 + 16 + 12 + 80 + 16 + 8 + 8 + 40 + 32 + 4 + 40 + 32 + 8 + 8 + 8 + 4 + 8 + 8 };
 
 static void put_u64(unsigned char *p, uint64_t v)
 {
@@ -187,8 +189,11 @@ static void put_u64(unsigned char *p, uint64_t v)
         p[i] = (unsigned char)(v >> (8 * i));
 }
 
-/* An older file (version 1: no run, no precision; version 2: no precision)
- * loads: everything else as saved, the run 0 (version 1), fp32 products. */
+/* An older file (version 1: no run, no precision, no eval-chars, no plan;
+ * version 2: no precision, no eval-chars, no plan; version 3: no eval-chars,
+ * no plan) loads: everything else as saved, the run 0 (version 1), fp32
+ * products (1, 2), validation on the whole held-out tail (eval-chars 0, as
+ * those versions validated), no plan. */
 static void test_old_version(uint32_t version)
 {
     CnModel m, out;
@@ -198,10 +203,12 @@ static void test_old_version(uint32_t version)
     make_state(&st, &m);
     st.state_len = 1 * 0; /* a model with optimizer state, no carried state */
     st.cfg.precision = CN_BF16;
+    st.cfg.eval_chars = 5000;
+    st.cfg.plan_epochs = 7.5;
     unsigned char *buf;
     size_t n;
     cn_checkpoint_encode(&m, &st, &buf, &n, &err);
-    size_t drop = version == 1 ? 12 : 4;
+    size_t drop = version == 1 ? 28 : version == 2 ? 20 : 16;
     unsigned char *old = malloc(n - drop);
     memcpy(old, buf, FIXED - drop);
     memcpy(old + FIXED - drop, buf + FIXED, n - FIXED);
@@ -215,11 +222,14 @@ static void test_old_version(uint32_t version)
     if (ok) {
         if (version == 1)
             st.p.run = 0;
-        st.cfg.precision = CN_FP32;
+        if (version < 3)
+            st.cfg.precision = CN_FP32;
+        st.cfg.eval_chars = 0;
+        st.cfg.plan_epochs = 0;
         CHECK(back.p.version == version && same_state(&st, &back) &&
                   memcmp(out.params, m.params, m.nparams * sizeof(CnReal)) == 0,
-              "with every field as saved, fp32 products%s",
-              version == 1 ? " and no run identity" : "");
+              "with every field as saved, %s products%s, validation on the whole tail, no "
+              "plan", version < 3 ? "fp32" : "bf16", version == 1 ? ", no run identity" : "");
         cn_model_release(&out);
         cn_train_state_free(&back);
     }
@@ -382,6 +392,7 @@ int main(void)
     test_round_trip();
     test_old_version(1);
     test_old_version(2);
+    test_old_version(3);
     test_size_before_reading();
     test_damage();
     test_readme_table();

@@ -238,8 +238,8 @@ cp "$CK" "$T/flipped.ckpt"
 MID=$((N / 2))
 BYTE=$(od -An -tu1 -j "$MID" -N 1 "$CK" | tr -d ' ')
 poke "$T/flipped.ckpt" "$MID" "$(printf '\\%03o' $((BYTE ^ 255)))"
-cp "$CK" "$T/version4.ckpt"
-poke "$T/version4.ckpt" 8 '\004\000\000\000'
+cp "$CK" "$T/version5.ckpt"
+poke "$T/version5.ckpt" 8 '\005\000\000\000'
 cp "$CK" "$T/bigendian.ckpt"
 poke "$T/bigendian.ckpt" 12 '\001\002\003\004'
 
@@ -258,8 +258,8 @@ for command in sample info export eval; do
         $CHARNN $command "$T/trunchalf.ckpt" $extra
     expect_fail 1 "$command: a flipped byte fails the CRC" 'CRC' \
         $CHARNN $command "$T/flipped.ckpt" $extra
-    expect_fail 1 "$command: format version 4 is too new" 'version|newer' \
-        $CHARNN $command "$T/version4.ckpt" $extra
+    expect_fail 1 "$command: format version 5 is too new" 'version|newer' \
+        $CHARNN $command "$T/version5.ckpt" $extra
     expect_fail 1 "$command: a big-endian byte-order mark is named" 'big-endian' \
         $CHARNN $command "$T/bigendian.ckpt" $extra
 done

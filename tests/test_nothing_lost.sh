@@ -179,6 +179,79 @@ run "$CHARNN" plot base.csv -o pic.txt
 begin; expect_rc 2; one_line; same pic.txt c.txt
 report "3. plot does not write over a file that is not an SVG picture (exit $rc)"
 
+# 3b. No command replaces a file it did not write: plot's pictures and viz's
+# pages carry their writer's mark; another picture or page is replaced only
+# with --force, another kind of file never (issue 23)
+cat > drawing.svg <<'SVG'
+<?xml version="1.0" encoding="UTF-8"?>
+<svg xmlns="http://www.w3.org/2000/svg" width="100" height="100"><circle cx="50" cy="50" r="40"/></svg>
+SVG
+cp drawing.svg drawing.keep
+run "$CHARNN" plot base.csv -o drawing.svg
+begin; expect_rc 2; one_line; stderr_has 'charnn plot did not write'; stderr_has '--force'
+same drawing.svg drawing.keep
+report "3b. plot does not replace an SVG picture it did not write (exit $rc)"
+run "$CHARNN" plot base.csv -o drawing.svg --force
+begin; expect_rc 0; grep -q 'Generator: charnn plot' drawing.svg || problem "not replaced by plot's picture"
+report "3b. ... --force replaces it with plot's picture, which carries plot's mark (exit $rc)"
+run "$CHARNN" plot base.csv -o pom.xml --force
+begin; expect_rc 2; one_line; same pom.xml pom.keep
+report "3b. --force never makes plot replace a file that is not a picture (exit $rc)"
+printf '<?xml version="1.0" encoding="UTF-8"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="960" height="560" viewBox="0 0 960 560" font-family="sans-serif" font-size="12">\n</svg>\n' >old.svg
+run "$CHARNN" plot base.csv -o old.svg
+begin; expect_rc 0
+report "3b. a picture of an earlier charnn plot (no mark yet) is still replaced (exit $rc)"
+run "$CHARNN" plot base.csv -o -
+begin; expect_rc 0; [ -e ./- ] && problem "a file named - was written"
+grep -q '^<svg' out || problem "no SVG on standard output"
+report "3b. plot -o - writes the picture to standard output (exit $rc)"
+
+head -c 3000 c.txt >essay.txt
+printf '<!DOCTYPE html>\n<html><head><title>My essay</title></head><body><p>Written by hand.</p></body></html>\n' >essay.html
+cp essay.html essay.keep
+run "$CHARNN" viz base.ckpt essay.txt --max-chars 200
+begin; expect_rc 2; one_line; stderr_has 'essay.html \(the default name\) exists'
+stderr_has 'charnn viz did not write'; same essay.html essay.keep
+report "3b. viz (no -o) does not replace the user's essay.html, once replaced silently (exit $rc)"
+run "$CHARNN" viz base.ckpt essay.txt --max-chars 200 -o essay.html
+begin; expect_rc 2; one_line; stderr_has '--force'; same essay.html essay.keep
+report "3b. ... nor with -o essay.html (exit $rc)"
+run "$CHARNN" viz base.ckpt essay.txt --max-chars 200 --force
+begin; expect_rc 0; grep -q '<meta name="generator" content="charnn viz">' essay.html ||
+    problem "the page does not carry viz's mark"
+report "3b. --force replaces it with viz's page, which carries viz's mark (exit $rc)"
+run "$CHARNN" viz base.ckpt essay.txt --max-chars 100
+begin; expect_rc 0
+report "3b. viz replaces its own page (exit $rc)"
+printf '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">\n<title>essay.txt through base.ckpt (charnn viz)</title>\n' >old.html
+run "$CHARNN" viz base.ckpt essay.txt --max-chars 100 -o old.html
+begin; expect_rc 0
+report "3b. a page of an earlier charnn viz (no mark yet) is still replaced (exit $rc)"
+printf 'my notes\n' >mynotes.html
+cp mynotes.html mynotes.keep
+run "$CHARNN" viz base.ckpt essay.txt --max-chars 100 -o mynotes.html --force
+begin; expect_rc 2; one_line; same mynotes.html mynotes.keep
+report "3b. --force never makes viz replace a file that is not a web page (exit $rc)"
+cp essay.txt page.html
+cp page.html page-input.keep
+run "$CHARNN" viz base.ckpt page.html --max-chars 100
+begin; expect_rc 0; same page.html page-input.keep
+grep -q '^wrote page.viz.html:' out || problem "the page is not page.viz.html: $(cat out)"
+report "3b. viz of a text named page.html (no -o) writes page.viz.html, not over its input (exit $rc)"
+run "$CHARNN" viz base.ckpt page.html --max-chars 100 -o page.html
+begin; expect_rc 2; one_line; stderr_has 'an input; give another -o, e\.g\. -o page\.viz\.html$'
+same page.html page-input.keep
+report "3b. -o naming that input suggests page.viz.html, not the input itself (exit $rc)"
+run "$CHARNN" viz base.ckpt essay.txt --max-chars 100 -o -
+begin; expect_rc 0; [ -e ./- ] && problem "a file named - was written"
+grep -q '<meta name="generator" content="charnn viz">' out || problem "no page on standard output"
+report "3b. viz -o - writes the page to standard output (exit $rc)"
+timeout $((30 * SLOW)) "$CHARNN" viz base.ckpt - --max-chars 100 <essay.txt >out 2>err
+rc=$?
+begin; expect_rc 0; [ -e ./-.html ] && problem "-.html was written"
+[ -s stdin.html ] || problem "no stdin.html"
+report "3b. viz of standard input (-) writes stdin.html, not -.html (exit $rc)"
+
 # ---------------------------------------------------------------------------
 # 4. Trained models replaced without warning
 

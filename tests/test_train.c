@@ -4,7 +4,8 @@
  * repetitive corpus; a run stopped, saved and resumed is bit-identical to
  * an uninterrupted one (every optimizer, with dropout, across epoch
  * boundaries); a diverging step changes nothing; evaluation does not
- * depend on how the text is chunked.
+ * depend on how the text is chunked; validation reads all of the tail or
+ * a fixed part of it, spread over it.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "check.h"
@@ -297,6 +298,67 @@ static void test_evaluate(void)
     cn_text_release(&text);
 }
 
+/* Validation (cn_validation_loss, cn_trainer_validate): with eval_chars 0
+ * the whole tail as B streams end to end, as it always was; with
+ * eval_chars N, B streams spread over the tail predicting N/B each, the
+ * same value every time, the mean of those streams scored one by one. */
+static void test_validation(void)
+{
+    const char *corpus = repeat("The quick brown fox jumps over the lazy dog; then it sleeps.\n", 60);
+    CnText text;
+    CnError err;
+    cn_text_wrap(&text, corpus, strlen(corpus), "fox", &err);
+    CnTrainConfig cfg = config(CN_ADAM, 1e-2, 0);
+    cfg.val_frac = 0.25;
+    CnTrainer tr;
+    CnModel m;
+    if (start(&tr, &m, &text, CN_LSTM, 8, 1, cfg) != 0)
+        return;
+    steps(&tr, 20);
+    size_t n_val = (size_t)((double)text.nchars * cfg.val_frac), from = text.nchars - n_val;
+    size_t c_all, c_span, c_part, c_again, c_big;
+    double v_tr, v_part;
+    cn_trainer_validate(&tr, &v_tr, &err);
+    double v_all = cn_validation_loss(&m, &text, &cfg, 1, &c_all, &err);
+    double v_span = cn_evaluate_span(&m, &text, from, n_val, cfg.batch, cfg.seq_length, NULL, NULL,
+                                     NULL, &c_span, &err);
+    CHECK(v_tr == v_all && v_all == v_span && c_all == c_span && c_all > n_val - 8,
+          "eval-chars 0: the whole tail, %zu predictions, as before (%.9f, %.9f, %.9f)", c_all,
+          v_tr, v_all, v_span);
+    CnTrainConfig part = cfg;
+    part.eval_chars = 200;
+    double v_p = cn_validation_loss(&m, &text, &part, 2, &c_part, &err);
+    double v_again = cn_validation_loss(&m, &text, &part, 1, &c_again, &err);
+    /* the same by hand: stream b from from + b (n_val - 1)/B, 50 predictions each */
+    size_t stride = (n_val - 1) / (size_t)cfg.batch;
+    double sum = 0;
+    for (int b = 0; b < cfg.batch; b++) {
+        size_t c;
+        sum += 50 * cn_evaluate_span(&m, &text, from + (size_t)b * stride, 51, 1, cfg.seq_length,
+                                     NULL, NULL, NULL, &c, &err);
+    }
+    CHECK(c_part == 200 && v_p == v_again && fabs(v_p - sum / 200) < 1e-6 * v_p &&
+              fabs(v_p - v_all) > 1e-9,
+          "eval-chars 200: 4 streams of 50 spread over the tail, the same every time and on any "
+          "threads, the mean of the streams scored alone (%.9f, %.9f)", v_p, sum / 200);
+    part.eval_chars = n_val;
+    double v_big = cn_validation_loss(&m, &text, &part, 1, &c_big, &err);
+    CHECK(v_big == v_all && c_big == c_all, "eval-chars at least the tail: the whole tail");
+    cn_trainer_release(&tr);
+    cn_model_release(&m);
+    cfg.eval_chars = 200;
+    if (start(&tr, &m, &text, CN_LSTM, 8, 1, cfg) != 0)
+        return;
+    steps(&tr, 20);
+    cn_trainer_validate(&tr, &v_part, &err);
+    CHECK(v_part == cn_validation_loss(&m, &text, &cfg, 1, &c_part, &err) &&
+              cn_trainer_status(&tr).val_evaluated == 200,
+          "a run of eval-chars 200 validates on those 200 (%.9f)", v_part);
+    cn_trainer_release(&tr);
+    cn_model_release(&m);
+    cn_text_release(&text);
+}
+
 /* The same run on 1, 2 and 3 threads: identical bits (work is split only
  * along outputs). Every cell kind, with dropout and a partial last panel. */
 static void test_threads(void)
@@ -487,6 +549,7 @@ int main(void)
         return 1;
     test_data_position();
     test_evaluate();
+    test_validation();
     test_divergence();
     test_resume();
     test_learning();

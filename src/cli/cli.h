@@ -32,6 +32,7 @@ typedef struct {
     int lo_open, hi_open;/* 1: the bound itself is excluded */
     const char *const *choices; /* FLAG_STR: allowed values, NULL-terminated */
     char short_name;     /* also -x, or 0 */
+    const char *zero;    /* FLAG_INT, FLAG_U64: a word that means 0 ("all"), or NULL */
     int set;             /* given on the command line */
 } Flag;
 
@@ -191,21 +192,36 @@ typedef struct {
     const char *replaces; /* "charnn plot replaces only pictures" */
     const char *example;  /* a file name to suggest: "loss.svg" */
     int (*is_kind)(const char *head); /* an existing file's first 4 KB are one */
+    const char *writer;   /* "charnn plot" */
+    const char *mark;     /* in the first 4 KB of every document it writes */
+    int (*legacy)(const char *head); /* one written before the mark, or NULL */
 } Document;
 /* The document starts, after a byte-order mark, an XML declaration,
  * comments and a doctype, with the element <name (any case). */
 int cli_root_element(const char *head, const char *name);
 int cli_is_device(const char *path); /* exists and is neither a file nor a directory */
+/* The name a document shows an invisible or formatting character by
+ * ("RLO", "ZWSP", or "U+XXXX" in buf), or NULL for one that shows itself
+ * (src/cli/document.c). */
+const char *cli_invisible_name(uint32_t c, char buf[12]);
 /* Text inside an element or attribute of an SVG or HTML document: & < > "
- * as entities, control characters other than tab left out. */
+ * as entities, control characters other than tab left out, invisible and
+ * formatting characters by their names in brackets ("[RLO]"). */
 void cli_put_markup(FILE *out, const char *s);
-/* output may be written: not one of the inputs, not a directory, and if a
- * non-empty file, one of this kind. 0, or an exit code after saying why. */
-int cli_check_document(const char *output, const char *const *inputs, int ninputs,
-                       const Document *doc);
+/* The default name of a document of input: its name with ext in place of
+ * its extension ("stdin" for "-"), or with alt when that is the input
+ * itself ("page.html" -> "page.viz.html"); malloc'd. */
+char *cli_document_name(const char *input, const char *ext, const char *alt);
+/* output (given: by -o, else a default name) may be written: "-"
+ * (standard output), or not one of the inputs, not a directory, and if a
+ * non-empty file, a document of doc's writer, or with force one of its
+ * kind. suggest: another name, for the message. 0, or an exit code after
+ * saying why. */
+int cli_check_document(const char *output, int given, const char *const *inputs, int ninputs,
+                       const Document *doc, int force, const char *suggest);
 /* Writes output with write(out, ctx) (0 or -1) into PATH.PID.tmp, synced,
- * then renamed over it (a device is written directly). 0, or an exit code
- * after saying why. */
+ * then renamed over it (a device is written directly, "-" is standard
+ * output). 0, or an exit code after saying why. */
 int cli_write_document(const char *output, int (*write)(FILE *out, const void *ctx),
                        const void *ctx);
 

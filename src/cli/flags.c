@@ -34,7 +34,13 @@ void cli_field_text(const CnField *f, const void *value, char *out, size_t n)
             snprintf(out, n, "%d", *(const int *)value);
         break;
     case CN_F_U32: snprintf(out, n, "%u", (unsigned)*(const uint32_t *)value); break;
-    case CN_F_U64: snprintf(out, n, "%llu", (unsigned long long)*(const uint64_t *)value); break;
+    case CN_F_U64:
+        /* --eval-chars 0 is the whole tail: shown as the flag takes it */
+        if (*(const uint64_t *)value == 0 && strcmp(f->name, "eval-chars") == 0)
+            snprintf(out, n, "all");
+        else
+            snprintf(out, n, "%llu", (unsigned long long)*(const uint64_t *)value);
+        break;
     case CN_F_REAL: snprintf(out, n, "%g", *(const double *)value); break;
     }
 }
@@ -122,6 +128,10 @@ static int distance(const char *a, const char *b)
 
 static void format_default(const Flag *f, char *out, size_t n)
 {
+    if (f->zero && (f->type == FLAG_INT ? *(int *)f->value == 0 : *(uint64_t *)f->value == 0)) {
+        snprintf(out, n, "%s", f->zero);
+        return;
+    }
     switch (f->type) {
     case FLAG_INT: snprintf(out, n, "%d", *(int *)f->value); break;
     case FLAG_U64: snprintf(out, n, "%llu", (unsigned long long)*(uint64_t *)f->value); break;
@@ -263,7 +273,14 @@ static int set_value(Flag *f, const char *text)
         *(double *)f->value = x;
         return 0;
     }
-    /* integers: decimal digits only, no sign games */
+    /* integers: decimal digits only, no sign games; or the word for 0 */
+    if (f->zero && strcmp(text, f->zero) == 0) {
+        if (f->type == FLAG_INT)
+            *(int *)f->value = 0;
+        else
+            *(uint64_t *)f->value = 0;
+        return 0;
+    }
     const char *p = text;
     if (*p == '+')
         p++;
@@ -271,7 +288,8 @@ static int set_value(Flag *f, const char *text)
     unsigned long long v = strtoull(negative ? p + 1 : p, &end, 10);
     if (end == p + negative || *end || errno == ERANGE || (negative ? p[1] : p[0]) < '0' ||
         (negative ? p[1] : p[0]) > '9') {
-        cli_error("--%s %s is not a whole number", f->name, text);
+        cli_error("--%s %s is not a whole number%s%s", f->name, text, f->zero ? " or " : "",
+                  f->zero ? f->zero : "");
         return EXIT_USAGE;
     }
     double x = negative ? -(double)v : (double)v;

@@ -14,6 +14,8 @@
 #include <string.h>
 
 enum { W = 960, HT = 560, LEFT = 80, RIGHT = 30, TOP = 96, BOTTOM = 64 };
+/* The mark of plot's pictures: a comment after the XML declaration. */
+#define PLOT_MARK "Generator: charnn plot"
 
 typedef struct {
     double iteration, epoch, loss, smooth, val; /* val NaN on rows without one */
@@ -235,6 +237,7 @@ static int write_svg(FILE *out, const Log *log)
 #define PX(x) (LEFT + ((x) - x0) / (x1 - x0) * pw)
 #define PY(y) (TOP + (y1 - (y)) / (y1 - y0) * ph)
     fprintf(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                 "<!-- " PLOT_MARK " -->\n" /* what cli_check_document looks for */
                  "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" "
                  "viewBox=\"0 0 %d %d\" font-family=\"sans-serif\" font-size=\"12\">\n"
                  "<rect width=\"%d\" height=\"%d\" fill=\"white\"/>\n",
@@ -345,14 +348,23 @@ static int write_log_svg(FILE *out, const void *log)
     return write_svg(out, log);
 }
 
+/* A picture charnn plot wrote before it marked them: its root element
+ * as plot has always written it. */
+static int is_old_plot(const char *p)
+{
+    return is_svg(p) && strstr(p, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"960\" "
+                                  "height=\"560\" viewBox=\"0 0 960 560\" "
+                                  "font-family=\"sans-serif\" font-size=\"12\">") != NULL;
+}
+
 static const Document svg_document = {"an SVG picture", "charnn plot replaces only pictures",
-                                      "loss.svg", is_svg};
+                                      "loss.svg", is_svg, "charnn plot", PLOT_MARK, is_old_plot};
 
 /* Writes the picture (cli_write_document) and says so. */
 static int write_picture(const char *output, const Log *log)
 {
     int rc = cli_write_document(output, write_log_svg, log);
-    if (rc != 0 || cli_is_device(output)) /* not into the picture itself (-o /dev/stdout) */
+    if (rc != 0 || strcmp(output, "-") == 0 || cli_is_device(output)) /* not into the picture */
         return rc;
     size_t evals = 0;
     for (size_t i = 0; i < log->n; i++)
@@ -364,9 +376,13 @@ static int write_picture(const char *output, const Log *log)
 int cmd_plot(int argc, char **argv)
 {
     const char *output = NULL;
+    int force = 0;
     Flag flags[] = {
         {.name = "output", .type = FLAG_STR, .value = &output, .arg = "FILE", .short_name = 'o',
-         .help = "the SVG to write (default: the log's name with .svg)"},
+         .help = "the SVG to write, - for standard output (default: the log's name with .svg, "
+                 "or .plot.svg when that is the log)"},
+        {.name = "force", .type = FLAG_SWITCH, .value = &force,
+         .help = "replace an SVG picture charnn plot did not write (never another kind of file)"},
         {.name = NULL},
     };
     Command cmd = {.name = "plot", .usage = "plot LOG.csv [-o loss.svg]",
@@ -377,20 +393,16 @@ int cmd_plot(int argc, char **argv)
     int nargs, rc;
     if ((rc = cli_parse(&cmd, argc, argv, args, &nargs)) != CLI_GO)
         return rc;
-    char *derived = NULL;
-    if (!output) {
-        const char *in = args[0], *dot = strrchr(in, '.'), *slash = strrchr(in, '/');
-        size_t stem = dot && (!slash || dot > slash) ? (size_t)(dot - in) : strlen(in);
-        derived = malloc(stem + 5);
-        if (!derived) {
-            cli_error("out of memory");
-            return EXIT_ERROR;
-        }
-        snprintf(derived, stem + 5, "%.*s.svg", (int)stem, in);
-        output = derived;
+    char *derived = cli_document_name(args[0], ".svg", ".plot.svg");
+    if (!derived) {
+        cli_error("out of memory");
+        return EXIT_ERROR;
     }
+    int given = output != NULL;
+    if (!output)
+        output = derived;
     Log log = {0};
-    rc = cli_check_document(output, &args[0], 1, &svg_document);
+    rc = cli_check_document(output, given, &args[0], 1, &svg_document, force, derived);
     if (!rc)
         rc = read_log(args[0], &log) == 0 ? write_picture(output, &log) : EXIT_ERROR;
     free(log.rows);

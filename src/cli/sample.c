@@ -121,19 +121,17 @@ static const char *prime_of(const Args *a, CnText **text, size_t *n)
         return a->prime;
     }
     CnError err;
+    struct stat sb;
+    if (stat(a->prime_file, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_size == 0) {
+        cli_error("--prime-file %s is empty; give a file with the text to start from, or leave "
+                  "--prime-file out to start from a newline", a->prime_file);
+        return NULL;
+    }
     if (!(*text = cn_text_load(&a->prime_file, 1, &err))) {
         cli_error("--prime-file: %s", err.msg);
         return NULL;
     }
-    const char *s = cn_text_bytes(*text, n);
-    if (*n == 0) {
-        cli_error("--prime-file %s is empty; give a file with the text to start from",
-                  a->prime_file);
-        cn_text_free(*text);
-        *text = NULL;
-        return NULL;
-    }
-    return s;
+    return cn_text_bytes(*text, n);
 }
 
 /* Runs the prime (or the unprinted newline) through every stream. */
@@ -150,11 +148,41 @@ static int feed_prime(CnSampler *s, const CnModel *model, const char *prime, siz
     return rc;
 }
 
+/* What --samples N (or JSON lines) keeps until it prints: the sampler's
+ * N streams and N texts of up to --length characters (at most the UTF-8
+ * length of the vocabulary's last character each, in buffers that double).
+ * More than half of the machine's memory is refused naming the flags,
+ * more than 1 GiB announced. 0, or an exit code after saying why. */
+static int batch_fits(const CnModel *model, const Args *a, size_t prime_n)
+{
+    CnShape shape = cn_model_shape(model);
+    char last[4], n1[32];
+    int most = cn_utf8_encode(cn_model_vocab(model)[shape.vocab - 1], last);
+    size_t sampler = cn_sampler_bytes(&shape, (int)a->samples);
+    double need = (double)sampler +
+                  2.0 * (double)a->samples * ((double)a->length * most + (double)prime_n + 1);
+    double have = (double)(cn_physical_memory() / 2), gib = (double)(1 << 30);
+    if (sampler == SIZE_MAX || (have > 0 && need > have)) {
+        cli_error("--samples %llu with --length %s needs %.1f GiB (a stream per sample, and the "
+                  "texts kept until they are printed together), more than half of this "
+                  "machine's %.1f GiB; give a smaller --length or --samples (one sample "
+                  "streams)", (unsigned long long)a->samples, cli_count(a->length, n1),
+                  need / gib, have * 2 / gib);
+        return EXIT_USAGE;
+    }
+    if (need > gib)
+        cli_note("%llu samples of %s characters keep up to %.1f GiB until they are printed",
+                 (unsigned long long)a->samples, cli_count(a->length, n1), need / gib);
+    return 0;
+}
+
 /* --samples N (N > 1, or JSON lines): drawn together, printed at the end. */
 static int sample_batch(const CnModel *model, const Args *a, const char *prime, size_t prime_n,
                         const char *stop, size_t stop_n)
 {
-    int N = (int)a->samples, rc = EXIT_OK;
+    int N = (int)a->samples, rc = batch_fits(model, a, prime_n);
+    if (rc != 0)
+        return rc;
     CnError err;
     CnSampler *s = cn_sampler_streams(model, N, a->seed, &err);
     Buf *text = calloc((size_t)N, sizeof *text);
@@ -256,37 +284,143 @@ static int sample_one(const CnModel *model, const Args *a, const char *prime, si
     return rc;
 }
 
+/* What a long search shows on stderr: after half a second, when the
+ * whole search will take more than a few seconds, an estimate; then its
+ * progress (a line redrawn on a terminal, else a line every 10 s). The
+ * first step extends the prime alone, the others every beam: the
+ * estimate comes from the steps after the first. A signal stops the
+ * search, which then prints the best text so far. */
+typedef struct {
+    double start, first, last; /* when the search began, its first step ended, the last
+                                  progress was shown */
+    int beams;
+    int decided, shown;  /* the estimate was made; progress is being shown */
+    int tty, line_open;
+} Watch;
+
+enum { BEAM_QUIET_SECONDS = 3 }; /* a search expected to be shorter shows nothing */
+
+static int watch_beam(void *ctx, size_t done, size_t length)
+{
+    Watch *w = ctx;
+    double now = cn_seconds(), elapsed = now - w->start;
+    if (done == 1)
+        w->first = now;
+    double left = done > 1 ? (now - w->first) / (double)(done - 1) * (double)(length - done)
+                           : -1;
+    char n1[32], n2[32], d1[32], d2[32];
+    if (!w->decided && elapsed >= 0.5 && done < length) {
+        w->decided = 1;
+        if (done == 1) { /* slow from the start: no rate yet */
+            w->shown = 1;
+            cli_note("beam search of %d beam%s over %s characters: the first took %s; progress "
+                     "follows, Ctrl-C stops it and prints the best text so far", w->beams,
+                     w->beams == 1 ? "" : "s", cli_count(length, n1), cli_duration(elapsed, d1));
+        } else if (elapsed + left > BEAM_QUIET_SECONDS) {
+            w->shown = 1;
+            cli_note("beam search of %d beam%s over %s characters: about %s (estimated from "
+                     "the first %s); progress follows, Ctrl-C stops it and prints the best "
+                     "text so far", w->beams, w->beams == 1 ? "" : "s", cli_count(length, n1),
+                     cli_duration(elapsed + left, d1), cli_count(done, n2));
+        }
+        w->last = now;
+    }
+    if (w->shown && !cli_signal && done < length && now - w->last >= (w->tty ? 0.25 : 10)) {
+        w->last = now;
+        fprintf(stderr, "%sbeam search: %s of %s characters (%.1f%%), %s elapsed, %s left%s",
+                w->tty ? "\r\033[K" : "", cli_count(done, n1), cli_count(length, n2),
+                100.0 * (double)done / (double)length, cli_duration(elapsed, d2),
+                left < 0 ? "?" : cli_duration(left, d1), w->tty ? "" : "\n");
+        w->line_open = w->tty;
+    }
+    return cli_signal != 0;
+}
+
+/* Memory a search needs, up front: more than half of the machine's is
+ * refused (naming the flag to change), more than 1 GiB announced. 0, or
+ * an exit code after saying why. */
+static int beam_fits(const CnModel *model, const Args *a)
+{
+    CnShape shape = cn_model_shape(model);
+    char n1[32], n2[32];
+    if (a->length > (uint64_t)1 << 24) {
+        cli_error("--length %s is more than beam search's 16,777,216 characters; give a smaller "
+                  "--length, or draw (no --beam), which has no limit", cli_count(a->length, n1));
+        return EXIT_USAGE;
+    }
+    size_t need = cn_beam_bytes(&shape, a->beam, (size_t)a->length);
+    uint64_t have = cn_physical_memory() / 2;
+    /* the history grows with beams x length, the logits with beams x vocabulary */
+    double history = 8.0 * a->beam * (double)a->length;
+    double gib = (double)(1 << 30);
+    if (have && need > have) {
+        if (history > (double)need / 2)
+            cli_error("--beam %d with --length %s needs %.1f GiB of memory (8 bytes per beam per "
+                      "character), more than half of this machine's %.1f GiB; give a smaller "
+                      "--length or --beam", a->beam, cli_count(a->length, n1),
+                      (double)need / gib, (double)have * 2 / gib);
+        else
+            cli_error("--beam %d needs %.1f GiB of memory (the %s-character vocabulary's "
+                      "logits for every beam), more than half of this machine's %.1f GiB; "
+                      "give a smaller --beam", a->beam, (double)need / gib,
+                      cli_count((uint64_t)shape.vocab, n2), (double)have * 2 / gib);
+        return EXIT_USAGE;
+    }
+    if (need > (size_t)1 << 30)
+        cli_note("beam search of %d beams over %s characters uses %.1f GiB of memory", a->beam,
+                 cli_count(a->length, n1), (double)need / gib);
+    return 0;
+}
+
 /* --beam N: the most likely continuation, printed after the prime; its
- * total log-probability on stderr. */
+ * total log-probability on stderr. Interrupted, the best text so far,
+ * said to be partial. */
 static int sample_beam(const CnModel *model, const Args *a, const char *prime, size_t prime_n,
                        const char *stop, size_t stop_n)
 {
     CnError err;
     char *text = NULL;
-    size_t n;
+    size_t n, done;
     double logprob;
+    int rc = beam_fits(model, a);
+    if (rc != 0)
+        return rc;
     /* the default prime, a newline, runs through the model unprinted */
     int newline = prime_n == 0 && cn_model_char_index(model, '\n') >= 0;
-    if (cn_beam_search(model, newline ? "\n" : prime, newline ? 1 : prime_n, a->beam,
-                       a->length, stop, stop_n, &text, &n, &logprob, &err) != 0) {
-        cli_error("%s", err.msg); /* the prime and stop were checked: memory, or too long */
+    Watch w = {.start = cn_seconds(), .beams = a->beam, .tty = os_terminal(STDERR_FILENO)};
+    int got = cn_beam_search_watch(model, newline ? "\n" : prime, newline ? 1 : prime_n, a->beam,
+                                   a->length, stop, stop_n, watch_beam, &w, &text, &n, &logprob,
+                                   &done, &err);
+    if (w.line_open)
+        fputs("\r\033[K", stderr);
+    if (got < 0) {
+        cli_error("%s", err.msg); /* the prime and stop were checked: memory */
         return EXIT_ERROR;
     }
+    int partial = got == 1;
     Buf all = {0};
-    int rc = buf_add(&all, prime, prime_n) == 0 && buf_add(&all, text, n) == 0 ? EXIT_OK
-                                                                                : EXIT_ERROR;
+    rc = buf_add(&all, prime, prime_n) == 0 && buf_add(&all, text, n) == 0 ? EXIT_OK
+                                                                           : EXIT_ERROR;
     if (rc != EXIT_OK)
         cli_error("out of memory");
     else if (strcmp(a->format, "jsonl") == 0) {
-        printf("{\"beam\": %d, \"logprob\": %.17g, ", a->beam, logprob);
+        printf("{\"beam\": %d, %s\"logprob\": %.17g, ", a->beam,
+               partial ? "\"partial\": true, " : "", logprob);
         json_text(stdout, all.s, all.n);
     } else {
         fwrite(all.s, 1, all.n, stdout);
         putchar('\n');
     }
-    if (rc == EXIT_OK)
-        fprintf(stderr, "beam search, %d beam%s: %zu characters, total ln p = %.6f (%.4f nats/char)\n",
-                a->beam, a->beam == 1 ? "" : "s", count_chars(text, n), logprob,
+    char n1[32], n2[32], n3[32];
+    if (rc == EXIT_OK && partial)
+        fprintf(stderr, "charnn: beam search interrupted after %s of %s characters: printed "
+                "the best text so far (partial), %s characters, total ln p = %.6f\n",
+                cli_count(done, n1), cli_count(a->length, n2),
+                cli_count(count_chars(text, n), n3), logprob);
+    else if (rc == EXIT_OK)
+        fprintf(stderr, "beam search, %d beam%s: %s characters, total ln p = %.6f (%.4f "
+                "nats/char)\n", a->beam, a->beam == 1 ? "" : "s",
+                cli_count(count_chars(text, n), n3), logprob,
                 n ? -logprob / (double)count_chars(text, n) : 0.0);
     free(all.s);
     free(text);
@@ -301,6 +435,9 @@ static int check_args(const Command *cmd, const Args *a)
     const char *why = NULL;
     if (a->prime_file && cli_flag(cmd, "prime")->set)
         why = "--prime and --prime-file both give the prime; give one";
+    else if (cli_flag(cmd, "prime")->set && !a->prime[0])
+        why = "--prime is empty; give the text to start from, or leave --prime out to start "
+              "from a newline";
     else if (a->beam && (cli_flag(cmd, "temperature")->set || cli_flag(cmd, "top-k")->set ||
                          cli_flag(cmd, "top-p")->set || a->argmax))
         why = "--beam searches for the most likely text and draws nothing: it takes no "
@@ -326,7 +463,8 @@ int cmd_sample(int argc, char **argv)
          .help = "divide the logits by T: lower is safer, higher more surprising", .lo = 0,
          .hi = INFINITY, .lo_open = 1},
         {.name = "prime", .type = FLAG_STR, .value = &a.prime, .arg = "TEXT",
-         .help = "text to run through the model first (and print); default: a newline"},
+         .help = "text to run through the model first (and print), not empty; default: a "
+                 "newline"},
         {.name = "prime-file", .type = FLAG_STR, .value = &a.prime_file, .arg = "PATH",
          .help = "the prime read from a file (UTF-8, newlines kept)"},
         {.name = "seed", .type = FLAG_U64, .value = &a.seed, .arg = "S",
@@ -345,14 +483,16 @@ int cmd_sample(int argc, char **argv)
          .hi = 65536},
         {.name = "beam", .type = FLAG_INT, .value = &a.beam, .arg = "N",
          .help = "beam search with N beams: the most likely text (total log-probability) "
-                 "instead of a draw; 0 = off",
+                 "instead of a draw; refused if it cannot fit in memory, Ctrl-C prints the best "
+                 "so far; 0 = off",
          .lo = 0, .hi = 4096},
         {.name = "stop", .type = FLAG_STR, .value = &a.stop, .arg = "TEXT",
          .help = "end each sample right after TEXT first appears in what it generates (\\n, \\t "
                  "and \\\\ are escapes)"},
         {.name = "format", .type = FLAG_STR, .value = &a.format, .arg = "FMT",
          .help = "text; jsonl: one object per sample, {\"sample\", \"seed\", \"text\"} "
-                 "({\"beam\", \"logprob\", \"text\"} with --beam)",
+                 "({\"beam\", \"logprob\", \"text\"} with --beam, and \"partial\": true when "
+                 "interrupted)",
          .choices = formats},
         {.name = NULL},
     };
@@ -399,10 +539,9 @@ int cmd_sample(int argc, char **argv)
         cn_text_free(t);
     }
     if (rc == EXIT_OK) {
-        /* a draw stops at Ctrl-C and keeps what it drew; a search finishes
-           or is killed (it prints nothing before its end) */
-        if (!a.beam)
-            cli_catch_signals();
+        /* a draw stops at Ctrl-C and keeps what it drew; a search prints
+           the best text it has found so far */
+        cli_catch_signals();
         rc = a.beam ? sample_beam(model, &a, prime, prime_n, stop, stop_n)
              : a.samples > 1 || strcmp(a.format, "jsonl") == 0
                  ? sample_batch(model, &a, prime, prime_n, stop, stop_n)

@@ -9,6 +9,27 @@
 
 #include <string.h>
 
+/* A trace of T steps prints the weights and their gradients (2 P values)
+ * and per step each layer's pre-activations, gates and deltas (3 G H),
+ * h and its three gradients (4 H), c and its three (4 H, LSTMs), and y,
+ * p and dL/dy (3 V): about 15 bytes a value as text, 22 as JSON. Over
+ * 100 MB it says so before it starts. */
+static void announce(const CnModel *m, size_t T, int json)
+{
+    CnShape s = cn_model_shape(m);
+    int lstm = s.cell == CN_LSTM || s.cell == CN_PEEPHOLE;
+    double per_step = (double)s.layers * (3.0 * cn_cell_gates(s.cell) * s.hidden +
+                                          (4.0 + 4 * lstm) * s.hidden) + 3.0 * s.vocab + 1;
+    double values = 2.0 * (double)cn_model_params(m) + per_step * (double)T;
+    double bytes = values * (json ? 22 : 15);
+    if (bytes > 100e6) {
+        char n1[32], n2[32];
+        cli_note("this trace prints about %.0f MB (the model's %s parameters and their "
+                 "gradients, and %s values per step)", bytes / 1e6,
+                 cli_count(cn_model_params(m), n1), cli_count((uint64_t)per_step, n2));
+    }
+}
+
 int cmd_trace(int argc, char **argv)
 {
     const char *model = "lstm", *text = "hello", *from = NULL, *format = "text";
@@ -28,7 +49,8 @@ int cmd_trace(int argc, char **argv)
         {.name = "from", .type = FLAG_STR, .value = &from, .arg = "CKPT",
          .help = "trace a checkpoint's model instead of a random one"},
         {.name = "text", .type = FLAG_STR, .value = &text, .arg = "TEXT",
-         .help = "the characters: inputs all but the last, targets all but the first"},
+         .help = "the characters (2 to 1,000): inputs all but the last, targets all but the "
+                 "first"},
         {.name = "format", .type = FLAG_STR, .value = &format, .arg = "FORMAT",
          .help = "text (readable) or json (every number at full precision)",
          .choices = formats},
@@ -68,6 +90,14 @@ int cmd_trace(int argc, char **argv)
         cn_text_free(chars);
         return EXIT_USAGE;
     }
+    if (cn_text_chars(chars) > CN_TRACE_MAX_CHARS) {
+        char n1[32];
+        cli_error("--text has %s characters, more than a trace's 1,000 (each step prints hundreds "
+                  "of values or more); give a shorter --text", cli_count(cn_text_chars(chars), n1));
+        _Static_assert(CN_TRACE_MAX_CHARS == 1000, "the messages and the help say 1,000");
+        cn_text_free(chars);
+        return EXIT_USAGE;
+    }
     CnCheckpoint *ck = NULL;
     CnModel *random = NULL;
     const CnModel *m;
@@ -90,6 +120,7 @@ int cmd_trace(int argc, char **argv)
         cn_text_free(chars);
         return EXIT_ERROR;
     }
+    announce(m, cn_text_chars(chars) - 1, strcmp(format, "json") == 0);
     cn_text_free(chars);
     rc = cn_trace(stdout, m, text, n, strcmp(format, "json") == 0, &err);
     cn_model_free(random);

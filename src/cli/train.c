@@ -23,7 +23,7 @@ typedef struct {
         force;
     double dropout, lr, momentum, beta1, beta2, eps, decay_rate, clip_value, clip_norm, epochs,
         val_frac, temperature, lr_decay, lr_decay_after, lr_min, bptt_random;
-    uint64_t iters, eval_every, sample_every, seed, warmup;
+    uint64_t iters, eval_every, eval_chars, sample_every, seed, warmup;
     double budget; /* --time-budget in seconds; 0: none */
 } TrainArgs;
 
@@ -113,8 +113,8 @@ static int configure(const Command *cmd, const CnCheckpoint *ck, const char *pat
         if (f->part == CN_IN_SHAPE && ck) {
             if (flag->set && !same) {
                 char saved[64];
-                snprintf(saved, sizeof saved, "%s, %d layers x %d", cn_cell_names[shape->cell],
-                         shape->layers, shape->hidden);
+                snprintf(saved, sizeof saved, "%s, %d layer%s x %d", cn_cell_names[shape->cell],
+                         shape->layers, shape->layers == 1 ? "" : "s", shape->hidden);
                 cli_error("--%s contradicts %s, which holds a %s model; drop the flag or start "
                           "a new model", f->name, path, saved);
                 return EXIT_USAGE;
@@ -147,8 +147,11 @@ static char *growth_note(const char *from, const uint32_t *was, int n, const CnM
     char *note = V > n ? malloc(cap) : NULL;
     if (!note)
         return NULL;
-    len += (size_t)snprintf(note, cap, "the corpus adds %d character%s to the vocabulary of %s "
-                            "(%d -> %d): ", V - n, V - n == 1 ? "" : "s", from, n, V);
+    char added[32], before[32], after[32];
+    len += (size_t)snprintf(note, cap, "the corpus adds %s character%s to the vocabulary of %s "
+                            "(%s -> %s): ", cli_count((uint64_t)(V - n), added),
+                            V - n == 1 ? "" : "s", from, cli_count((uint64_t)n, before),
+                            cli_count((uint64_t)V, after));
     for (int j = 0, k = 0; j < V && shown < NOTE_CHARS; j++) {
         if (k < n && was[k] == now[j]) { /* both increase */
             k++;
@@ -159,10 +162,41 @@ static char *growth_note(const char *from, const uint32_t *was, int n, const CnM
                                 cli_escape(now[j], 0, buf));
     }
     if (V - n > shown)
-        len += (size_t)snprintf(note + len, cap - len, " and %d more", V - n - shown);
+        len += (size_t)snprintf(note + len, cap - len, " and %s more",
+                                cli_count((uint64_t)(V - n - shown), added));
     snprintf(note + len, cap - len, "; their weights start as a new model's, the rest are %s's",
              from);
     return note;
+}
+
+/* A new run with a time budget alone, and the width or the dropout not
+ * given: both chosen for the budget on this machine (cn_plan_budget; rank
+ * 0's choice on every rank), and the choice recorded in cfg. */
+static int plan_budget(const Command *cmd, const TrainArgs *a, const CnText *text,
+                       CnShape *shape, CnTrainConfig *cfg, CnPlan *plan)
+{
+    CnError err;
+    int hidden_given = cli_flag(cmd, "hidden")->set, ok[1] = {1};
+    if (cli_comm.rank == 0) {
+        int threads = cli_flag(cmd, "threads")->set ? a->threads : cn_cpu_count();
+        if (cli_flag(cmd, "threads")->set && threads > cn_cpu_count())
+            threads = cn_cpu_count();
+        ok[0] = cn_plan_budget(text, shape->cell, shape->layers, hidden_given ? shape->hidden : 0,
+                               cfg, a->budget, threads, plan, &err) == 0;
+    }
+    comm_broadcast(ok, 1);
+    if (!ok[0]) {
+        if (cli_comm.rank == 0)
+            cli_error("%s", err.msg);
+        return EXIT_ERROR;
+    }
+    double got[3] = {plan->hidden, plan->dropout, plan->epochs};
+    comm_broadcast_doubles(got, 3);
+    shape->hidden = (int)got[0];
+    if (!cli_flag(cmd, "dropout")->set)
+        cfg->dropout = got[1];
+    cfg->plan_epochs = got[2];
+    return EXIT_OK;
 }
 
 /* The trainer: a new model, the weights of --init-from, or the run of
@@ -171,7 +205,7 @@ static char *growth_note(const char *from, const uint32_t *was, int n, const CnM
  * *precision_why, why --precision auto chose as it did (NULL: not auto).
  * Returns 0 or an exit code. */
 static int setup(const Command *cmd, const TrainArgs *a, const CnText *text, CnShard *shard,
-                 CnTrainer **tr, char **note, const char **precision_why)
+                 CnTrainer **tr, char **note, const char **precision_why, CnPlan *plan)
 {
     CnError err;
     CnCheckpoint *ck = NULL;
@@ -190,6 +224,9 @@ static int setup(const Command *cmd, const TrainArgs *a, const CnText *text, CnS
     int rc = configure(cmd, ck, from, a->resume != NULL, &shape, &cfg);
     if (!rc && (!a->resume || cli_flag(cmd, "precision")->set)) /* a resume keeps its own */
         cfg.precision = cli_precision(a->precision, &shape, cfg.batch, precision_why);
+    if (!rc && !from && a->budget > 0 && !cli_flag(cmd, "epochs")->set && !a->iters &&
+        !(cli_flag(cmd, "hidden")->set && cli_flag(cmd, "dropout")->set))
+        rc = plan_budget(cmd, a, text, &shape, &cfg, plan);
     if (!rc && cfg.batch < cli_comm.size) {
         if (cli_comm.rank == 0)
             cli_error("a batch of %d streams cannot be shared by %d ranks: run at most %d "
@@ -308,6 +345,10 @@ typedef struct {
                                 or by the run it resumes) */
     double budget_fraction;  /* of the time budget used, as rank 0's clock says; -1: none */
     const char *precision_why; /* why --precision auto chose the products' precision */
+    double eval_seconds;     /* what the last validation took (rank 0); 0: none yet */
+    int share_noted;         /* their share of the run was said */
+    double save_seconds;     /* what the last save took */
+    const CnPlan *plan;      /* the time budget's choice of width and dropout (hidden 0: none) */
 } Run;
 
 enum { MAX_FAILED_SAVES = 3 };
@@ -340,11 +381,30 @@ static double run_seconds(const Run *r)
     return r->seconds_before + (cn_seconds() - r->wall_start);
 }
 
-/* The run has reached an end: its target iteration or its time budget. */
+/* Seconds the end of the run takes after its last step: the final
+ * validation, as long as the last one took (before any, estimated from the
+ * training speed: a validation is the forward pass alone, a third of a
+ * training step's 6 W flops per character) and the final save, as long as
+ * the last. */
+static double end_seconds(const Run *r)
+{
+    double eval = r->eval_seconds;
+    uint64_t done = cn_trainer_progress(r->tr)->iteration - r->start_iter;
+    if (eval <= 0 && done > 0 && r->train_time > 0) {
+        const CnTrainConfig *c = cn_trainer_config(r->tr);
+        double per_char = r->train_time / ((double)done * c->batch * c->seq_length);
+        eval = per_char / 3 * (double)cn_trainer_status(r->tr).val_evaluated;
+    }
+    return eval + r->save_seconds;
+}
+
+/* The run has reached an end: its target iteration, or its time budget
+ * less the time its end takes (a 10-minute run ends within 10 minutes,
+ * final validation and save included). */
 static int run_over(const Run *r)
 {
     return (r->target && cn_trainer_progress(r->tr)->iteration >= r->target) ||
-           (r->budget > 0 && run_seconds(r) >= r->budget);
+           (r->budget > 0 && run_seconds(r) + end_seconds(r) >= r->budget);
 }
 
 static void print_banner(const Run *r)
@@ -352,13 +412,21 @@ static void print_banner(const Run *r)
     const CnTrainer *tr = r->tr;
     const CnTrainStatus ts = cn_trainer_status(tr);
     uint64_t at = cn_trainer_progress(tr)->iteration;
-    char what[256], n1[32], n2[32], n3[32], n4[32];
+    char what[256], n1[32], n2[32], n3[32], n4[32], n5[32], evaluated[96] = "";
     describe(tr, what, sizeof what);
     progress_line(r->pg, "\033[1m", "charnn: %s %s", at ? "resuming" : "training", what);
+    /* what each evaluation reads: a part of the tail (--eval-chars), or all of it */
+    uint64_t eval_chars = cn_trainer_config(tr)->eval_chars;
+    if (ts.val_chars && eval_chars && eval_chars < ts.val_chars)
+        snprintf(evaluated, sizeof evaluated, "; validation on %s of them, the same each time "
+                 "(--eval-chars %llu)", cli_count(ts.val_evaluated, n5),
+                 (unsigned long long)eval_chars);
+    else if (ts.val_chars)
+        snprintf(evaluated, sizeof evaluated, "; validation on all of them");
     progress_line(r->pg, "", "  data: %s, %s characters (%s train, %s validation), %s iterations "
-                  "per epoch", r->corpus, cli_count(ts.train_chars + ts.val_chars, n1),
+                  "per epoch%s", r->corpus, cli_count(ts.train_chars + ts.val_chars, n1),
                   cli_count(ts.train_chars, n2), cli_count(ts.val_chars, n3),
-                  cli_count(ts.chunks_per_epoch, n4));
+                  cli_count(ts.chunks_per_epoch, n4), evaluated);
     char ends[96] = "", budget[32];
     if (r->target)
         snprintf(ends, sizeof ends, " to %s (%.2f epochs)", cli_count(r->target, n2),
@@ -378,6 +446,18 @@ static void print_banner(const Run *r)
                   "products%s, %d thread%s", cli_count(at, n1), ends, sched, r->ckpt,
                   r->best ? ", best kept in " : "", r->best ? r->best : "", cn_kernels_name(),
                   cn_precision_names[c->precision], why, ts.threads, ts.threads == 1 ? "" : "s");
+    if (r->plan && r->plan->hidden) {
+        const CnPlan *pl = r->plan;
+        char timed[256] = "", d1[32];
+        size_t len = 0;
+        for (int i = 0; i < pl->measured && len < sizeof timed; i++)
+            len += (size_t)snprintf(timed + len, sizeof timed - len, "%s%d: %s", i ? ", " : "",
+                                    pl->widths[i], cli_count((uint64_t)pl->chars_per_s[i], n1));
+        progress_line(r->pg, "", "  plan: hidden %d, dropout %g for %s on this machine, %.1f epochs "
+                      "expected (chars/s timed in %.1f s: %s); --hidden and --dropout choose "
+                      "them yourself", pl->hidden, c->dropout, cli_duration(r->budget, d1),
+                      pl->epochs, pl->seconds, timed);
+    }
 }
 
 /* Saves the checkpoint. A failure leaves the previous file as it was (the
@@ -486,8 +566,25 @@ static int evaluate_and_save(Run *r)
     int improved[1] = {0};
     if (cli_comm.rank == 0) {
         CnError err;
-        double v;
+        double v, t0 = cn_seconds();
         improved[0] = cn_trainer_validate(tr, &v, &err);
+        r->eval_seconds = cn_seconds() - t0;
+        /* validations that take a large share of the run are said once */
+        double between = it > r->start_iter && r->a->eval_every
+                             ? r->train_time / (double)(it - r->start_iter) *
+                                   (double)r->a->eval_every
+                             : 0;
+        if (!r->ending && !r->share_noted && between > 0 && r->eval_seconds >= 2 &&
+            r->eval_seconds > between / 4) {
+            char d1[32], d2[32], n1[32];
+            r->share_noted = 1;
+            progress_end(r->pg);
+            cli_note("a validation (%s characters) takes %s, against %s of training between two "
+                     "(--eval-every %llu); a smaller --eval-chars or a larger --eval-every "
+                     "spends less on it", cli_count(cn_trainer_status(tr).val_evaluated, n1),
+                     cli_duration(r->eval_seconds, d1), cli_duration(between, d2),
+                     (unsigned long long)r->a->eval_every);
+        }
         if (improved[0] < 0) {
             char n1[32];
             cli_error("cannot validate at iteration %s: %s; training goes on, and this "
@@ -506,7 +603,10 @@ static int evaluate_and_save(Run *r)
     else
         snprintf(then, sizeof then, "training goes on and tries again %s",
                  r->a->eval_every ? "at the next evaluation" : "at the end");
-    if (save_checkpoint(r, then) != 0)
+    double t0 = cn_seconds();
+    int saved = save_checkpoint(r, then);
+    r->save_seconds = cn_seconds() - t0;
+    if (saved != 0)
         return last || r->failed_saves >= MAX_FAILED_SAVES ? EXIT_ERROR : EXIT_OK;
     if (improved[0] && r->best && cli_comm.rank == 0)
         keep_best(r);
@@ -562,7 +662,10 @@ static void print_summary(const Run *r)
  * take the same steps with the same learning rate. Returns "over". */
 static int share_clock(Run *r)
 {
-    double v[2] = {run_over(r), r->budget > 0 ? run_seconds(r) / r->budget : -1};
+    /* the schedule runs down over the budget's training time, its end excluded */
+    double v[2] = {run_over(r),
+                   r->budget > 0 ? fmin(1, run_seconds(r) / fmax(r->budget - end_seconds(r), 1e-9))
+                                 : -1};
     comm_broadcast_doubles(v, 2);
     r->budget_fraction = v[1];
     cn_trainer_set_time(r->tr, run_seconds(r), r->budget_fraction);
@@ -636,6 +739,10 @@ static int train_loop(Run *r)
                 stop_early[0] = 1;
             }
             comm_broadcast(stop_early, 1);
+            /* that evaluation took the time the final one would: if the
+               budget has no room left for a step and another, it was the last */
+            if (!ending && share_clock(r))
+                ending = r->ending = 1;
         }
         Status st = status_of(r, loss, eval_due);
         progress_status(r->pg, &st, print_due);
@@ -657,15 +764,17 @@ static int train_loop(Run *r)
 int cmd_train(int argc, char **argv)
 {
     TrainArgs a = {
-        /* the model, data layout, optimizer and schedule that reached the lowest
-           validation loss in 10 minutes on 2 cores (README: Training for quality) */
-        .model = "gru", .hidden = 512, .layers = 2, .dropout = 0.1, .init = "orthogonal",
+        /* the model, data layout, optimizer and schedule of the 7-epoch run that
+           reached the lowest validation loss (README: Training for quality); a
+           time budget alone chooses the width and dropout (cn_plan_budget) */
+        .model = "gru", .hidden = 512, .layers = 2, .dropout = 0.3, .init = "orthogonal",
         .seq_length = 64, .batch = 32, .optim = "adam", .lr = 3e-3, .schedule = "cosine",
         .lr_min = 2e-5, .warmup = 100, .epochs = 7, .clip_norm = 5,
         .momentum = 0.9, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .decay_rate = 0.95,
         .lr_decay = 0.97, .lr_decay_after = 10, .bptt_random = 1, .precision = "auto",
         .print_every = 10, .sample_length = 200, .val_frac = 0.1, .temperature = 0.8,
-        .eval_every = 1000, .sample_every = 1000, .seed = 1, .threads = cn_cpu_count(),
+        .eval_every = 1000, .eval_chars = 250000, .sample_every = 1000, .seed = 1,
+        .threads = cn_cpu_count(),
     };
     const double inf = INFINITY;
     Flag flags[] = {
@@ -716,6 +825,10 @@ int cmd_train(int argc, char **argv)
         {.name = "eval-every", .type = FLAG_U64, .value = &a.eval_every, .arg = "N",
          .help = "validate and checkpoint every N iterations; 0 = only at the end", .lo = 0,
          .hi = 1e15},
+        {.name = "eval-chars", .type = FLAG_U64, .value = &a.eval_chars, .arg = "N",
+         .help = "validate on N characters of the held-out tail, the same every time (streams "
+                 "spread over it); all (or 0) = the whole tail", .lo = 0, .hi = 1e15,
+         .zero = "all"},
         {.name = "val-frac", .type = FLAG_REAL, .value = &a.val_frac, .arg = "F",
          .help = "fraction of the corpus (its tail) held out for validation", .lo = 0, .hi = 1,
          .hi_open = 1},
@@ -728,8 +841,8 @@ int cmd_train(int argc, char **argv)
          .help = "start from a checkpoint's weights with a fresh optimizer (characters the "
                  "corpus adds join its vocabulary)"},
         {.name = "time-budget", .type = FLAG_DURATION, .value = &a.budget, .arg = "TIME",
-         .help = "train for this long (90s, 10m, 2h), then evaluate and save; with no "
-                 "--iters or --epochs it alone ends the run"},
+         .help = "the run takes at most this long (90s, 10m, 2h), final validation and save "
+                 "included; with no --iters or --epochs it alone ends the run"},
         {.name = "lr-schedule", .type = FLAG_STR, .value = &a.schedule, .arg = "KIND",
          .help = "constant; step: x lr-decay per epoch after lr-decay-after epochs; cosine: "
                  "down to lr-min over the run (its iterations, or its time budget)",
@@ -864,8 +977,9 @@ int cmd_train(int argc, char **argv)
     }
     char *note = NULL; /* how --init-from's vocabulary grew, said once the run starts */
     const char *precision_why = NULL;
+    CnPlan plan = {0}; /* the time budget's choice of width and dropout, if made */
     if (!rc)
-        rc = setup(&cmd, &a, text, &shard, &tr, &note, &precision_why);
+        rc = setup(&cmd, &a, text, &shard, &tr, &note, &precision_why, &plan);
     if (!rc)
         cli_precision_note(cn_trainer_config(tr)->precision);
     if (!rc && cli_comm.rank == 0)
@@ -927,7 +1041,8 @@ int cmd_train(int argc, char **argv)
                    .best = cn_trainer_status(tr).val_chars ? best : NULL,
                    .best_path = out.best.path, .best_saved = out.best_on_disk, .target = target,
                    .budget = c->time_budget, .patience = a.patience,
-                   .start_iter = p->iteration, .seconds_before = p->train_seconds,
+                   .start_iter = p->iteration, .seconds_before = p->train_seconds + plan.seconds,
+                   .plan = &plan,
                    .last_saved = -1.0, .budget_fraction = -1, .precision_why = precision_why};
         if (note && cli_comm.rank == 0)
             cli_note("%s", note);

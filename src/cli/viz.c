@@ -25,6 +25,8 @@ enum { TOP = 5, MAXQ = 5, PROPS = 5, BEST = 3 };
  * quantizing to fewer levels where 8 bits would take more (choose_bits),
  * but never fewer than 3 bits. */
 enum { BUDGET = 7000000, MIN_BITS = 3, MAX_BITS = 8 };
+/* The mark of viz's pages, a generator meta element in their head. */
+#define VIZ_MARK "charnn viz"
 
 /* A quantity the page can tint the text by: layer l's value of it at each
  * character, in [lo, hi] (quantized over that range: viz_pack). */
@@ -176,14 +178,25 @@ static void json_text(FILE *out, const uint32_t *cps, size_t n)
 }
 
 /* The text as HTML: one span per character, so each can be tinted and
- * pointed at. A newline stays a newline (its span shows a faint return
- * sign from the style sheet); other control characters show as their
- * Unicode control pictures (a carriage return would otherwise turn into a
- * newline when the page is read). */
+ * pointed at; the page shows characters and never obeys them. A newline
+ * stays a newline (its span shows a faint return sign from the style
+ * sheet); other control characters show as their Unicode control pictures
+ * (a carriage return would otherwise turn into a newline when the page is
+ * read); an invisible or formatting character (cli_invisible_name) shows as its
+ * name in a small box, an isolated span of class cc, so that it neither
+ * vanishes nor reorders its neighbours (a right-to-left override would
+ * otherwise reverse the words after it). Right-to-left letters keep their
+ * own direction. */
 static void html_text(FILE *out, const uint32_t *cps, size_t n)
 {
     for (size_t j = 0; j < n; j++) {
         uint32_t c = cps[j];
+        char name[12];
+        const char *shown = cli_invisible_name(c, name);
+        if (shown) {
+            fprintf(out, "<span class=cc title=\"U+%04X\">%s</span>", (unsigned)c, shown);
+            continue;
+        }
         fputs(c == '\n' ? "<span class=nl>" : "<span>", out);
         char utf8[4];
         switch (c) {
@@ -249,7 +262,15 @@ static void write_data(FILE *out, const Page *pg)
         fputs(k ? ", " : "", out);
         json_text(out, &v->vocab[k], 1);
     }
-    fputs("],\n\"quantities\": [", out);
+    fputs("],\n\"names\": {", out); /* the invisible characters, as the text shows them */
+    for (int k = 0, first = 1; k < v->V; k++) {
+        char buf[12];
+        const char *name = cli_invisible_name(v->vocab[k], buf);
+        if (name)
+            fprintf(out, "%s\"%u\": \"%s\"", first ? "" : ", ", (unsigned)v->vocab[k], name);
+        first &= !name;
+    }
+    fputs("},\n\"quantities\": [", out);
     for (int q = 0; q < v->Q; q++)
         fprintf(out, "%s{\"name\": \"%s\", \"about\": \"%s\", \"lo\": %g, \"hi\": %g}",
                 q ? ", " : "", v->q[q].name, v->q[q].about, v->q[q].lo, v->q[q].hi);
@@ -292,6 +313,7 @@ static int write_page(FILE *out, const void *ctx)
     const Viz *v = pg->v;
     CnShape shape = cn_model_shape(v->model);
     fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
+          "<meta name=\"generator\" content=\"" VIZ_MARK "\">\n" /* cli_check_document's */
           "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
           /* the page loads nothing: the browser is told to refuse to */
           "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; "
@@ -397,8 +419,16 @@ static int is_html(const char *head)
     return cli_root_element(head, "html");
 }
 
+/* A page charnn viz wrote before it marked them: its title ends so. */
+static int is_old_viz(const char *head)
+{
+    return is_html(head) && strstr(head, " (charnn viz)</title>") != NULL;
+}
+
 static const Document html_document = {"an HTML page", "charnn viz replaces only web pages",
-                                       "page.html", is_html};
+                                       "page.html", is_html, "charnn viz",
+                                       "<meta name=\"generator\" content=\"" VIZ_MARK "\">",
+                                       is_old_viz};
 
 /* The quantities of a cell (SPEC's names): h for every cell, then the
  * LSTM's cell state (shown as tanh c) and gates i f o, or the GRU's gates
@@ -504,10 +534,13 @@ static int read_text(Viz *v, const CnModel *model, const CnText *text, const cha
 int cmd_viz(int argc, char **argv)
 {
     const char *output = NULL;
-    int seq_length = 256, threads = 0, max_chars = 5000;
+    int seq_length = 256, threads = 0, max_chars = 5000, force = 0;
     Flag flags[] = {
         {.name = "output", .type = FLAG_STR, .value = &output, .arg = "PAGE", .short_name = 'o',
-         .help = "the page to write (default: FILE's name with .html)"},
+         .help = "the page to write, - for standard output (default: FILE's name with .html, "
+                 "or .viz.html when that is FILE)"},
+        {.name = "force", .type = FLAG_SWITCH, .value = &force,
+         .help = "replace a web page charnn viz did not write (never another kind of file)"},
         {.name = "max-chars", .type = FLAG_INT, .value = &max_chars, .arg = "N",
          .help = "show the first N characters of FILE", .lo = 2, .hi = 1000000},
         CLI_PASS_FLAGS(&seq_length, &threads),
@@ -525,27 +558,22 @@ int cmd_viz(int argc, char **argv)
     CnCheckpoint *ck = cli_start(&cmd, argc, argv, args, &rc);
     if (!ck)
         return rc;
-    char *derived = NULL;
-    if (!output) {
-        const char *in = args[1], *dot = strrchr(in, '.'), *slash = strrchr(in, '/');
-        size_t stem = dot && dot != in && (!slash || dot > slash + 1) ? (size_t)(dot - in)
-                                                                      : strlen(in);
-        derived = malloc(stem + 6);
-        if (derived)
-            snprintf(derived, stem + 6, "%.*s.html", (int)stem, in);
+    char *derived = cli_document_name(args[1], ".html", ".viz.html");
+    int given = output != NULL;
+    if (!output)
         output = derived;
-    }
     const CnModel *model = cn_checkpoint_model(ck);
     CnText *text = NULL;
     uint32_t *cps = NULL;
     Viz v = {0};
-    rc = !output ? (cli_error("out of memory"), EXIT_ERROR)
-                 : cli_check_document(output, args, 2, &html_document);
+    rc = !derived ? (cli_error("out of memory"), EXIT_ERROR)
+                  : cli_check_document(output, given, args, 2, &html_document, force, derived);
     if (rc == 0 && !(text = cli_text_for(NULL, args[1]))) /* the part shown is checked */
         rc = EXIT_ERROR;
     if (rc == 0)
         rc = read_text(&v, model, text, args[1], (size_t)max_chars, seq_length, threads, &cps);
-    Page page = {.v = &v, .cps = cps, .file = args[1], .ckpt = args[0]};
+    Page page = {.v = &v, .cps = cps, .ckpt = args[0],
+                 .file = strcmp(args[1], "-") == 0 ? "standard input" : args[1]};
     if (rc == 0 && pack_blocks(&page) != 0) {
         cli_error("out of memory for the page's activations; give a smaller --max-chars");
         rc = EXIT_ERROR;
@@ -553,7 +581,7 @@ int cmd_viz(int argc, char **argv)
     if (rc == 0) {
         page.nats = v.nats / (double)(v.n - 1);
         rc = cli_write_document(output, write_page, &page);
-        if (rc == 0 && !cli_is_device(output)) {
+        if (rc == 0 && strcmp(output, "-") != 0 && !cli_is_device(output)) {
             int lo = MAX_BITS, hi = MIN_BITS;
             for (int b = 0; b < v.L * v.Q; b++) {
                 lo = page.bits[b] < lo ? page.bits[b] : lo;

@@ -39,6 +39,10 @@ const char *const viz_style[] = {
     "text-align:start}\n",
     "#text span{border-radius:2px}\n",
     "#text span.nl::before{content:'\\21b5';color:#c8c8c8}\n",
+    /* an invisible or formatting character: its name in a box, isolated so
+       that nothing in it or around it is reordered */
+    "#text span.cc{unicode-bidi:isolate;direction:ltr;font-size:70%;padding:0 2px;",
+    "margin:0 1px;border:1px solid #aaa;border-radius:3px;color:#555;vertical-align:1px}\n",
     "#text span.on{outline:1px solid #333}\n",
     "#tip{position:absolute;z-index:2;background:#fff;border:1px solid #999;",
     "border-radius:6px;padding:8px 10px;box-shadow:0 2px 8px rgba(0,0,0,.18);",
@@ -56,8 +60,9 @@ const char *const viz_script[] = {
     "var box=document.getElementById('text'),spans=box.children,n=D.n,H=D.hidden;\n",
     "var chars=Array.from(D.text);\n", /* by code point, as the spans */
     "var tip=document.getElementById('tip'),$=function(id){return document.getElementById(id)};\n",
-    /* a character as the tip shows it */
-    "function show(c){var k=c.charCodeAt(0);return c==='\\n'?'\\u21b5':c===' '?'\\u2423':c==='\\t'?'\\u21e5':",
+    /* a character as the tip shows it: an invisible one by its name */
+    "function show(c){var k=c.codePointAt(0);if(D.names[k])return D.names[k];\n",
+    " return c==='\\n'?'\\u21b5':c===' '?'\\u2423':c==='\\t'?'\\u21e5':",
     "k<32?String.fromCharCode(0x2400+k):k===127?'\\u2421':c}\n",
     "function esc(s){return s.replace(/&/g,'&amp;').replace(/</g,'&lt;')}\n",
     /* colours: surprise white to red over 0..12 bits; tanh-range values

@@ -79,6 +79,9 @@ const CnField cn_fields[] = {
     PROG("best-iteration", best_iteration, CN_F_U64, NULL, 1, 0, INFINITY, 0, 1),
     PROG("run", run, CN_F_U64, NULL, 1, 0, INFINITY, 0, 2),
     CONF("precision", precision, CN_F_INT, cn_precision_names, 1, 0, CN_BF16, R, 3),
+    /* version 3 and older validated on the whole tail: read as 0, all of it */
+    CONF("eval-chars", eval_chars, CN_F_U64, NULL, 1, 0, INFINITY, 0, 4),
+    CONF("plan-epochs", plan_epochs, CN_F_REAL, NULL, 1, 0, INFINITY, 0, 4),
     {NULL, 0, 0, 0, NULL, 0, 0, 0, 0, 0},
 };
 #undef SHAPE
@@ -602,7 +605,9 @@ static int check_header(Reader *r, uint64_t size)
                       "little-endian, so convert it or re-save it with charnn");
     if (bom != BOM)
         return bad(r, "has a corrupted byte-order mark");
-    if (version == 0 || version > CN_CHECKPOINT_VERSION)
+    if (version == 0)
+        return bad(r, "has format version 0, which no charnn writes: the file is damaged");
+    if (version > CN_CHECKPOINT_VERSION)
         return bad(r, "is format version %u, but this charnn reads versions 1 to %d; use a newer "
                    "charnn", version, CN_CHECKPOINT_VERSION);
     r->version = version;

@@ -367,6 +367,19 @@ void cn_trainer_release(CnTrainer *tr);
 double cn_evaluate_span(const CnModel *model, const CnText *text, size_t from, size_t n,
                         int streams, int T, CnPool *pool, CnStepFn fn, void *ctx,
                         size_t *count, CnError *err);
+/* The same over B streams that start at characters from + b * stride and
+ * each predict `per` characters (per <= stride; per == stride: a span of
+ * B * per + 1 characters, run end to end). */
+double cn_evaluate_streams(const CnModel *model, const CnText *text, size_t from, size_t stride,
+                           size_t per, int B, int T, CnPool *pool, CnStepFn fn, void *ctx,
+                           size_t *count, CnError *err);
+/* The streams of a validation (cn_validation_loss) of a tail of n_val
+ * characters: how many, every stride characters, each predicting per. */
+typedef struct {
+    int streams;
+    size_t stride, per;
+} CnValSpan;
+CnValSpan cn_validation_span(size_t n_val, int batch, uint64_t eval_chars);
 
 /* ---------------------------------------------------------------------------
  * Helpers shared by the core's files.
@@ -432,6 +445,12 @@ static inline void cn_fault_pause(void)
  * step, 2^64 / golden ratio. */
 uint64_t cn_mix64(uint64_t z);
 #define CN_GOLDEN 0x9e3779b97f4a7c15ull
+
+/* The choice of cn_plan_budget from the widths and speeds in plan: for
+ * each, the epochs `seconds` of training afford over train_chars characters;
+ * the width whose sweep loss there is lowest, with its dropout (src/core/plan.c).
+ * plan->hidden stays 0 when the sweep knows none of the widths. */
+void cn_plan_choose(CnPlan *plan, size_t train_chars, double seconds);
 
 /* cfg within the ranges a checkpoint may hold (cn_fields), so that a run
  * only saves what loads. */

@@ -15,18 +15,62 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Index a ranks below index b: a smaller value, or an equal one at a larger
+ * index; NaN below every number. */
+static int ranks_below(const CnReal *v, int a, int b)
+{
+    int na = v[a] != v[a], nb = v[b] != v[b];
+    if (na != nb)
+        return na;
+    if (!na && v[a] != v[b])
+        return v[a] < v[b];
+    return a > b;
+}
+
+/* Restores the heap order of h[0..n) below position i: every entry ranks
+ * at or above the lowest, h[0]. */
+static void sift_down(const CnReal *v, int *h, int n, int i)
+{
+    for (;;) {
+        int low = i, l = 2 * i + 1, r = l + 1;
+        if (l < n && ranks_below(v, h[l], h[low]))
+            low = l;
+        if (r < n && ranks_below(v, h[r], h[low]))
+            low = r;
+        if (low == i)
+            return;
+        int t = h[i];
+        h[i] = h[low], h[low] = t;
+        i = low;
+    }
+}
+
+/* A heap of the k best so far, the lowest of them at its root: each value
+ * either ranks below the root (one comparison) or replaces it (log k);
+ * then the heap is emptied from its root into the back of order. */
 int cn_top_k(const CnReal *values, int n, int k, int *order)
 {
     int count = 0;
-    for (int j = 0; j < n && k > 0; j++) {
-        if (count == k && !(values[j] > values[order[k - 1]]))
-            continue;
-        int pos = count < k ? count++ : k - 1;
-        while (pos > 0 && values[j] > values[order[pos - 1]]) {
-            order[pos] = order[pos - 1];
-            pos--;
+    if (k <= 0)
+        return 0;
+    for (int j = 0; j < n; j++) {
+        if (count < k) {
+            int i = count++;
+            order[i] = j;
+            while (i > 0 && ranks_below(values, order[i], order[(i - 1) / 2])) {
+                int up = (i - 1) / 2, t = order[i];
+                order[i] = order[up], order[up] = t;
+                i = up;
+            }
+        } else if (ranks_below(values, order[0], j)) {
+            order[0] = j;
+            sift_down(values, order, count, 0);
         }
-        order[pos] = j;
+    }
+    for (int end = count - 1; end > 0; end--) {
+        int t = order[0];
+        order[0] = order[end], order[end] = t;
+        sift_down(values, order, end, 0);
     }
     return count;
 }
@@ -101,6 +145,15 @@ int cn_sample_logits(const CnReal *logits, int V, const CnSampleOptions *opt, Cn
             return j;
     }
     return last; /* u landed on the rounding error at the very top */
+}
+
+size_t cn_sampler_bytes(const CnShape *shape, int streams)
+{
+    int threads = cn_threads_for(shape, streams, cn_cpu_count());
+    size_t acts = cn_acts_bytes(shape, streams, 1, 0, 0, CN_MUL_FP32, threads);
+    double total = (double)acts + (double)shape->vocab * (sizeof(double) + 2 * sizeof(int)) +
+                   (double)streams * (sizeof(int) + sizeof(CnRng));
+    return acts == SIZE_MAX || total >= (double)SIZE_MAX ? SIZE_MAX : (size_t)total;
 }
 
 int cn_sampler_init(CnSampler *s, const CnModel *model, int streams, uint64_t seed,

@@ -47,11 +47,39 @@ double cn_evaluate_span(const CnModel *m, const CnText *text, size_t from, size_
         return NAN;
     }
     int B = (size_t)streams < n - 1 ? streams : (int)(n - 1);
+    size_t per = (n - 1) / (size_t)B;
+    return cn_evaluate_streams(m, text, from, per, per, B, T, pool, fn, ctx, count, err);
+}
+
+CnValSpan cn_validation_span(size_t n_val, int batch, uint64_t eval_chars)
+{
+    CnValSpan v = {0, 0, 0};
+    if (n_val < 2 || batch < 1)
+        return v;
+    v.streams = (size_t)batch < n_val - 1 ? batch : (int)(n_val - 1);
+    v.stride = v.per = (n_val - 1) / (size_t)v.streams;
+    if (eval_chars > 0 && eval_chars < (uint64_t)v.streams * v.per) {
+        v.per = (size_t)eval_chars / (size_t)v.streams;
+        v.per += v.per == 0;
+    }
+    return v;
+}
+
+double cn_evaluate_streams(const CnModel *m, const CnText *text, size_t from, size_t stride,
+                           size_t per_stream, int B, int T, CnPool *pool, CnStepFn fn, void *ctx,
+                           size_t *count, CnError *err)
+{
+    *count = 0;
+    if (B < 1 || per_stream < 1 || per_stream > stride ||
+        from + (size_t)(B - 1) * stride + per_stream + 1 > text->nchars) {
+        cn_errorf(err, "%d streams of %zu predictions every %zu characters do not fit in the text",
+                  B, per_stream, stride);
+        return NAN;
+    }
     if (fn && B != 1) {
         cn_errorf(err, "predictions are shown one stream at a time");
         return NAN;
     }
-    size_t per_stream = (n - 1) / (size_t)B;
     if ((size_t)T > per_stream)
         T = (int)per_stream;
     CnActs acts;
@@ -68,7 +96,7 @@ double cn_evaluate_span(const CnModel *m, const CnText *text, size_t from, size_
     acts.weights_frozen = 1;
     int *targets = ids + (size_t)B * T;
     for (int b = 0; b < B; b++)
-        cursor[b] = cn_text_seek(text, from + (size_t)b * per_stream);
+        cursor[b] = cn_text_seek(text, from + (size_t)b * stride);
     double loss = 0;
     for (size_t done = 0; done < per_stream;) {
         int steps = per_stream - done < (size_t)T ? (int)(per_stream - done) : T;
@@ -112,4 +140,23 @@ double cn_evaluate(const CnModel *model, const CnText *text, int seq_length, int
                    size_t *count, CnError *err)
 {
     return cn_score(model, text, seq_length, threads, NULL, NULL, count, err);
+}
+
+double cn_validation_loss(const CnModel *model, const CnText *corpus, const CnTrainConfig *cfg,
+                          int threads, size_t *count, CnError *err)
+{
+    CnPool *pool = NULL;
+    *count = 0;
+    err->msg[0] = '\0';
+    size_t n_val = (size_t)((double)corpus->nchars * cfg->val_frac);
+    CnValSpan v = cn_validation_span(n_val, cfg->batch, cfg->eval_chars);
+    if (v.streams == 0 || cfg->seq_length < 1)
+        return NAN; /* no tail */
+    size_t from = corpus->nchars - n_val;
+    if (cn_pool_open(&pool, threads, err) != 0)
+        return NAN;
+    double loss = cn_evaluate_streams(model, corpus, from, v.stride, v.per, v.streams,
+                                      cfg->seq_length, pool, NULL, NULL, count, err);
+    cn_pool_destroy(pool);
+    return loss;
 }

@@ -18,8 +18,7 @@ static int text_index(CnText *text, const char *name, CnError *err)
     const unsigned char *s = text->bytes;
     size_t n = text->nbytes;
     if (n == 0) {
-        cn_errorf(err, "%s is empty; give a text file with something to learn",
-                 name);
+        cn_errorf(err, "%s is empty; give a file with text in it", name);
         return -1;
     }
     text->seek_index = malloc((n / CN_SEEK_STRIDE + 2) * sizeof *text->seek_index);

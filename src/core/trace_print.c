@@ -7,7 +7,6 @@
  */
 #include "trace.h"
 
-#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -460,10 +459,10 @@ int cn_trace(FILE *out, const CnModel *model, const char *utf8, size_t n, int js
     int *chars = NULL, rc = -1;
     if (cn_vocab_covers(&model->vocab, &text, "the text", err) != 0)
         goto done;
-    if (text.nchars < 2 || text.nchars > INT_MAX) {
+    if (text.nchars < 2 || text.nchars > CN_TRACE_MAX_CHARS) {
         cn_errorf(err, "the text has %zu character%s; a trace needs at least 2 (the first "
-                  "predicts the second)%s", text.nchars, text.nchars == 1 ? "" : "s",
-                  text.nchars > INT_MAX ? " and fewer than 2^31" : "");
+                  "predicts the second) and at most %d", text.nchars,
+                  text.nchars == 1 ? "" : "s", CN_TRACE_MAX_CHARS);
         goto done;
     }
     chars = malloc(text.nchars * sizeof *chars);

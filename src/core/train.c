@@ -351,12 +351,13 @@ CnStepResult cn_trainer_step(CnTrainer *tr, double *loss_out)
 
 double cn_trainer_val_loss(CnTrainer *tr, CnError *err)
 {
-    if (tr->n_val == 0)
+    const CnTrainConfig *c = &tr->st.cfg;
+    CnValSpan v = cn_validation_span(tr->n_val, c->batch, c->eval_chars);
+    if (v.streams == 0)
         return NAN;
     size_t count;
-    const CnTrainConfig *c = &tr->st.cfg;
-    return cn_evaluate_span(tr->model, tr->text, tr->n_train, tr->n_val, c->batch, c->seq_length,
-                            tr->pool, NULL, NULL, &count, err);
+    return cn_evaluate_streams(tr->model, tr->text, tr->n_train, v.stride, v.per, v.streams,
+                               c->seq_length, tr->pool, NULL, NULL, &count, err);
 }
 
 double cn_trainer_epoch(const CnTrainer *tr)
@@ -610,7 +611,10 @@ const CnReal *cn_trainer_carried(const CnTrainer *tr, size_t *len)
 
 CnTrainStatus cn_trainer_status(const CnTrainer *tr)
 {
+    const CnTrainConfig *c = &tr->st.cfg;
+    CnValSpan v = cn_validation_span(tr->n_val, c->batch, c->eval_chars);
     return (CnTrainStatus){.train_chars = tr->n_train, .val_chars = tr->n_val,
+                           .val_evaluated = (size_t)v.streams * v.per,
                            .chunks_per_epoch = tr->chunks_per_epoch,
                            .epoch = cn_trainer_epoch(tr), .lr = tr->lr,
                            .grad_norm = tr->last_grad_norm, .threads = cn_pool_size(tr->pool)};

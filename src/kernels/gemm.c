@@ -784,14 +784,18 @@ static uint64_t tiles(CnReal *C, int ldc, const CnReal *a, ptrdiff_t rs, ptrdiff
 
 /* Rows [r0, r1) x k [k0, k0 + kc) through tiles. A is read in place when
  * its rows run along k (fp32), or come rounded; A^T (rows along i: the
- * weight gradients) is packed tile by tile, MC rows at a time, into apack;
+ * weight gradients) is packed tile by tile, MC rows at a time, into apack,
+ * when its block spans more than L1 (fp32) or must be rounded (bf16);
  * other A for bf16 is rounded row by row there. */
 static void block(const CnPart *part, CnReal *C, int ldc, CnA a, int r0, int r1,
                   const CnReal *bp, size_t kstride, int width, int p0, int p1, int k0, int kc,
                   const CnReal *bias, int acc, CnMul mul)
 {
     uint64_t macs = 0;
-    int transposed = a.rs == 1 && a.ks != 1 && !a.rounded;
+    /* A^T's k rows a block spans: past L1's 32 KB a tile would read a new
+       line (and soon a new page) at every k, from every panel: packed once */
+    int transposed = a.rs == 1 && a.ks != 1 && !a.rounded &&
+                     (mul != CN_MUL_FP32 || (size_t)kc * (size_t)a.ks * sizeof(CnReal) > 32768);
     if (a.rounded || (mul == CN_MUL_FP32 && !transposed)) {
         ptrdiff_t at = a.rounded ? (cn_mul_pairs(mul) ? k0 / 2 : k0) : (ptrdiff_t)k0 * a.ks;
         macs = tiles(C, ldc, a.p + r0 * a.rs + at, a.rs, a.ks, 0, r0, r1, bp, kstride, width,
