@@ -233,20 +233,28 @@ fi
 # What export writes, and over what
 COMMAND=export
 echo 'my notes' >"$T/notes.c"
-refused "-o over a file charnn export did not write is refused" 2 \
-    'notes.c exists and is not a C file charnn export wrote.*--force' "$T/gru.ckpt" --format c -o "$T/notes.c"
+printf '#include <stdio.h>\nint main(void) { return puts("mine") < 0; }\n' >"$T/mine.c"
+refused "-o over a C file charnn export did not write is refused" 2 \
+    'mine.c exists and is a C file that charnn export did not write.*--force' "$T/gru.ckpt" --format c -o "$T/mine.c"
+refused "-o over a file that is not C is refused, even with --force" 2 \
+    'notes.c exists and is not a C file' "$T/gru.ckpt" --format c -o "$T/notes.c" --force
 begin
 [ "$(cat "$T/notes.c")" = "my notes" ] || problem "notes.c changed"
-"$CHARNN" export "$T/gru.ckpt" --format c -o "$T/notes.c" --force >"$T/out" 2>"$T/err" || problem "--force: exit $?"
-head -n 1 "$T/notes.c" | grep -q 'written by charnn export' || problem "not replaced with --force"
-"$CHARNN" export "$T/lstm.ckpt" --format c -o "$T/notes.c" >"$T/out" 2>"$T/err" || problem "over its own file: exit $?"
+grep -q mine "$T/mine.c" || problem "mine.c changed"
+"$CHARNN" export "$T/gru.ckpt" --format c -o "$T/mine.c" --force >"$T/out" 2>"$T/err" || problem "--force: exit $?"
+head -n 1 "$T/mine.c" | grep -q 'written by charnn export' || problem "not replaced with --force"
+"$CHARNN" export "$T/lstm.ckpt" --format c -o "$T/mine.c" >"$T/out" 2>"$T/err" || problem "over its own file: exit $?"
 grep -q 'written by charnn export' "$T/out" && problem "the C went to stdout too"
-grep -q '^#define NOTES_CELL "lstm"' "$T/notes.c" || problem "its own file not replaced (or --name not derived from -o)"
-report "--force replaces any file; export replaces its own C file without it; --name defaults to -o's name"
+grep -q '^#define MINE_CELL "lstm"' "$T/mine.c" || problem "its own file not replaced (or --name not derived from -o)"
+"$CHARNN" export "$T/gru.ckpt" --format c -o - >"$T/out" 2>"$T/err" && grep -q '^#define MODEL_CELL "gru"' "$T/out" ||
+    problem "-o - did not write the C to standard output"
+report "--force replaces another C file; export replaces its own without it; --name defaults to -o's name; -o - is standard output"
 refused "-o the checkpoint read is refused, even with --force" 2 'is .*an input' \
     "$T/gru.ckpt" --format c -o "$T/gru.ckpt" --force
 refused "--format ckpt over a training run's checkpoint is refused" 2 \
     "training run's checkpoint.*--force" "$T/gru.ckpt" --format ckpt --quantize int8 -o "$T/lstm.ckpt"
+refused "--format ckpt over a file that is not a checkpoint is refused, even with --force" 2 \
+    'notes.c exists and is not a charnn checkpoint' "$T/gru.ckpt" --format ckpt -o "$T/notes.c" --force
 refused "--format ckpt without -o is refused" 2 '--format ckpt.*-o' "$T/gru.ckpt" --format ckpt
 refused "--name that is not a C identifier is refused" 2 '--name 9lives is not a C identifier' \
     "$T/gru.ckpt" --format c --name 9lives

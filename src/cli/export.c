@@ -5,7 +5,8 @@
  * checkpoint of its weights as the C file stores them (--quantize), which
  * charnn eval and sample then score and draw from exactly as the C file
  * computes. A file given by -o is replaced only if charnn export wrote it,
- * unless --force; never the checkpoint read.
+ * or with --force if it is one of the same kind; never the checkpoint
+ * read, nor a file of another kind (README.md, "Nothing lost").
  */
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
@@ -17,21 +18,30 @@
 static const char *const formats[] = {"json", "c", "ckpt", NULL};
 enum { FORMAT_JSON, FORMAT_C, FORMAT_CKPT };
 
-/* What an existing output must be for export to replace it. */
-static int is_c_export(const char *head)
+/* An existing C file or header: a preprocessor line (#include, #define,
+ * #if...) in its first 4 KB, which a corpus or notes lack. */
+static int is_c(const char *head)
 {
-    const char *end = strchr(head, '\n');
-    size_t n = end ? (size_t)(end - head) : strlen(head);
-    const char *mark = "written by charnn export";
-    for (size_t i = 0; i + strlen(mark) <= n; i++)
-        if (strncmp(head + i, mark, strlen(mark)) == 0)
-            return 1;
+    for (const char *line = head; line;) {
+        const char *p = line + strspn(line, " \t");
+        if (*p == '#') {
+            p += 1 + strspn(p + 1, " \t");
+            if (strncmp(p, "include", 7) == 0 || strncmp(p, "define", 6) == 0 ||
+                strncmp(p, "if", 2) == 0 || strncmp(p, "pragma", 6) == 0)
+                return 1;
+        }
+        line = strchr(line, '\n');
+        if (line)
+            line++;
+    }
     return 0;
 }
 
-static int is_json_export(const char *head)
+/* An existing JSON document: an object or array first. */
+static int is_json(const char *head)
 {
-    return strncmp(head, "{\"format\": \"charnn\"", 19) == 0;
+    head += strspn(head, " \t\r\n");
+    return *head == '{' || *head == '[';
 }
 
 static int is_checkpoint(const char *head)
@@ -39,30 +49,26 @@ static int is_checkpoint(const char *head)
     return strncmp(head, "CHARNNCK", 8) == 0;
 }
 
-static int is_anything(const char *head)
-{
-    (void)head;
-    return 1;
-}
-
+/* What export replaces (README, "Nothing lost"): its own JSON and C files
+ * (their marks), any checkpoint as far as cli_check_document sees (then
+ * check_output's load decides); with --force, another of the same kind. */
 static const Document documents[] = {
-    {"a JSON export", "charnn export replaces only its own files (or any with --force)",
-     "model.json", is_json_export},
-    {"a C file charnn export wrote",
-     "charnn export replaces only its own files (or any with --force)", "model.c", is_c_export},
-    {"a checkpoint", "charnn export replaces only its own files (or any with --force)",
-     "model.int8.ckpt", is_checkpoint},
+    {"a JSON document", "charnn export replaces only JSON documents", "model.json", is_json,
+     "charnn export", "{\"format\": \"charnn\"", NULL},
+    {"a C file", "charnn export replaces only C files", "model.c", is_c, "charnn export",
+     "written by charnn export", NULL},
+    {"a charnn checkpoint", "charnn export replaces only checkpoints", "model.int8.ckpt",
+     is_checkpoint, "charnn export", "CHARNNCK", NULL},
 };
 
-/* output may be written: not the checkpoint read, not a directory, and
- * (unless forced) a file of the format's kind; for a checkpoint, a model
- * alone as export writes it, not a training run's. */
+/* output may be written: not the checkpoint read, not a directory, and a
+ * file of the format's kind that export wrote (or with force, any of that
+ * kind); for a checkpoint, a model alone as export writes one (with force,
+ * also a training run's or a damaged one). */
 static int check_output(const char *output, const char *ckpt, int format, int force)
 {
-    Document doc = documents[format];
-    if (force)
-        doc.is_kind = is_anything;
-    int rc = cli_check_document(output, &ckpt, 1, &doc);
+    int rc = cli_check_document(output, 1, &ckpt, 1, &documents[format], force,
+                                documents[format].example);
     struct stat sb;
     if (rc != 0 || format != FORMAT_CKPT || force || stat(output, &sb) != 0 ||
         !S_ISREG(sb.st_mode) || sb.st_size == 0)
@@ -160,15 +166,15 @@ int cmd_export(int argc, char **argv)
          .help = "store the weights as int8 (per-row scales) or bf16; fp32: as trained",
          .choices = cn_store_names},
         {.name = "output", .type = FLAG_STR, .value = &output, .arg = "FILE", .short_name = 'o',
-         .help = "the file to write (default: standard output; json and c)"},
+         .help = "the file to write, - for standard output (the default; json and c)"},
         {.name = "name", .type = FLAG_STR, .value = &name, .arg = "NAME",
          .help = "c: the prefix of what the file defines, NAME_step, NAME_VOCAB (default: the "
                  "output's name up to its first dot, or model)"},
         {.name = "header", .type = FLAG_STR, .value = &header, .arg = "FILE.h",
          .help = "c: also write the file's declarations as a header"},
         {.name = "force", .type = FLAG_SWITCH, .value = &force,
-         .help = "replace an output that charnn export did not write (never the checkpoint "
-                 "read)"},
+         .help = "replace a file of the format's kind that charnn export did not write "
+                 "(never another kind of file, nor the checkpoint read)"},
         {.name = NULL},
     };
     Command cmd = {.name = "export", .usage = "export CKPT [--format json|c|ckpt] [-o FILE]",
@@ -180,6 +186,8 @@ int cmd_export(int argc, char **argv)
     int nargs, rc;
     if ((rc = cli_parse(&cmd, argc, argv, args, &nargs)) != CLI_GO)
         return rc;
+    if (output && strcmp(output, "-") == 0)
+        output = NULL; /* standard output */
     int format = cn_lookup(formats, format_name);
     CnStore store = (CnStore)cn_lookup(cn_store_names, store_name);
     if ((rc = check_args(&cmd, format, output)) != 0)
