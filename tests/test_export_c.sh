@@ -165,7 +165,7 @@ EOF
     --iters 3 --eval-every 0 --val-frac 0 --quiet --checkpoint "$T/big.ckpt" >"$T/out" 2>"$T/err" ||
     problem "training on 3,000 characters exited $?: $(head -c 200 "$T/err")"
 export_c "$T/big.ckpt" "$T/big.c"
-grep -q '^#define MODEL_VOCAB 3000 ' "$T/big.c" || problem "not a vocabulary of 3,000: $(grep -m1 MODEL_VOCAB "$T/big.c")"
+grep -q '^#define MODEL_VOCAB  *3000 ' "$T/big.c" || problem "not a vocabulary of 3,000: $(grep -m1 MODEL_VOCAB "$T/big.c")"
 build big.gen "$T/big.c"
 same_sample "$T/big.ckpt" big.gen --seed 4 --length 400 --prime "سلام 中"
 same_sample "$T/big.ckpt" big.gen --seed 8 --length 300 --top-k 100
@@ -245,8 +245,8 @@ grep -q mine "$T/mine.c" || problem "mine.c changed"
 head -n 1 "$T/mine.c" | grep -q 'written by charnn export' || problem "not replaced with --force"
 "$CHARNN" export "$T/lstm.ckpt" --format c -o "$T/mine.c" >"$T/out" 2>"$T/err" || problem "over its own file: exit $?"
 grep -q 'written by charnn export' "$T/out" && problem "the C went to stdout too"
-grep -q '^#define MINE_CELL "lstm"' "$T/mine.c" || problem "its own file not replaced (or --name not derived from -o)"
-"$CHARNN" export "$T/gru.ckpt" --format c -o - >"$T/out" 2>"$T/err" && grep -q '^#define MODEL_CELL "gru"' "$T/out" ||
+grep -q '^#define MINE_CELL  *"lstm"' "$T/mine.c" || problem "its own file not replaced (or --name not derived from -o)"
+"$CHARNN" export "$T/gru.ckpt" --format c -o - >"$T/out" 2>"$T/err" && grep -q '^#define MODEL_CELL  *"gru"' "$T/out" ||
     problem "-o - did not write the C to standard output"
 report "--force replaces another C file; export replaces its own without it; --name defaults to -o's name; -o - is standard output"
 refused "-o the checkpoint read is refused, even with --force" 2 'is .*an input' \

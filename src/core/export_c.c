@@ -457,14 +457,27 @@ static const char *const t_input_n[] = {
     NULL,
 };
 
+static const char *const t_gate[] = {
+    "/* Unit j of gate block g of layer l before its nonlinearity, row i = g*H + j",
+    " * of W_x and W_h:",
+    " *     W_x x_t + W_h h + b     (h: h_{t-1}; for the GRU's n_t, r_t * h_{t-1})",
+    " * the chain of W_h h going on from the input term W_x x_t + b. */",
+    "static float gate(const @_state *s, int l, int ch, int g, int j, const float *h)",
+    "{",
+    "    int i = g * H + j;",
+    "    return dot(input(s, l, ch, i), W_h[l][i]`W_h_scale[l][i]`, h);",
+    "}",
+    "",
+    NULL,
+};
+
 static const char *const t_rnn[] = {
     "/* One step of layer l, a vanilla RNN:",
-    " *     h_t = tanh(W_xh x_t + W_hh h_{t-1} + b_h)",
-    " * each product's chain going on from the input term W_xh x_t + b_h. */",
+    " *     h_t = tanh(W_xh x_t + W_hh h_{t-1} + b_h) */",
     "static void layer(@_state *s, int l, int ch)",
     "{",
     "    for (int j = 0; j < H; j++)",
-    "        s->h_new[j] = ftanh(dot(input(s, l, ch, j), W_h[l][j]`W_h_scale[l][j]`, s->h[l]));",
+    "        s->h_new[j] = ftanh(gate(s, l, ch, 0, j, s->h[l]));",
     "    memcpy(s->h[l], s->h_new, sizeof s->h_new);",
     "}",
     "",
@@ -484,10 +497,8 @@ static const char *const t_lstm[] = {
     "{",
     "    const float *h = s->h[l];",
     "    for (int j = 0; j < H; j++) {",
-    "        float z_i = dot(input(s, l, ch, j), W_h[l][j]`W_h_scale[l][j]`, h);",
-    "        float z_f = dot(input(s, l, ch, H + j), W_h[l][H + j]`W_h_scale[l][H + j]`, h);",
-    "        float z_o = dot(input(s, l, ch, 2 * H + j), W_h[l][2 * H + j]`W_h_scale[l][2 * H + j]`, h);",
-    "        float z_g = dot(input(s, l, ch, 3 * H + j), W_h[l][3 * H + j]`W_h_scale[l][3 * H + j]`, h);",
+    "        float z_i = gate(s, l, ch, 0, j, h), z_f = gate(s, l, ch, 1, j, h);",
+    "        float z_o = gate(s, l, ch, 2, j, h), z_g = gate(s, l, ch, 3, j, h);",
     "        float c_prev = s->c[l][j];",
     "        float i = sigmoid(z_i), f = sigmoid(z_f), g = ftanh(z_g);",
     "        float c = f * c_prev + i * g;",
@@ -516,10 +527,8 @@ static const char *const t_peephole[] = {
     "{",
     "    const float *h = s->h[l];",
     "    for (int j = 0; j < H; j++) {",
-    "        float z_i = dot(input(s, l, ch, j), W_h[l][j]`W_h_scale[l][j]`, h);",
-    "        float z_f = dot(input(s, l, ch, H + j), W_h[l][H + j]`W_h_scale[l][H + j]`, h);",
-    "        float z_o = dot(input(s, l, ch, 2 * H + j), W_h[l][2 * H + j]`W_h_scale[l][2 * H + j]`, h);",
-    "        float z_g = dot(input(s, l, ch, 3 * H + j), W_h[l][3 * H + j]`W_h_scale[l][3 * H + j]`, h);",
+    "        float z_i = gate(s, l, ch, 0, j, h), z_f = gate(s, l, ch, 1, j, h);",
+    "        float z_o = gate(s, l, ch, 2, j, h), z_g = gate(s, l, ch, 3, j, h);",
     "        float c_prev = s->c[l][j];",
     "        float i = sigmoid(z_i + p[l][j] * c_prev);",
     "        float f = sigmoid(z_f + p[l][H + j] * c_prev);",
@@ -547,13 +556,13 @@ static const char *const t_gru[] = {
     "{",
     "    float *h = s->h[l];",
     "    for (int j = 0; j < H; j++) {",
-    "        float r = sigmoid(dot(input(s, l, ch, j), W_h[l][j]`W_h_scale[l][j]`, h));",
-    "        s->u[j] = sigmoid(dot(input(s, l, ch, H + j), W_h[l][H + j]`W_h_scale[l][H + j]`, h));",
+    "        float r = sigmoid(gate(s, l, ch, 0, j, h));",
+    "        s->u[j] = sigmoid(gate(s, l, ch, 1, j, h));",
     "        s->rh[j] = r * h[j];",
     "    }",
     "    /* from here h_{t-1} is read only unit by unit: h_t replaces it */",
     "    for (int j = 0; j < H; j++) {",
-    "        float n = ftanh(dot(input(s, l, ch, 2 * H + j), W_h[l][2 * H + j]`W_h_scale[l][2 * H + j]`, s->rh));",
+    "        float n = ftanh(gate(s, l, ch, 2, j, s->rh));",
     "        h[j] = s->u[j] * n + (1 - s->u[j]) * h[j];",
     "    }",
     "}",
@@ -767,7 +776,8 @@ static const char *const t_main[] = {
     " * are not UTF-8 (overlong, a surrogate, above U+10FFFF, cut short). */",
     "static int utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)",
     "{",
-    "    int len = s[0] < 0x80 ? 1 : s[0] < 0xc2 ? 0 : s[0] < 0xe0 ? 2 : s[0] < 0xf0 ? 3 : s[0] < 0xf5 ? 4 : 0;",
+    "    int len = s[0] < 0x80 ? 1 : s[0] < 0xc2 ? 0 : s[0] < 0xe0 ? 2 : s[0] < 0xf0 ? 3",
+    "              : s[0] < 0xf5 ? 4 : 0;",
     "    static const uint32_t least[5] = {0, 0, 0x80, 0x800, 0x10000};",
     "    if (len == 0 || (size_t)len > n)",
     "        return 0;",
@@ -897,7 +907,7 @@ static void float_text(float x, char buf[32])
     strcat(buf, strpbrk(buf, ".e") ? "f" : ".0f");
 }
 
-/* Values written as a list, wrapped at about 100 columns, indented by
+/* Values written as a list, wrapped within 100 columns, indented by
  * `indent`. */
 typedef struct {
     FILE *out;
@@ -914,7 +924,7 @@ static void list_add(List *li, const char *text)
     int n = (int)strlen(text);
     if (li->first) {
         li->col = fprintf(li->out, "%*s%s", li->indent, "", text);
-    } else if (li->col + n + 2 > 100) {
+    } else if (li->col + n + 3 > 100) { /* ", " and the line's last comma */
         li->col = fprintf(li->out, ",\n%*s%s", li->indent, "", text) - 2;
     } else {
         li->col += fprintf(li->out, ", %s", text);
@@ -1162,10 +1172,10 @@ static void emit_interface(const Writer *w, const CnModel *m)
     const CnShape *s = &m->shape;
     int lstm = s->cell == CN_LSTM || s->cell == CN_PEEPHOLE;
     emit(w, t_interface);
-    emitf(w, "#define $_VOCAB %d  /* V: characters */", s->vocab);
-    emitf(w, "#define $_HIDDEN %d /* H: units per layer */", s->hidden);
-    emitf(w, "#define $_LAYERS %d  /* L: layers */", s->layers);
-    emitf(w, "#define $_CELL \"%s\"", cn_name_of(cn_cell_names, s->cell));
+    emitf(w, "#define $_VOCAB  %-7d /* V: characters */", s->vocab);
+    emitf(w, "#define $_HIDDEN %-7d /* H: units per layer */", s->hidden);
+    emitf(w, "#define $_LAYERS %-7d /* L: layers */", s->layers);
+    emitf(w, "#define $_CELL   \"%s\"", cn_name_of(cn_cell_names, s->cell));
     emit_line(w, "");
     emit_line(w, "/* One stream: what a step reads and writes. */");
     emit_line(w, "typedef struct {");
@@ -1191,9 +1201,9 @@ static void emit_declarations(const Writer *w, const CnModel *m)
         "/* The weights as stored: floats. */",
         "/* The weights as stored: bfloat16, the high 16 bits of a float (bf16()). */",
         "/* The weights as stored: int8 codes q of a row with scale s, the float q s. */"};
-    emitf(w, "enum { V = $_VOCAB, H = $_HIDDEN, L = $_LAYERS, G = %d }; /* G: gate blocks (%s) */",
-          cn_cell_gates(s->cell),
+    emitf(w, "/* G: gate blocks (%s) */",
           s->cell == CN_RNN ? "h" : s->cell == CN_GRU ? "r u n" : "i f o g");
+    emitf(w, "enum { V = $_VOCAB, H = $_HIDDEN, L = $_LAYERS, G = %d };", cn_cell_gates(s->cell));
     emit_line(w, "");
     emit_line(w, store_doc[w->store]);
     emitf(w, "typedef %s weight;", type[w->store]);
@@ -1231,6 +1241,7 @@ static void emit_code(const Writer *w, const CnModel *m)
             : w->store == CN_STORE_BF16 ? t_dot_bf16
                                         : t_dot_int8);
     emit(w, s->layers > 1 ? t_input_n : t_input_1);
+    emit(w, t_gate);
     static const char *const *const cells[] = {t_rnn, t_lstm, t_peephole, t_gru};
     emit(w, cells[s->cell]);
     emit(w, t_step);
