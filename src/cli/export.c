@@ -231,11 +231,8 @@ int cmd_export(int argc, char **argv)
             cli_error("%s", err.msg);
             rc = EXIT_ERROR;
         }
-    } else if (output) {
-        rc = cli_write_document(output, write_job, &job);
-    } else if (write_job(stdout, &job) != 0 || fflush(stdout) != 0) {
-        cli_error("cannot write the %s to standard output", format == FORMAT_C ? "C" : "JSON");
-        rc = EXIT_ERROR;
+    } else {
+        rc = cli_write_document(output ? output : "-", write_job, &job);
     }
     if (rc == 0 && header) {
         CnExportC declarations = opt;
@@ -248,9 +245,8 @@ int cmd_export(int argc, char **argv)
         char n[32];
         printf("wrote %s: %s, %d layer%s x %d, %s parameters, weights as %s%s%s\n", output,
                cn_cell_names[s.cell], s.layers, s.layers == 1 ? "" : "s", s.hidden,
-               cli_count(cn_model_params(model), n), store_name,
-               format == FORMAT_CKPT ? "" : header ? ", with " : "", format == FORMAT_CKPT ? ""
-                                                                     : header ? header : "");
+               cli_count(cn_model_params(model), n), store_name, header ? ", with " : "",
+               header ? header : ""); /* (--header only with --format c) */
     }
     cn_model_free(stored);
     cn_checkpoint_free(ck);
