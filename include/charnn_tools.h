@@ -174,4 +174,34 @@ typedef struct {
 CN_API int cn_trace_with(FILE *out, const CnModel *model, const char *utf8, size_t n,
                          const CnTraceOptions *opt, CnError *err);
 
+/* charnn export --format c and --quantize. */
+/* How an export stores the weight matrices (README, "The model as C"):
+ * fp32; bf16, each weight rounded to bfloat16 (to nearest even); int8,
+ * each row (one output unit's weights, or for layer 0's W_x one
+ * character's) as integers q in [-127, 127] times the row's float scale
+ * s = max|w| / 127. Biases and peepholes stay fp32. */
+typedef enum { CN_STORE_FP32, CN_STORE_BF16, CN_STORE_INT8 } CnStore;
+CN_API extern const char *const cn_store_names[]; /* fp32 bf16 int8 */
+/* A copy of model whose weights are what `store` decodes them to, bit for
+ * bit: evaluating or sampling it computes exactly what the file exported
+ * with that storage computes. Freed by cn_model_free. */
+CN_API CnModel *cn_model_stored(const CnModel *model, CnStore store, CnError *err);
+/* The model alone (no training state) as a checkpoint at path, written as
+ * a training run saves one. */
+CN_API int cn_model_save(const CnModel *model, const char *path, CnError *err);
+enum { CN_EXPORT_NAME_MAX = 64 };
+typedef struct {
+    const char *name;   /* a C identifier prefixed to what the file defines: name_step,
+                           NAME_VOCAB; NULL: "model" */
+    CnStore store;
+    int header;         /* 1: the declarations alone, a header for the C file */
+    const char *source; /* where the model came from (its first comment says), or NULL */
+} CnExportC;
+/* The model as one C99 file with no dependency but libm: its weights, a
+ * step function over a caller-owned state, charnn's sampler; with
+ * -DCHARNN_MAIN a program printing what charnn sample prints (README, "The
+ * model as C"). 0, or -1 with err (a name that is no C identifier, a write
+ * error). */
+CN_API int cn_export_c(FILE *out, const CnModel *model, const CnExportC *opt, CnError *err);
+
 #endif /* CHARNN_TOOLS_H */
