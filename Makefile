@@ -10,9 +10,10 @@
 #                        big inputs: a 100 MB corpus, a vocabulary of 100,000
 #   make fuzz            libFuzzer targets with clang (FUZZ_SECONDS= each, 60)
 #   make MPI=1 test-mpi  data-parallel training under mpirun, 2 ranks against 1
-#   make install         charnn, charnn.h, libcharnn.a, libcharnn.so (soname
-#                        libcharnn.so.MAJOR.MINOR), charnn.1, charnn.pc under PREFIX
-#                        (default /usr/local), DESTDIR respected
+#   make install         charnn, charnn.h, charnn_tools.h, libcharnn.a, libcharnn.so
+#                        (soname libcharnn.so.MAJOR.MINOR), charnn.1, charnn.pc under
+#                        PREFIX (default /usr/local), DESTDIR respected; the Python
+#                        module charnn.py where python3 looks under PREFIX (PYDIR=)
 #   make uninstall       removes them
 #   make clean
 #   make CROSS_COMPILE=aarch64-linux-gnu-
@@ -58,6 +59,7 @@ comma    := ,
 WINDOWS  := $(findstring mingw,$(TARGET))
 EXE      := $(if $(WINDOWS),.exe)
 BASE     := -std=c11 -ffp-contract=off -fno-math-errno -pthread -Wall -Wextra -Wpedantic \
+            -Werror=implicit-function-declaration \
             -Wshadow -Wstrict-prototypes
 CPPFLAGS += -MMD -MP
 LDLIBS   += -lm -pthread
@@ -73,14 +75,20 @@ CPPFLAGS += -D__USE_MINGW_ANSI_STDIO=1 -D_FILE_OFFSET_BITS=64
 LDLIBS   := -lm
 LDFLAGS  += -static
 endif
-# The layers (charnn help testing, "Layout"): the command line sees the public header
-# alone, so reaching inside the library does not compile; the library sees
-# its own headers; tests see everything.
+# The layers (charnn help testing, "Layout"): the library (src/core, src/kernels,
+# src/os) sees its own headers; the command line is a client like any other
+# program: it sees the public headers (include/) and the platform layer's
+# (src/os/os.h, of which it links a copy of its own, src/cli/os.c, under
+# names of its own), so reaching inside the library does not compile, and
+# it links against either library build (build/charnn-shared: the shared
+# one). The Python module (src/python/charnn.py) loads the shared library.
+# Tests see everything.
 LIB_INC  := -Iinclude -Isrc/core -Isrc/kernels -Isrc/os
 # The library's objects serve the static and the shared library alike:
-# position-independent, and exporting only what charnn.h marks CN_API.
+# position-independent, and exporting only what charnn.h and charnn_tools.h
+# mark CN_API (every name cn_).
 LIB_CFLAGS := -fPIC -fvisibility=hidden -DCHARNN_BUILD
-CLI_INC  := -Iinclude -Isrc/os
+CLI_INC  := -Iinclude -Isrc/os -DCN_OS_FOR_CLI
 TEST_INC := $(LIB_INC) -Isrc/cli
 
 # SANITIZE=1: everything in build/san, with ASan and UBSan, any report fatal.
@@ -142,7 +150,7 @@ LIB_OBJ := $(LIB_SRC:src/%.c=$(B)/%.o) $(foreach i,$(ISAS),$(ISA_SRC:src/%.c=$(B
 CLI_OBJ := $(CLI_SRC:src/%.c=$(B)/%.o) $(B)/cli/topics.o
 # The manual's topics (charnn help TOPIC, and man charnn): Markdown in
 # src/doc, compiled into the program line by line as C strings.
-TOPICS  := model train commands precision speed quality files safety mpi library platforms testing
+TOPICS  := model train commands export precision speed quality files safety mpi library platforms testing
 # the library again in double precision (portable kernels only), for the
 # gradient checks
 LIB64_OBJ := $(LIB_SRC:src/%.c=$(B)/f64/%.o) $(ISA_SRC:src/%.c=$(B)/f64/generic/%.o)
@@ -181,6 +189,13 @@ SONAME_FLAG := $(if $(findstring darwin,$(TARGET)),-Wl$(comma)-install_name$(com
                  -Wl$(comma)-soname$(comma)$(SONAME))
 $(B)/libcharnn.so: $(LIB_OBJ)
 	$(CC) $(filter-out -static,$(LDFLAGS)) -shared $(SONAME_FLAG) -o $@ $^ $(LDLIBS)
+
+# The command line linked against the shared library (tests/test_shared.sh):
+# it needs nothing of the library but the public interface.
+$(B)/charnn-shared: $(CLI_OBJ) $(B)/libcharnn.so
+	ln -sf libcharnn.so $(B)/$(SONAME)
+	$(CC) $(filter-out -static,$(LDFLAGS)) -o $@ $(CLI_OBJ) -L$(B) -Wl,-rpath,'$$ORIGIN' \
+	    -l:libcharnn.so $(LDLIBS)
 
 $(B)/libcharnn64.a: $(LIB64_OBJ)
 	$(AR) rcs $@ $^
@@ -254,6 +269,12 @@ $(B)/faults/faults.o: tests/faults.c
 	@mkdir -p $(@D)
 	$(CC) $(TEST_INC) $(CPPFLAGS) -DCHARNN_FAULTS $(BASE) $(CFLAGS) -c -o $@ $<
 
+# tests named test_cli_*.c drive the command line's own code too
+$(B)/test_cli_%$(EXE): tests/test_cli_%.c tests/check.h $(B)/libcharnn.a $(CLI_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(TEST_INC) $(CPPFLAGS) -DCN_OS_FOR_CLI $(BASE) $(CFLAGS) $(TEST_CFLAGS) $(LDFLAGS) \
+	    -o $@ $< $(filter-out $(B)/cli/main.o,$(CLI_OBJ)) $(B)/libcharnn.a $(LDLIBS)
+
 # fuzz targets replayed over their corpus without libFuzzer (make test)
 $(B)/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(B)/libcharnn.a $(CLI_OBJ)
 	@mkdir -p $(@D)
@@ -264,6 +285,12 @@ $(B)/replay_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(B)/libcharnn.a $(CLI_OB
 $(B)/xmlcheck: tests/xmlcheck.c
 	@mkdir -p $(@D)
 	$(CC) $(BASE) $(CFLAGS) $(LDFLAGS) -o $@ $<
+
+# what the Python module assumes of the C side, as C sees it (tests/test_python.sh):
+# built against the public header alone
+$(B)/abi: tests/abi.c include/charnn.h
+	@mkdir -p $(@D)
+	$(CC) -Iinclude $(BASE) $(CFLAGS) $(LDFLAGS) -o $@ $<
 
 # the library's activations, to check charnn viz's page against (tests/test_viz.sh)
 $(B)/activations: tests/activations.c $(B)/libcharnn.a
@@ -286,7 +313,9 @@ else
 # The programs the tests run: natively themselves; under CROSS_COMPILE
 # $(B)/emu/X, a script that execs $(EMU) on $(B)/X (exec keeps the pid,
 # which the tests' signals and locks rely on).
-TEST_PROGS := $(CHARNN) $(B)/charnn-faults $(B)/xmlcheck $(B)/activations $(TESTS) $(REPLAY)
+SHARED_CLI := $(if $(filter 1,$(SANITIZED) $(MPI))$(DARWIN)$(CROSS_COMPILE),,$(B)/charnn-shared)
+TEST_PROGS := $(CHARNN) $(B)/charnn-faults $(B)/xmlcheck $(B)/activations $(B)/abi $(TESTS) \
+              $(REPLAY) $(SHARED_CLI)
 ifneq ($(CROSS_COMPILE),)
 PROGS := $(B)/emu
 $(PROGS)/%: $(B)/%
@@ -330,7 +359,8 @@ bench: $(CHARNN)
 
 # make MPI=1 test-mpi: 2 ranks against 1 (tests/mpi.sh); needs
 # Debian's openmpi-bin and libopenmpi-dev
-test-mpi: $(CHARNN) $(B)/charnn-faults charnn
+test-mpi: $(CHARNN) $(B)/charnn-faults
+	@$(MAKE) --no-print-directory MPI= charnn
 	@CHARNN=./$(CHARNN) CHARNN_FAULTS=$(B)/charnn-faults CHARNN_SOLO=./charnn sh tests/run.sh tests/mpi.sh
 
 KILLS ?= 60
@@ -365,16 +395,28 @@ BINDIR  := $(PREFIX)/bin
 INCDIR  := $(PREFIX)/include
 LIBDIR  := $(PREFIX)/lib
 MANDIR  := $(PREFIX)/share/man
-INSTALLED := $(BINDIR)/charnn $(INCDIR)/charnn.h $(LIBDIR)/libcharnn.a \
+# The Python module (src/python/charnn.py) goes where PYTHON looks for
+# modules under PREFIX: the entry of its sys.path below PREFIX/lib (Debian's
+# python3 and /usr/local: lib/python3.X/dist-packages), else its
+# site-packages there; PYDIR= chooses another place. make install writes the
+# installed library's path into it. Without PYTHON (or on Windows, which
+# has no shared library) it is not installed.
+PYTHON  ?= python3
+PYDIR_PY := import sys, sysconfig as s; lib = "$(PREFIX)/lib/"; \
+            on = [d for d in sys.path if d.startswith(lib) and d.endswith("-packages")]; \
+            scheme = "posix_prefix" if "posix_prefix" in s.get_scheme_names() else s.get_default_scheme(); \
+            print(on[0] if on else s.get_path("purelib", scheme, {"base": "$(PREFIX)", "platbase": "$(PREFIX)"}))
+PYDIR   ?= $(if $(WINDOWS),,$(shell $(PYTHON) -c '$(PYDIR_PY)' 2>/dev/null))
+INSTALLED := $(BINDIR)/charnn $(INCDIR)/charnn.h $(INCDIR)/charnn_tools.h $(LIBDIR)/libcharnn.a \
              $(LIBDIR)/libcharnn.so.$(VERSION) $(LIBDIR)/$(SONAME) $(LIBDIR)/libcharnn.so \
              $(LIBDIR)/pkgconfig/charnn.pc $(MANDIR)/man1/charnn.1
 
 # The man page comes from the same option tables as --help (charnn help --man).
-install: $(CHARNN) $(B)/libcharnn.a $(B)/libcharnn.so
+install: $(CHARNN) $(B)/libcharnn.a $(B)/libcharnn.so install-python
 	install -d "$(DESTDIR)$(BINDIR)" "$(DESTDIR)$(INCDIR)" "$(DESTDIR)$(LIBDIR)/pkgconfig" \
 	    "$(DESTDIR)$(MANDIR)/man1"
 	install -m 755 $(CHARNN) "$(DESTDIR)$(BINDIR)/charnn"
-	install -m 644 include/charnn.h "$(DESTDIR)$(INCDIR)/charnn.h"
+	install -m 644 include/charnn.h include/charnn_tools.h "$(DESTDIR)$(INCDIR)"
 	install -m 644 $(B)/libcharnn.a "$(DESTDIR)$(LIBDIR)/libcharnn.a"
 	install -m 755 $(B)/libcharnn.so "$(DESTDIR)$(LIBDIR)/libcharnn.so.$(VERSION)"
 	ln -sf libcharnn.so.$(VERSION) "$(DESTDIR)$(LIBDIR)/$(SONAME)"
@@ -385,11 +427,23 @@ install: $(CHARNN) $(B)/libcharnn.a $(B)/libcharnn.so
 	    'Version: $(VERSION)' 'Cflags: -I$${includedir}' 'Libs: -L$${libdir} -lcharnn' \
 	    'Libs.private: -lm -pthread' > "$(DESTDIR)$(LIBDIR)/pkgconfig/charnn.pc"
 
-uninstall:
+install-python:
+	$(if $(PYDIR),install -d "$(DESTDIR)$(PYDIR)",@echo "make install: no $(PYTHON) to install \
+	    the Python module for (give PYTHON= or PYDIR=)")
+	$(if $(PYDIR),sed 's|^_INSTALLED = None.*|_INSTALLED = "$(LIBDIR)/$(SONAME)"|' \
+	    src/python/charnn.py > "$(DESTDIR)$(PYDIR)/charnn.py")
+	$(if $(PYDIR),chmod 644 "$(DESTDIR)$(PYDIR)/charnn.py")
+
+uninstall: uninstall-python
 	rm -f $(INSTALLED:%="$(DESTDIR)%")
+
+# the module, and what importing it wrote beside it
+uninstall-python:
+	$(if $(PYDIR),rm -f "$(DESTDIR)$(PYDIR)/charnn.py" "$(DESTDIR)$(PYDIR)/__pycache__/"charnn.*.pyc)
 
 clean:
 	rm -rf build charnn
 
-.PHONY: all test peer test-mpi bench soak abuse fuzz install uninstall clean
+.PHONY: all test peer test-mpi bench soak abuse fuzz install install-python uninstall \
+        uninstall-python clean
 -include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(LIB64_OBJ:.o=.d) $(FAULT_OBJ:.o=.d)

@@ -9,6 +9,7 @@
  * QUANTITY is h, c or a gate's name (cn_gate_name).
  */
 #include "charnn.h"
+#include "charnn_tools.h"
 
 #include <math.h>
 #include <stdio.h>

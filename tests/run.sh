@@ -3,8 +3,9 @@
 # passed, "not ok - " failed, "ok - ... # skipped" skipped (a test that
 # cannot run here says so, and why), failures printed with their indented
 # details. A test that exits non-zero without
-# reporting a failure (a crash, an abort) counts as one failure, and so does
-# one still running after TEST_TIMEOUT seconds (default 600). Prints each
+# reporting a failure (a crash, an abort) counts as one failure, and so do
+# one that exits 0 having reported nothing (it checked nothing) and one
+# still running after TEST_TIMEOUT seconds (default 600). Prints each
 # failure, a line per test, and last "N passed, N failed" (", N skipped"
 # when some were); exits non-zero if anything failed. RUN, when set, runs
 # the programs (wine for Windows' .exe files). Where there is no timeout
@@ -29,7 +30,11 @@ for t in "$@"; do
     bad=$(grep -c '^not ok - ' "$out")
     # each failure with the indented detail lines that follow it
     awk '/^not ok - / { on = 1; print; next } on && /^    / { print; next } { on = 0 }' "$out"
-    if [ "$status" -eq 124 ]; then
+    if [ "$status" -eq 0 ] && [ "$ok" -eq 0 ] && [ "$bad" -eq 0 ] && [ "$skip" -eq 0 ]; then
+        echo "not ok - $t reported no checks (it must report at least one, or skip); its last lines:"
+        tail -n 5 "$out" | sed 's/^/    /'
+        bad=1
+    elif [ "$status" -eq 124 ]; then
         echo "not ok - $t did not finish in $limit s; its last lines:"
         tail -n 5 "$out" | sed 's/^/    /'
         bad=$((bad + 1))

@@ -16,13 +16,21 @@
 #include <string.h>
 #include <unistd.h>
 
+/* The library's defaults, and a few settings by name, as a program sets them. */
 static CnTrainConfig small_config(void)
 {
-    return (CnTrainConfig){.batch = 2, .seq_length = 8,
-                           .optim = {.kind = CN_ADAM, .lr = 1e-2, .beta1 = 0.9, .beta2 = 0.999,
-                                     .eps = 1e-8},
-                           .clip_norm = 5, .val_frac = 0.1, .seed = 3, .bptt_random = 1,
-                           .init = CN_INIT_ORTHOGONAL};
+    static const char *const given[][2] = {
+        {"batch", "2"},   {"seq-length", "8"},          {"lr", "0.01"}, {"dropout", "0"},
+        {"seed", "3"},    {"lr-schedule", "constant"}, {"warmup", "0"}, {"precision", "fp32"}};
+    CnSettings *s = cn_settings_new();
+    CnError err;
+    int ok = s != NULL;
+    for (size_t i = 0; ok && i < sizeof given / sizeof given[0]; i++)
+        ok = cn_settings_set(s, given[i][0], given[i][1], &err) == 0;
+    CHECK(ok, "set-up: the defaults and settings by name");
+    CnTrainConfig c = *cn_settings_config(s);
+    cn_settings_free(s);
+    return c;
 }
 
 int main(void)

@@ -385,7 +385,7 @@ static void expect(Expected *e, int *n, const char *prefix, const char *name, in
 
 /* The tensors a model must export, mapped onto the internal layout: the
  * exported W_x<g>[j][k] is Wx[k*G*H + gi*H + j], W_h<g>[j][k] is
- * Wh[k*G*H + gi*H + j], b_<g>[j] is b[gi*H + j], p_i/p_f/p_o[j] is
+ * Wh[k*G*H + gi*H + j], b_<g>[j] is b[gi*H + j], w_ci/w_cf/w_co[j] is
  * peep[0/H/2H + j], W_hy[j][k] is Wy[k*V + j] and b_y[j] is by[j]. */
 static int expected_tensors(const CnModel *m, Expected *e)
 {
@@ -393,7 +393,7 @@ static int expected_tensors(const CnModel *m, Expected *e)
                                             [CN_LSTM] = {"i", "f", "o", "g"},
                                             [CN_PEEPHOLE] = {"i", "f", "o", "g"},
                                             [CN_GRU] = {"r", "u", "n"}};
-    static const char *const peeps[3] = {"p_i", "p_f", "p_o"};
+    static const char *const peeps[3] = {"w_ci", "w_cf", "w_co"};
     int V = m->shape.vocab, H = m->shape.hidden, G = cn_cell_gates(m->shape.cell);
     size_t GH = (size_t)G * H, h = (size_t)H;
     int n = 0;
@@ -461,8 +461,8 @@ static int header_ok(const Json *root, const CnModel *m)
         return fail("the top value is not an object");
     if (!json_is_string(json_get(root, "format"), "charnn"))
         return fail("\"format\" is not \"charnn\"");
-    if (!json_is_int(json_get(root, "version"), 1))
-        return fail("\"version\" is not 1");
+    if (!json_is_int(json_get(root, "version"), 2))
+        return fail("\"version\" is not 2");
     if (!json_is_string(json_get(root, "model"), cn_name_of(cn_cell_names, m->shape.cell)))
         return fail("\"model\" is not \"%s\"", cn_name_of(cn_cell_names, m->shape.cell));
     if (!json_is_int(json_get(root, "hidden"), m->shape.hidden))

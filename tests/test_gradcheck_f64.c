@@ -155,7 +155,7 @@ static void check_no_bf16(void)
                          .optim = {.kind = CN_ADAM, .lr = 1e-2, .beta1 = 0.9, .beta2 = 0.999,
                                    .eps = 1e-8},
                          .clip_norm = 5, .val_frac = 0.1, .seed = 3, .bptt_random = 1,
-                         .precision = CN_BF16};
+                         .lr_decay = 0.97, .precision = CN_BF16};
     CnTrainer *tr = text ? cn_trainer_new(text, CN_GRU, 8, 1, &cfg, 1, NULL, &err) : NULL;
     CHECK(text && !tr && strstr(err.msg, "single-precision"),
           "the double build refuses bf16 products: %s", tr ? "it trained" : err.msg);

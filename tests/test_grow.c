@@ -242,10 +242,10 @@ static void test_resume_and_no_growth(const CnText *old_text, const CnText *new_
     CnTrainConfig rcfg = *cn_checkpoint_config(ck);
     CnTrainer *r = cn_trainer_resume(ck, new_text, &rcfg, 1, NULL, &err);
     cn_checkpoint_free(ck);
-    CHECK(!r && strstr(err.msg, "U+0009") && strstr(err.msg, "--init-from") &&
+    CHECK(!r && strstr(err.msg, "U+0009") && strstr(err.msg, "'init-from'") &&
               !strchr(err.msg, '\n'),
           "a resume on a text with new characters is refused, naming the first and pointing "
-          "to --init-from: %s", r ? "(accepted)" : err.msg);
+          "to 'init-from' (a setting's name, not a flag): %s", r ? "(accepted)" : err.msg);
     cn_trainer_free(r);
 
     /* on the old text itself nothing grows: the checkpoint's model as it is */

@@ -559,24 +559,24 @@ begin; stderr_has 'validat'; stderr_has 'memory'
 report "10. a validation that cannot allocate says so (exit $rc)"
 
 # ---------------------------------------------------------------------------
-# 11. Resources
+# 11. Resources (each bound in ms times SLOW, tests/lib.sh)
 
 t0=$(now_ns)
 run "$CHARNN" train c.txt $S --iters 5 --threads 1024 --checkpoint th.ckpt --quiet
 ms=$((($(now_ns) - t0) / 1000000))
-begin; expect_rc 0; one_line; stderr_has '1024'; [ $ms -lt 3000 ] || problem "took $ms ms"
+begin; expect_rc 0; one_line; stderr_has '1024'; [ $ms -lt $((3000 * SLOW)) ] || problem "took $ms ms"
 report "11. --threads 1024 is reduced to what helps, with a note ($ms ms)"
 head -c 20000 c.txt > small.txt
 t0=$(now_ns)
 run "$CHARNN" eval s8.ckpt small.txt --threads 1000
 ms=$((($(now_ns) - t0) / 1000000))
-begin; expect_rc 0; [ $ms -lt 5000 ] || problem "took $ms ms"
+begin; expect_rc 0; [ $ms -lt $((5000 * SLOW)) ] || problem "took $ms ms"
 report "11. eval --threads 1000 on 20 KB takes $ms ms"
 dd if=/dev/null of=sparse.ckpt bs=1048576 seek=8192 2>/dev/null # 8 GB, sparse
 t0=$(now_ns)
 run "$CHARNN" info sparse.ckpt
 ms=$((($(now_ns) - t0) / 1000000))
-begin; expect_rc 1; one_line; [ $ms -lt 2000 ] || problem "took $ms ms"
+begin; expect_rc 1; one_line; [ $ms -lt $((2000 * SLOW)) ] || problem "took $ms ms"
 report "11. info on an 8 GB sparse file refuses it without reading it ($ms ms)"
 # a real header whose size field matches an 8 GB file: the shape says otherwise
 head -c 200 s8.ckpt > fake.ckpt
@@ -585,7 +585,7 @@ dd if=/dev/null of=fake.ckpt bs=1048576 seek=8192 2>/dev/null # 8 GB, sparse
 t0=$(now_ns)
 run "$CHARNN" info fake.ckpt
 ms=$((($(now_ns) - t0) / 1000000))
-begin; expect_rc 1; one_line; [ $ms -lt 2000 ] || problem "took $ms ms"
+begin; expect_rc 1; one_line; [ $ms -lt $((2000 * SLOW)) ] || problem "took $ms ms"
 report "11. a checkpoint header claiming 8 GB is checked against its shape before reading ($ms ms)"
 # an invalid model kind in a header whose size field matches 8 GB: refused
 # from the header (read whole, it would fail its CRC after seconds)
@@ -596,7 +596,8 @@ dd if=/dev/null of=kind.ckpt bs=1048576 seek=8192 2>/dev/null # 8 GB, sparse
 t0=$(now_ns)
 run "$CHARNN" info kind.ckpt
 ms=$((($(now_ns) - t0) / 1000000))
-begin; expect_rc 1; one_line; stderr_has 'out-of-range model'; [ $ms -lt 2000 ] || problem "took $ms ms"
+begin; expect_rc 1; one_line; stderr_has 'out-of-range model'
+[ $ms -lt $((2000 * SLOW)) ] || problem "took $ms ms"
 report "11. a header with an unknown model kind is refused before the file is read (exit $rc, $ms ms)"
 run "$CHARNN" train /dev/zero $S --iters 5 --checkpoint z.ckpt
 begin; expect_rc 1; one_line; stderr_has '/dev/zero'

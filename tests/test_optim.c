@@ -3,7 +3,10 @@
  * Optimizers and clipping against values worked out by hand. Two updates
  * from w = (1, -2, 0.5) with gradients g1 = (0.1, -0.2, 0.3), then
  * g2 = (0.2, 0.1, -0.4); lr 0.1, mu 0.9, rho 0.95, beta1 0.9, beta2 0.999,
- * eps 1e-8. The arithmetic is written next to each expectation.
+ * eps 1e-8. The arithmetic is written next to each expectation. Then
+ * Nesterov's momentum as charnn writes it against the look-ahead form of
+ * the course notes, on a quadratic: the same velocities, and charnn's
+ * parameters the look-ahead point w + mu v after every step.
  */
 #include "check.h"
 #include "core.h"
@@ -116,7 +119,7 @@ static void test_config_checks(void)
     CnOptim opt;
     CnError err;
     CnOptimConfig bad_lr = {CN_ADAM, 0, 0.9, 0.9, 0.999, 1e-8, 0.95};
-    CHECK(cn_optim_init(&opt, &bad_lr, 3, &err) != 0 && strstr(err.msg, "learning rate"),
+    CHECK(cn_optim_init(&opt, &bad_lr, 3, &err) != 0 && strstr(err.msg, "lr 0 is out of range"),
           "a zero learning rate is refused: %s", err.msg);
     CnOptimConfig bad_beta = {CN_ADAM, 0.1, 0.9, 1.0, 0.999, 1e-8, 0.95};
     CHECK(cn_optim_init(&opt, &bad_beta, 3, &err) != 0 && strstr(err.msg, "beta1"),
@@ -161,8 +164,46 @@ static void test_schedules(void)
           "schedule names parse");
 }
 
+/* J(w) = 1/2 sum_k a_k (w_k - c_k)^2, gradient a_k (w_k - c_k). The notes'
+ * form, in double: v <- mu v - lr grad J(w + mu v); w <- w + v. charnn's
+ * (cn_optim_step, nesterov) holds w~, starting at w~ = w + mu 0 = w, and is
+ * given the gradient at w~; after every step w~ = w + mu v. */
+static void test_nesterov_lookahead(void)
+{
+    enum { N = 4, STEPS = 30 };
+    const double a[N] = {1.0, 3.0, 0.2, 8.0}, c[N] = {0.5, -1.0, 2.0, 0.1};
+    const double lr = 0.05, mu = 0.9;
+    CnOptimConfig cfg = {CN_NESTEROV, lr, mu, 0.9, 0.999, 1e-8, 0.95};
+    CnOptim opt;
+    CnError err;
+    double w[N] = {1.0, -2.0, 0.5, 3.0}, v[N] = {0};
+    CnReal wt[N], g[N];
+    for (int k = 0; k < N; k++)
+        wt[k] = (CnReal)w[k];
+    if (cn_optim_init(&opt, &cfg, N, &err) != 0) {
+        CHECK(0, "nesterov: init: %s", err.msg);
+        return;
+    }
+    double worst = 0;
+    for (int s = 0; s < STEPS; s++) {
+        for (int k = 0; k < N; k++) { /* the notes: the gradient at the look-ahead point */
+            v[k] = mu * v[k] - lr * a[k] * (w[k] + mu * v[k] - c[k]);
+            w[k] += v[k];
+        }
+        for (int k = 0; k < N; k++) /* charnn: the gradient where its parameters are */
+            g[k] = (CnReal)(a[k] * ((double)wt[k] - c[k]));
+        cn_optim_step(&opt, wt, g);
+        for (int k = 0; k < N; k++)
+            worst = fmax(worst, fabs((double)wt[k] - (w[k] + mu * v[k])));
+    }
+    CHECK(worst < 1e-5, "nesterov: charnn's update holds the notes' look-ahead point w + mu v "
+          "after each of %d steps (worst difference %.1e)", STEPS, worst);
+    cn_optim_free(&opt);
+}
+
 int main(void)
 {
+    test_nesterov_lookahead();
     test_schedules();
     test_optimizers();
     test_clipping();

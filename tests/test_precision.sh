@@ -24,7 +24,12 @@ train_to() {
     $CHARNN train "$T/c.txt" $SMALL --checkpoint "$T/$name.ckpt" "$@" \
         >"$T/$name.out" 2>"$T/$name.err"
 }
-weights() { $CHARNN export "$T/$1.ckpt" 2>/dev/null | cksum; }
+# the exported weights' checksum; an export that fails gives a line of its
+# own, so that two failed exports never compare equal
+weights() {
+    $CHARNN export "$T/$1.ckpt" >"$T/$1.json" 2>/dev/null && cksum <"$T/$1.json" ||
+        echo "export of $1 failed $$-$(date +%N)"
+}
 precision() { $CHARNN info "$T/$1.ckpt" 2>/dev/null | grep -o 'precision [a-z0-9]*' | cut -d' ' -f2; }
 smoothed() { $CHARNN info "$T/$1.ckpt" 2>/dev/null | sed -n 's/^train loss:.*smoothed \([0-9.]*\).*/\1/p'; }
 

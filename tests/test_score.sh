@@ -1,8 +1,9 @@
 #!/bin/sh
 # charnn score end to end: one row per prediction, their mean -ln p equal to
 # charnn eval's number, TSV and JSON lines whose escaped characters give the
-# text back, the top guesses, the summary on stderr, and bad input. Run from
-# the repository root.
+# text back, each row numbered by its character's own index (viz's #cN),
+# the top guesses, the summary on stderr with each surprise's index and
+# context, and bad input. Run from the repository root.
 CHARNN=${CHARNN:-./charnn}
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
@@ -42,7 +43,7 @@ def unescape(s):
         out.append(s[i]); i += 1
     return ''.join(out)
 lines = open(d + '/rows.tsv', encoding='utf-8', newline='').read().split('\n')
-if lines[0] != 'pos\tchar\tp\tbits' or lines[-1] != '':
+if lines[0] != 'index\tchar\tp\tbits' or lines[-1] != '':
     problems.append('TSV header or final newline wrong: %r' % lines[0])
 rows = [l.split('\t') for l in lines[1:-1]]
 if len(rows) != len(text) - 1:
@@ -51,8 +52,10 @@ if any(len(r) != 4 for r in rows):
     problems.append('a TSV row without 4 fields')
 if ''.join(unescape(r[1]) for r in rows) != text[1:]:
     problems.append('the TSV characters unescaped are not the text after its first character')
-if [int(r[0]) for r in rows] != list(range(len(text) - 1)):
-    problems.append('pos is not 0, 1, 2, ...')
+if [int(r[0]) for r in rows] != list(range(1, len(text))):
+    problems.append('index is not 1, 2, 3, ... (the character predicted)')
+if any(unescape(r[1]) != text[int(r[0])] for r in rows):
+    problems.append('a row\'s character is not the text\'s character at its index')
 for r in rows:
     p, bits = float(r[2]), float(r[3])
     if not (0 < p <= 1) or abs(bits + math.log2(p)) > 1e-6 * max(1, bits):
@@ -66,20 +69,37 @@ if ''.join(o['char'] for o in objs) != text[1:]:
     problems.append('the JSON characters are not the text after its first character')
 for o, r in zip(objs, rows):
     top = o['top']
-    if o['pos'] != int(r[0]) or abs(o['p'] - float(r[2])) > 1e-12 or len(top) != 4:
-        problems.append('JSON row %d differs from the TSV row, or has %d guesses' % (o['pos'], len(top))); break
+    if o['index'] != int(r[0]) or abs(o['p'] - float(r[2])) > 1e-12 or len(top) != 4:
+        problems.append('JSON row %d differs from the TSV row, or has %d guesses' % (o['index'], len(top))); break
     if any(top[k][1] < top[k + 1][1] for k in range(3)):
-        problems.append('JSON row %d: guesses not most likely first' % o['pos']); break
+        problems.append('JSON row %d: guesses not most likely first' % o['index']); break
     hit = [t for t in top if t[0] == o['char']]
     if hit and abs(hit[0][1] - o['p']) > 1e-5 or not hit and o['p'] > top[-1][1] + 1e-6:
-        problems.append('JSON row %d: p %g against its guesses %r' % (o['pos'], o['p'], top)); break
-summary = open(d + '/summary', encoding='utf-8').read()
-if ('%.6f nats/char' % evaluated) not in summary or 'most surprising: "' not in summary:
-    problems.append('the summary does not give eval\'s number and the surprises: %r' % summary)
+        problems.append('JSON row %d: p %g against its guesses %r' % (o['index'], o['p'], top)); break
+summary = open(d + '/summary', encoding='utf-8').read().split('\n')
+if ('%.6f nats/char' % evaluated) not in summary[0] or not summary[0].endswith('most surprising:'):
+    problems.append('the summary does not give eval\'s number: %r' % summary[0])
+# "  19.0 bits at character 65917 ("\n"): "...[\n]..."": the index of the
+# character, as the rows number it, and 12 characters before it, 8 after
+import re
+surprises = [re.fullmatch(r'  ([ 0-9.]+) bits at character (\d+) \((".*?")\): (".*")', l)
+             for l in summary[1:-1]]
+bits = {int(r[0]): float(r[3]) for r in rows}
+if len(surprises) != 5 or not all(surprises) or summary[-1] != '':
+    problems.append('not five surprises, one a line: %r' % summary[1:])
+else:
+    for m in surprises:
+        j, c, context = int(m.group(2)), json.loads(m.group(3)), json.loads(m.group(4))
+        want = text[max(0, j - 12):j] + '[' + text[j] + ']' + text[j + 1:j + 9]
+        if c != text[j] or context != want or abs(float(m.group(1)) - bits[j]) > 0.051:
+            problems.append('surprise at %d: %r in %r, %s bits; the text has %r in %r, row %g bits'
+                            % (j, c, context, m.group(1), text[j], want, bits[j]))
+    if sorted((bits[int(m.group(2))] for m in surprises), reverse=True) != sorted(bits.values(), reverse=True)[:5]:
+        problems.append('the surprises are not the five rows of the most bits')
 print('\n'.join(problems) if problems else 'agree: %d rows, mean %.7f, eval %.6f' % (len(rows), mean, evaluated))
 sys.exit(1 if problems else 0)
 EOF
-check $? "rows: one per prediction, characters round-trip (TSV and JSON), mean -ln p = eval, top guesses in order, summary" "$T/report"
+check $? "rows: one per prediction, numbered by the index of the character predicted, characters round-trip (TSV and JSON), mean -ln p = eval, top guesses in order; the summary names each surprise's index and shows its context" "$T/report"
 
 # the same rows whatever the chunk length and threads
 "$CHARNN" score "$T/m.ckpt" "$T/text.txt" --seq-length 1000 --threads 1 >"$T/rows2.tsv" 2>"$T/err"

@@ -6,8 +6,11 @@
  * over a 23-character text: the loss equals cn_forward's mean loss, every
  * h_t, c_t and p_t equals the forward's, and every weight gradient equals
  * cn_backward's, each within float rounding (1e-4 of the tensor's largest
- * value). Then cn_trace's refusals: text outside the vocabulary, too short,
- * not UTF-8, and a failed write.
+ * value). The textbook forms (issue 26): the sum of the steps' losses is T
+ * times the mean, gradients too; J_t's terms, step by step, add up to the
+ * sum's gradients. Then cn_trace's refusals: text outside the vocabulary,
+ * too short, not UTF-8, a linear gated cell, terms of a step past the
+ * last, and a failed write.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "check.h"
@@ -64,7 +67,7 @@ static void compare(CnCell cell, int layers)
     CnTrace tr;
     CnActs acts;
     CnReal *grads = calloc(m->nparams, sizeof *grads);
-    if (cn_trace_run(&tr, m, chars, T, &err) != 0 ||
+    if (cn_trace_run(&tr, m, chars, T, NULL, &err) != 0 ||
         cn_acts_init(&acts, &m->shape, 1, T, 0, 1, CN_MUL_FP32, NULL, &err) != 0) {
         CHECK(0, "%s: set-up: %s", kind, err.msg);
         free(chars), free(grads);
@@ -133,7 +136,15 @@ static void refusals(void)
         CHECK(0, "refusals: set-up");
         return;
     }
-    int rc = cn_trace(out, m, "abz", 3, 0, &err);
+    CnTraceOptions opt = {.linear = 1};
+    int rc = cn_trace_with(out, m, "abcab", 5, &opt, &err);
+    CHECK(rc == -1 && strstr(err.msg, "a linear activation is for the rnn"),
+          "a linear gru is refused: %s", err.msg);
+    opt = (CnTraceOptions){.terms = 5};
+    rc = cn_trace_with(out, m, "abcab", 5, &opt, &err);
+    CHECK(rc == -1 && strstr(err.msg, "the text's steps are 1 to 4"),
+          "the terms of a step past the last are refused: %s", err.msg);
+    rc = cn_trace(out, m, "abz", 3, 0, &err);
     CHECK(rc == -1 && strstr(err.msg, "'z'") && strstr(err.msg, "not in the model's vocabulary"),
           "a character outside the vocabulary is refused: %s", err.msg);
     rc = cn_trace(out, m, "a", 1, 1, &err);
@@ -162,8 +173,63 @@ static void refusals(void)
     cn_text_free(text);
 }
 
+/* The sum of the steps' losses against their mean, and J_t's terms: for
+ * every cell, 2 layers, each step's backward pass alone (cn_trace_backward)
+ * adds up to the sum's gradients, which are T times the mean's. */
+static void textbook(CnCell cell)
+{
+    const char *kind = cn_name_of(cn_cell_names, cell);
+    CnError err;
+    CnText *text = cn_text_from_memory(TEXT, 9, "text", &err);
+    CnModel *m = text ? cn_model_random(text, cell, 3, 2, 5, &err) : NULL;
+    int chars[9], T = 8;
+    for (int t = 0; t <= T; t++)
+        chars[t] = m ? cn_model_char_index(m, (unsigned char)TEXT[t]) : 0;
+    CnTraceOptions sum = {.sum = 1};
+    CnTrace a, b;
+    if (!m || cn_trace_run(&a, m, chars, T, NULL, &err) != 0) {
+        CHECK(0, "%s: set-up: %s", kind, err.msg);
+        cn_model_free(m), cn_text_free(text);
+        return;
+    }
+    if (cn_trace_run(&b, m, chars, T, &sum, &err) != 0) {
+        CHECK(0, "%s: set-up: %s", kind, err.msg);
+        cn_trace_release(&a);
+        cn_model_free(m), cn_text_free(text);
+        return;
+    }
+    /* layer 0's dW_x and dW_h of the sum: T times the mean's, and the sum over t
+       of J_t's */
+    const CnTraceLayer *wa = &a.layer[0], *wb = &b.layer[0];
+    size_t GH = (size_t)a.G * 3, nx = GH * (size_t)wa->in, nh = GH * 3;
+    double *total = calloc(nx + nh, sizeof *total), worst_t = 0, worst_sum = 0;
+    double *want = malloc((nx + nh) * sizeof *want);
+    for (size_t k = 0; total && want && k < nx + nh; k++) {
+        want[k] = k < nx ? wb->dWx[k] : wb->dWh[k - nx];
+        double mean = k < nx ? wa->dWx[k] : wa->dWh[k - nx];
+        worst_t = fmax(worst_t, fabs(want[k] - T * mean));
+    }
+    for (int t = 1; total && want && t <= T; t++) {
+        cn_trace_backward(&b, t);
+        for (size_t k = 0; k < nx + nh; k++)
+            total[k] += k < nx ? wb->dWx[k] : wb->dWh[k - nx];
+    }
+    for (size_t k = 0; total && want && k < nx + nh; k++)
+        worst_sum = fmax(worst_sum, fabs(total[k] - want[k]));
+    CHECK(total && want && fabs(b.loss - T * a.loss) < 1e-12 && worst_t < 1e-12 &&
+          worst_sum < 1e-12,
+          "%s: the sum of the losses is T x the mean (gradients too, worst %.1e), and the sum "
+          "of the J_t's own gradients (worst %.1e over %zu values of layer 0)", kind, worst_t,
+          worst_sum, nx + nh);
+    free(total), free(want);
+    cn_trace_release(&a), cn_trace_release(&b);
+    cn_model_free(m), cn_text_free(text);
+}
+
 int main(void)
 {
+    for (int cell = CN_RNN; cell <= CN_GRU; cell++)
+        textbook((CnCell)cell);
     for (int cell = CN_RNN; cell <= CN_GRU; cell++)
         for (int layers = 1; layers <= 2; layers++)
             compare((CnCell)cell, layers);

@@ -87,11 +87,18 @@ static size_t read_file(const char *path, unsigned char **out)
     return n;
 }
 
+/* n steps; a step that fails is a failed check (the tests' runs never
+ * diverge), reported once */
 static void steps(CnTrainer *tr, int n)
 {
     double loss;
-    for (int i = 0; i < n; i++)
-        cn_trainer_step(tr, &loss);
+    for (int i = 0; i < n; i++) {
+        CnStepResult r = cn_trainer_step(tr, &loss);
+        if (r != CN_STEP_OK) {
+            CHECK(0, "set-up: step %d of %d returned %d (loss %g)", i + 1, n, (int)r, loss);
+            return;
+        }
+    }
 }
 
 static void test_learning(void)

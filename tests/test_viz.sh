@@ -4,7 +4,8 @@
 # browser (Debian's chromium, headless: --dump-dom and --screenshot) the
 # script runs, the text (English and Persian) is the rendered document's,
 # the activations the page shows for a unit are the library's within the
-# quantization step, and the text is tinted. Then the page of the default
+# quantization step, and the text is tinted; keys, the controls, newlines,
+# the surprise scale and labels for reading a long text. Then the page of the default
 # model's size (2 x 512 GRU) for 5,000 characters: its size and load time
 # (natively only: under emulation it would take longer than the rest).
 # Bad input and outputs that must not be replaced. Run from the repository
@@ -68,6 +69,53 @@ print('\n'.join(bad) or 'self-contained')
 sys.exit(1 if bad else 0)
 EOF
 check $? "the page references nothing outside itself" "$T/report"
+
+# the properties units are held against, position in the sentence among
+# them (issue 26: a Persian paragraph is one line, so the position in the
+# line is the position in the paragraph): the page's best unit for it
+# correlates with it as Pearson's r over the library's own activations
+# says, the property computed here from its definition
+prop_r() { # PROPERTY: the page's first unit for it, and r recomputed
+    python3 - "$T" "$1" <<'EOF'
+import json, math, subprocess, sys
+d, prop = sys.argv[1], sys.argv[2]
+page = open(d + '/gru.html', encoding='utf-8').read()
+start = page.index('<script id="data" type="application/json">') + 42
+D = json.loads(page[start:page.index('</script>', start)])
+props = [p['property'] for p in D['units']]
+want = ['inside quotes', 'inside brackets', 'position in the line', 'position in the sentence',
+        'start of a word', 'after a newline']
+if props != want:
+    sys.exit('the properties are %r' % props)
+best = next(p for p in D['units'] if p['property'] == prop)['units'][0]
+text = open(d + '/text.txt', encoding='utf-8').read()[:D['have']]
+values, count = [], 0
+for c in text:  # characters since the last end of a sentence or newline
+    values.append(count)
+    count = 0 if c in '\n.!?\u2026\u061f\u06d4\u3002\uff01\uff1f' else count + 1
+if prop == 'position in the line':
+    values, count = [], 0
+    for c in text:
+        values.append(count)
+        count = 0 if c == '\n' else count + 1
+acts = subprocess.run([d + '/acts', d + '/gru.ckpt', d + '/text.txt',
+                       str(D['n']), str(best['l']), D['quantities'][best['q']]['name'], str(best['u'])],
+                      capture_output=True, text=True, check=True).stdout.split()
+x = [float(a) for a in acts[:len(values)]]
+n = len(x)
+mx, my = sum(x) / n, sum(values) / n
+r = sum((a - mx) * (b - my) for a, b in zip(x, values)) / math.sqrt(
+    sum((a - mx) ** 2 for a in x) * sum((b - my) ** 2 for b in values))
+print('%s: layer %d, %s, unit %d, r = %.3f on the page, %.3f recomputed' % (
+    prop, best['l'], D['quantities'][best['q']]['label'], best['u'], best['r'], r))
+sys.exit(0 if abs(r - best['r']) < 2e-3 else 1)
+EOF
+}
+ln -s "$(cd "$(dirname "$ACTS")" && pwd)/$(basename "$ACTS")" "$T/acts"
+prop_r "position in the sentence" >"$T/report" 2>&1
+check $? "viz's units for the position in the sentence: the page's r is Pearson's over the library's activations ($(tail -1 "$T/report"))" "$T/report"
+prop_r "position in the line" >"$T/report" 2>&1
+check $? "... and for the position in the line ($(tail -1 "$T/report"))" "$T/report"
 
 if [ -z "$BROWSER" ]; then
     echo "ok - the page in a browser # skipped: no chromium here (.ci/run installs Debian's)"
@@ -183,7 +231,7 @@ def show(c):  # as the page's show()
 want = [(show(c), p) for c, p in row['top']]
 if [g[0] for g in guesses] != [w[0] for w in want] or any(abs(float(g[1]) - w[1]) > 6e-4 for g, w in zip(guesses, want)):
     problems.append('the guesses %r are not charnn score\'s %r' % (guesses, want))
-unit = re.search(r'layer 1 h unit 2 = (-?[0-9.]+)', tip)
+unit = re.search(r'layer 1, hidden state, unit 2 = (-?[0-9.]+)', tip)
 lib = float(open(d + '/gru-h2.lib').read().split()[j])
 if not unit or abs(float(unit.group(1)) - lib) > 1 / 255 + 6e-4:
     problems.append('the tip\'s unit value %s, the library\'s %.4f' % (unit and unit.group(1), lib))
@@ -191,6 +239,88 @@ print('\n'.join(problems) or 'the tip at character %d: p %s, %d guesses, unit %s
 sys.exit(1 if problems else 0)
 EOF
     check $? "in chromium: #l1.h.2,c$emoji points at the emoji: its p, the guesses and the unit's value are charnn score's and the library's ($(tail -1 "$T/report"))" "$T/report"
+
+    # reading a long text (issue 26): keys step the unit, the layer and the
+    # quantity; the controls stay in view when the page is scrolled to its
+    # end; a newline is wider than a letter, to show its tint; the surprise
+    # scale tells 0, 1, 2, 3 and 4 bits apart; units are labelled in words.
+    # A copy of the page with a script that presses the keys (as events,
+    # the way a keyboard's reach the page) and records what it sees.
+    python3 - "$T" <<'EOF'
+import sys
+d = sys.argv[1]
+page = open(d + '/gru.html', encoding='utf-8').read()
+probe = r'''<script>(function(){
+var $=function(id){return document.getElementById(id)},o={keys:[]};
+function state(){return [location.hash,+$('unit').value,+$('layer').value,+$('qty').value,$('m-surprise').checked]}
+function key(code,shift,at){(at||document.body).dispatchEvent(new KeyboardEvent('keydown',{code:code,key:code,shiftKey:!!shift,bubbles:true,cancelable:true}));o.keys.push(state())}
+key('ArrowRight');key('ArrowRight');key('ArrowRight',1);key('ArrowLeft');key('BracketRight');key('BracketRight');
+key('KeyQ');key('KeyQ',1);key('ArrowRight',0,$('unit'));key('KeyS');
+o.buttons=[].map.call(document.querySelectorAll('#worth button'),function(b){return b.textContent});
+o.swatches=[].map.call(document.querySelectorAll('#legend .sw'),function(e){return [+e.dataset.bits,getComputedStyle(e).backgroundColor]});
+var s=$('text').children,nl=[],letter=[],tint=[];
+for(var i=0;i<s.length;i++){var r=s[i].getClientRects()[0];if(!r)continue;
+ if(s[i].className==='nl')nl.push(r.width);else if(/^[a-z]$/.test(s[i].textContent))letter.push(r.width);
+ tint.push([i,getComputedStyle(s[i]).backgroundColor])}
+o.nl=nl;o.letter=letter;o.tint=tint;
+window.scrollTo(0,document.documentElement.scrollHeight);
+var c=$('controls').getBoundingClientRect();o.scrolled=window.scrollY;o.controls=[c.top,c.bottom,window.innerHeight];
+document.body.setAttribute('data-probe',JSON.stringify(o))})();</script>'''
+open(d + '/probe.html', 'w', encoding='utf-8').write(page.replace('</body>', probe + '</body>'))
+EOF
+    browse probe.dom --dump-dom --window-size=640,400 "file://$T/probe.html"
+    wait
+    python3 - "$T" <<'EOF' >"$T/report" 2>&1
+import html, json, math, re, sys
+d = sys.argv[1]
+dom = open(d + '/probe.dom', encoding='utf-8').read()
+m = re.search(r'data-probe="([^"]*)"', dom)
+if not m:
+    sys.exit('no record: the page or the probe did not run')
+o = json.loads(html.unescape(m.group(1)))
+page = open(d + '/gru.html', encoding='utf-8').read()
+start = page.index('<script id="data" type="application/json">') + 42
+D = json.loads(page[start:page.index('</script>', start)])
+names = [q['name'] for q in D['quantities']]   # gru: h r u
+H, L, Q = D['hidden'], D['layers'], len(names)
+bad = []
+# hash, unit, layer, quantity, surprise after each key
+want = [('#l0.h.1', 1, 0, 0, False), ('#l0.h.2', 2, 0, 0, False), ('#l0.h.12', 12, 0, 0, False),
+        ('#l0.h.11', 11, 0, 0, False), ('#l1.h.11', 11, 1, 0, False), ('#l0.h.11', 11, 0, 0, False),
+        ('#l0.r.11', 11, 0, 1, False), ('#l0.h.11', 11, 0, 0, False), ('#l0.h.11', 11, 0, 0, False),
+        ('#l0.h.11', 11, 0, 0, True)]
+for i, (got, w) in enumerate(zip(o['keys'], want)):
+    if tuple(got) != w:
+        bad.append('after key %d: %r, wanted %r' % (i + 1, got, w))
+labels = {'h': 'hidden state', 'r': 'reset gate', 'u': 'update gate'}
+if not o['buttons'] or any(not re.fullmatch(r'layer [0-%d], (%s), unit \d+ \(r = -?[0-9.]+\)' % (L - 1, '|'.join(labels.values())), b) for b in o['buttons']):
+    bad.append('units are not labelled "layer 1, forget gate, unit 84": %r' % o['buttons'][:3])
+top, bottom, height = o['controls']
+if o['scrolled'] < 100 or not (-1 <= top <= 1 and bottom < height):
+    bad.append('scrolled by %d px, the controls are at %d..%d of %d' % (o['scrolled'], top, bottom, height))
+letter = sorted(o['letter'])[len(o['letter']) // 2]
+if not o['nl'] or min(o['nl']) < 2 * letter:
+    bad.append('a newline is %.1f px wide, a letter %.1f' % (min(o['nl'] or [0]), letter))
+rgb = lambda s: [float(x) for x in re.findall(r'[0-9.]+', s)[:3]]
+dist = lambda a, b: math.dist(rgb(a), rgb(b))
+sw = dict((b, c) for b, c in o['swatches'])
+if sorted(sw) != [0, 1, 2, 3, 4, 6, 8, 12]:
+    bad.append('the legend shows no swatches at 0, 1, 2, 3, 4, 6, 8, 12 bits: %r' % o['swatches'])
+else:
+    steps = [dist(sw[b], sw[b + 1]) for b in range(4)]
+    share = dist(sw[0], sw[4]) / dist(sw[0], sw[12])
+    if min(steps) < 25 or share < 0.5:
+        bad.append('0..4 bits are not told apart: steps %s, 0-4 bits %.2f of the scale' % ([round(x) for x in steps], share))
+# every character's tint grows with its surprise, away from white
+white = 'rgb(255, 255, 255)'
+pts = sorted((-math.log2(D['p'][j]), dist(c, white) if c != 'rgba(0, 0, 0, 0)' else 0) for j, c in o['tint'] if j > 0)
+worse = [(a, b) for a, b in zip(pts, pts[1:]) if b[1] < a[1] - 1.5]
+if worse:
+    bad.append('a more surprising character is paler: %r' % worse[:2])
+print('\n'.join(bad) or 'keys step units, layers, quantities; controls at %d..%d px after scrolling %d px; newline %.0f px, letter %.0f; 0-4 bits steps %s, %.2f of the scale' % (top, bottom, o['scrolled'], min(o['nl']), letter, [round(x) for x in steps], share))
+sys.exit(1 if bad else 0)
+EOF
+    check $? "in chromium: keys step unit, layer and quantity; the controls stay in view; a newline shows its tint; the surprise scale tells 0-4 bits apart; labels in words ($(tail -1 "$T/report"))" "$T/report"
 
     # the picture: tinted characters on screen
     python3 - "$T/shot.png" <<'EOF' >"$T/report" 2>&1
@@ -232,11 +362,11 @@ fi
 python3 - "$T" <<'EOF'
 import sys
 line = 'ab \u202edef ghi\u202c jk \u2067x\u2069 \u200e\u200f\u061c\u200b\u200d\u00ad\ufeff\u2066y\u2068z\u202a\u202b\u202d.\n'
-open(sys.argv[1] + '/bidi.txt', 'w', encoding='utf-8').write((line + 'سلام دنیا\n') * 20)
+open(sys.argv[1] + '/bidi.txt', 'w', encoding='utf-8').write((line + 'سلام دنیا می\u200cخواند\n') * 20)
 EOF
 "$CHARNN" train "$T/bidi.txt" --model lstm --hidden 8 --layers 1 --iters 20 --batch 2 \
     --seq-length 16 --val-frac 0 --quiet --checkpoint "$T/bidi.ckpt" >"$T/out" 2>"$T/err" &&
-    "$CHARNN" viz "$T/bidi.ckpt" "$T/bidi.txt" -o "$T/bidi.html" --max-chars 50 >"$T/out" 2>"$T/err"
+    "$CHARNN" viz "$T/bidi.ckpt" "$T/bidi.txt" -o "$T/bidi.html" --max-chars 60 >"$T/out" 2>"$T/err"
 check $? "set-up: the page of a text with bidirectional controls and invisible characters" "$T/err"
 python3 - "$T/bidi.html" <<'EOF' >"$T/report" 2>&1
 import re, sys
@@ -255,6 +385,9 @@ for cp, name in sorted(want.items()):
         bad.append('U+%s is not shown as %s (%r)' % (cp, name, got.get(cp)))
 if not re.search(r'#text span\.cc\{unicode-bidi:isolate;direction:ltr', head):
     bad.append('the marks are not isolated in the style sheet')
+# Persian's half-space stays itself, between the letters it keeps apart
+if '<span>\u06cc</span><span class=zw title="U+200C ZWNJ">\u200c</span><span>\u062e</span>' not in text:
+    bad.append('U+200C (ZWNJ) is not kept as itself in a span of class zw')
 print('\n'.join(bad) or '%d marks, each isolated, no control in the text' % len(marks))
 sys.exit(1 if bad else 0)
 EOF
@@ -267,7 +400,7 @@ import sys
 d = sys.argv[1]
 page = open(d + '/bidi.html', encoding='utf-8').read()
 probe = ('<script>var s=document.getElementById("text").children,o=[];for(var i=0;i<s.length;i++)'
-         '{var r=s[i].getBoundingClientRect();o.push([r.left,r.bottom])}'
+         '{var r=s[i].getBoundingClientRect();o.push([r.left,r.bottom,r.width])}'
          'document.body.setAttribute("data-pos",JSON.stringify(o))</script>')
 open(d + '/bidi-probe.html', 'w', encoding='utf-8').write(page.replace('</body>', probe + '</body>'))
 EOF
@@ -288,10 +421,14 @@ if latin != sorted(latin):
 persian = [pos[j][0] for j, c in enumerate(text) if '\u0620' <= c <= '\u06ff']
 if not persian or persian != sorted(persian, reverse=True):
     bad.append('the Persian line no longer reads right to left')
-print('\n'.join(bad) or 'a..k left to right across RLO...PDF; Persian right to left')
+z = text.index('\u200c')   # the half-space of mi-khanad: narrow, in its place
+letter = sorted(pos[text.index(c)][2] for c in 'abdefghijk')[5]
+if not (0 < pos[z][2] < 0.6 * letter and pos[z - 1][0] > pos[z][0] > pos[z + 1][0]):
+    bad.append('the ZWNJ is %.1f px wide (a letter %.1f), at %.0f between %.0f and %.0f' % (pos[z][2], letter, pos[z][0], pos[z - 1][0], pos[z + 1][0]))
+print('\n'.join(bad) or 'a..k left to right across RLO...PDF; Persian right to left, its ZWNJ %.1f px wide in its place' % pos[z][2])
 sys.exit(1 if bad else 0)
 EOF
-    check $? "in chromium: a right-to-left override reverses nothing, Persian reads right to left ($(tail -1 "$T/report"))" "$T/report"
+    check $? "in chromium: a right-to-left override reverses nothing, Persian reads right to left, its half-space (ZWNJ) a narrow mark ($(tail -1 "$T/report"))" "$T/report"
 else
     echo "ok - in chromium: a right-to-left override reverses nothing # skipped: no chromium here"
 fi

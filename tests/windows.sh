@@ -4,7 +4,8 @@
 # Checks what differs on Windows (src/os/windows.c): checkpoints written by
 # either load on the other, files read and written as bytes (no CRLF
 # conversion), UTF-8 arguments and file names, the save replacing a
-# checkpoint, the lock and the pid in it, Ctrl-C saving.
+# checkpoint, the lock and the pid in it, Ctrl-C saving; the C file export
+# writes, built by MinGW-w64, printing charnn.exe's sample.
 # EXE is charnn.exe, CHARNN the native binary.
 set -u
 T=$(mktemp -d)
@@ -92,3 +93,24 @@ grep -q "resume with: [A-Z]:[^'\"]*charnn.exe train crlf.txt --resume held.ckpt\
     problem "the resume hint is not a Windows command: $(grep 'resume with' first)"
 "$CHARNN" info held.ckpt > /dev/null 2>&1 || problem "held.ckpt does not load"
 report "a held checkpoint is refused naming the holder's pid (LockFileEx); Ctrl-C saves, exit 130, and says how to resume in Windows' quoting"
+
+# The model as C (charnn help export, "The model as C"): exported by charnn.exe, built
+# by MinGW-w64, whose own fmaf does not round once (the file computes it
+# from double there), run under wine: the text of charnn.exe and of the
+# native charnn, '\r' of the CRLF corpus and '\n' written as bytes.
+begin
+cmd="charnn.exe export n.ckpt --format c -o m.c; x86_64-w64-mingw32-gcc -DCHARNN_MAIN m.c; gen.exe --seed 7"
+if command -v x86_64-w64-mingw32-gcc > /dev/null 2>&1; then
+    win export n.ckpt --format c -o m.c > out 2> err || problem "charnn.exe export --format c failed"
+    x86_64-w64-mingw32-gcc -std=c99 -Wall -Wextra -pedantic -O2 -DCHARNN_MAIN m.c -o gen.exe \
+        > cc 2>&1 || problem "the build failed: $(head -c 300 cc)"
+    [ -s cc ] && problem "MinGW-w64 warns: $(head -c 300 cc)"
+    wine ./gen.exe --seed 7 --length 2000 > gen.txt 2> err || problem "gen.exe failed"
+    win sample n.ckpt --seed 7 --length 2000 > exe.txt 2> err
+    "$CHARNN" sample n.ckpt --seed 7 --length 2000 > native.txt 2> err
+    [ -s gen.txt ] && cmp -s gen.txt exe.txt || problem "gen.exe's text is not charnn.exe's"
+    cmp -s gen.txt native.txt || problem "gen.exe's text is not the native charnn's"
+    report "the C file charnn.exe exports, built by MinGW-w64, prints what charnn.exe and the native charnn sample"
+else
+    echo "ok - the C file built by MinGW-w64 prints charnn.exe's sample # skipped: no x86_64-w64-mingw32-gcc here"
+fi

@@ -93,7 +93,7 @@ static int bench_sampling(const CnModel *model, int length)
         CnSampler *s = cn_sampler_streams(model, streams, 1, &err);
         uint32_t out[STREAMS];
         if (!s) {
-            cli_error("%s", err.msg);
+            cli_error_lib(&err);
             return EXIT_ERROR;
         }
         CnSampleOptions opt = {.temperature = 1};
@@ -113,22 +113,21 @@ static int bench_sampling(const CnModel *model, int length)
 
 int cmd_bench(int argc, char **argv)
 {
-    const char *kind = "gru", *precision = "auto";
-    int hidden = 512, layers = 2, vocab = 65, batch = 32, seq_length = 64, iters = 20,
-        warmup = 3, threads = 0, sample = 20000;
-    Flag flags[] = {
-        {.name = "model", .type = FLAG_STR, .value = &kind, .arg = "KIND",
-         .help = "cell: rnn, lstm, peephole or gru", .choices = cn_cell_names},
-        {.name = "hidden", .type = FLAG_INT, .value = &hidden, .arg = "N",
-         .help = "hidden units per layer", .lo = 1, .hi = 1 << 24},
-        {.name = "layers", .type = FLAG_INT, .value = &layers, .arg = "N",
-         .help = "stacked recurrent layers", .lo = 1, .hi = CN_MAX_LAYERS},
+    const char *precision = "auto";
+    int vocab = 65, iters = 20, warmup = 3, threads = 0, sample = 20000;
+    CnSettings *settings = cn_settings_new();
+    if (!settings) {
+        cli_error("out of memory");
+        return EXIT_ERROR;
+    }
+    /* the model and data layout are charnn train's settings, with its defaults */
+    static const char *const shape_flags[] = {"model", "hidden", "layers", "batch",
+                                              "seq-length", NULL};
+    Flag flags[16];
+    int nf = cli_setting_flags(flags, 8, settings, 0, 0, shape_flags);
+    const Flag own[] = {
         {.name = "vocab", .type = FLAG_INT, .value = &vocab, .arg = "V",
          .help = "characters in the synthetic text", .lo = 2, .hi = 95},
-        {.name = "batch", .type = FLAG_INT, .value = &batch, .arg = "B",
-         .help = "parallel streams per iteration", .lo = 1, .hi = 1 << 16},
-        {.name = "seq-length", .type = FLAG_INT, .value = &seq_length, .arg = "T",
-         .help = "steps of backpropagation through time", .lo = 1, .hi = 1 << 16},
         {.name = "iters", .type = FLAG_INT, .value = &iters, .arg = "N",
          .help = "timed training iterations; 0 = no training", .lo = 0, .hi = 1 << 20},
         {.name = "warmup", .type = FLAG_INT, .value = &warmup, .arg = "N",
@@ -142,17 +141,33 @@ int cmd_bench(int argc, char **argv)
          .help = "characters to sample, timed; 0 = no sampling", .lo = 0, .hi = 1 << 30},
         {.name = NULL},
     };
+    memcpy(flags + nf, own, sizeof own);
     Command cmd = {.name = "bench", .usage = "bench [options]",
                    .summary = "Time training steps and sampling of a random model on random "
                               "text: chars/s, ms per iteration, GFLOP/s and where the time "
-                              "goes. Same Adam and norm clipping as charnn train.",
+                              "goes. Trains as tests/bench/torch_charrnn.py does (Adam lr "
+                              "0.002, clip-norm 5, no dropout, uniform initial weights).",
                    .flags = flags, .min_args = 0, .max_args = 0};
     const char *args[1];
     int nargs, rc;
-    if ((rc = cli_parse(&cmd, argc, argv, args, &nargs)) != CLI_GO)
+    if ((rc = cli_parse(&cmd, argc, argv, args, &nargs)) != CLI_GO) {
+        cn_settings_free(settings);
         return rc;
-
+    }
+    /* as the PyTorch side trains (charnn help speed); everything else charnn train's */
     CnError err;
+    cn_settings_set(settings, "lr", "0.002", &err);
+    cn_settings_set(settings, "dropout", "0", &err);
+    cn_settings_set(settings, "init", "uniform", &err);
+    CnShape shape = *cn_settings_shape(settings);
+    CnTrainConfig cfg = *cn_settings_config(settings);
+    cn_settings_free(settings);
+    shape.vocab = vocab;
+    CnCell cell = shape.cell;
+    int hidden = shape.hidden, layers = shape.layers, batch = cfg.batch,
+        seq_length = cfg.seq_length;
+    const char *kind = cn_cell_names[cell];
+
     CnRng rng;
     cn_rng_seed(&rng, 1);
     size_t n = (size_t)batch * seq_length * ((size_t)warmup + iters + 2) * 10 / 9 + 1000;
@@ -164,19 +179,12 @@ int cmd_bench(int argc, char **argv)
     free(chars);
     if (!text)
         return EXIT_ERROR;
-    CnCell cell = (CnCell)cn_lookup(cn_cell_names, kind);
-    CnShape shape = {cell, vocab, hidden, layers};
-    CnTrainConfig cfg = {
-        .batch = batch, .seq_length = seq_length, .clip_norm = 5, .val_frac = 0.1, .seed = 1,
-        .optim = {.kind = CN_ADAM, .lr = 2e-3, .momentum = 0.9, .beta1 = 0.9, .beta2 = 0.999,
-                  .eps = 1e-8, .decay_rate = 0.95},
-        .init = CN_INIT_UNIFORM};
     const char *why;
     cfg.precision = cli_precision(precision, &shape, batch, &why);
     threads = cli_threads(threads, &shape, batch);
     CnTrainer *tr = cn_trainer_new(text, cell, hidden, layers, &cfg, threads, NULL, &err);
     if (!tr) {
-        cli_error("%s", err.msg);
+        cli_error_lib(&err);
         cn_text_free(text);
         return EXIT_ERROR;
     }

@@ -7,6 +7,7 @@
 #define CHARNN_CLI_H
 
 #include "charnn.h"
+#include "charnn_tools.h"
 
 #include "os.h"
 
@@ -19,8 +20,12 @@ enum {
     EXIT_SIGNAL = 128, /* + the signal: 129 SIGHUP, 130 SIGINT, 143 SIGTERM */
 };
 
-/* FLAG_DURATION: seconds (double), given as 90s, 10m, 2h or plain seconds */
-typedef enum { FLAG_INT, FLAG_U64, FLAG_REAL, FLAG_DURATION, FLAG_STR, FLAG_SWITCH } FlagType;
+/* FLAG_DURATION: seconds (double), given as 90s, 10m, 2h or plain seconds;
+ * FLAG_SETTING: a setting of the library's table (cn_setting_info), parsed
+ * and checked by cn_settings_set into the flag's settings */
+typedef enum {
+    FLAG_INT, FLAG_U64, FLAG_REAL, FLAG_DURATION, FLAG_STR, FLAG_SWITCH, FLAG_SETTING
+} FlagType;
 
 typedef struct {
     const char *name;    /* without the leading "--" */
@@ -33,6 +38,8 @@ typedef struct {
     const char *const *choices; /* FLAG_STR: allowed values, NULL-terminated */
     char short_name;     /* also -x, or 0 */
     const char *zero;    /* FLAG_INT, FLAG_U64: a word that means 0 ("all"), or NULL */
+    CnSettings *settings;/* FLAG_SETTING: where its value goes */
+    const char *def;     /* FLAG_SETTING: the default shown in help */
     int set;             /* given on the command line */
 } Flag;
 
@@ -58,15 +65,18 @@ int cli_parse(const Command *cmd, int argc, char **argv, const char **args, int 
 void cli_help(const Command *cmd, FILE *out);
 Flag *cli_flag(const Command *cmd, const char *name);
 
-/* A checkpoint field's value (at value, a CnShape's, CnTrainConfig's or
- * CnProgress's member) as text: "0.003", "adam". */
-void cli_field_text(const CnField *f, const void *value, char *out, size_t n);
-/* Field f of a part of a checkpoint (base: the CnShape, CnTrainConfig or
- * CnProgress f->part names). */
-static inline const void *cli_field(const CnField *f, const void *base)
-{
-    return (const char *)base + f->offset;
-}
+/* Flags for the settings of the library's table into out (at most max):
+ * every model setting when model is set, every training one when train is,
+ * else (both 0) those named in only (NULL-terminated); their values go to
+ * s. A recorded setting (plan-epochs: the library's plan sets it) is no
+ * flag. Returns how many. */
+int cli_setting_flags(Flag *out, int max, CnSettings *s, int model, int train,
+                      const char *const *only);
+/* A library message that names settings in quotes ('val-frac', and
+ * 'init-from'), in the command line's words: --val-frac, --init-from. */
+const char *cli_flag_words(const char *msg, char *out, size_t n);
+/* cli_error of a library's message, in the command line's words. */
+void cli_error_lib(const CnError *err);
 
 /* For a command whose first argument is a checkpoint: parses the command
  * line and loads it; NULL with *rc the exit code (after --help, or an error
@@ -241,7 +251,7 @@ int cli_write_document(const char *output, int (*write)(FILE *out, const void *c
                        const void *ctx);
 
 /* One process, or one of several MPI ranks training one run together
- * (src/cli_mpi.c with make MPI=1, src/cli_solo.c otherwise). Rank 0 prints,
+ * (src/cli/comm_mpi.c with make MPI=1, src/cli/comm_solo.c otherwise). Rank 0 prints,
  * evaluates and saves; decisions that depend on its clock are broadcast so
  * that every rank takes the same path through the training loop. */
 typedef struct {
@@ -300,7 +310,7 @@ int cmd_export(int argc, char **argv);
 int cmd_gradcheck(int argc, char **argv);
 int cmd_trace(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
-/* The man page around the commands' help (src/cli_man.c). */
+/* The man page around the commands' help (src/cli/man.c). */
 void cli_man_head(FILE *out);
 void cli_man_tail(FILE *out);
 

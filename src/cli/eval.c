@@ -14,7 +14,7 @@ CnText *cli_text_for(const CnModel *model, const char *path)
     CnError err;
     CnText *text = cn_text_load(&path, 1, &err);
     if (!text || (model && cn_model_covers(model, text, path, &err) != 0)) {
-        cli_error("%s", err.msg);
+        cli_error_lib(&err);
         cn_text_free(text);
         return NULL;
     }

@@ -22,28 +22,45 @@ int cli_help_roff;
 int cli_help_markdown;
 volatile sig_atomic_t cli_signal;
 
-void cli_field_text(const CnField *f, const void *value, char *out, size_t n)
+int cli_setting_flags(Flag *out, int max, CnSettings *s, int model, int train,
+                      const char *const *only)
 {
-    switch (f->type) {
-    case CN_F_INT:
-        if (f->names) {
-            int i = *(const int *)value, k = 0;
-            while (f->names[k] && k < i)
-                k++;
-            snprintf(out, n, "%s", f->names[k] && k == i ? f->names[k] : "?");
-        } else
-            snprintf(out, n, "%d", *(const int *)value);
-        break;
-    case CN_F_U32: snprintf(out, n, "%u", (unsigned)*(const uint32_t *)value); break;
-    case CN_F_U64:
-        /* --eval-chars 0 is the whole tail: shown as the flag takes it */
-        if (*(const uint64_t *)value == 0 && strcmp(f->name, "eval-chars") == 0)
-            snprintf(out, n, "all");
-        else
-            snprintf(out, n, "%llu", (unsigned long long)*(const uint64_t *)value);
-        break;
-    case CN_F_REAL: snprintf(out, n, "%g", *(const double *)value); break;
+    CnSettingInfo info;
+    int n = 0;
+    for (int i = 0; n < max && cn_setting_info(i, &info) == 0; i++) {
+        int want = !info.recorded && ((model && info.model) || (train && !info.model));
+        for (const char *const *o = only; !want && o && *o; o++)
+            want = strcmp(*o, info.name) == 0;
+        if (want)
+            out[n++] = (Flag){.name = info.name, .type = FLAG_SETTING, .arg = info.arg,
+                              .help = info.help, .settings = s, .def = info.def};
     }
+    return n;
+}
+
+const char *cli_flag_words(const char *msg, char *out, size_t n)
+{
+    size_t at = 0;
+    CnSettingInfo info;
+    while (*msg && at + 1 < n) {
+        const char *end = *msg == '\'' ? strchr(msg + 1, '\'') : NULL;
+        int known = 0;
+        if (end) {
+            size_t len = (size_t)(end - msg - 1);
+            known = (len == 9 && strncmp(msg + 1, "init-from", 9) == 0) ||
+                    (len == 6 && strncmp(msg + 1, "resume", 6) == 0);
+            for (int i = 0; !known && cn_setting_info(i, &info) == 0; i++)
+                known = strlen(info.name) == len && strncmp(msg + 1, info.name, len) == 0;
+        }
+        if (known) { /* 'name' -> --name */
+            at += (size_t)snprintf(out + at, n - at, "--%.*s", (int)(end - msg - 1), msg + 1);
+            msg = end + 1;
+        } else {
+            out[at++] = *msg++;
+        }
+    }
+    out[at < n ? at : n - 1] = 0;
+    return out;
 }
 
 /* The checkpoint at path, or NULL after saying why on stderr. */
@@ -52,7 +69,7 @@ static CnCheckpoint *cli_load(const char *path)
     CnError err;
     CnCheckpoint *ck = cn_checkpoint_load(path, &err);
     if (!ck)
-        cli_error("%s", err.msg);
+        cli_error_lib(&err);
     return ck;
 }
 
@@ -81,6 +98,12 @@ void cli_note(const char *fmt, ...)
     vfprintf(stderr, fmt, ap);
     va_end(ap);
     fputc('\n', stderr);
+}
+
+void cli_error_lib(const CnError *err)
+{
+    char words[CN_ERRLEN * 2];
+    cli_error("%s", cli_flag_words(err->msg, words, sizeof words));
 }
 
 void cli_error(const char *fmt, ...)
@@ -129,6 +152,10 @@ static int distance(const char *a, const char *b)
 
 static void format_default(const Flag *f, char *out, size_t n)
 {
+    if (f->type == FLAG_SETTING) {
+        snprintf(out, n, "%s", f->def ? f->def : "");
+        return;
+    }
     if (f->zero && (f->type == FLAG_INT ? *(int *)f->value == 0 : *(uint64_t *)f->value == 0)) {
         snprintf(out, n, "%s", f->zero);
         return;
@@ -149,6 +176,7 @@ static void format_default(const Flag *f, char *out, size_t n)
         break;
     }
     case FLAG_SWITCH: snprintf(out, n, "%s", *(int *)f->value ? "on" : "off"); break;
+    case FLAG_SETTING: break; /* above */
     }
 }
 
@@ -248,6 +276,13 @@ static void range_text(const Flag *f, char *out, size_t n)
 /* Stores text as the flag's value; EXIT_USAGE with a message if invalid. */
 static int set_value(Flag *f, const char *text)
 {
+    if (f->type == FLAG_SETTING) { /* the library's range, said in the flag's name */
+        CnError err;
+        if (cn_settings_set(f->settings, f->name, text, &err) == 0)
+            return 0;
+        cli_error("--%s", err.msg);
+        return EXIT_USAGE;
+    }
     char range[96];
     range_text(f, range, sizeof range);
     if (f->type == FLAG_STR) {

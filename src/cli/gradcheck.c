@@ -48,7 +48,7 @@ int cmd_gradcheck(int argc, char **argv)
     CnError err;
     int n = cn_gradcheck(&shape, batch, seq_length, dropout, seed, t, 4 * 4 + 2, &err);
     if (n < 0) {
-        cli_error("%s", err.msg);
+        cli_error_lib(&err);
         return EXIT_ERROR;
     }
     printf("gradcheck: %s, %d layer%s x %d hidden, vocabulary %d, batch %d x seq-length %d, "

@@ -32,21 +32,33 @@ int cmd_info(int argc, char **argv)
     printf("trained:      %s iterations (%s epochs complete), %s of training\n",
            cli_count(p->iteration, n1), cli_count(p->epoch, n2),
            cli_duration(p->train_seconds, d1));
-    if (c->batch > 0) { /* every setting, by the name of its flag (cn_fields) */
+    if (c->batch > 0) { /* every training setting, by the name of its flag */
+        CnSettings *all = cn_settings_new();
+        if (!all) {
+            cli_error("out of memory");
+            cn_checkpoint_free(ck);
+            return EXIT_ERROR;
+        }
+        *cn_settings_config(all) = *c;
         int col = printf("settings:    "), first = 1;
-        for (const CnField *f = cn_fields; f->name; f++) {
-            if (f->part != CN_IN_CONFIG)
+        CnSettingInfo info;
+        for (int i = 0; cn_setting_info(i, &info) == 0; i++) {
+            if (info.model)
                 continue;
             char value[64];
-            cli_field_text(f, cli_field(f, c), value, sizeof value);
-            int width = (int)(strlen(f->name) + strlen(value)) + 3;
+            cn_settings_get(all, info.name, value, sizeof value);
+            int width = (int)(strlen(info.name) + strlen(value)) + 3;
             col += printf("%s", first ? "" : ",");
             if (col + width > 90)
                 col = printf("\n             ");
-            col += printf(" %s %s", f->name, value);
+            col += printf(" %s %s", info.name, value);
             first = 0;
         }
         putchar('\n');
+        cn_settings_free(all);
+        char n3[32];
+        printf("target:       iteration %s%s\n", cli_count(c->max_iters, n3),
+               c->max_iters ? "" : " (none: the time budget alone ends the run)");
     }
     if (isfinite(p->last_loss))
         printf("train loss:   %.4f (smoothed %.4f)\n", p->last_loss, p->smooth_loss);

@@ -135,16 +135,13 @@ static const char *prime_of(const Args *a, CnText **text, size_t *n)
 }
 
 /* Runs the prime (or the unprinted newline) through every stream. */
-static int feed_prime(CnSampler *s, const CnModel *model, const char *prime, size_t n,
-                      const Args *a)
+static int feed_prime(CnSampler *s, const char *prime, size_t n, const Args *a)
 {
     CnError err;
     const char *name = a->prime_file ? a->prime_file : "--prime";
-    int rc = n ? cn_sampler_feed(s, prime, n, name, &err)
-             : cn_model_char_index(model, '\n') >= 0 ? cn_sampler_feed(s, "\n", 1, "a newline", &err)
-                                                      : 0;
+    int rc = cn_sampler_feed(s, prime, n, name, &err); /* empty: a newline, unprinted */
     if (rc != 0)
-        cli_error("%s", err.msg);
+        cli_error_lib(&err);
     return rc;
 }
 
@@ -190,7 +187,7 @@ static int sample_batch(const CnModel *model, const Args *a, const char *prime, 
     if (!s || !text || !drawn) {
         cli_error("%s", s ? "out of memory" : err.msg);
         rc = EXIT_ERROR;
-    } else if (feed_prime(s, model, prime, prime_n, a) != 0) {
+    } else if (feed_prime(s, prime, prime_n, a) != 0) {
         rc = EXIT_USAGE;
     }
     for (int i = 0; rc == EXIT_OK && i < N; i++)
@@ -242,10 +239,10 @@ static int sample_one(const CnModel *model, const Args *a, const char *prime, si
     CnError err;
     CnSampler *s = cn_sampler_new(model, a->seed, &err);
     if (!s) {
-        cli_error("%s", err.msg);
+        cli_error_lib(&err);
         return EXIT_ERROR;
     }
-    if (feed_prime(s, model, prime, prime_n, a) != 0) {
+    if (feed_prime(s, prime, prime_n, a) != 0) {
         cn_sampler_free(s);
         return EXIT_USAGE;
     }
@@ -394,7 +391,7 @@ static int sample_beam(const CnModel *model, const Args *a, const char *prime, s
     if (w.line_open)
         fputs("\r\033[K", stderr);
     if (got < 0) {
-        cli_error("%s", err.msg); /* the prime and stop were checked: memory */
+        cli_error_lib(&err); /* the prime and stop were checked: memory */
         return EXIT_ERROR;
     }
     int partial = got == 1;
@@ -533,7 +530,7 @@ int cmd_sample(int argc, char **argv)
         CnError err;
         CnText *t = cn_text_from_memory(prime, prime_n, a.prime_file ? a.prime_file : "--prime", &err);
         if (!t || cn_model_covers(model, t, a.prime_file ? a.prime_file : "--prime", &err) != 0) {
-            cli_error("%s", err.msg);
+            cli_error_lib(&err);
             rc = EXIT_USAGE;
         }
         cn_text_free(t);

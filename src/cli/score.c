@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * charnn score: what a checkpoint predicts at every character of a text.
- * One row per prediction on stdout (TSV or JSON lines): the character that
- * came, the probability the model gave it, its surprisal in bits, and the
- * most likely characters; a summary on stderr. The rows come from
- * cn_score, the pass cn_evaluate makes, so their mean -ln p is eval's
+ * One row per prediction on stdout (TSV or JSON lines): the index of the
+ * character predicted (its position in the text, from 0, the number viz
+ * calls #cN), the character, the probability the model gave it, its
+ * surprisal in bits, and the most likely characters; a summary on stderr,
+ * with the most surprising characters in their context. The rows come
+ * from cn_score, the pass cn_evaluate makes, so their mean -ln p is eval's
  * number.
  */
 #define _POSIX_C_SOURCE 200809L
@@ -38,7 +40,7 @@ void cli_put_escaped(FILE *out, uint32_t cp, int json)
     fputs(cli_escape(cp, json, buf), out);
 }
 
-enum { WORST = 5 };
+enum { WORST = 5, BEFORE = 12, AFTER = 8 };
 
 typedef struct {
     FILE *out;
@@ -47,7 +49,7 @@ typedef struct {
     int V;
     int *order;                /* (top) scratch */
     struct {
-        size_t pos;
+        size_t index;          /* of the character predicted */
         double nats;
         uint32_t cp;
     } worst[WORST];            /* the most surprising predictions, most first */
@@ -64,12 +66,14 @@ static void remember_worst(Rows *r, const CnStep *st)
         r->worst[pos] = r->worst[pos - 1];
         pos--;
     }
-    r->worst[pos].pos = st->pos;
+    r->worst[pos].index = st->pos + 1;
     r->worst[pos].nats = st->nats;
     r->worst[pos].cp = r->vocab[st->target];
 }
 
-/* cn_score's callback: one row, TSV or JSON; -1 (stop) once a write failed. */
+/* cn_score's callback: one row, TSV or JSON, for the character the step
+ * predicts, index pos+1 (the model has read 0..pos); -1 (stop) once a
+ * write failed. */
 static int write_row(void *ctx, const CnStep *st)
 {
     Rows *r = ctx;
@@ -78,12 +82,12 @@ static int write_row(void *ctx, const CnStep *st)
     uint32_t cp = r->vocab[st->target];
     remember_worst(r, st);
     if (!r->jsonl) {
-        fprintf(out, "%zu\t", st->pos);
+        fprintf(out, "%zu\t", st->pos + 1);
         cli_put_escaped(out, cp, 0);
         fprintf(out, "\t%.9g\t%.9g\n", p, bits);
         return ferror(out) ? -1 : 0;
     }
-    fprintf(out, "{\"pos\": %zu, \"char\": \"", st->pos);
+    fprintf(out, "{\"index\": %zu, \"char\": \"", st->pos + 1);
     cli_put_escaped(out, cp, 1);
     fprintf(out, "\", \"p\": %.9g, \"bits\": %.9g, \"top\": [", p, bits);
     int n = cn_top_k(st->probs, r->V, r->top, r->order);
@@ -98,13 +102,33 @@ static int write_row(void *ctx, const CnStep *st)
 
 static const char *const formats[] = {"tsv", "jsonl", NULL};
 
+/* The characters of text around character `index`, BEFORE of them before
+ * and AFTER after (fewer at its ends), escaped as in a JSON string, the
+ * character itself in brackets: "my l[o]rd, and". */
+static void put_context(FILE *out, const char *bytes, size_t len, size_t index)
+{
+    size_t from = index > BEFORE ? index - BEFORE : 0, at = 0, k = 0;
+    const unsigned char *b = (const unsigned char *)bytes;
+    for (; k < from && at < len; k++) /* seek character `from` */
+        at += b[at] < 0x80 ? 1 : b[at] < 0xe0 ? 2 : b[at] < 0xf0 ? 3 : 4;
+    fputc('"', out);
+    for (; k <= index + AFTER && at < len; k++) {
+        uint32_t cp;
+        at += (size_t)cn_utf8_decode(b + at, len - at, &cp);
+        fputs(k == index ? "[" : "", out);
+        cli_put_escaped(out, cp, 1);
+        fputs(k == index ? "]" : "", out);
+    }
+    fputc('"', out);
+}
+
 int cmd_score(int argc, char **argv)
 {
     int seq_length = 256, threads = 0, top = 5;
     const char *format = "tsv";
     Flag flags[] = {
         {.name = "format", .type = FLAG_STR, .value = &format, .arg = "FMT",
-         .help = "tsv: a header, then pos, char, p, bits per row; jsonl: one JSON object per "
+         .help = "tsv: a header, then index, char, p, bits per row; jsonl: one JSON object per "
                  "row, with the top characters",
          .choices = formats},
         {.name = "top", .type = FLAG_INT, .value = &top, .arg = "K",
@@ -114,11 +138,12 @@ int cmd_score(int argc, char **argv)
     };
     Command cmd = {.name = "score", .usage = "score CKPT FILE [options]",
                    .summary = "Score every character of FILE: one row per prediction (the "
-                              "character at pos+1 given those up to pos) with its probability "
-                              "p and surprisal -log2 p in bits, from a zero state carried "
-                              "throughout, as eval; a summary on stderr. Characters in rows are "
-                              "escaped: \\\\ \\t \\n \\r, other control characters \\xHH "
-                              "(tsv) or \\uHHHH (jsonl).",
+                              "character at index i, counted from 0 as viz's #ci, given those "
+                              "before it) with its probability p and surprisal -log2 p in bits, "
+                              "from a zero state carried throughout, as eval; a summary on "
+                              "stderr, the most surprising characters in their context. "
+                              "Characters in rows are escaped: \\\\ \\t \\n \\r, other "
+                              "control characters \\xHH (tsv) or \\uHHHH (jsonl).",
                    .flags = flags, .min_args = 2, .max_args = 2};
     const char *args[2];
     int rc;
@@ -142,31 +167,36 @@ int cmd_score(int argc, char **argv)
     }
     threads = cli_threads(threads, &shape, 1);
     if (!rows.jsonl)
-        fputs("pos\tchar\tp\tbits\n", stdout);
+        fputs("index\tchar\tp\tbits\n", stdout);
     size_t count;
     CnError err;
     double loss = cn_score(model, text, seq_length, threads, write_row, &rows, &count, &err);
     int write_failed = ferror(stdout) || fflush(stdout) != 0, e = errno;
     free(rows.order);
-    cn_text_free(text);
     cn_checkpoint_free(ck);
-    if (write_failed) {
-        cli_error("cannot write the rows to standard output: %s", strerror(e));
+    if (write_failed || !isfinite(loss)) {
+        if (write_failed)
+            cli_error("cannot write the rows to standard output: %s", strerror(e));
+        else
+            cli_error("%s", isnan(loss) && err.msg[0] ? err.msg : "the loss is not finite");
+        cn_text_free(text);
         return EXIT_ERROR;
     }
-    if (!isfinite(loss)) {
-        cli_error("%s", isnan(loss) && err.msg[0] ? err.msg : "the loss is not finite");
-        return EXIT_ERROR;
-    }
+    /* the summary: eval's number, then each surprise, its character's index
+       and the text around it */
     char n1[32];
-    fprintf(stderr, "%.6f nats/char  %.6f bits/char  (%s predictions); most surprising:",
+    size_t len;
+    const char *bytes = cn_text_bytes(text, &len);
+    fprintf(stderr, "%.6f nats/char  %.6f bits/char  (%s predictions); most surprising:\n",
             loss, loss / log(2.0), cli_count(count, n1));
     for (int k = 0; k < rows.nworst; k++) {
-        fputs(k ? ", \"" : " \"", stderr);
+        fprintf(stderr, "  %4.1f bits at character %zu (\"", rows.worst[k].nats / log(2.0),
+                rows.worst[k].index);
         cli_put_escaped(stderr, rows.worst[k].cp, 1);
-        fprintf(stderr, "\" at pos %zu (%.1f bits)", rows.worst[k].pos,
-                rows.worst[k].nats / log(2.0));
+        fputs("\"): ", stderr);
+        put_context(stderr, bytes, len, rows.worst[k].index);
+        fputc('\n', stderr);
     }
-    fputc('\n', stderr);
+    cn_text_free(text);
     return EXIT_OK;
 }

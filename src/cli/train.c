@@ -16,15 +16,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+enum { MAX_FILES = 256 };
+
+/* The command line of a run: its settings (the library's table), and what
+ * the command line decides itself. */
 typedef struct {
-    const char *model, *optim, *checkpoint, *resume, *init_from, *log, *schedule, *init,
-        *precision;
-    int hidden, layers, seq_length, batch, print_every, sample_length, threads, quiet, patience,
-        force;
-    double dropout, lr, momentum, beta1, beta2, eps, decay_rate, clip_value, clip_norm, epochs,
-        val_frac, temperature, lr_decay, lr_decay_after, lr_min, bptt_random;
-    uint64_t iters, eval_every, eval_chars, sample_every, seed, warmup;
-    double budget; /* --time-budget in seconds; 0: none */
+    CnSettings *settings;   /* the defaults, and the settings given */
+    const char *precision;  /* --precision as given: auto is resolved for the run's shape */
+    const char *checkpoint, *resume, *init_from, *log;
+    int print_every, sample_length, threads, quiet, patience, force;
+    double epochs, temperature;
+    uint64_t iters, eval_every, sample_every;
+    const char *files[MAX_FILES]; /* the corpus files, in order */
+    int nfiles;
 } TrainArgs;
 
 /* "data/input.txt" -> "input.ckpt" (in the current directory); with
@@ -66,71 +70,59 @@ static void show_sample(Progress *p, const CnModel *model, uint64_t iteration, u
     free(text);
 }
 
-/* Copies a flag's value into the checkpoint field of the same name (an
- * enum's flag holds its name). */
-static void flag_to_field(const Flag *flag, const CnField *f, void *dst)
+/* The run's shape and configuration, from the flags (the settings of the
+ * library's table, in a->settings) and, with a checkpoint, from it: a flag
+ * that contradicts the checkpoint's model is refused; with --resume the
+ * settings a resume may change are taken from the flags given, and a flag
+ * given for one that it may not change must agree. Into shape and cfg;
+ * returns 0 or an exit code. */
+static int configure(const Command *cmd, const TrainArgs *a, const CnCheckpoint *ck,
+                     const char *path, CnShape *shape, CnTrainConfig *cfg)
 {
-    switch (f->type) {
-    case CN_F_INT:
-        *(int *)dst = flag->type == FLAG_STR ? cn_lookup(f->names, *(const char **)flag->value)
-                                              : *(const int *)flag->value;
-        break;
-    case CN_F_U32: *(uint32_t *)dst = (uint32_t)*(const int *)flag->value; break;
-    case CN_F_U64: *(uint64_t *)dst = *(const uint64_t *)flag->value; break;
-    case CN_F_REAL: *(double *)dst = *(const double *)flag->value; break;
+    int resume = a->resume != NULL;
+    CnSettings *saved = ck ? cn_settings_new() : NULL;
+    if (ck && !saved) {
+        cli_error("out of memory");
+        return EXIT_ERROR;
     }
-}
-
-/* The run's shape and configuration, from the flags (cn_fields names each
- * by its flag) and, with a checkpoint, from it: a flag that contradicts the
- * checkpoint's model is refused; with --resume the settings a resume may
- * change (CN_FIELD_RESUMABLE) are taken from the flags given, and a flag
- * given for one that it may not change must agree. Returns 0 or an exit
- * code. */
-static int configure(const Command *cmd, const CnCheckpoint *ck, const char *path, int resume,
-                     CnShape *shape, CnTrainConfig *cfg)
-{
-    memset(cfg, 0, sizeof *cfg);
-    if (ck) {
-        *shape = cn_model_shape(cn_checkpoint_model(ck));
+    if (saved) {
+        *cn_settings_shape(saved) = cn_model_shape(cn_checkpoint_model(ck));
         if (resume)
-            *cfg = *cn_checkpoint_config(ck);
+            *cn_settings_config(saved) = *cn_checkpoint_config(ck);
     }
-    for (const CnField *f = cn_fields; f->name; f++) {
-        Flag *flag = cli_flag(cmd, f->name);
-        if (!flag || (f->part != CN_IN_SHAPE && f->part != CN_IN_CONFIG))
-            continue; /* no flag of its own: --iters and --epochs decide the target */
-        void *dst = (char *)(f->part == CN_IN_SHAPE ? (void *)shape : (void *)cfg) + f->offset;
-        union {
-            int i;
-            uint32_t u;
-            uint64_t u64;
-            double x;
-        } given;
-        flag_to_field(flag, f, &given);
-        size_t size = f->type == CN_F_U64 || f->type == CN_F_REAL ? 8 : 4;
-        int same = memcmp(&given, dst, size) == 0;
-        if (f->part == CN_IN_SHAPE && ck) {
+    CnSettingInfo info;
+    int rc = EXIT_OK;
+    for (int i = 0; !rc && cn_setting_info(i, &info) == 0; i++) {
+        const Flag *flag = cli_flag(cmd, info.name);
+        char given[64], kept[64];
+        cn_settings_get(a->settings, info.name, given, sizeof given);
+        if (!saved || !flag)
+            continue;
+        cn_settings_get(saved, info.name, kept, sizeof kept);
+        int same = strcmp(given, kept) == 0;
+        if (info.model) {
             if (flag->set && !same) {
-                char saved[64];
-                snprintf(saved, sizeof saved, "%s, %d layer%s x %d", cn_cell_names[shape->cell],
-                         shape->layers, shape->layers == 1 ? "" : "s", shape->hidden);
-                cli_error("--%s contradicts %s, which holds a %s model; drop the flag or start "
-                          "a new model", f->name, path, saved);
-                return EXIT_USAGE;
+                const CnShape *sh = cn_settings_shape(saved);
+                cli_error("--%s contradicts %s, which holds a %s, %d layer%s x %d model; drop the "
+                          "flag or start a new model", info.name, path, cn_cell_names[sh->cell],
+                          sh->layers, sh->layers == 1 ? "" : "s", sh->hidden);
+                rc = EXIT_USAGE;
             }
-        } else if (!ck || !resume || (flag->set && (f->flags & CN_FIELD_RESUMABLE))) {
-            memcpy(dst, &given, size);
+        } else if (!resume || (flag->set && info.resumable)) {
+            CnError err;
+            cn_settings_set(saved, info.name, given, &err); /* valid: it was parsed */
         } else if (flag->set && !same) {
-            char saved[64];
-            cli_field_text(f, dst, saved, sizeof saved);
             cli_error("--%s differs from the checkpoint (%s); a resumed run keeps it; drop the "
                       "flag, or use --init-from to start a new run from the checkpoint's "
-                      "weights", f->name, saved);
-            return EXIT_USAGE;
+                      "weights", info.name, kept);
+            rc = EXIT_USAGE;
         }
     }
-    return 0;
+    CnSettings *from = saved ? saved : a->settings;
+    *shape = *cn_settings_shape(from);
+    *cfg = *cn_settings_config(from);
+    cn_settings_free(saved);
+    return rc;
 }
 
 enum { NOTE_CHARS = 10 }; /* new characters a growth note names */
@@ -182,12 +174,12 @@ static int plan_budget(const Command *cmd, const TrainArgs *a, const CnText *tex
         if (cli_flag(cmd, "threads")->set && threads > cn_cpu_count())
             threads = cn_cpu_count();
         ok[0] = cn_plan_budget(text, shape->cell, shape->layers, hidden_given ? shape->hidden : 0,
-                               cfg, a->budget, threads, plan, &err) == 0;
+                               cfg, cfg->time_budget, threads, plan, &err) == 0;
     }
     comm_broadcast(ok, 1);
     if (!ok[0]) {
         if (cli_comm.rank == 0)
-            cli_error("%s", err.msg);
+            cli_error_lib(&err);
         return EXIT_ERROR;
     }
     double got[3] = {plan->hidden, plan->dropout, plan->epochs};
@@ -211,7 +203,7 @@ static int setup(const Command *cmd, const TrainArgs *a, const CnText *text, CnS
     CnCheckpoint *ck = NULL;
     const char *from = a->resume ? a->resume : a->init_from;
     if (from && !(ck = cn_checkpoint_load(from, &err))) {
-        cli_error("%s", err.msg);
+        cli_error_lib(&err);
         return EXIT_ERROR;
     }
     /* the checkpoint's vocabulary, to see what the run adds to it */
@@ -221,10 +213,10 @@ static int setup(const Command *cmd, const TrainArgs *a, const CnText *text, CnS
         memcpy(was, cn_model_vocab(cn_checkpoint_model(ck)), (size_t)nwas * sizeof *was);
     CnShape shape = {0};
     CnTrainConfig cfg;
-    int rc = configure(cmd, ck, from, a->resume != NULL, &shape, &cfg);
+    int rc = configure(cmd, a, ck, from, &shape, &cfg);
     if (!rc && (!a->resume || cli_flag(cmd, "precision")->set)) /* a resume keeps its own */
         cfg.precision = cli_precision(a->precision, &shape, cfg.batch, precision_why);
-    if (!rc && !from && a->budget > 0 && !cli_flag(cmd, "epochs")->set && !a->iters &&
+    if (!rc && !from && cfg.time_budget > 0 && !cli_flag(cmd, "epochs")->set && !a->iters &&
         !(cli_flag(cmd, "hidden")->set && cli_flag(cmd, "dropout")->set))
         rc = plan_budget(cmd, a, text, &shape, &cfg, plan);
     if (!rc && cfg.batch < cli_comm.size) {
@@ -243,7 +235,7 @@ static int setup(const Command *cmd, const TrainArgs *a, const CnText *text, CnS
                              : cn_trainer_new(text, shape.cell, shape.hidden, shape.layers, &cfg,
                                               threads, shard, &err);
         if (!*tr) {
-            cli_error("%s", err.msg);
+            cli_error_lib(&err);
             rc = EXIT_ERROR;
         } else if (was) {
             *note = growth_note(a->init_from, was, nwas, cn_trainer_model(*tr));
@@ -761,306 +753,315 @@ static int train_loop(Run *r)
     return EXIT_OK;
 }
 
-int cmd_train(int argc, char **argv)
+/* Everything a run needs once the command line is read: its names, its
+ * outputs, text and trainer, and where it ends. */
+typedef struct {
+    char *ckpt_owned, *best, *files, *resume_cmd; /* malloc'd */
+    const char *ckpt;        /* the checkpoint as given (or ckpt_owned) */
+    const char *corpus;      /* for messages */
+    char joined[300];        /* "a.txt and 2 more files" */
+    CnText *text;
+    CnTrainer *tr;
+    CnShard shard;
+    Progress pg;
+    Outputs out;
+    Corpus files_read;
+    char *note;              /* how --init-from's vocabulary grew, said once the run starts */
+    const char *precision_why;
+    CnPlan plan;             /* the time budget's choice of width and dropout (hidden 0: none) */
+    char *line;              /* the log's description of this invocation */
+    uint64_t target;         /* the run's last iteration; 0: the time budget alone ends it */
+} Prepared;
+
+/* Parses the command line into a (its settings into a->settings, from the
+ * library's defaults) and cmd, whose flags live in flags (room for max).
+ * CLI_GO, or an exit code. */
+static int parse_args(int argc, char **argv, TrainArgs *a, Command *cmd, Flag *flags, int max)
 {
-    TrainArgs a = {
-        /* the model, data layout, optimizer and schedule of the 7-epoch run that
-           reached the lowest validation loss (charnn help quality); a
-           time budget alone chooses the width and dropout (cn_plan_budget) */
-        .model = "gru", .hidden = 512, .layers = 2, .dropout = 0.3, .init = "orthogonal",
-        .seq_length = 64, .batch = 32, .optim = "adam", .lr = 3e-3, .schedule = "cosine",
-        .lr_min = 2e-5, .warmup = 100, .epochs = 7, .clip_norm = 5,
-        .momentum = 0.9, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8, .decay_rate = 0.95,
-        .lr_decay = 0.97, .lr_decay_after = 10, .bptt_random = 1, .precision = "auto",
-        .print_every = 10, .sample_length = 200, .val_frac = 0.1, .temperature = 0.8,
-        .eval_every = 1000, .eval_chars = 250000, .sample_every = 1000, .seed = 1,
-        .threads = cn_cpu_count(),
-    };
+    *a = (TrainArgs){.settings = cn_settings_new(), .precision = "auto", .epochs = 7,
+                     .print_every = 10, .sample_length = 200, .temperature = 0.8,
+                     .eval_every = 1000, .sample_every = 1000, .threads = cn_cpu_count()};
+    if (!a->settings) {
+        cli_error("out of memory");
+        return EXIT_ERROR;
+    }
     const double inf = INFINITY;
-    Flag flags[] = {
-        {.name = "model", .type = FLAG_STR, .value = &a.model, .arg = "KIND",
-         .help = "cell: rnn, lstm, peephole or gru", .choices = cn_cell_names},
-        {.name = "hidden", .type = FLAG_INT, .value = &a.hidden, .arg = "N",
-         .help = "hidden units per layer", .lo = 1, .hi = 1 << 24},
-        {.name = "layers", .type = FLAG_INT, .value = &a.layers, .arg = "N",
-         .help = "stacked recurrent layers", .lo = 1, .hi = CN_MAX_LAYERS},
-        {.name = "dropout", .type = FLAG_REAL, .value = &a.dropout, .arg = "P",
-         .help = "dropout probability on each layer's output (into the next layer or the "
-                 "output layer)", .lo = 0, .hi = 1, .hi_open = 1},
-        {.name = "seq-length", .type = FLAG_INT, .value = &a.seq_length, .arg = "T",
-         .help = "steps of backpropagation through time", .lo = 1, .hi = 1 << 20},
-        {.name = "batch", .type = FLAG_INT, .value = &a.batch, .arg = "B",
-         .help = "parallel streams per iteration", .lo = 1, .hi = 1 << 20},
-        {.name = "optim", .type = FLAG_STR, .value = &a.optim, .arg = "NAME",
-         .help = "sgd, momentum, nesterov, adagrad, rmsprop or adam", .choices = cn_optim_names},
-        {.name = "lr", .type = FLAG_REAL, .value = &a.lr, .arg = "X", .help = "learning rate",
-         .lo = 0, .hi = inf, .lo_open = 1},
-        {.name = "momentum", .type = FLAG_REAL, .value = &a.momentum, .arg = "M",
-         .help = "momentum (momentum, nesterov)", .lo = 0, .hi = 1, .hi_open = 1},
-        {.name = "beta1", .type = FLAG_REAL, .value = &a.beta1, .arg = "B1",
-         .help = "adam first-moment decay", .lo = 0, .hi = 1, .hi_open = 1},
-        {.name = "beta2", .type = FLAG_REAL, .value = &a.beta2, .arg = "B2",
-         .help = "adam second-moment decay", .lo = 0, .hi = 1, .hi_open = 1},
-        {.name = "eps", .type = FLAG_REAL, .value = &a.eps, .arg = "E",
-         .help = "epsilon (adagrad, rmsprop, adam)", .lo = 0, .hi = inf, .lo_open = 1},
-        {.name = "decay-rate", .type = FLAG_REAL, .value = &a.decay_rate, .arg = "R",
-         .help = "rmsprop decay of the squared gradient", .lo = 0, .hi = 1, .hi_open = 1},
-        {.name = "clip-value", .type = FLAG_REAL, .value = &a.clip_value, .arg = "V",
-         .help = "clip each gradient to [-V, V]; 0 = off", .lo = 0, .hi = inf},
-        {.name = "clip-norm", .type = FLAG_REAL, .value = &a.clip_norm, .arg = "N",
-         .help = "rescale the gradient to norm <= N; 0 = off", .lo = 0, .hi = inf},
-        {.name = "iters", .type = FLAG_U64, .value = &a.iters, .arg = "N",
+    /* the settings of the library's table (their defaults: the 7-epoch run that
+       reached the lowest validation loss, charnn help quality; a time
+       budget alone chooses the width and dropout, plan_budget), then the command
+       line's own; --precision takes auto, resolved for the run */
+    int n = cli_setting_flags(flags, max - 20, a->settings, 1, 1, NULL);
+    for (int i = 0; i < n; i++)
+        if (strcmp(flags[i].name, "precision") == 0) {
+            CnSettingInfo info;
+            for (int k = 0; cn_setting_info(k, &info) == 0; k++)
+                if (strcmp(info.name, "precision") == 0)
+                    flags[i] = (Flag){.name = "precision", .type = FLAG_STR,
+                                      .value = &a->precision, .arg = info.arg, .help = info.help,
+                                      .choices = cli_precision_choices};
+        }
+    const Flag own[] = {
+        {.name = "iters", .type = FLAG_U64, .value = &a->iters, .arg = "N",
          .help = "train until iteration N (overrides --epochs); 0 = use --epochs", .lo = 0,
          .hi = 1e15},
-        {.name = "epochs", .type = FLAG_REAL, .value = &a.epochs, .arg = "E",
+        {.name = "epochs", .type = FLAG_REAL, .value = &a->epochs, .arg = "E",
          .help = "passes over the training text", .lo = 0, .hi = 1e9, .lo_open = 1},
-        {.name = "print-every", .type = FLAG_INT, .value = &a.print_every, .arg = "N",
+        {.name = "print-every", .type = FLAG_INT, .value = &a->print_every, .arg = "N",
          .help = "print the loss every N iterations", .lo = 1, .hi = 1e9},
-        {.name = "sample-every", .type = FLAG_U64, .value = &a.sample_every, .arg = "N",
+        {.name = "sample-every", .type = FLAG_U64, .value = &a->sample_every, .arg = "N",
          .help = "print a sample every N iterations; 0 = never", .lo = 0, .hi = 1e15},
-        {.name = "sample-length", .type = FLAG_INT, .value = &a.sample_length, .arg = "N",
+        {.name = "sample-length", .type = FLAG_INT, .value = &a->sample_length, .arg = "N",
          .help = "characters per sample in the log", .lo = 1, .hi = 1e6},
-        {.name = "temperature", .type = FLAG_REAL, .value = &a.temperature, .arg = "T",
+        {.name = "temperature", .type = FLAG_REAL, .value = &a->temperature, .arg = "T",
          .help = "temperature of the samples in the log", .lo = 0, .hi = inf, .lo_open = 1},
-        {.name = "eval-every", .type = FLAG_U64, .value = &a.eval_every, .arg = "N",
+        {.name = "eval-every", .type = FLAG_U64, .value = &a->eval_every, .arg = "N",
          .help = "validate and checkpoint every N iterations; 0 = only at the end", .lo = 0,
          .hi = 1e15},
-        {.name = "eval-chars", .type = FLAG_U64, .value = &a.eval_chars, .arg = "N",
-         .help = "validate on N characters of the held-out tail, the same every time (streams "
-                 "spread over it); all (or 0) = the whole tail", .lo = 0, .hi = 1e15,
-         .zero = "all"},
-        {.name = "val-frac", .type = FLAG_REAL, .value = &a.val_frac, .arg = "F",
-         .help = "fraction of the corpus (its tail) held out for validation", .lo = 0, .hi = 1,
-         .hi_open = 1},
-        {.name = "checkpoint", .type = FLAG_STR, .value = &a.checkpoint, .arg = "PATH",
+        {.name = "checkpoint", .type = FLAG_STR, .value = &a->checkpoint, .arg = "PATH",
          .help = "checkpoint file (default: the corpus name + .ckpt in this directory; with "
                  "--resume, the resumed run's own)"},
-        {.name = "resume", .type = FLAG_STR, .value = &a.resume, .arg = "PATH",
+        {.name = "resume", .type = FLAG_STR, .value = &a->resume, .arg = "PATH",
          .help = "continue a run exactly where its checkpoint stopped"},
-        {.name = "init-from", .type = FLAG_STR, .value = &a.init_from, .arg = "PATH",
+        {.name = "init-from", .type = FLAG_STR, .value = &a->init_from, .arg = "PATH",
          .help = "start from a checkpoint's weights with a fresh optimizer (characters the "
                  "corpus adds join its vocabulary)"},
-        {.name = "time-budget", .type = FLAG_DURATION, .value = &a.budget, .arg = "TIME",
-         .help = "the run takes at most this long (90s, 10m, 2h), final validation and save "
-                 "included; with no --iters or --epochs it alone ends the run"},
-        {.name = "lr-schedule", .type = FLAG_STR, .value = &a.schedule, .arg = "KIND",
-         .help = "constant; step: x lr-decay per epoch after lr-decay-after epochs; cosine: "
-                 "down to lr-min over the run (its iterations, or its time budget)",
-         .choices = cn_schedule_names},
-        {.name = "warmup", .type = FLAG_U64, .value = &a.warmup, .arg = "N",
-         .help = "linear learning-rate warm-up over the first N iterations", .lo = 0,
-         .hi = 1e15},
-        {.name = "lr-decay", .type = FLAG_REAL, .value = &a.lr_decay, .arg = "F",
-         .help = "step schedule: factor per epoch", .lo = 0, .hi = 1, .lo_open = 1},
-        {.name = "lr-decay-after", .type = FLAG_REAL, .value = &a.lr_decay_after, .arg = "E",
-         .help = "step schedule: epochs before the decay starts", .lo = 0, .hi = 1e9},
-        {.name = "lr-min", .type = FLAG_REAL, .value = &a.lr_min, .arg = "X",
-         .help = "cosine schedule: the learning rate at the end", .lo = 0, .hi = inf},
-        {.name = "init", .type = FLAG_STR, .value = &a.init, .arg = "KIND",
-         .help = "uniform (+-1/sqrt(H)) or orthogonal (recurrent blocks orthogonal, the rest "
-                 "Glorot)", .choices = cn_init_names},
-        {.name = "precision", .type = FLAG_STR, .value = &a.precision, .arg = "P",
-         .help = "the products' inputs: fp32; bf16 (rounded to bfloat16, sums in fp32; "
-                 "emulated without AVX512_BF16); auto: bf16 only where measured faster than "
-                 "fp32 (so far on no CPU: fp32)",
-         .choices = cli_precision_choices},
-        {.name = "bptt-random", .type = FLAG_REAL, .value = &a.bptt_random, .arg = "P",
-         .help = "randomized truncation: the carried gradient survives each step with "
-                 "probability P, scaled by 1/P; 1 = off", .lo = 0, .hi = 1, .lo_open = 1},
-        {.name = "patience", .type = FLAG_INT, .value = &a.patience, .arg = "N",
+        {.name = "patience", .type = FLAG_INT, .value = &a->patience, .arg = "N",
          .help = "stop after N evaluations without a better validation loss; 0 = never",
          .lo = 0, .hi = 1e9},
-        {.name = "seed", .type = FLAG_U64, .value = &a.seed, .arg = "S",
-         .help = "random seed (weights, dropout, samples)", .lo = 0, .hi = 1.8e19},
-        {.name = "threads", .type = FLAG_INT, .value = &a.threads, .arg = "N",
+        {.name = "threads", .type = FLAG_INT, .value = &a->threads, .arg = "N",
          .help = "threads; results are the same for any number (default: all processors, "
                  "fewer for small models)",
          .lo = 1, .hi = 1024},
-        {.name = "log", .type = FLAG_STR, .value = &a.log, .arg = "FILE",
+        {.name = "log", .type = FLAG_STR, .value = &a->log, .arg = "FILE",
          .help = "append a CSV row per print interval and evaluation (see charnn plot)"},
-        {.name = "quiet", .type = FLAG_SWITCH, .value = &a.quiet,
+        {.name = "quiet", .type = FLAG_SWITCH, .value = &a->quiet,
          .help = "print only errors and the final summary"},
-        {.name = "force", .type = FLAG_SWITCH, .value = &a.force,
+        {.name = "force", .type = FLAG_SWITCH, .value = &a->force,
          .help = "replace a checkpoint that holds another run's model, a later point of this "
                  "run, or the --init-from source (never the corpus or a file that is not a "
                  "checkpoint)"},
-        {.name = NULL},
     };
-    enum { MAX_FILES = 256 };
-    Command cmd = {
-        .name = "train",
-        .usage = "train [FILE...] [options]",
-        .summary = "Train a character-level model on UTF-8 text: the FILEs joined in order "
-                   "(default input.txt; - reads standard input).",
-        .flags = flags,
-        .min_args = 0,
-        .max_args = MAX_FILES,
-    };
-    const char *args[MAX_FILES];
-    int nargs;
-    int rc;
-    if ((rc = cli_parse(&cmd, argc, argv, args, &nargs)) != CLI_GO)
+    for (size_t i = 0; i < sizeof own / sizeof own[0]; i++)
+        flags[n++] = own[i];
+    flags[n] = (Flag){.name = NULL};
+    *cmd = (Command){.name = "train", .usage = "train [FILE...] [options]",
+                     .summary = "Train a character-level model on UTF-8 text: the FILEs joined "
+                                "in order (default input.txt; - reads standard input).",
+                     .flags = flags, .min_args = 0, .max_args = MAX_FILES};
+    int rc = cli_parse(cmd, argc, argv, a->files, &a->nfiles);
+    if (rc != CLI_GO)
         return rc;
-    if (a.resume && a.init_from) {
+    CnError err; /* auto for the shape the flags give (the run's own: setup) */
+    if (cn_settings_set(a->settings, "precision", a->precision, &err) != 0) {
+        cli_error("--%s", err.msg);
+        return EXIT_USAGE;
+    }
+    if (a->resume && a->init_from) {
         cli_error("--resume and --init-from exclude each other; --resume continues a run, "
                   "--init-from starts a new one from its weights");
         return EXIT_USAGE;
     }
-    if (!nargs)
-        args[nargs++] = "input.txt";
-    for (int i = 0, stdin_seen = 0; i < nargs; i++) {
-        if (strcmp(args[i], "-") == 0 && stdin_seen++) {
+    if (!a->nfiles)
+        a->files[a->nfiles++] = "input.txt";
+    for (int i = 0, stdin_seen = 0; i < a->nfiles; i++) {
+        if (strcmp(a->files[i], "-") == 0 && stdin_seen++) {
             cli_error("standard input (-) is given twice; give it once");
             return EXIT_USAGE;
         }
     }
+    return CLI_GO;
+}
+
+/* The run's names: its checkpoint and best checkpoint, the corpus files as
+ * given (quoted for a shell), the command that resumes it. 0, or an exit
+ * code. */
+static int name_run(const TrainArgs *a, Prepared *p)
+{
+    const char *first = a->files[0];
+    p->corpus = strcmp(first, "-") == 0 ? "standard input" : first;
+    p->ckpt_owned = a->checkpoint ? NULL
+                    : a->resume   ? cli_latest_path(a->resume)
+                                  : default_checkpoint(first);
+    p->ckpt = a->checkpoint ? a->checkpoint : p->ckpt_owned;
+    p->best = p->ckpt ? cli_best_path(p->ckpt) : NULL;
+    p->files = calloc(1, 1);
+    p->resume_cmd = calloc(1, 1);
+    for (int i = 0; i < a->nfiles; i++)
+        append_word(&p->files, a->files[i], 1);
+    append_word(&p->resume_cmd, cli_program, 1);
+    append_word(&p->resume_cmd, "train", 0);
+    append_word(&p->resume_cmd, p->files ? p->files : "", 0);
+    append_word(&p->resume_cmd, "--resume", 0);
+    if (p->ckpt)
+        append_word(&p->resume_cmd, p->ckpt, 1);
+    char *own = p->ckpt ? cli_latest_path(p->ckpt) : NULL;
+    if (own && strcmp(own, p->ckpt) != 0) { /* --resume X.best.ckpt alone goes on in X.ckpt */
+        append_word(&p->resume_cmd, "--checkpoint", 0);
+        append_word(&p->resume_cmd, p->ckpt, 1);
+    }
+    free(own);
+    if (a->nfiles > 1)
+        snprintf(p->joined, sizeof p->joined, "%s and %d more file%s", first, a->nfiles - 1,
+                 a->nfiles > 2 ? "s" : "");
+    if (!p->ckpt || !p->best || !p->files || !p->resume_cmd) {
+        cli_error("out of memory");
+        return EXIT_ERROR;
+    }
+    return EXIT_OK;
+}
+
+/* Where the run ends: --iters, else --epochs (default 7) unless only a time
+ * budget is given; a resumed run keeps its own ends unless given new ones. */
+static uint64_t target_of(const Command *cmd, const TrainArgs *a, const CnTrainer *tr)
+{
+    int budget_given = cli_flag(cmd, "time-budget")->set;
+    int epochs_given = cli_flag(cmd, "epochs")->set;
+    uint64_t target = a->iters;
+    if (!target && (epochs_given || (!a->resume && !budget_given)))
+        target = (uint64_t)ceil(a->epochs * (double)cn_trainer_status(tr).chunks_per_epoch);
+    if (a->resume && !a->iters && !epochs_given && !budget_given)
+        target = cn_trainer_config(tr)->max_iters;
+    return target;
+}
+
+/* Starts the log with this invocation's description. 0, or an exit code. */
+static int start_log(const TrainArgs *a, Prepared *p)
+{
+    char what[256], n1[32];
+    describe(p->tr, what, sizeof what);
+    size_t len = strlen(p->files) + strlen(what) + 96;
+    if ((p->line = malloc(len)) != NULL) {
+        int at = snprintf(p->line, len, "charnn %s train %s: %s", CHARNN_VERSION, p->files, what);
+        if (a->resume && at > 0 && (size_t)at < len)
+            snprintf(p->line + at, len - (size_t)at, "; resumed at iteration %s",
+                     cli_count(cn_trainer_progress(p->tr)->iteration, n1));
+        log_start(&p->pg, p->out.log_file, a->log, p->line, cn_trainer_progress(p->tr)->run);
+    }
+    if (!p->line || p->pg.lost) {
+        cli_error("cannot write the log %s: %s", a->log,
+                  p->line ? strerror(p->pg.lost_errno) : "out of memory");
+        return EXIT_ERROR;
+    }
+    return EXIT_OK;
+}
+
+/* Everything before the first step, each step of which may fail; with
+ * several MPI ranks they all reach comm_agree once, so that one failing rank
+ * stops the others instead of leaving them waiting. Rank 0 alone writes,
+ * so it alone checks and locks the outputs, before anything is loaded.
+ * 0, or an exit code (after saying why). */
+static int prepare(const Command *cmd, const TrainArgs *a, Prepared *p)
+{
+    CnError err;
+    int rc = name_run(a, p);
     /* from here on a signal is noticed (and start-up ends on it), and a
        lost output is a write error, not a death */
     cli_catch_signals();
     signal(SIGPIPE, SIG_IGN);
-    const char *corpus = strcmp(args[0], "-") == 0 ? "standard input" : args[0];
-    char *ckpt_owned = a.checkpoint ? NULL
-                       : a.resume    ? cli_latest_path(a.resume)
-                                     : default_checkpoint(args[0]);
-    const char *ckpt = a.checkpoint ? a.checkpoint : ckpt_owned;
-    char *best = ckpt ? cli_best_path(ckpt) : NULL;
-    /* the files as given, quoted: the log's description and the resume hint */
-    char *files = calloc(1, 1), *resume_cmd = calloc(1, 1), joined[300];
-    for (int i = 0; i < nargs; i++)
-        append_word(&files, args[i], 1);
-    append_word(&resume_cmd, cli_program, 1);
-    append_word(&resume_cmd, "train", 0);
-    append_word(&resume_cmd, files ? files : "", 0);
-    append_word(&resume_cmd, "--resume", 0);
-    if (ckpt)
-        append_word(&resume_cmd, ckpt, 1);
-    char *own = ckpt ? cli_latest_path(ckpt) : NULL;
-    if (own && strcmp(own, ckpt) != 0) { /* --resume X.best.ckpt alone would go on in X.ckpt */
-        append_word(&resume_cmd, "--checkpoint", 0);
-        append_word(&resume_cmd, ckpt, 1);
-    }
-    free(own);
-    if (nargs > 1)
-        snprintf(joined, sizeof joined, "%s and %d more file%s", args[0], nargs - 1,
-                 nargs > 2 ? "s" : "");
-    if (!ckpt || !best || !files || !resume_cmd) {
-        cli_error("out of memory");
-        free(ckpt_owned), free(best), free(files), free(resume_cmd);
-        return EXIT_ERROR;
-    }
-
-    /* Every step may fail; with several MPI ranks they all reach comm_agree
-     * once, so that one failing rank stops the others instead of leaving them
-     * waiting. Rank 0 alone writes, so it alone checks and locks the outputs,
-     * before anything is loaded. */
-    CnError err;
-    CnText *text = NULL;
-    CnTrainer *tr = NULL;
-    CnShard shard;
-    Progress pg;
-    Outputs out = {.ckpt = {.given = ckpt, .lock_fd = -1}, .best = {.given = best, .lock_fd = -1},
-                   .log = {.given = a.log, .lock_fd = -1}};
-    Corpus files_read = {0};
-    progress_init(&pg, a.quiet || cli_comm.rank != 0);
+    p->out = (Outputs){.ckpt = {.given = p->ckpt, .lock_fd = -1},
+                       .best = {.given = p->best, .lock_fd = -1},
+                       .log = {.given = a->log, .lock_fd = -1}};
+    progress_init(&p->pg, a->quiet || cli_comm.rank != 0);
     if (cli_comm.size > 1) /* mpirun hands ranks a pty even when writing to a file */
-        pg.tty = pg.color = 0;
-    rc = cli_comm.rank == 0 ? outputs_prepare(&out, args, nargs, a.resume, a.init_from) : 0;
+        p->pg.tty = p->pg.color = 0;
+    if (!rc && cli_comm.rank == 0)
+        rc = outputs_prepare(&p->out, a->files, a->nfiles, a->resume, a->init_from);
     if (!rc) {
-        corpus_note(&files_read, args, nargs);
-        if (!(text = cn_text_load(args, nargs, &err))) {
+        corpus_note(&p->files_read, a->files, a->nfiles);
+        if (!(p->text = cn_text_load(a->files, a->nfiles, &err))) {
             if (cli_signal)
                 cli_error("interrupted before training started; nothing was written");
             else
-                cli_error("%s", err.msg);
+                cli_error_lib(&err);
             rc = cli_signal ? EXIT_SIGNAL + cli_signal : EXIT_ERROR;
         }
     }
-    char *note = NULL; /* how --init-from's vocabulary grew, said once the run starts */
-    const char *precision_why = NULL;
-    CnPlan plan = {0}; /* the time budget's choice of width and dropout, if made */
     if (!rc)
-        rc = setup(&cmd, &a, text, &shard, &tr, &note, &precision_why, &plan);
+        rc = setup(cmd, a, p->text, &p->shard, &p->tr, &p->note, &p->precision_why,
+                   &p->plan);
     if (!rc)
-        cli_precision_note(cn_trainer_config(tr)->precision);
+        cli_precision_note(cn_trainer_config(p->tr)->precision);
     if (!rc && cli_comm.rank == 0)
-        rc = outputs_check_existing(&out, tr, a.resume, a.init_from, a.force);
-    if (!rc && cli_comm.rank == 0 && a.resume && outputs_branches(&out, a.resume))
-        cn_trainer_branch(tr, out.ckpt.path);
-    /* the run ends at --iters, else --epochs (default 7) unless only a time
-     * budget is given; a resumed run keeps its own ends unless given new ones */
-    uint64_t target = 0;
-    const CnProgress *p = tr ? cn_trainer_progress(tr) : NULL;
-    const CnTrainConfig *c = tr ? cn_trainer_config(tr) : NULL;
+        rc = outputs_check_existing(&p->out, p->tr, a->resume, a->init_from, a->force);
+    if (!rc && cli_comm.rank == 0 && a->resume && outputs_branches(&p->out, a->resume))
+        cn_trainer_branch(p->tr, p->out.ckpt.path);
     if (!rc) {
-        int budget_given = cli_flag(&cmd, "time-budget")->set;
-        int bounds_given = a.iters || cli_flag(&cmd, "epochs")->set || budget_given;
-        target = a.iters;
-        if (!target && (cli_flag(&cmd, "epochs")->set || (!a.resume && !budget_given)))
-            target = (uint64_t)ceil(a.epochs * (double)cn_trainer_status(tr).chunks_per_epoch);
-        if (a.resume && !bounds_given)
-            target = c->max_iters;
-        cn_trainer_set_target(tr, target); /* 0: the time budget alone ends the run */
+        p->target = target_of(cmd, a, p->tr);
+        cn_trainer_set_target(p->tr, p->target);
     }
     if (!rc && cli_signal) {
         cli_error("interrupted before training started; nothing was written");
         rc = EXIT_SIGNAL + cli_signal;
     }
-    char *line = NULL; /* the log's description of this invocation */
-    if (!rc && out.log_file) {
-        char what[256];
-        describe(tr, what, sizeof what);
-        size_t len = strlen(files) + strlen(what) + 96;
-        if ((line = malloc(len)) != NULL) {
-            char n1[32];
-            int at = snprintf(line, len, "charnn %s train %s: %s", CHARNN_VERSION, files, what);
-            if (a.resume && at > 0 && (size_t)at < len)
-                snprintf(line + at, len - (size_t)at, "; resumed at iteration %s",
-                         cli_count(p->iteration, n1));
-            log_start(&pg, out.log_file, a.log, line, p->run);
-        }
-        if (!line || pg.lost) {
-            cli_error("cannot write the log %s: %s", a.log,
-                      line ? strerror(pg.lost_errno) : "out of memory");
-            rc = EXIT_ERROR;
-        }
-    }
-    if (!comm_agree(rc == EXIT_OK)) {
+    if (!rc && p->out.log_file)
+        rc = start_log(a, p);
+    if (!comm_agree(rc == EXIT_OK))
         rc = rc ? rc : EXIT_ERROR; /* another rank failed and said why */
-    } else if ((target && p->iteration >= target) ||
-               (c->time_budget > 0 && p->train_seconds >= c->time_budget)) {
+    return rc;
+}
+
+/* The run itself, prepared: its banner, its loop, its summary. */
+static int run(const TrainArgs *a, Prepared *p)
+{
+    const CnProgress *pr = cn_trainer_progress(p->tr);
+    const CnTrainConfig *c = cn_trainer_config(p->tr);
+    if ((p->target && pr->iteration >= p->target) ||
+        (c->time_budget > 0 && pr->train_seconds >= c->time_budget)) {
         char n1[32];
         if (cli_comm.rank == 0)
             fprintf(stderr,
                     "charnn: %s has already trained %s iterations (its end); give a larger "
                     "--iters, --epochs or --time-budget to train further\n",
-                    a.resume, cli_count(p->iteration, n1));
-    } else {
-        Run run = {.tr = tr, .a = &a, .model = cn_trainer_model(tr), .shard = &shard, .pg = &pg,
-                   .corpus = nargs > 1 ? joined : corpus, .resume_cmd = resume_cmd,
-                   .ckpt = ckpt, .ckpt_path = out.ckpt.path, .files = &files_read,
-                   .best = cn_trainer_status(tr).val_chars ? best : NULL,
-                   .best_path = out.best.path, .best_saved = out.best_on_disk, .target = target,
-                   .budget = c->time_budget, .patience = a.patience,
-                   .start_iter = p->iteration, .seconds_before = p->train_seconds + plan.seconds,
-                   .plan = &plan,
-                   .last_saved = -1.0, .budget_fraction = -1, .precision_why = precision_why};
-        if (note && cli_comm.rank == 0)
-            cli_note("%s", note);
-        print_banner(&run);
-        rc = train_loop(&run);
-        progress_end(&pg);
+                    a->resume, cli_count(pr->iteration, n1));
+        return EXIT_OK;
     }
-    pg.log = NULL;
-    outputs_release(&out);
-    free(note);
-    free(line);
-    cn_trainer_free(tr);
-    cn_text_free(text);
-    free(files_read.at_start);
-    free(files_read.id);
-    free(ckpt_owned);
-    free(best);
-    free(files);
-    free(resume_cmd);
+    Run r = {.tr = p->tr, .a = a, .model = cn_trainer_model(p->tr), .shard = &p->shard,
+             .pg = &p->pg, .corpus = a->nfiles > 1 ? p->joined : p->corpus,
+             .resume_cmd = p->resume_cmd, .ckpt = p->ckpt, .ckpt_path = p->out.ckpt.path,
+             .files = &p->files_read, .best = cn_trainer_status(p->tr).val_chars ? p->best : NULL,
+             .best_path = p->out.best.path, .best_saved = p->out.best_on_disk,
+             .target = p->target, .budget = c->time_budget, .patience = a->patience,
+             .start_iter = pr->iteration, .seconds_before = pr->train_seconds + p->plan.seconds,
+             .plan = &p->plan, .last_saved = -1.0, .budget_fraction = -1,
+             .precision_why = p->precision_why};
+    if (p->note && cli_comm.rank == 0)
+        cli_note("%s", p->note);
+    print_banner(&r);
+    int rc = train_loop(&r);
+    progress_end(&p->pg);
+    return rc;
+}
+
+static void release(Prepared *p)
+{
+    p->pg.log = NULL;
+    outputs_release(&p->out);
+    free(p->note);
+    free(p->line);
+    cn_trainer_free(p->tr);
+    cn_text_free(p->text);
+    free(p->files_read.at_start);
+    free(p->files_read.id);
+    free(p->ckpt_owned);
+    free(p->best);
+    free(p->files);
+    free(p->resume_cmd);
+}
+
+int cmd_train(int argc, char **argv)
+{
+    enum { MAX_FLAGS = 64 };
+    Flag flags[MAX_FLAGS];
+    TrainArgs a;
+    Command cmd;
+    int rc = parse_args(argc, argv, &a, &cmd, flags, MAX_FLAGS);
+    if (rc == CLI_GO) {
+        Prepared p = {0};
+        rc = prepare(&cmd, &a, &p);
+        if (!rc)
+            rc = run(&a, &p);
+        release(&p);
+    }
+    cn_settings_free(a.settings);
     return rc;
 }

@@ -6,10 +6,10 @@
  * -log2 p, the model's top guesses for it on pointing, and the text tinted
  * by any one unit's activation (h, and the gates and cell of LSTMs and
  * GRUs), with the units whose activation follows a property of the text
- * (inside quotes, inside brackets, position in the line, start of a word,
- * after a newline) most closely. The page's script and style are in
- * src/cli/viz_page.c; this file gathers the numbers (cn_score) and writes
- * them into it.
+ * (inside quotes, inside brackets, position in the line and in the
+ * sentence, start of a word, after a newline) most closely. The page's
+ * script and style are in src/cli/viz_page.c; this file gathers the
+ * numbers (cn_score) and writes them into it.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "cli.h"
@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum { TOP = 5, MAXQ = 5, PROPS = 5, BEST = 3 };
+enum { TOP = 5, MAXQ = 5, PROPS = 6, BEST = 3 };
 /* The activations' share of the page: at most 7 MB (so that the page of
  * 5,000 characters of a 2 x 512 GRU stays under 8 MB), reached by
  * quantizing to fewer levels where 8 bits would take more (choose_bits),
@@ -32,6 +32,7 @@ enum { BUDGET = 7000000, MIN_BITS = 3, MAX_BITS = 8 };
  * character, in [lo, hi] (quantized over that range: viz_pack). */
 typedef struct {
     const char *name;  /* "h", "c", or the gate's name (cn_gate_name) */
+    const char *label; /* in words, for labels: "forget gate" */
     const char *about; /* for the page */
     int gate;          /* its gate block, or -1 (h), -2 (c, shown as tanh c) */
     double lo, hi;
@@ -39,8 +40,8 @@ typedef struct {
 
 /* The properties of the text a unit may follow (see property_values). */
 static const char *const property_names[PROPS] = {
-    "inside quotes", "inside brackets", "position in the line", "start of a word",
-    "after a newline"};
+    "inside quotes", "inside brackets", "position in the line", "position in the sentence",
+    "start of a word", "after a newline"};
 
 typedef struct {
     const CnModel *model;
@@ -116,18 +117,32 @@ static int is_letter(uint32_t c)
     return c != 0x60c && c != 0x61b && c != 0x61f && c != 0x6d4 && !(c >= 0x66a && c <= 0x66d);
 }
 
+/* A character that ends a sentence: . ! ? and the ellipsis, the Arabic
+ * question mark and full stop (U+061F, U+06D4), the ideographic full stop
+ * and the fullwidth ! ?. */
+static int is_sentence_end(uint32_t c)
+{
+    return c == '.' || c == '!' || c == '?' || c == 0x2026 || c == 0x61f || c == 0x6d4 ||
+           c == 0x3002 || c == 0xff01 || c == 0xff1f;
+}
+
 /* The properties after reading character j (what the state may know),
  * from the text alone:
  *   inside quotes:   1 from an opening " (or “ «) to before its closing one
  *   inside brackets: 1 from ( [ { to before the bracket that closes them all
- *   position:        characters before j since the last newline
+ *   line position:   characters before j since the last newline
+ *   sentence position: characters before j since the last end of a
+ *                    sentence (is_sentence_end) or newline: in a text
+ *                    whose paragraphs are single lines, as much Persian
+ *                    is, the line is a paragraph and this is the count
+ *                    that restarts
  *   word start:      1 at a letter after a non-letter
  *   after newline:   1 at a newline (the state has just read one) */
 static void property_values(Viz *v, const uint32_t *cps)
 {
     size_t n = v->n;
     int quoted = 0, depth = 0;
-    double column = 0;
+    double column = 0, sentence = 0;
     for (size_t j = 0; j < n; j++) {
         uint32_t c = cps[j], prev = j ? cps[j - 1] : '\n';
         if (c == '"')
@@ -143,9 +158,11 @@ static void property_values(Viz *v, const uint32_t *cps)
         v->prop[0 * n + j] = quoted;
         v->prop[1 * n + j] = depth > 0;
         v->prop[2 * n + j] = column;
-        v->prop[3 * n + j] = is_letter(c) && !is_letter(prev);
-        v->prop[4 * n + j] = c == '\n';
+        v->prop[3 * n + j] = sentence;
+        v->prop[4 * n + j] = is_letter(c) && !is_letter(prev);
+        v->prop[5 * n + j] = c == '\n';
         column = c == '\n' ? 0 : column + 1;
+        sentence = c == '\n' || is_sentence_end(c) ? 0 : sentence + 1;
     }
 }
 
@@ -186,13 +203,21 @@ static void json_text(FILE *out, const uint32_t *cps, size_t n)
  * name in a small box, an isolated span of class cc, so that it neither
  * vanishes nor reorders its neighbours (a right-to-left override would
  * otherwise reverse the words after it). Right-to-left letters keep their
- * own direction. */
+ * own direction. The one exception is the zero-width non-joiner, U+200C,
+ * Persian's half-space (نیم‌فاصله), in nearly every other Persian word: it
+ * stays itself, so that the letters on either side take their unjoined
+ * forms as written, in a narrow span of class zw with a dotted edge that
+ * shows where it is and carries its tint (it reorders nothing). */
 static void html_text(FILE *out, const uint32_t *cps, size_t n)
 {
     for (size_t j = 0; j < n; j++) {
         uint32_t c = cps[j];
         char name[12];
         const char *shown = cli_invisible_name(c, name);
+        if (c == 0x200c) {
+            fputs("<span class=zw title=\"U+200C ZWNJ\">\xe2\x80\x8c</span>", out);
+            continue;
+        }
         if (shown) {
             fprintf(out, "<span class=cc title=\"U+%04X\">%s</span>", (unsigned)c, shown);
             continue;
@@ -272,8 +297,10 @@ static void write_data(FILE *out, const Page *pg)
     }
     fputs("},\n\"quantities\": [", out);
     for (int q = 0; q < v->Q; q++)
-        fprintf(out, "%s{\"name\": \"%s\", \"about\": \"%s\", \"lo\": %g, \"hi\": %g}",
-                q ? ", " : "", v->q[q].name, v->q[q].about, v->q[q].lo, v->q[q].hi);
+        fprintf(out,
+                "%s{\"name\": \"%s\", \"label\": \"%s\", \"about\": \"%s\", \"lo\": %g, "
+                "\"hi\": %g}",
+                q ? ", " : "", v->q[q].name, v->q[q].label, v->q[q].about, v->q[q].lo, v->q[q].hi);
     fputs("],\n\"p\": [", out);
     for (size_t j = 0; j < n; j++)
         fprintf(out, "%s%.4g", j ? "," : "", j ? (double)v->p[j] : 1.0);
@@ -436,15 +463,17 @@ static const Document html_document = {"an HTML page", "charnn viz replaces only
 static int quantities(CnCell cell, Quantity *q)
 {
     int count = 0;
-    q[count++] = (Quantity){"h", "hidden state h_t", -1, -1, 1};
+    q[count++] = (Quantity){"h", "hidden state", "hidden state h_t", -1, -1, 1};
     if (cell == CN_LSTM || cell == CN_PEEPHOLE) {
-        q[count++] = (Quantity){"c", "cell state, shown as tanh(c_t)", -2, -1, 1};
-        q[count++] = (Quantity){cn_gate_name(cell, 0), "input gate i_t", 0, 0, 1};
-        q[count++] = (Quantity){cn_gate_name(cell, 1), "forget gate f_t", 1, 0, 1};
-        q[count++] = (Quantity){cn_gate_name(cell, 2), "output gate o_t", 2, 0, 1};
+        q[count++] = (Quantity){"c", "cell state", "cell state, shown as tanh(c_t)", -2, -1, 1};
+        q[count++] = (Quantity){cn_gate_name(cell, 0), "input gate",
+                                "input gate i_t (the notes' u_t)", 0, 0, 1};
+        q[count++] = (Quantity){cn_gate_name(cell, 1), "forget gate", "forget gate f_t", 1, 0, 1};
+        q[count++] = (Quantity){cn_gate_name(cell, 2), "output gate", "output gate o_t", 2, 0, 1};
     } else if (cell == CN_GRU) {
-        q[count++] = (Quantity){cn_gate_name(cell, 0), "reset gate r_t", 0, 0, 1};
-        q[count++] = (Quantity){cn_gate_name(cell, 1), "update gate u_t", 1, 0, 1};
+        q[count++] = (Quantity){cn_gate_name(cell, 0), "reset gate", "reset gate r_t", 0, 0, 1};
+        q[count++] = (Quantity){cn_gate_name(cell, 1), "update gate",
+                                "update gate u_t (the notes' z_t)", 1, 0, 1};
     }
     return count;
 }
@@ -515,7 +544,7 @@ static int read_text(Viz *v, const CnModel *model, const CnText *text, const cha
     len = first_chars((const unsigned char *)bytes, len, scored, *cps);
     CnText *shown = cn_text_from_memory(bytes, len, name, &err);
     if (shown && cn_model_covers(model, shown, name, &err) != 0) {
-        cli_error("%s", err.msg);
+        cli_error_lib(&err);
         cn_text_free(shown);
         return EXIT_ERROR;
     }
@@ -550,8 +579,8 @@ int cmd_viz(int argc, char **argv)
                    .summary = "Write one standalone web page that shows the model reading FILE: "
                               "each character tinted by its surprisal, the model's guesses on "
                               "pointing, the text tinted by any unit's activation, and the units "
-                              "that follow quotes, brackets, line position, word starts and "
-                              "newlines.",
+                              "that follow quotes, brackets, the position in the line and in the "
+                              "sentence, word starts and newlines.",
                    .flags = flags, .min_args = 2, .max_args = 2};
     const char *args[2];
     int rc;

@@ -3,7 +3,7 @@
  * Checkpoints. Layout (all integers and floats little-endian, floats IEEE
  * binary32 "f32" or binary64 "f64"):
  *     "CHARNNCK"  u32 version  u32 byte-order mark 0x01020304  u64 file size
- *     the fields of cn_fields (below), in its order: model shape, training
+ *     the fields of cn_fields (src/core/settings.c), in its order: model shape, training
  *                 configuration, progress, the random generator's state
  *     arrays:     u32 vocab[V]; u64 n + f32 params[n]; u64 n + f32
  *                 optimizer state[n]; u64 n + f32 carried state[n]
@@ -27,107 +27,6 @@
 
 static const char magic[8] = {'C', 'H', 'A', 'R', 'N', 'N', 'C', 'K'};
 enum { HEADER_BYTES = 24, BOM = 0x01020304 };
-
-/* The scalar fields, in file order (charnn.h). Reals are finite unless the
- * flags allow NaN or infinities. */
-#define SHAPE(name, field, ...) {name, CN_IN_SHAPE, offsetof(CnShape, field), __VA_ARGS__}
-#define CONF(name, field, ...) {name, CN_IN_CONFIG, offsetof(CnTrainConfig, field), __VA_ARGS__}
-#define PROG(name, field, ...) {name, CN_IN_PROGRESS, offsetof(CnProgress, field), __VA_ARGS__}
-#define STATE(name, field, ...) {name, CN_IN_STATE, offsetof(CnTrainState, field), __VA_ARGS__}
-enum { R = CN_FIELD_RESUMABLE, OPEN = CN_FIELD_OPEN_HI, NAN_OK = CN_FIELD_NAN,
-       INF_OK = CN_FIELD_INF };
-const CnField cn_fields[] = {
-    SHAPE("model", cell, CN_F_INT, cn_cell_names, 1, 0, CN_GRU, 0, 1),
-    SHAPE("vocab", vocab, CN_F_INT, NULL, 1, 1, 0x110000, 0, 1),
-    SHAPE("hidden", hidden, CN_F_INT, NULL, 1, 1, 1 << 24, 0, 1),
-    SHAPE("layers", layers, CN_F_INT, NULL, 1, 1, CN_MAX_LAYERS, 0, 1),
-    CONF("batch", batch, CN_F_INT, NULL, 1, 0, 1 << 30, 0, 1),
-    CONF("seq-length", seq_length, CN_F_INT, NULL, 1, 0, 1 << 30, 0, 1),
-    CONF("optim", optim.kind, CN_F_INT, cn_optim_names, 1, 0, CN_ADAM, 0, 1),
-    CONF("lr", optim.lr, CN_F_REAL, NULL, 1, 0, INFINITY, R, 1),
-    CONF("momentum", optim.momentum, CN_F_REAL, NULL, 1, 0, INFINITY, R, 1),
-    CONF("beta1", optim.beta1, CN_F_REAL, NULL, 1, 0, INFINITY, R, 1),
-    CONF("beta2", optim.beta2, CN_F_REAL, NULL, 1, 0, INFINITY, R, 1),
-    CONF("eps", optim.eps, CN_F_REAL, NULL, 1, 0, INFINITY, R, 1),
-    CONF("decay-rate", optim.decay_rate, CN_F_REAL, NULL, 1, 0, INFINITY, R, 1),
-    CONF("clip-value", clip_value, CN_F_REAL, NULL, 1, 0, INFINITY, R, 1),
-    CONF("clip-norm", clip_norm, CN_F_REAL, NULL, 1, 0, INFINITY, R, 1),
-    CONF("dropout", dropout, CN_F_REAL, NULL, 1, 0, 1, R | OPEN, 1),
-    CONF("val-frac", val_frac, CN_F_REAL, NULL, 1, 0, 1, OPEN, 1),
-    CONF("seed", seed, CN_F_U64, NULL, 1, 0, INFINITY, 0, 1),
-    CONF("target", max_iters, CN_F_U64, NULL, 1, 0, INFINITY, R, 1),
-    CONF("lr-schedule", schedule, CN_F_INT, cn_schedule_names, 1, 0, CN_LR_COSINE, R, 1),
-    CONF("init", init, CN_F_INT, cn_init_names, 1, 0, CN_INIT_ORTHOGONAL, 0, 1),
-    CONF("warmup", warmup, CN_F_U64, NULL, 1, 0, INFINITY, R, 1),
-    CONF("lr-decay", lr_decay, CN_F_REAL, NULL, 1, 0, INFINITY, R, 1),
-    CONF("lr-decay-after", lr_decay_after, CN_F_REAL, NULL, 1, 0, INFINITY, R, 1),
-    CONF("lr-min", lr_min, CN_F_REAL, NULL, 1, 0, INFINITY, R, 1),
-    CONF("bptt-random", bptt_random, CN_F_REAL, NULL, 1, 0, 1, R, 1),
-    CONF("time-budget", time_budget, CN_F_REAL, NULL, 1, 0, INFINITY, R, 1),
-    PROG("iteration", iteration, CN_F_U64, NULL, 1, 0, INFINITY, 0, 1),
-    PROG("epoch", epoch, CN_F_U64, NULL, 1, 0, INFINITY, 0, 1),
-    PROG("chunk", chunk, CN_F_U64, NULL, 1, 0, INFINITY, 0, 1),
-    PROG("corpus-bytes", corpus_bytes, CN_F_U64, NULL, 1, 0, INFINITY, 0, 1),
-    PROG("corpus-crc", corpus_crc, CN_F_U32, NULL, 1, 0, INFINITY, 0, 1),
-    PROG("smooth-loss", smooth_loss, CN_F_REAL, NULL, 1, 0, INFINITY, NAN_OK, 1),
-    PROG("last-loss", last_loss, CN_F_REAL, NULL, 1, 0, INFINITY, NAN_OK, 1),
-    PROG("val-loss", val_loss, CN_F_REAL, NULL, 1, 0, INFINITY, NAN_OK | INF_OK, 1),
-    PROG("best-val-loss", best_val_loss, CN_F_REAL, NULL, 1, 0, INFINITY, NAN_OK | INF_OK, 1),
-    PROG("train-seconds", train_seconds, CN_F_REAL, NULL, 1, 0, INFINITY, 0, 1),
-    STATE("rng", rng, CN_F_U64, NULL, 4, 0, INFINITY, 0, 1),
-    STATE("optim-t", optim_t, CN_F_U64, NULL, 1, 0, INFINITY, 0, 1),
-    PROG("best-iteration", best_iteration, CN_F_U64, NULL, 1, 0, INFINITY, 0, 1),
-    PROG("run", run, CN_F_U64, NULL, 1, 0, INFINITY, 0, 2),
-    CONF("precision", precision, CN_F_INT, cn_precision_names, 1, 0, CN_BF16, R, 3),
-    /* version 3 and older validated on the whole tail: read as 0, all of it */
-    CONF("eval-chars", eval_chars, CN_F_U64, NULL, 1, 0, INFINITY, 0, 4),
-    CONF("plan-epochs", plan_epochs, CN_F_REAL, NULL, 1, 0, INFINITY, 0, 4),
-    {NULL, 0, 0, 0, NULL, 0, 0, 0, 0, 0},
-};
-#undef SHAPE
-#undef CONF
-#undef PROG
-#undef STATE
-_Static_assert(sizeof(CnCell) == sizeof(int) && sizeof(CnOptimKind) == sizeof(int) &&
-                   sizeof(CnSchedule) == sizeof(int) && sizeof(CnInit) == sizeof(int) &&
-                   sizeof(CnPrecision) == sizeof(int),
-               "enums are stored as ints");
-
-/* A value field f may hold. */
-static int in_range(const CnField *f, double x)
-{
-    return isnan(x)   ? (f->flags & CN_FIELD_NAN) != 0
-           : isinf(x) ? (f->flags & CN_FIELD_INF) != 0
-                      : x >= f->lo && (f->flags & CN_FIELD_OPEN_HI ? x < f->hi : x <= f->hi);
-}
-
-int cn_config_check(const CnTrainConfig *cfg, CnError *err)
-{
-    for (const CnField *f = cn_fields; f->name; f++) {
-        if (f->part != CN_IN_CONFIG)
-            continue;
-        const char *v = (const char *)cfg + f->offset;
-        double x = f->type == CN_F_INT   ? *(const int *)v
-                   : f->type == CN_F_U32 ? *(const uint32_t *)v
-                   : f->type == CN_F_U64 ? (double)*(const uint64_t *)v
-                                         : *(const double *)v;
-        if (!in_range(f, x)) {
-            cn_errorf(err, "the training configuration's %s (%g) is out of range", f->name, x);
-            return -1;
-        }
-    }
-    return 0;
-}
-
-/* Where field f of a shape and a run state lives. */
-static void *field_at(const CnField *f, const CnShape *shape, const CnTrainState *st)
-{
-    const void *base = f->part == CN_IN_SHAPE    ? (const void *)shape
-                       : f->part == CN_IN_CONFIG ? (const void *)&st->cfg
-                       : f->part == CN_IN_PROGRESS ? (const void *)&st->p
-                                                   : (const void *)st;
-    return (char *)base + f->offset;
-}
 
 static size_t field_bytes(const CnField *f)
 {
@@ -218,7 +117,7 @@ static void encode(Writer *w, const CnModel *m, const CnTrainState *st, uint64_t
     put_u32(w, BOM);
     put_u64(w, total);
     for (const CnField *f = cn_fields; f->name; f++) {
-        const char *v = field_at(f, &m->shape, st);
+        const char *v = cn_field_at(f, &m->shape, st);
         for (int k = 0; k < f->count; k++) {
             switch (f->type) {
             case CN_F_INT: put_u32(w, (uint32_t)((const int *)v)[k]); break;
@@ -631,7 +530,7 @@ static int read_fields(Reader *r, CnShape *shape, CnTrainState *st)
     for (const CnField *f = cn_fields; f->name; f++) {
         if (f->since > r->version)
             continue;
-        char *v = field_at(f, shape, st);
+        char *v = cn_field_at(f, shape, st);
         for (int k = 0; k < f->count; k++) {
             double x = 0;
             char text[32];
@@ -659,12 +558,17 @@ static int read_fields(Reader *r, CnShape *shape, CnTrainState *st)
                 snprintf(text, sizeof text, "%g", x);
                 break;
             }
-            if (!r->failed && !in_range(f, x))
+            /* the configuration is checked whole below (a model saved alone has none) */
+            if (!r->failed && f->part != CN_IN_CONFIG && !cn_field_holds(f, x))
                 return bad(r, "has an out-of-range %s (%s): the file is damaged", f->name, text);
         }
     }
     if (r->failed)
         return -1;
+    CnError why;
+    if (st->cfg.batch != 0 && cn_config_check(&st->cfg, &why) != 0)
+        return bad(r, "has a training configuration out of range (%s): the file is damaged",
+                   why.msg);
     const CnProgress *p = &st->p;
     if (p->chunk > p->iteration || st->optim_t > p->iteration || p->epoch > p->iteration ||
         p->best_iteration > p->iteration)

@@ -12,6 +12,7 @@
 #define CHARNN_CORE_H
 
 #include "charnn.h"
+#include "charnn_tools.h"
 #include "kernels.h"
 #include "os.h"
 
@@ -77,7 +78,7 @@ typedef struct {
     CnReal *Wx;   /* (In, G*H)  In = V for layer 0, else H */
     CnReal *Wh;   /* (H, G*H) */
     CnReal *b;    /* (G*H) */
-    CnReal *peep; /* (3*H) p_i, p_f, p_o (peephole only, else NULL) */
+    CnReal *peep; /* (3*H) w_ci, w_cf, w_co (peephole only, else NULL) */
 } CnLayerView;
 
 typedef struct {
@@ -446,6 +447,43 @@ static inline void cn_fault_pause(void)
 uint64_t cn_mix64(uint64_t z);
 #define CN_GOLDEN 0x9e3779b97f4a7c15ull
 
+/* The table of settings and checkpoint fields (src/core/settings.c): every
+ * scalar of a checkpoint in file order, each with its one range; the
+ * settings among them with their default and help. Ends with a NULL name. */
+typedef enum { CN_IN_SHAPE, CN_IN_CONFIG, CN_IN_PROGRESS, CN_IN_STATE } CnFieldPart;
+typedef enum { CN_F_INT, CN_F_U32, CN_F_U64, CN_F_REAL } CnFieldType; /* INT: an int or enum */
+enum {
+    CN_FIELD_RESUMABLE = 1, /* a resume may change it */
+    CN_FIELD_OPEN_HI = 2,   /* hi excluded */
+    CN_FIELD_NAN = 4,       /* NaN allowed */
+    CN_FIELD_INF = 8,       /* infinities allowed */
+    CN_FIELD_OPEN_LO = 16,  /* lo excluded */
+    CN_FIELD_SETTING = 32,  /* a setting callers choose (cn_settings_set) */
+    CN_FIELD_SECONDS = 64,  /* a duration */
+    CN_FIELD_RECORDED = 128, /* a setting the library records (the plan's), not a flag */
+};
+typedef struct {
+    const char *name;          /* "lr", "seq-length" */
+    CnFieldPart part;          /* in CnShape, CnTrainConfig, CnProgress or CnTrainState */
+    size_t offset;             /* its place there */
+    CnFieldType type;
+    const char *const *names;  /* an enum's names, else NULL */
+    int count;                 /* values: 1 (4 for the random generator) */
+    double lo, hi;             /* the values it may hold */
+    unsigned flags;
+    uint32_t since;            /* the format version that added it */
+    const char *def, *arg, *help; /* settings: the default, help's placeholder and line */
+    const char *word;          /* a word it also takes: "all" (0), "auto" (cn_precision_auto) */
+} CnField;
+extern const CnField cn_fields[];
+const CnField *cn_field_named(const char *name);    /* NULL if none */
+int cn_field_holds(const CnField *f, double x);     /* x within f's range */
+void *cn_field_at(const CnField *f, const CnShape *shape, const CnTrainState *st);
+double cn_field_value(const CnField *f, const void *value); /* a field's value as a double */
+void cn_field_text(const CnField *f, const void *value, char *out, size_t n);
+/* x within the range of the setting `name`, or an error naming it. */
+int cn_setting_check(const char *name, double x, CnError *err);
+
 /* The choice of cn_plan_budget from the widths and speeds in plan: for
  * each, the epochs `seconds` of training afford over train_chars characters;
  * the width whose sweep loss there is lowest, with its dropout (src/core/plan.c).
@@ -462,7 +500,7 @@ void cn_errorf(CnError *err, const char *fmt, ...) OS_PRINTF(2, 3);
 /* Describes a character for messages: 'é' (U+00E9), or U+000A for controls. */
 void cn_describe_char(uint32_t cp, char out[32]);
 
-/* Squared norm pieces (src/optim.c): gradients are summed in blocks of
+/* Squared norm pieces (src/core/optim.c): gradients are summed in blocks of
  * CN_NORM_BLOCK, then the blocks in order, whatever the threads. */
 enum { CN_NORM_BLOCK = 1 << 14 };
 double cn_sumsq(const CnReal *g, size_t n);  /* sum of g_i^2 in double, in order */

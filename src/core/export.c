@@ -3,10 +3,12 @@
  * JSON export of a model, with the tensor names of charnn help files ("Exported
  * tensors"): per layer l, "l<l>.W_x<g>" [H, In], "l<l>.W_h<g>" [H, H] and
  * "l<l>.b_<g>" [H] for each gate g (rnn h; lstm i f o g; gru r u n), the
- * peephole vectors "l<l>.p_i", "p_f", "p_o" [H], then "W_hy" [V, H] and
+ * peephole vectors "l<l>.w_ci", "w_cf", "w_co" [H], then "W_hy" [V, H] and
  * "b_y" [V]. Matrices are [outputs, inputs], row-major: the transpose of
  * the internal input-major layout. Floats are printed with 9 significant
- * digits, which round-trip float32 exactly.
+ * digits, which round-trip float32 exactly. Version 2; version 1 named
+ * the peephole vectors p_i, p_f, p_o, as trace names the probabilities
+ * p_t.
  */
 #include "core.h"
 
@@ -54,7 +56,7 @@ int cn_export_json(FILE *out, const CnModel *m)
     const CnShape *s = &m->shape;
     int V = s->vocab, H = s->hidden, G = cn_cell_gates(s->cell);
     size_t GH = (size_t)G * H;
-    fprintf(out, "{\"format\": \"charnn\", \"version\": 1, \"model\": \"%s\", \"hidden\": %d, "
+    fprintf(out, "{\"format\": \"charnn\", \"version\": 2, \"model\": \"%s\", \"hidden\": %d, "
                  "\"layers\": %d,\n \"vocab\": [", cn_name_of(cn_cell_names, s->cell), H, s->layers);
     for (int k = 0; k < V; k++) {
         fputs(k ? ", \"" : "\"", out);
@@ -79,7 +81,7 @@ int cn_export_json(FILE *out, const CnModel *m)
             tensor(out, prefix, name, w->b + col, 1, H, 0, &first);
         }
         if (w->peep) {
-            static const char *const peep_names[3] = {"p_i", "p_f", "p_o"};
+            static const char *const peep_names[3] = {"w_ci", "w_cf", "w_co"};
             for (int k = 0; k < 3; k++)
                 tensor(out, prefix, peep_names[k], w->peep + (size_t)k * H, 1, H, 0, &first);
         }

@@ -303,6 +303,11 @@ size_t cn_model_params(const CnModel *m)
     return m->nparams;
 }
 
+int cn_model_vocab_size(const CnModel *m)
+{
+    return m->vocab.size;
+}
+
 const uint32_t *cn_model_vocab(const CnModel *m)
 {
     return m->vocab.chars;

@@ -10,6 +10,15 @@
  *     rmsprop:  r = rho r + (1 - rho) g^2;  w -= a g / sqrt(r + eps)
  *     adam:     m = b1 m + (1 - b1) g;  s = b2 s + (1 - b2) g^2
  *               w -= a (m / (1 - b1^t)) / (sqrt(s / (1 - b2^t)) + eps)
+ * Nesterov's momentum is the look-ahead form of the course notes (and of
+ * Sutskever et al. 2013), v <- mu v - a grad J(w + mu v); w <- w + v,
+ * rewritten (Bengio et al. 2013) so that the parameters held are the
+ * look-ahead point w~ = w + mu v, where the gradient g is taken:
+ *     w~' = w' + mu v' = (w~ - mu v) + v' + mu v' = w~ - mu v + (1 + mu) v'
+ * the same velocities, and w~ = w + mu v after every step (test_optim).
+ * Clipping by value, every g_i to [-v, v], is min-char-rnn's (v = 5); by
+ * norm, g *= min(1, n / |g|), keeps the gradient's direction and is the
+ * default (n = 5).
  */
 #include "core.h"
 
@@ -103,26 +112,21 @@ int cn_optim_slots(CnOptimKind kind)
     return kind == CN_SGD ? 0 : kind == CN_ADAM ? 2 : 1;
 }
 
-static int in_unit(double x) /* 0 <= x < 1 */
-{
-    return x >= 0 && x < 1;
-}
-
 int cn_optim_init(CnOptim *opt, const CnOptimConfig *cfg, size_t n, CnError *err)
 {
     memset(opt, 0, sizeof *opt);
-    const char *bad = (unsigned)cfg->kind > CN_ADAM               ? "optimizer kind"
-                      : !(cfg->lr > 0 && isfinite(cfg->lr))        ? "learning rate"
-                      : !in_unit(cfg->momentum)                    ? "momentum"
-                      : !in_unit(cfg->beta1)                       ? "beta1"
-                      : !in_unit(cfg->beta2)                       ? "beta2"
-                      : !(cfg->eps > 0 && isfinite(cfg->eps))      ? "eps"
-                      : !in_unit(cfg->decay_rate)                  ? "decay rate"
-                                                                   : NULL;
-    if (bad) {
-        cn_errorf(err, "optimizer %s is out of range", bad);
+    /* the ranges of the settings' table (src/core/settings.c) */
+    if ((unsigned)cfg->kind > CN_ADAM) {
+        cn_errorf(err, "unknown optimizer %d", (int)cfg->kind);
         return -1;
     }
+    if (cn_setting_check("lr", cfg->lr, err) != 0 ||
+        cn_setting_check("momentum", cfg->momentum, err) != 0 ||
+        cn_setting_check("beta1", cfg->beta1, err) != 0 ||
+        cn_setting_check("beta2", cfg->beta2, err) != 0 ||
+        cn_setting_check("eps", cfg->eps, err) != 0 ||
+        cn_setting_check("decay-rate", cfg->decay_rate, err) != 0)
+        return -1;
     opt->cfg = *cfg;
     opt->n = n;
     size_t slots = (size_t)cn_optim_slots(cfg->kind);

@@ -249,8 +249,12 @@ CnSampler *cn_sampler_streams(const CnModel *model, int streams, uint64_t seed, 
 
 int cn_sampler_feed(CnSampler *s, const char *utf8, size_t n, const char *name, CnError *err)
 {
-    if (n == 0)
-        return 0; /* nothing to run */
+    if (n == 0) { /* no prime: start from a newline, as after a line of the text */
+        int id = cn_vocab_index(&s->model->vocab, '\n');
+        if (id >= 0)
+            cn_sampler_feed_id(s, id);
+        return 0;
+    }
     int *ids = malloc(n * sizeof *ids), count = -1;
     if (!ids)
         cn_errorf(err, "out of memory for %s", name);
@@ -288,4 +292,29 @@ void cn_sampler_free(CnSampler *s)
     if (s)
         cn_sampler_release(s);
     free(s);
+}
+
+int cn_sample_text(const CnModel *model, const char *prime, size_t n, size_t length,
+                   uint64_t seed, double temperature, int top_k, double top_p, char *out,
+                   size_t *out_n, CnError *err)
+{
+    *out_n = 0;
+    if (!(temperature > 0) || top_k < 0 || !(top_p >= 0 && top_p <= 1)) {
+        cn_errorf(err, "'temperature' must be above 0, 'top-k' at least 0 and 'top-p' in [0, 1]");
+        return -1;
+    }
+    CnSampler *s = cn_sampler_new(model, seed, err);
+    if (!s || cn_sampler_feed(s, prime, n, "the prime", err) != 0) {
+        cn_sampler_free(s);
+        return -1;
+    }
+    memcpy(out, prime, n);
+    size_t at = n;
+    CnSampleOptions opt = {.temperature = temperature, .top_k = top_k, .top_p = top_p};
+    for (size_t i = 0; i < length; i++)
+        at += (size_t)cn_utf8_encode(cn_sampler_draw(s, &opt), out + at);
+    out[at] = 0;
+    cn_sampler_free(s);
+    *out_n = at;
+    return 0;
 }

@@ -142,6 +142,20 @@ double cn_evaluate(const CnModel *model, const CnText *text, int seq_length, int
     return cn_score(model, text, seq_length, threads, NULL, NULL, count, err);
 }
 
+/* cn_score's callback for cn_evaluate_each: each prediction's nats in turn */
+static int keep_nats(void *ctx, const CnStep *step)
+{
+    double *nats = ctx;
+    nats[step->pos] = step->nats;
+    return 0;
+}
+
+double cn_evaluate_each(const CnModel *model, const CnText *text, int threads, double *nats,
+                        size_t *count, CnError *err)
+{
+    return cn_score(model, text, 64, threads, nats ? keep_nats : NULL, nats, count, err);
+}
+
 double cn_validation_loss(const CnModel *model, const CnText *corpus, const CnTrainConfig *cfg,
                           int threads, size_t *count, CnError *err)
 {

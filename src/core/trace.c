@@ -6,7 +6,11 @@
  * in double, meant to be read beside charnn help model: loops over the
  * exported [outputs, inputs] matrices one unit at a time, no kernels, no
  * batch, no dropout. tests/test_trace.c checks its gradients against the
- * library's own backward pass.
+ * library's own backward pass. For textbook setups (CnTraceOptions) the
+ * loss may be the sum of the steps' losses rather than their mean, the
+ * rnn's activation the identity, the biases absent; and the backward pass
+ * can run for one step's loss J_t alone, whose terms a derivation by hand
+ * writes out.
  */
 #include "trace.h"
 
@@ -51,8 +55,10 @@ static double *block(double *m, int g, int rows, int cols)
 
 /* Carves the trace's arrays out of one allocation (every value 0), and
  * copies the weights into the exported layout: internal Wx is (In, G*H)
- * input-major, so W_x<g>[j, k] = Wx[k * G*H + g*H + j]. */
-static int trace_alloc(CnTrace *tr, const CnModel *m, int T, CnError *err)
+ * input-major, so W_x<g>[j, k] = Wx[k * G*H + g*H + j]. Without biases
+ * (opt->no_bias) b and b_y stay 0. */
+static int trace_alloc(CnTrace *tr, const CnModel *m, int T, const CnTraceOptions *opt,
+                       CnError *err)
 {
     const CnShape *s = &m->shape;
     int V = s->vocab, H = s->hidden, G = cn_cell_gates(s->cell);
@@ -66,6 +72,7 @@ static int trace_alloc(CnTrace *tr, const CnModel *m, int T, CnError *err)
     }
     memset(tr, 0, sizeof *tr);
     tr->shape = *s;
+    tr->opt = *opt;
     tr->G = G;
     tr->T = T;
     tr->memory = (double)need * sizeof(double) < (double)SIZE_MAX / 2
@@ -99,7 +106,7 @@ static int trace_alloc(CnTrace *tr, const CnModel *m, int T, CnError *err)
                 w->Wx[gj * w->in + k] = v->Wx[(size_t)k * GH + gj];
             for (int k = 0; k < H; k++)
                 w->Wh[gj * H + k] = v->Wh[(size_t)k * GH + gj];
-            w->b[gj] = v->b[gj];
+            w->b[gj] = opt->no_bias ? 0 : v->b[gj];
         }
         for (int k = 0; w->p && k < 3 * H; k++)
             w->p[k] = v->peep[k];
@@ -111,7 +118,7 @@ static int trace_alloc(CnTrace *tr, const CnModel *m, int T, CnError *err)
     for (int v = 0; v < V; v++) {
         for (int k = 0; k < H; k++)
             tr->Wy[(size_t)v * H + k] = m->w.Wy[(size_t)k * V + v];
-        tr->by[v] = m->w.by[v];
+        tr->by[v] = opt->no_bias ? 0 : m->w.by[v];
     }
     return 0;
 }
@@ -144,19 +151,22 @@ static void preactivations(CnTrace *tr, int l, int t)
     }
 }
 
-/* Vanilla RNN: h_t = tanh(a_h); the gate value is h_t itself. */
+/* Vanilla RNN: h_t = tanh(a_h), or h_t = a_h (opt.linear); the gate
+ * value is h_t itself. */
 static void rnn_step(CnTrace *tr, int l, int t)
 {
     CnTraceLayer *w = &tr->layer[l];
     int H = tr->shape.hidden;
-    for (int j = 0; j < H; j++)
-        row(w->h, t, H)[j] = row(w->z, t, H)[j] = tanh(row(w->a, t, H)[j]);
+    for (int j = 0; j < H; j++) {
+        double a = row(w->a, t, H)[j];
+        row(w->h, t, H)[j] = row(w->z, t, H)[j] = tr->opt.linear ? a : tanh(a);
+    }
 }
 
-/* LSTM, blocks [i f o g], peephole terms when w->p:
- *   a_i += p_i ⊙ c_{t-1}   a_f += p_f ⊙ c_{t-1}
+/* LSTM, blocks [i f o g], peephole terms when w->p (w_ci, w_cf, w_co):
+ *   a_i += w_ci ⊙ c_{t-1}   a_f += w_cf ⊙ c_{t-1}
  *   i = σ(a_i)   f = σ(a_f)   g = tanh(a_g)   c_t = f ⊙ c_{t-1} + i ⊙ g
- *   a_o += p_o ⊙ c_t   o = σ(a_o)   h_t = o ⊙ tanh(c_t) */
+ *   a_o += w_co ⊙ c_t   o = σ(a_o)   h_t = o ⊙ tanh(c_t) */
 static void lstm_step(CnTrace *tr, int l, int t)
 {
     CnTraceLayer *w = &tr->layer[l];
@@ -240,7 +250,8 @@ static void dh_from_above(CnTrace *tr, int l, int t)
     }
 }
 
-/* Vanilla RNN:  dL/dh_t [next] = W_hh^T δh_{t+1};  δh_t = dL/dh_t ⊙ (1 - h_t²) */
+/* Vanilla RNN:  dL/dh_t [next] = W_hh^T δh_{t+1};
+ *   δh_t = dL/dh_t ⊙ (1 - h_t²), or δh_t = dL/dh_t (linear) */
 static void rnn_back(CnTrace *tr, int l, int t)
 {
     CnTraceLayer *w = &tr->layer[l];
@@ -251,15 +262,15 @@ static void rnn_back(CnTrace *tr, int l, int t)
         next[k] = dot_col(w->Wh, k, d_next, H, H);
     for (int j = 0; j < H; j++) {
         dh[j] = row(w->dh_out, t, H)[j] + next[j];
-        d[j] = dh[j] * (1 - h[j] * h[j]);
+        d[j] = tr->opt.linear ? dh[j] : dh[j] * (1 - h[j] * h[j]);
     }
 }
 
 /* LSTM (peephole terms when w->p):
- *   dL/dh_t [next] = Σ_g W_hg^T δg_{t+1}
- *   dL/dc_t [next] = dL/dc_{t+1} ⊙ f_{t+1} (+ p_i ⊙ δi_{t+1} + p_f ⊙ δf_{t+1})
+ *   dL/dh_t [next] = W_hi^T δi_{t+1} + W_hf^T δf_{t+1} + W_ho^T δo_{t+1} + W_hg^T δg_{t+1}
+ *   dL/dc_t [next] = dL/dc_{t+1} ⊙ f_{t+1} (+ w_ci ⊙ δi_{t+1} + w_cf ⊙ δf_{t+1})
  *   δo_t = dL/dh_t ⊙ tanh(c_t) ⊙ o_t ⊙ (1 - o_t)
- *   dL/dc_t [via h] = dL/dh_t ⊙ o_t ⊙ (1 - tanh²(c_t)) (+ p_o ⊙ δo_t)
+ *   dL/dc_t [via h] = dL/dh_t ⊙ o_t ⊙ (1 - tanh²(c_t)) (+ w_co ⊙ δo_t)
  *   δi_t = dL/dc_t ⊙ g_t ⊙ i_t (1 - i_t)     δf_t = dL/dc_t ⊙ c_{t-1} ⊙ f_t (1 - f_t)
  *   δg_t = dL/dc_t ⊙ i_t ⊙ (1 - g_t²) */
 static void lstm_back(CnTrace *tr, int l, int t)
@@ -326,10 +337,11 @@ static void gru_back(CnTrace *tr, int l, int t)
     }
 }
 
-/* The weight gradients of layer l, sums over the steps:
- *   dL/dW_xg = Σ_t δg_t x_t^T    dL/dW_hg = Σ_t δg_t h_{t-1}^T    dL/db_g = Σ_t δg_t
+/* The weight gradients of layer l, sums over the steps, for each gate γ
+ * of the cell (rnn h; lstm i f o g; gru r u n):
+ *   dL/dW_xγ = Σ_t δγ_t x_t^T    dL/dW_hγ = Σ_t δγ_t h_{t-1}^T    dL/db_γ = Σ_t δγ_t
  * (the GRU's W_hn: Σ_t δn_t (r_t ⊙ h_{t-1})^T), and the peepholes'
- *   dL/dp_i = Σ_t δi_t ⊙ c_{t-1}   dL/dp_f = Σ_t δf_t ⊙ c_{t-1}   dL/dp_o = Σ_t δo_t ⊙ c_t */
+ *   dL/dw_ci = Σ_t δi_t ⊙ c_{t-1}   dL/dw_cf = Σ_t δf_t ⊙ c_{t-1}   dL/dw_co = Σ_t δo_t ⊙ c_t */
 static void layer_gradients(CnTrace *tr, int l)
 {
     CnTraceLayer *w = &tr->layer[l];
@@ -360,33 +372,47 @@ static void layer_gradients(CnTrace *tr, int l)
     }
 }
 
-int cn_trace_run(CnTrace *tr, const CnModel *m, const int *chars, int T, CnError *err)
+/* Every backward array and gradient back to 0. */
+static void backward_clear(CnTrace *tr)
 {
-    if (trace_alloc(tr, m, T, err) != 0)
-        return -1;
-    memcpy(tr->chars, chars, ((size_t)T + 1) * sizeof *chars);
-    int V = m->shape.vocab, H = m->shape.hidden, L = m->shape.layers;
-    CnCell cell = m->shape.cell;
-    for (int t = 1; t <= T; t++) {
-        for (int l = 0; l < L; l++) {
-            preactivations(tr, l, t);
-            if (cell == CN_RNN)
-                rnn_step(tr, l, t);
-            else if (cell == CN_GRU)
-                gru_step(tr, l, t);
-            else
-                lstm_step(tr, l, t);
-        }
-        output_step(tr, t);
-        tr->loss += tr->nll[t] / T;
+    const CnShape *s = &tr->shape;
+    size_t V = (size_t)s->vocab, H = (size_t)s->hidden, GH = (size_t)tr->G * H;
+    size_t rows = (size_t)tr->T + 2;
+    for (int l = 0; l < s->layers; l++) {
+        CnTraceLayer *w = &tr->layer[l];
+        memset(w->dWx, 0, GH * (size_t)w->in * sizeof(double));
+        memset(w->dWh, 0, GH * H * sizeof(double));
+        memset(w->db, 0, GH * sizeof(double));
+        if (w->dp)
+            memset(w->dp, 0, 3 * H * sizeof(double));
+        double *per_step[] = {w->dh_out, w->dh_next, w->dh, w->dc_h, w->dc_next, w->dc};
+        for (int k = 0; k < 6; k++)
+            if (per_step[k])
+                memset(per_step[k], 0, rows * H * sizeof(double));
+        memset(w->delta, 0, rows * GH * sizeof(double));
     }
-    /* dL/dy_t = (p_t - onehot(target_t)) / T;  dL/dW_hy = Σ_t dL/dy_t h_t^T;
-     * dL/db_y = Σ_t dL/dy_t */
+    memset(tr->dWy, 0, V * H * sizeof(double));
+    memset(tr->dby, 0, V * sizeof(double));
+    memset(tr->dy, 0, rows * V * sizeof(double));
+}
+
+void cn_trace_backward(CnTrace *tr, int only)
+{
+    int T = tr->T, V = tr->shape.vocab, H = tr->shape.hidden, L = tr->shape.layers;
+    CnCell cell = tr->shape.cell;
+    backward_clear(tr);
+    tr->only = only;
+    /* dL/dy_t = (p_t - onehot(target_t)) / T (mean) or p_t - onehot(target_t)
+     * (sum); J_only alone: p_only - onehot(target_only) at t = only, else 0.
+     * dL/dW_hy = Σ_t dL/dy_t h_t^T;  dL/db_y = Σ_t dL/dy_t */
+    double scale = only || tr->opt.sum ? 1 : 1.0 / T;
     for (int t = 1; t <= T; t++) {
+        if (only && t != only)
+            continue;
         const double *h = row(tr->layer[L - 1].h, t, H);
         for (int v = 0; v < V; v++) {
             double dy = row(tr->dy, t, V)[v] =
-                (row(tr->p, t, V)[v] - (v == chars[t] ? 1 : 0)) / T;
+                (row(tr->p, t, V)[v] - (v == tr->chars[t] ? 1 : 0)) * scale;
             tr->dby[v] += dy;
             for (int k = 0; k < H; k++)
                 tr->dWy[(size_t)v * H + k] += dy * h[k];
@@ -405,6 +431,37 @@ int cn_trace_run(CnTrace *tr, const CnModel *m, const int *chars, int T, CnError
         }
         layer_gradients(tr, l);
     }
+}
+
+int cn_trace_run(CnTrace *tr, const CnModel *m, const int *chars, int T,
+                 const CnTraceOptions *opt, CnError *err)
+{
+    static const CnTraceOptions plain = {0};
+    opt = opt ? opt : &plain;
+    if (opt->linear && m->shape.cell != CN_RNN) {
+        cn_errorf(err, "a linear activation is for the rnn; the %s's gates need their σ and tanh",
+                  cn_name_of(cn_cell_names, m->shape.cell));
+        return -1;
+    }
+    if (trace_alloc(tr, m, T, opt, err) != 0)
+        return -1;
+    memcpy(tr->chars, chars, ((size_t)T + 1) * sizeof *chars);
+    int L = m->shape.layers;
+    CnCell cell = m->shape.cell;
+    for (int t = 1; t <= T; t++) {
+        for (int l = 0; l < L; l++) {
+            preactivations(tr, l, t);
+            if (cell == CN_RNN)
+                rnn_step(tr, l, t);
+            else if (cell == CN_GRU)
+                gru_step(tr, l, t);
+            else
+                lstm_step(tr, l, t);
+        }
+        output_step(tr, t);
+        tr->loss += opt->sum ? tr->nll[t] : tr->nll[t] / T;
+    }
+    cn_trace_backward(tr, 0);
     return 0;
 }
 

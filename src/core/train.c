@@ -79,7 +79,7 @@ static int layout(const CnText *text, const CnTrainConfig *c, CnTrainer *tr, CnE
     tr->n_val = (size_t)((double)text->nchars * c->val_frac);
     tr->n_train = text->nchars - tr->n_val;
     if (c->val_frac > 0 && tr->n_val < 2) {
-        cn_errorf(err, "--val-frac %g leaves %zu characters for validation; use a larger fraction "
+        cn_errorf(err, "'val-frac' %g leaves %zu characters for validation; use a larger fraction "
                  "or 0 for none", c->val_frac, tr->n_val);
         return -1;
     }
@@ -88,9 +88,9 @@ static int layout(const CnText *text, const CnTrainConfig *c, CnTrainer *tr, CnE
     if (tr->chunks_per_epoch == 0) {
         char held[96] = "";
         if (c->val_frac >= 0.5)
-            snprintf(held, sizeof held, ", or a smaller --val-frac (%g holds out %zu of the %zu)",
+            snprintf(held, sizeof held, ", or a smaller 'val-frac' (%g holds out %zu of the %zu)",
                      c->val_frac, tr->n_val, text->nchars);
-        cn_errorf(err, "the training text has %zu characters, too few for --batch %d x --seq-length "
+        cn_errorf(err, "the training text has %zu characters, too few for 'batch' %d x 'seq-length' "
                  "%d (needs at least %zu); use a smaller batch or sequence length%s",
                  tr->n_train, B, T, (size_t)B * T + 1, held);
         return -1;
@@ -116,14 +116,8 @@ int cn_trainer_init(CnTrainer *tr, CnModel *model, const CnText *text, CnTrainSt
                   tr->shard.first, tr->shard.first + nb, B);
         goto fail;
     }
-    if (B < 1 || T < 1 || !(c->dropout >= 0 && c->dropout < 1) ||
-        !(c->val_frac >= 0 && c->val_frac < 1) || !(c->clip_value >= 0) ||
-        !(c->clip_norm >= 0) || !(c->bptt_random >= 0 && c->bptt_random <= 1) ||
-        (unsigned)c->schedule > CN_LR_COSINE || !(c->lr_min >= 0) ||
-        (c->schedule == CN_LR_STEP && !(c->lr_decay > 0)) || (unsigned)c->precision > CN_BF16) {
-        cn_errorf(err, "training configuration is out of range");
+    if (cn_config_check(c, err) != 0) /* the ranges of the settings' table */
         goto fail;
-    }
     if (c->precision == CN_BF16 && sizeof(CnReal) != sizeof(float)) {
         cn_errorf(err, "bf16 products need the single-precision build of the library; use "
                        "precision fp32");
@@ -134,8 +128,8 @@ int cn_trainer_init(CnTrainer *tr, CnModel *model, const CnText *text, CnTrainSt
     uint32_t crc = cn_crc32(0, text->bytes, text->nbytes);
     if (resume && (s->p.corpus_bytes != text->nbytes || s->p.corpus_crc != crc)) {
         cn_errorf(err, "this checkpoint was trained on a different corpus (%llu bytes, CRC %08x; "
-                 "this one has %zu bytes, CRC %08x); resume needs the same text, or use "
-                 "--init-from to start a new run from its weights",
+                 "this one has %zu bytes, CRC %08x); resume needs the same text, or start a "
+                 "new run from its weights ('init-from')",
                  (unsigned long long)s->p.corpus_bytes, s->p.corpus_crc, text->nbytes, crc);
         goto fail;
     }
@@ -158,8 +152,8 @@ int cn_trainer_init(CnTrainer *tr, CnModel *model, const CnText *text, CnTrainSt
     if (resume) {
         if (s->optim_len != tr->optim.n * (size_t)cn_optim_slots(c->optim.kind) ||
             s->state_len != cn_state_values(&model->shape, B)) {
-            cn_errorf(err, "checkpoint has no training state to resume; use --init-from to start a "
-                     "new run from its weights");
+            cn_errorf(err, "checkpoint has no training state to resume; start a new run from its "
+                     "weights instead ('init-from')");
             goto fail;
         }
         if (s->optim_len)
@@ -410,11 +404,11 @@ static int check_memory(const CnShape *shape, const CnTrainConfig *cfg, int thre
         return 0;
     if (need)
         cn_errorf(err, "this run needs %zu MiB of memory for parameters, gradients, optimizer "
-                  "state and activations, but this machine has %llu MiB; use a smaller --hidden, "
-                  "--layers, --batch or --seq-length", need >> 20, (unsigned long long)(have >> 20));
+                  "state and activations, but this machine has %llu MiB; use a smaller 'hidden', "
+                  "'layers', 'batch' or 'seq-length'", need >> 20, (unsigned long long)(have >> 20));
     else
         cn_errorf(err, "this run needs more memory than a 64-bit machine can address; use a "
-                  "smaller --hidden, --layers, --batch or --seq-length");
+                  "smaller 'hidden', 'layers', 'batch' or 'seq-length'");
     return -1;
 }
 
@@ -488,8 +482,8 @@ static int fits(const CnModel *m, const CnText *text, const CnTrainConfig *cfg, 
         char what[32];
         cn_describe_char(cp, what);
         cn_errorf(err, "the corpus: character %s at byte %zu is not in the checkpoint's vocabulary "
-                  "of %d characters, which a resumed run keeps; use --init-from instead of "
-                  "--resume to start a new run from its weights with the new characters added",
+                  "of %d characters, which a resumed run keeps; start a new run from its weights "
+                  "instead ('init-from'), which adds the new characters",
                   what, at, m->vocab.size);
         return -1;
     }

@@ -5,6 +5,7 @@
  * U+10FFFF are rejected, so every code point has exactly one encoding.
  */
 #include "charnn.h"
+#include "charnn_tools.h"
 
 int cn_utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
 {

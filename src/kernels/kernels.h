@@ -21,6 +21,7 @@
 #define CHARNN_KERNELS_H
 
 #include "charnn.h"
+#include "charnn_tools.h"
 
 #include <math.h>
 #include <stddef.h>
@@ -195,7 +196,7 @@ typedef struct {
     CnReal *hr;             /* (steps+1, B, H) h, rounded as each h_t is made (h[0]: before) */
     CnReal *rhr;            /* (B, H) gru: this step's r_t * h_{t-1} */
     CnReal *dzr;            /* (steps, B, G*H) dz, rounded as each dz_t is made */
-    const CnReal *peep;     /* (3*H) p_i, p_f, p_o (peephole lstm), else NULL */
+    const CnReal *peep;     /* (3*H) w_ci, w_cf, w_co (peephole lstm), else NULL */
     const CnPacked *wh;     /* forward: Wh (K = H, G blocks of H) */
     const CnPacked *wh_t;   /* backward: Wh^T (K = G*H, one block of H); gru: [r u] part */
     const CnPacked *whn_t;  /* backward, gru: Wh[:, n]^T (K = H) */
@@ -320,7 +321,7 @@ CN_ISA_DECLARE(avx2)
 CN_ISA_DECLARE(avx512)
 CN_ISA_DECLARE(neon)
 
-/* Reference matrix products (src/reference.c), plain loops the blocked
+/* Reference matrix products (src/kernels/reference.c), plain loops the blocked
  * kernels are tested against. Row-major with leading dimensions; acc = 0
  * overwrites C, acc = 1 adds to it. */
 /* C (M, N) = A (M, K) . B (K, N) */

@@ -3,12 +3,13 @@
  * LSTM layer, with or without peephole connections, over a chunk of
  * `steps` steps, B streams, H units, built per instruction set (kernels.h).
  * Gate blocks in z are [i f o g]:
- *     i = s(z_i + p_i c_{t-1})   f = s(z_f + p_f c_{t-1})   g = tanh(z_g)
+ *     i = s(z_i + w_ci c_{t-1})  f = s(z_f + w_cf c_{t-1})  g = tanh(z_g)
  *     c_t = f c_{t-1} + i g
- *     o = s(z_o + p_o c_t)       h_t = o tanh(c_t)
+ *     o = s(z_o + w_co c_t)      h_t = o tanh(c_t)
  * where z = W_x x_t + b (on entry) + W_h h_{t-1}, and the peephole terms
- * (per-unit vectors p) are there only for the peephole cell. Each thread
- * owns a range of units in all four gate blocks; one barrier per step.
+ * (per-unit vectors w_ci, w_cf, w_co) are there only for the peephole
+ * cell. Each thread owns a range of units in all four gate blocks; one
+ * barrier per step.
  */
 #include "kernels.h"
 #include "mathfn.h"
@@ -84,10 +85,10 @@ void CN_ISA_FN(cn_lstm_forward)(const CnCellArgs *c, const CnPart *part)
 /* Backward of one step for units [u0, u1), with dh = dH_t + dh_next and
  * dc the gradient reaching c_t from step t+1:
  *     dz_o = dh tanh(c_t) o (1-o)
- *     dc  += dh o (1 - tanh^2 c_t) + p_o dz_o
+ *     dc  += dh o (1 - tanh^2 c_t) + w_co dz_o
  *     dz_i = dc g i (1-i)    dz_f = dc c_{t-1} f (1-f)    dz_g = dc i (1-g^2)
- *     dc_{t-1} = dc f + p_i dz_i + p_f dz_f
- *     dp_i += dz_i c_{t-1}   dp_f += dz_f c_{t-1}   dp_o += dz_o c_t */
+ *     dc_{t-1} = dc f + w_ci dz_i + w_cf dz_f
+ *     dw_ci += dz_i c_{t-1}   dw_cf += dz_f c_{t-1}   dw_co += dz_o c_t */
 INLINE void gates_backward_impl(CnReal *dz, CnReal *restrict dc, CnReal *restrict dpeep,
                                 const CnReal *restrict dH, const CnReal *restrict dh_next,
                                 const CnReal *restrict gates, const CnReal *restrict c_prev,

@@ -23,6 +23,52 @@
 #ifndef CHARNN_OS_H
 #define CHARNN_OS_H
 
+/* The library and the command line each link a copy of this layer of their
+ * own (the command line's is src/cli/os.c), so that the command line needs
+ * nothing of the library but its public interface: os_NAME is cn_os_NAME in
+ * the library (hidden in the shared library) and cli_os_NAME in the command
+ * line (built with CN_OS_FOR_CLI). */
+#ifdef CN_OS_FOR_CLI
+#define OS_NAME(name) cli_os_##name
+#else
+#define OS_NAME(name) cn_os_##name
+#endif
+#define os_open OS_NAME(open)
+#define os_rename OS_NAME(rename)
+#define os_fsync OS_NAME(fsync)
+#define os_flock OS_NAME(flock)
+#define os_pread OS_NAME(pread)
+#define os_realpath OS_NAME(realpath)
+#define os_nanosleep OS_NAME(nanosleep)
+#define os_link OS_NAME(link)
+#define os_mkdtemp OS_NAME(mkdtemp)
+#define os_getline OS_NAME(getline)
+#define os_sigaction OS_NAME(sigaction)
+#define os_signal OS_NAME(signal)
+#define os_thread_start OS_NAME(thread_start)
+#define os_thread_join OS_NAME(thread_join)
+#define os_mutex_init OS_NAME(mutex_init)
+#define os_mutex_lock OS_NAME(mutex_lock)
+#define os_mutex_unlock OS_NAME(mutex_unlock)
+#define os_mutex_destroy OS_NAME(mutex_destroy)
+#define os_cond_init OS_NAME(cond_init)
+#define os_cond_wait OS_NAME(cond_wait)
+#define os_cond_broadcast OS_NAME(cond_broadcast)
+#define os_cond_destroy OS_NAME(cond_destroy)
+#define os_yield OS_NAME(yield)
+#define os_seconds OS_NAME(seconds)
+#define os_cpu_count OS_NAME(cpu_count)
+#define os_physical_memory OS_NAME(physical_memory)
+#define os_aligned_alloc OS_NAME(aligned_alloc)
+#define os_aligned_free OS_NAME(aligned_free)
+#define os_file_id OS_NAME(file_id)
+#define os_fd_id OS_NAME(fd_id)
+#define os_mtime_ns OS_NAME(mtime_ns)
+#define os_last_separator OS_NAME(last_separator)
+#define os_terminal OS_NAME(terminal)
+#define os_quote OS_NAME(quote)
+#define os_start OS_NAME(start)
+
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
