@@ -192,7 +192,7 @@ typedef struct {
     size_t nmemory;
 } CnActs;
 
-/* Bytes cn_acts_init would allocate for `threads` threads (0 on overflow). */
+/* Bytes cn_acts_init would allocate for `threads` threads (SIZE_MAX on overflow). */
 size_t cn_acts_bytes(const CnShape *shape, int B, int T, double dropout, int train, CnMul mul,
                      int threads);
 /* train = 0 allocates only what a forward pass needs (evaluation, sampling);
