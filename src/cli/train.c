@@ -170,9 +170,9 @@ static int plan_budget(const Command *cmd, const TrainArgs *a, const CnText *tex
     CnError err;
     int hidden_given = cli_flag(cmd, "hidden")->set, ok[1] = {1};
     if (cli_comm.rank == 0) {
-        int threads = cli_flag(cmd, "threads")->set ? a->threads : cn_cpu_count();
-        if (cli_flag(cmd, "threads")->set && threads > cn_cpu_count())
-            threads = cn_cpu_count();
+        /* --threads (all processors unless given), at most those there are, as
+           cli_threads gives the run (its note said once, there) */
+        int threads = a->threads < cn_cpu_count() ? a->threads : cn_cpu_count();
         ok[0] = cn_plan_budget(text, shape->cell, shape->layers, hidden_given ? shape->hidden : 0,
                                cfg, cfg->time_budget, threads, plan, &err) == 0;
     }
